@@ -1,0 +1,17 @@
+//! Consul's JSON vocabulary, shared by the server, the CLI and the tests.
+//!
+//! Field names follow Consul's public API exactly (PascalCase, `ID` suffixes), because
+//! compatibility with existing clients is the product. The types carry no logic beyond
+//! serde; the optional `client` feature adds a small async HTTP client.
+
+pub mod catalog;
+pub mod duration;
+pub mod health;
+pub mod kv;
+
+#[cfg(feature = "client")]
+pub mod client;
+
+pub use catalog::*;
+pub use health::*;
+pub use kv::*;

@@ -1,0 +1,48 @@
+//! The commands that travel through the Raft log, and what applying one answers.
+
+use proconsul_api::{CatalogDeregistration, CatalogRegistration};
+use serde::{Deserialize, Serialize};
+
+/// One replicated write. Validation that needs no state happens before a command is
+/// proposed; whatever depends on the state is decided deterministically in `apply`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// `PUT /v1/catalog/register` and agent registrations: a node, and optionally a
+    /// service and checks on it, in one atomic step.
+    Register(CatalogRegistration),
+    /// `PUT /v1/catalog/deregister`: a node with everything on it, or one service or check.
+    Deregister(CatalogDeregistration),
+    /// A KV write or delete.
+    Kv(KvCommand),
+}
+
+/// A KV write, with the check-and-set index when the client asked for one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvCommand {
+    pub op: KvOp,
+    pub key: String,
+    pub value: Vec<u8>,
+    pub flags: u64,
+    /// `?cas=N`: `Some(0)` means "only if absent", `Some(n)` "only if ModifyIndex is n".
+    pub cas: Option<u64>,
+}
+
+/// What a [`KvCommand`] does to its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KvOp {
+    Set,
+    Delete,
+    DeleteTree,
+}
+
+/// The answer of applying a command, returned to the client that proposed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommandOutcome {
+    /// The command took effect (or changed nothing because nothing differed).
+    Done,
+    /// A conditional write: whether its condition held and it was applied.
+    Applied(bool),
+    /// The command was refused by the state (e.g. a check for an unknown service). The
+    /// text is Consul's error message, shown to the client as a 400/500 body.
+    Rejected(String),
+}

@@ -1,0 +1,21 @@
+//! The replicated state machine of Proconsul.
+//!
+//! Every write to the cluster is a [`Command`] in the Raft log; [`State::apply`] applies it
+//! at its log index, and that index becomes the `CreateIndex`/`ModifyIndex` clients see.
+//! The state is a set of persistent (imbl) tables, so cloning a `State` is O(1): the
+//! consensus layer publishes a fresh clone after each batch and readers keep whatever
+//! version they loaded, the way Consul's memdb read transactions do.
+//!
+//! **Architecture invariant:** this crate does no I/O, reads no clock and spawns nothing.
+//! Given the same commands at the same indexes it always reaches the same state.
+
+mod catalog;
+mod command;
+mod health;
+mod kv;
+mod snapshot;
+mod state;
+
+pub use command::{Command, CommandOutcome, KvCommand, KvOp};
+pub use snapshot::SnapshotError;
+pub use state::{State, Table, TableIndexes};

@@ -1,0 +1,99 @@
+//! Snapshot encoding: the whole state as one versioned postcard document.
+//!
+//! Only primary data is written; derived indexes are rebuilt on restore, so a snapshot
+//! cannot carry an index that disagrees with its tables.
+
+use std::sync::Arc;
+
+use imbl::OrdMap;
+use proconsul_api::{AgentService, HealthCheck, KvPair, Node};
+use serde::{Deserialize, Serialize};
+
+use crate::state::{State, TableIndexes};
+
+/// The first bytes of every snapshot, followed by the format version.
+const MAGIC: &[u8; 8] = b"PCSNAP\0\x01";
+
+/// Why a snapshot could not be restored.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("not a Proconsul snapshot (bad header)")]
+    BadHeader,
+    #[error("corrupt snapshot: {0}")]
+    Corrupt(#[from] postcard::Error),
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotBody {
+    last_applied: u64,
+    table_indexes: TableIndexes,
+    service_indexes: Vec<(String, u64)>,
+    nodes: Vec<Arc<Node>>,
+    services: Vec<(String, Arc<AgentService>)>,
+    checks: Vec<Arc<HealthCheck>>,
+    kvs: Vec<Arc<KvPair>>,
+}
+
+impl State {
+    /// Serializes the whole state.
+    pub fn to_snapshot(&self) -> Vec<u8> {
+        let body = SnapshotBody {
+            last_applied: self.last_applied,
+            table_indexes: self.table_indexes,
+            service_indexes: self
+                .service_indexes
+                .iter()
+                .map(|(name, index)| (name.clone(), *index))
+                .collect(),
+            nodes: self.nodes.values().cloned().collect(),
+            services: self
+                .services
+                .iter()
+                .map(|((node, _), service)| (node.clone(), service.clone()))
+                .collect(),
+            checks: self.checks.values().cloned().collect(),
+            kvs: self.kvs.values().cloned().collect(),
+        };
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend(postcard::to_stdvec(&body).expect("serializing to memory cannot fail"));
+        bytes
+    }
+
+    /// Rebuilds a state from [`State::to_snapshot`]'s output.
+    pub fn from_snapshot(bytes: &[u8]) -> Result<State, SnapshotError> {
+        let body = bytes.strip_prefix(MAGIC).ok_or(SnapshotError::BadHeader)?;
+        let body: SnapshotBody = postcard::from_bytes(body)?;
+        let mut state = State {
+            last_applied: body.last_applied,
+            table_indexes: body.table_indexes,
+            service_indexes: body.service_indexes.into_iter().collect(),
+            nodes: body
+                .nodes
+                .into_iter()
+                .map(|node| (node.node.clone(), node))
+                .collect(),
+            checks: body
+                .checks
+                .into_iter()
+                .map(|check| ((check.node.clone(), check.check_id.clone()), check))
+                .collect(),
+            kvs: body
+                .kvs
+                .into_iter()
+                .map(|entry| (entry.key.clone(), entry))
+                .collect(),
+            ..State::default()
+        };
+        let mut instances_by_name: OrdMap<String, imbl::OrdSet<(String, String)>> = OrdMap::new();
+        for (node, service) in body.services {
+            let key = (node, service.id.clone());
+            instances_by_name
+                .entry(service.service.clone())
+                .or_default()
+                .insert(key.clone());
+            state.services.insert(key, service);
+        }
+        state.instances_by_name = instances_by_name;
+        Ok(state)
+    }
+}

@@ -1,0 +1,161 @@
+//! The tables, their indexes, and the dispatch of commands to the code that applies them.
+
+use std::sync::Arc;
+
+use imbl::{OrdMap, OrdSet};
+use proconsul_api::{AgentService, HealthCheck, KvPair, Node};
+use serde::{Deserialize, Serialize};
+
+use crate::command::{Command, CommandOutcome};
+
+/// A table whose highest modification index blocking queries wait on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Nodes,
+    Services,
+    Checks,
+    Kvs,
+}
+
+impl Table {
+    /// Every table, in a fixed order (the order of [`TableIndexes`]' fields).
+    pub const ALL: [Table; 4] = [Table::Nodes, Table::Services, Table::Checks, Table::Kvs];
+}
+
+/// The log index of the latest change to each table, deletions included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableIndexes {
+    pub nodes: u64,
+    pub services: u64,
+    pub checks: u64,
+    pub kvs: u64,
+}
+
+impl TableIndexes {
+    /// The index of one table.
+    pub fn get(&self, table: Table) -> u64 {
+        match table {
+            Table::Nodes => self.nodes,
+            Table::Services => self.services,
+            Table::Checks => self.checks,
+            Table::Kvs => self.kvs,
+        }
+    }
+
+    pub(crate) fn bump(&mut self, table: Table, index: u64) {
+        let slot = match table {
+            Table::Nodes => &mut self.nodes,
+            Table::Services => &mut self.services,
+            Table::Checks => &mut self.checks,
+            Table::Kvs => &mut self.kvs,
+        };
+        *slot = (*slot).max(index);
+    }
+}
+
+/// `(node name, service or check ID)`: the primary key of services and checks.
+pub(crate) type NodeScopedKey = (String, String);
+
+/// The whole replicated state. Cheap to clone; see the crate documentation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    pub(crate) nodes: OrdMap<String, Arc<Node>>,
+    pub(crate) services: OrdMap<NodeScopedKey, Arc<AgentService>>,
+    pub(crate) checks: OrdMap<NodeScopedKey, Arc<HealthCheck>>,
+    pub(crate) kvs: OrdMap<String, Arc<KvPair>>,
+    /// Derived: service name to the instances that carry it. Rebuilt on restore.
+    pub(crate) instances_by_name: OrdMap<String, OrdSet<NodeScopedKey>>,
+    /// The latest change touching each service name (its instances, their checks and
+    /// the checks and entries of the nodes they run on), so that a blocking query on one
+    /// service is not woken by churn elsewhere.
+    pub(crate) service_indexes: OrdMap<String, u64>,
+    pub(crate) table_indexes: TableIndexes,
+    pub(crate) last_applied: u64,
+}
+
+impl State {
+    /// Applies `command` at Raft log `index`. Indexes must increase from call to call;
+    /// an index at or below the last applied one is ignored, so replays are harmless.
+    pub fn apply(&mut self, index: u64, command: &Command) -> CommandOutcome {
+        if index <= self.last_applied {
+            return CommandOutcome::Rejected(format!(
+                "index {index} already applied (last applied {})",
+                self.last_applied
+            ));
+        }
+        self.last_applied = index;
+        match command {
+            Command::Register(registration) => self.apply_register(index, registration),
+            Command::Deregister(deregistration) => self.apply_deregister(index, deregistration),
+            Command::Kv(kv) => self.apply_kv(index, kv),
+        }
+    }
+
+    /// Records that a log entry with no command of ours (a membership change or a blank
+    /// leader entry) was applied, so that `last_applied` tracks the log.
+    pub fn apply_noop(&mut self, index: u64) {
+        self.last_applied = self.last_applied.max(index);
+    }
+
+    /// The log index of the last applied entry.
+    pub fn last_applied(&self) -> u64 {
+        self.last_applied
+    }
+
+    /// The latest change to each table.
+    pub fn table_indexes(&self) -> TableIndexes {
+        self.table_indexes
+    }
+
+    /// The index a blocking query on service `name` waits on. When the service has no
+    /// instances the catalog tables' maximum stands in, which is never lower than the
+    /// index at which its last instance went away.
+    pub fn service_index(&self, name: &str) -> u64 {
+        self.service_indexes.get(name).copied().unwrap_or_else(|| {
+            let t = self.table_indexes;
+            t.nodes.max(t.services).max(t.checks)
+        })
+    }
+
+    pub(crate) fn bump_service(&mut self, name: &str, index: u64) {
+        if self.instances_by_name.contains_key(name) {
+            self.service_indexes.insert(name.to_string(), index);
+        } else {
+            self.service_indexes.remove(name);
+        }
+    }
+
+    /// Bumps the index of every service with an instance on `node`: a node-level change
+    /// (its address, a node check) changes the health of all of them.
+    pub(crate) fn bump_services_on_node(&mut self, node: &str, index: u64) {
+        let names: Vec<String> = self
+            .services_on_node(node)
+            .map(|service| service.service.clone())
+            .collect();
+        for name in names {
+            self.bump_service(&name, index);
+        }
+    }
+
+    /// The services registered on `node`, in ID order.
+    pub(crate) fn services_on_node<'a>(
+        &'a self,
+        node: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<AgentService>> + 'a {
+        self.services
+            .range((node.to_string(), String::new())..)
+            .take_while(move |((n, _), _)| n == node)
+            .map(|(_, service)| service)
+    }
+
+    /// The checks registered on `node`, in check ID order.
+    pub(crate) fn checks_on_node<'a>(
+        &'a self,
+        node: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<HealthCheck>> + 'a {
+        self.checks
+            .range((node.to_string(), String::new())..)
+            .take_while(move |((n, _), _)| n == node)
+            .map(|(_, check)| check)
+    }
+}

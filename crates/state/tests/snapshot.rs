@@ -1,0 +1,174 @@
+//! Property tests: any sequence of commands, snapshotted and restored at any point,
+//! answers every query the same as the original, and keeps doing so as commands go on.
+
+use proconsul_api::{
+    AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus,
+};
+use proconsul_state::{Command, KvCommand, KvOp, State, Table};
+use proptest::prelude::*;
+
+const NODES: &[&str] = &["n1", "n2", "n3"];
+const SERVICES: &[&str] = &["web", "db", "cache"];
+const KEYS: &[&str] = &["a", "a/b", "a/c", "b", "b/x/y", ""];
+
+fn status() -> impl Strategy<Value = HealthStatus> {
+    prop_oneof![
+        Just(HealthStatus::Passing),
+        Just(HealthStatus::Warning),
+        Just(HealthStatus::Critical)
+    ]
+}
+
+fn command() -> impl Strategy<Value = Command> {
+    let register = (
+        0..NODES.len(),
+        proptest::option::of((0..SERVICES.len(), 0..3usize, 0u16..3)),
+        proptest::option::of((status(), any::<bool>())),
+    )
+        .prop_map(|(node, service, check)| {
+            let node = NODES[node].to_string();
+            let service = service.map(|(name, id, port)| AgentService {
+                id: format!("{}-{id}", SERVICES[name]),
+                service: SERVICES[name].to_string(),
+                port,
+                ..AgentService::default()
+            });
+            let checks = check
+                .map(|(status, bound)| {
+                    let service_id = match (&service, bound) {
+                        (Some(service), true) => service.id.clone(),
+                        _ => String::new(),
+                    };
+                    vec![HealthCheck {
+                        check_id: format!("check-{service_id}"),
+                        service_id,
+                        status,
+                        ..HealthCheck::default()
+                    }]
+                })
+                .unwrap_or_default();
+            Command::Register(CatalogRegistration {
+                node,
+                address: "127.0.0.1".to_string(),
+                service,
+                checks,
+                ..CatalogRegistration::default()
+            })
+        });
+    let deregister = (0..NODES.len(), 0..3usize, 0..SERVICES.len()).prop_map(|(node, what, s)| {
+        let mut d = CatalogDeregistration {
+            node: NODES[node].to_string(),
+            ..CatalogDeregistration::default()
+        };
+        match what {
+            0 => {}
+            1 => d.service_id = format!("{}-0", SERVICES[s]),
+            _ => d.check_id = "check-".to_string(),
+        }
+        Command::Deregister(d)
+    });
+    let kv = (
+        prop_oneof![Just(KvOp::Set), Just(KvOp::Delete), Just(KvOp::DeleteTree)],
+        0..KEYS.len(),
+        proptest::collection::vec(any::<u8>(), 0..4),
+        proptest::option::of(0u64..6),
+    )
+        .prop_map(|(op, key, value, cas)| {
+            Command::Kv(KvCommand {
+                op,
+                key: KEYS[key].to_string(),
+                value,
+                flags: 3,
+                cas,
+            })
+        });
+    prop_oneof![register, deregister, kv]
+}
+
+/// Every query the HTTP layer can ask, rendered to comparable text.
+fn answers(state: &State) -> String {
+    let mut out = format!("{:?}\n", state.table_indexes());
+    for node in state.nodes() {
+        out += &format!("node {node:?} {:?} {:?}\n", state.node_services(&node.node), state.node_checks(&node.node));
+    }
+    out += &format!("{:?}\n", state.service_names());
+    for name in SERVICES {
+        out += &format!(
+            "{name} {} {:?} {:?} {:?}\n",
+            state.service_index(name),
+            state.catalog_service(name),
+            state.health_service(name),
+            state.service_checks(name)
+        );
+    }
+    out += &format!("{:?}\n{:?}\n", state.checks_in_state(None), state.kv_list(""));
+    out += &format!("{:?}\n", state.kv_keys("", Some("/")));
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn snapshot_restore_answers_every_query_the_same(
+        commands in proptest::collection::vec(command(), 0..60),
+        cut in 0usize..60,
+    ) {
+        let cut = cut.min(commands.len());
+        let mut original = State::default();
+        for (i, command) in commands[..cut].iter().enumerate() {
+            original.apply(i as u64 + 1, command);
+        }
+        let mut restored = State::from_snapshot(&original.to_snapshot()).unwrap();
+        prop_assert_eq!(&restored, &original);
+        prop_assert_eq!(answers(&restored), answers(&original));
+        for (i, command) in commands[cut..].iter().enumerate() {
+            let index = (cut + i) as u64 + 1;
+            prop_assert_eq!(original.apply(index, command), restored.apply(index, command));
+        }
+        prop_assert_eq!(answers(&restored), answers(&original));
+    }
+
+    #[test]
+    fn table_indexes_never_exceed_the_last_applied_index_and_never_go_back(
+        commands in proptest::collection::vec(command(), 0..60),
+    ) {
+        let mut state = State::default();
+        for (i, command) in commands.iter().enumerate() {
+            let before = state.table_indexes();
+            state.apply(i as u64 + 1, command);
+            let after = state.table_indexes();
+            for table in Table::ALL {
+                prop_assert!(after.get(table) >= before.get(table));
+                prop_assert!(after.get(table) <= state.last_applied());
+            }
+            for name in SERVICES {
+                prop_assert!(state.service_index(name) <= state.last_applied());
+            }
+        }
+    }
+
+    #[test]
+    fn a_service_index_moves_whenever_its_health_answer_changes(
+        commands in proptest::collection::vec(command(), 1..60),
+    ) {
+        let mut state = State::default();
+        for (i, command) in commands.iter().enumerate() {
+            let before: Vec<_> = SERVICES.iter().map(|s| (state.health_service(s), state.service_index(s))).collect();
+            state.apply(i as u64 + 1, command);
+            for (name, (answer, index)) in SERVICES.iter().zip(before) {
+                if state.health_service(name) != answer {
+                    prop_assert!(state.service_index(name) > index, "{} changed without its index moving", name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn corrupt_snapshots_are_refused_not_panicked_on(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let _ = State::from_snapshot(&bytes);
+        let mut with_header = b"PCSNAP\0\x01".to_vec();
+        with_header.extend(bytes);
+        let _ = State::from_snapshot(&with_header);
+    }
+}
