@@ -1,1 +1,256 @@
-//! End-to-end tests live in `tests/*.rs`; this library is empty.
+//! Test harness: starts the real `proconsul` binary as a child process on free loopback
+//! ports and stops it when the test ends.
+//!
+//! The binary is taken from `PROCONSUL_BIN`, or else `target/debug/proconsul` of this
+//! workspace, which the test command builds first.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The path of the `proconsul` binary under test.
+pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("PROCONSUL_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("debug/proconsul");
+    assert!(
+        path.exists(),
+        "{} does not exist: run `cargo build --bin proconsul` first or set PROCONSUL_BIN",
+        path.display()
+    );
+    path
+}
+
+/// A free TCP port on 127.0.0.1 (released before use; tests tolerate the tiny race).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("no free loopback port")
+}
+
+/// A running `proconsul agent -dev`, killed on drop.
+pub struct TestAgent {
+    child: Option<Child>,
+    pub http_port: u16,
+    pub node_name: String,
+    log_path: PathBuf,
+    _dir: tempdir::TempDir,
+}
+
+mod tempdir {
+    //! A scratch directory removed on drop, for the agent's log.
+    use std::path::{Path, PathBuf};
+
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        pub fn new(tag: &str) -> TempDir {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            let path = std::env::temp_dir().join(format!(
+                "proconsul-test-{tag}-{}-{nanos}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&path).expect("cannot create a temp dir");
+            TempDir(path)
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl TestAgent {
+    /// Starts a dev agent with extra flags and waits until it has a leader.
+    pub fn start_with(extra: &[&str]) -> TestAgent {
+        let http_port = free_port();
+        let server_port = free_port();
+        let node_name = format!("node-{http_port}");
+        let dir = tempdir::TempDir::new("agent");
+        let log_path = dir.path().join("agent.log");
+        let log = std::fs::File::create(&log_path).expect("cannot create the agent log");
+        let mut command = Command::new(binary());
+        command
+            .args(["agent", "-dev", "-node", &node_name])
+            .arg(format!("-http-port={http_port}"))
+            .arg(format!("-server-port={server_port}"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("cannot share the log file"))
+            .stderr(log);
+        let child = command.spawn().expect("cannot start proconsul");
+        let mut agent = TestAgent {
+            child: Some(child),
+            http_port,
+            node_name,
+            log_path,
+            _dir: dir,
+        };
+        agent.wait_until_ready();
+        agent
+    }
+
+    /// Starts a plain dev agent.
+    pub fn start() -> TestAgent {
+        TestAgent::start_with(&[])
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.http_port)
+    }
+
+    /// `127.0.0.1:PORT`, as `CONSUL_HTTP_ADDR` takes it.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.http_port)
+    }
+
+    /// What the agent has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    fn wait_until_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let url = self.url("/v1/status/leader");
+        while Instant::now() < deadline {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("proconsul exited early ({status}):\n{}", self.log());
+            }
+            if let Ok(body) = blocking_get(&url)
+                && body.trim() != "\"\""
+                && !body.is_empty()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("proconsul did not become ready:\n{}", self.log());
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("agent already stopped");
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = child.try_wait().expect("cannot wait for the agent") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("agent did not exit after SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for TestAgent {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A minimal HTTP/1.0 GET over std sockets, so readiness checks need no runtime.
+fn blocking_get(url: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no HTTP header"))?;
+    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+        return Err(std::io::Error::other(head.to_string()));
+    }
+    Ok(body.to_string())
+}
+
+/// A raw HTTP answer: status, headers and body text.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    /// The body parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {:?}", self.body))
+    }
+
+    /// `X-Consul-Index` as a number.
+    pub fn index(&self) -> u64 {
+        self.headers
+            .get("x-consul-index")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("no X-Consul-Index in {:?}", self.headers))
+    }
+}
+
+/// Sends one request with an optional body and returns the whole answer.
+pub async fn call(method: &str, url: &str, body: Option<Vec<u8>>) -> Answer {
+    let client = reqwest::Client::new();
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("bad method");
+    let mut request = client.request(method, url);
+    if let Some(body) = body {
+        request = request.body(body);
+    }
+    let response = request.send().await.expect("request failed");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.expect("cannot read body");
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// `GET url`.
+pub async fn get(url: &str) -> Answer {
+    call("GET", url, None).await
+}
+
+/// `PUT url` with a body.
+pub async fn put(url: &str, body: impl Into<Vec<u8>>) -> Answer {
+    call("PUT", url, Some(body.into())).await
+}

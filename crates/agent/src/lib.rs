@@ -1,1 +1,16 @@
-//! placeholder
+//! The Proconsul agent: Consul's HTTP API in front of a Raft-replicated state machine.
+//!
+//! The agent owns the services and checks registered through it ([`local`]), turns every
+//! write into a [`proconsul_state::Command`] committed through [`proconsul_consensus`],
+//! and answers reads from the state machine's latest published version.
+
+pub mod acl;
+mod agent;
+pub mod config;
+mod error;
+pub mod http;
+pub mod local;
+
+pub use agent::{Agent, run};
+pub use config::AgentConfig;
+pub use error::AgentError;

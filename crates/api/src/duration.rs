@@ -34,8 +34,8 @@ const NANOS_PER_UNIT: &[(&str, u128)] = &[
 pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
     let invalid = || DurationError::Invalid(input.to_string());
     let mut rest = input.strip_prefix('+').unwrap_or(input);
-    if rest.starts_with('-') {
-        let magnitude = parse_duration(&rest[1..]).map_err(|_| invalid())?;
+    if let Some(unsigned) = rest.strip_prefix('-') {
+        let magnitude = parse_duration(unsigned).map_err(|_| invalid())?;
         if magnitude.is_zero() {
             return Ok(magnitude);
         }

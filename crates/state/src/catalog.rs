@@ -218,7 +218,10 @@ impl State {
     }
 
     fn delete_check(&mut self, index: u64, node: &str, check_id: &str) {
-        let Some(check) = self.checks.remove(&(node.to_string(), check_id.to_string())) else {
+        let Some(check) = self
+            .checks
+            .remove(&(node.to_string(), check_id.to_string()))
+        else {
             return;
         };
         self.table_indexes.bump(Table::Checks, index);

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub enum Command {
     /// `PUT /v1/catalog/register` and agent registrations: a node, and optionally a
     /// service and checks on it, in one atomic step.
-    Register(CatalogRegistration),
+    Register(Box<CatalogRegistration>),
     /// `PUT /v1/catalog/deregister`: a node with everything on it, or one service or check.
     Deregister(CatalogDeregistration),
     /// A KV write or delete.

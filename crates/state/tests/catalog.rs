@@ -6,7 +6,7 @@ use proconsul_api::{
 use proconsul_state::{Command, CommandOutcome, State, Table};
 
 fn register(node: &str, service: Option<(&str, &str)>, checks: Vec<HealthCheck>) -> Command {
-    Command::Register(CatalogRegistration {
+    Command::Register(Box::new(CatalogRegistration {
         node: node.to_string(),
         address: "10.0.0.1".to_string(),
         service: service.map(|(id, name)| AgentService {
@@ -18,7 +18,7 @@ fn register(node: &str, service: Option<(&str, &str)>, checks: Vec<HealthCheck>)
         }),
         checks,
         ..CatalogRegistration::default()
-    })
+    }))
 }
 
 fn check(id: &str, service_id: &str, status: HealthStatus) -> HealthCheck {
@@ -121,7 +121,11 @@ fn health_service_joins_node_and_service_checks() {
     state.apply(2, &register("n2", Some(("web2", "web")), vec![]));
     let entries = state.health_service("web");
     assert_eq!(entries.len(), 2);
-    let ids: Vec<&str> = entries[0].checks.iter().map(|c| c.check_id.as_str()).collect();
+    let ids: Vec<&str> = entries[0]
+        .checks
+        .iter()
+        .map(|c| c.check_id.as_str())
+        .collect();
     assert_eq!(ids, ["serfHealth", "web-check"]);
     assert_eq!(entries[0].checks[1].service_name, "web");
     assert!(entries[1].checks.is_empty());
@@ -138,7 +142,14 @@ fn service_index_moves_only_for_changes_that_touch_the_service() {
     assert_eq!(state.service_index("web"), 1);
     assert_eq!(state.service_index("db"), 2);
     // A node-level check on n1 changes web's health but not db's.
-    state.apply(3, &register("n1", None, vec![check("serfHealth", "", HealthStatus::Passing)]));
+    state.apply(
+        3,
+        &register(
+            "n1",
+            None,
+            vec![check("serfHealth", "", HealthStatus::Passing)],
+        ),
+    );
     assert_eq!(state.service_index("web"), 3);
     assert_eq!(state.service_index("db"), 2);
 }
@@ -168,7 +179,10 @@ fn deregistering_a_node_removes_its_services_and_checks() {
         &register(
             "n1",
             Some(("web1", "web")),
-            vec![check("c1", "web1", HealthStatus::Passing), check("serfHealth", "", HealthStatus::Passing)],
+            vec![
+                check("c1", "web1", HealthStatus::Passing),
+                check("serfHealth", "", HealthStatus::Passing),
+            ],
         ),
     );
     state.apply(
@@ -195,7 +209,10 @@ fn catalog_services_merges_tags_of_all_instances() {
     }
     state.apply(2, &other);
     let names = state.service_names();
-    assert_eq!(names["web"], vec!["canary".to_string(), "primary".to_string()]);
+    assert_eq!(
+        names["web"],
+        vec!["canary".to_string(), "primary".to_string()]
+    );
 }
 
 #[test]

@@ -33,8 +33,14 @@ fn empty_value_is_stored_as_null() {
 #[test]
 fn cas_zero_creates_only_when_absent() {
     let mut state = State::default();
-    assert_eq!(state.apply(1, &kv(KvOp::Set, "a", "1", Some(0))), CommandOutcome::Applied(true));
-    assert_eq!(state.apply(2, &kv(KvOp::Set, "a", "2", Some(0))), CommandOutcome::Applied(false));
+    assert_eq!(
+        state.apply(1, &kv(KvOp::Set, "a", "1", Some(0))),
+        CommandOutcome::Applied(true)
+    );
+    assert_eq!(
+        state.apply(2, &kv(KvOp::Set, "a", "2", Some(0))),
+        CommandOutcome::Applied(false)
+    );
     assert_eq!(state.kv_get("a").unwrap().value.as_deref(), Some(&b"1"[..]));
 }
 
@@ -42,20 +48,38 @@ fn cas_zero_creates_only_when_absent() {
 fn cas_index_must_match_modify_index() {
     let mut state = State::default();
     state.apply(1, &kv(KvOp::Set, "a", "1", None));
-    assert_eq!(state.apply(2, &kv(KvOp::Set, "a", "x", Some(7))), CommandOutcome::Applied(false));
-    assert_eq!(state.apply(3, &kv(KvOp::Set, "a", "y", Some(1))), CommandOutcome::Applied(true));
+    assert_eq!(
+        state.apply(2, &kv(KvOp::Set, "a", "x", Some(7))),
+        CommandOutcome::Applied(false)
+    );
+    assert_eq!(
+        state.apply(3, &kv(KvOp::Set, "a", "y", Some(1))),
+        CommandOutcome::Applied(true)
+    );
     assert_eq!(state.kv_get("a").unwrap().modify_index, 3);
-    assert_eq!(state.apply(4, &kv(KvOp::Set, "b", "z", Some(5))), CommandOutcome::Applied(false));
+    assert_eq!(
+        state.apply(4, &kv(KvOp::Set, "b", "z", Some(5))),
+        CommandOutcome::Applied(false)
+    );
 }
 
 #[test]
 fn delete_cas_and_delete_tree() {
     let mut state = State::default();
-    for (i, key) in ["app/a", "app/b", "app/c/d", "apple", "other"].iter().enumerate() {
+    for (i, key) in ["app/a", "app/b", "app/c/d", "apple", "other"]
+        .iter()
+        .enumerate()
+    {
         state.apply(i as u64 + 1, &kv(KvOp::Set, key, "v", None));
     }
-    assert_eq!(state.apply(6, &kv(KvOp::Delete, "app/a", "", Some(99))), CommandOutcome::Applied(false));
-    assert_eq!(state.apply(7, &kv(KvOp::Delete, "app/a", "", Some(1))), CommandOutcome::Applied(true));
+    assert_eq!(
+        state.apply(6, &kv(KvOp::Delete, "app/a", "", Some(99))),
+        CommandOutcome::Applied(false)
+    );
+    assert_eq!(
+        state.apply(7, &kv(KvOp::Delete, "app/a", "", Some(1))),
+        CommandOutcome::Applied(true)
+    );
     assert!(state.kv_get("app/a").is_none());
     state.apply(8, &kv(KvOp::DeleteTree, "app/", "", None));
     let left: Vec<String> = state.kv_list("").iter().map(|e| e.key.clone()).collect();
@@ -74,10 +98,16 @@ fn deleting_a_missing_key_changes_no_index() {
 #[test]
 fn keys_fold_at_the_separator() {
     let mut state = State::default();
-    for (i, key) in ["web/a", "web/b/c", "web/b/d", "web/e/", "webx"].iter().enumerate() {
+    for (i, key) in ["web/a", "web/b/c", "web/b/d", "web/e/", "webx"]
+        .iter()
+        .enumerate()
+    {
         state.apply(i as u64 + 1, &kv(KvOp::Set, key, "v", None));
     }
-    assert_eq!(state.kv_keys("web/", Some("/")), ["web/a", "web/b/", "web/e/"]);
+    assert_eq!(
+        state.kv_keys("web/", Some("/")),
+        ["web/a", "web/b/", "web/e/"]
+    );
     assert_eq!(state.kv_keys("web", None).len(), 5);
     assert_eq!(state.kv_keys("", Some("/")), ["web/", "webx"]);
 }
@@ -85,7 +115,10 @@ fn keys_fold_at_the_separator() {
 #[test]
 fn utf8_and_odd_keys_round_trip() {
     let mut state = State::default();
-    for (i, key) in ["ключ/значение", "a b", "%2F", "emoji/🦀"].iter().enumerate() {
+    for (i, key) in ["ключ/значение", "a b", "%2F", "emoji/🦀"]
+        .iter()
+        .enumerate()
+    {
         state.apply(i as u64 + 1, &kv(KvOp::Set, key, "v", None));
         assert_eq!(state.kv_get(key).unwrap().key, *key);
     }

@@ -47,13 +47,13 @@ fn command() -> impl Strategy<Value = Command> {
                     }]
                 })
                 .unwrap_or_default();
-            Command::Register(CatalogRegistration {
+            Command::Register(Box::new(CatalogRegistration {
                 node,
                 address: "127.0.0.1".to_string(),
                 service,
                 checks,
                 ..CatalogRegistration::default()
-            })
+            }))
         });
     let deregister = (0..NODES.len(), 0..3usize, 0..SERVICES.len()).prop_map(|(node, what, s)| {
         let mut d = CatalogDeregistration {
@@ -89,7 +89,11 @@ fn command() -> impl Strategy<Value = Command> {
 fn answers(state: &State) -> String {
     let mut out = format!("{:?}\n", state.table_indexes());
     for node in state.nodes() {
-        out += &format!("node {node:?} {:?} {:?}\n", state.node_services(&node.node), state.node_checks(&node.node));
+        out += &format!(
+            "node {node:?} {:?} {:?}\n",
+            state.node_services(&node.node),
+            state.node_checks(&node.node)
+        );
     }
     out += &format!("{:?}\n", state.service_names());
     for name in SERVICES {
@@ -101,7 +105,11 @@ fn answers(state: &State) -> String {
             state.service_checks(name)
         );
     }
-    out += &format!("{:?}\n{:?}\n", state.checks_in_state(None), state.kv_list(""));
+    out += &format!(
+        "{:?}\n{:?}\n",
+        state.checks_in_state(None),
+        state.kv_list("")
+    );
     out += &format!("{:?}\n", state.kv_keys("", Some("/")));
     out
 }

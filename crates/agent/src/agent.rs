@@ -1,0 +1,193 @@
+//! Starting and stopping the agent: consensus, the agent's own catalog entry, and the
+//! HTTP server, in that order, each announced with one log line.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use proconsul_api::{AgentService, CatalogRegistration, HealthCheck, HealthStatus};
+use proconsul_consensus::{Consensus, ConsensusConfig};
+use proconsul_state::{Command, CommandOutcome};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::AgentConfig;
+use crate::error::AgentError;
+use crate::http;
+use crate::local::LocalState;
+
+/// The Consul version this agent reports; clients gate features on it.
+pub const CONSUL_COMPAT_VERSION: &str = "1.20.0";
+
+/// Who this agent is in the catalog.
+#[derive(Debug, Clone)]
+pub struct NodeIdentity {
+    pub name: String,
+    pub id: String,
+    pub address: String,
+}
+
+/// What every request handler shares.
+pub struct AgentInner {
+    pub config: AgentConfig,
+    pub node: NodeIdentity,
+    pub consensus: Consensus,
+    pub local: LocalState,
+    /// Cancelled on shutdown; blocking queries return early when it fires.
+    pub shutdown: CancellationToken,
+}
+
+/// A running agent.
+pub struct Agent {
+    inner: Arc<AgentInner>,
+    http_addr: SocketAddr,
+    http_task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Agent {
+    /// Starts consensus, registers this node and serves the HTTP API.
+    pub async fn start(config: AgentConfig) -> Result<Agent, AgentError> {
+        let node_name = config.node_name.clone().unwrap_or_else(host_name);
+        let node = NodeIdentity {
+            name: node_name.clone(),
+            id: uuid::Uuid::new_v4().to_string(),
+            address: config.bind_addr.to_string(),
+        };
+        tracing::info!(
+            node = %node.name,
+            datacenter = %config.datacenter,
+            mode = if config.dev { "dev" } else { "server" },
+            "starting Proconsul agent"
+        );
+        let rpc_addr = SocketAddr::new(config.bind_addr, config.server_port);
+        let consensus = Consensus::start_dev(ConsensusConfig {
+            node_id: 1,
+            node_name: node.name.clone(),
+            rpc_addr,
+        })
+        .await?;
+        tracing::info!(%rpc_addr, "raft: single-voter in-memory cluster elected this node leader");
+
+        let http_addr = SocketAddr::new(config.client_addr, config.http_port);
+        let listener = TcpListener::bind(http_addr)
+            .await
+            .map_err(|source| AgentError::Listen {
+                addr: http_addr,
+                source,
+            })?;
+        let http_addr = listener.local_addr().map_err(AgentError::Http)?;
+
+        let inner = Arc::new(AgentInner {
+            config,
+            node,
+            consensus,
+            local: LocalState::default(),
+            shutdown: CancellationToken::new(),
+        });
+        register_self(&inner).await?;
+        tracing::info!(node = %inner.node.name, "catalog: registered this node, the consul service and serfHealth");
+
+        let router = http::router(inner.clone());
+        let shutdown = inner.shutdown.clone();
+        let http_task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await
+        });
+        tracing::info!(%http_addr, "HTTP API listening");
+        Ok(Agent {
+            inner,
+            http_addr,
+            http_task,
+        })
+    }
+
+    /// Where the HTTP API listens (useful with `-http-port 0`).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// Stops accepting requests, ends blocking queries, and shuts consensus down.
+    pub async fn stop(self) -> Result<(), AgentError> {
+        tracing::info!("shutting down: closing the HTTP API");
+        self.inner.shutdown.cancel();
+        match self.http_task.await {
+            Ok(result) => result.map_err(AgentError::Http)?,
+            Err(join_error) => tracing::error!(%join_error, "HTTP server task failed"),
+        }
+        tracing::info!("shutting down: stopping raft");
+        self.inner.consensus.shutdown().await?;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+/// Runs an agent until `shutdown` resolves, then stops it cleanly.
+pub async fn run(
+    config: AgentConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AgentError> {
+    let agent = Agent::start(config).await?;
+    shutdown.await;
+    agent.stop().await
+}
+
+/// Registers this node as a pristine Consul dev agent shows it: the node, the `consul`
+/// service and the passing `serfHealth` check.
+async fn register_self(agent: &AgentInner) -> Result<(), AgentError> {
+    let address = agent.node.address.clone();
+    let tagged_addresses: BTreeMap<String, String> = ["lan", "lan_ipv4", "wan", "wan_ipv4"]
+        .into_iter()
+        .map(|kind| (kind.to_string(), address.clone()))
+        .collect();
+    let registration = CatalogRegistration {
+        id: agent.node.id.clone(),
+        node: agent.node.name.clone(),
+        address,
+        datacenter: agent.config.datacenter.clone(),
+        tagged_addresses,
+        node_meta: BTreeMap::from([("consul-network-segment".to_string(), String::new())]),
+        service: Some(AgentService {
+            id: "consul".to_string(),
+            service: "consul".to_string(),
+            port: agent.config.server_port,
+            meta: BTreeMap::from([
+                ("raft_version".to_string(), "3".to_string()),
+                ("serf_protocol_current".to_string(), "2".to_string()),
+                ("serf_protocol_max".to_string(), "5".to_string()),
+                ("serf_protocol_min".to_string(), "1".to_string()),
+                ("version".to_string(), CONSUL_COMPAT_VERSION.to_string()),
+            ]),
+            datacenter: agent.config.datacenter.clone(),
+            ..AgentService::default()
+        }),
+        checks: vec![HealthCheck {
+            node: agent.node.name.clone(),
+            check_id: "serfHealth".to_string(),
+            name: "Serf Health Status".to_string(),
+            status: HealthStatus::Passing,
+            output: "Agent alive and reachable".to_string(),
+            ..HealthCheck::default()
+        }],
+        ..CatalogRegistration::default()
+    };
+    let applied = agent
+        .consensus
+        .write(Command::Register(Box::new(registration)))
+        .await?;
+    match applied.outcome {
+        CommandOutcome::Rejected(reason) => Err(AgentError::SelfRegistration(reason)),
+        _ => Ok(()),
+    }
+}
+
+fn host_name() -> String {
+    let name = gethostname::gethostname().to_string_lossy().into_owned();
+    if name.is_empty() {
+        "proconsul".to_string()
+    } else {
+        name
+    }
+}

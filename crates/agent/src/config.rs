@@ -1,0 +1,46 @@
+//! The agent's runtime configuration, as the CLI flags (and later config files) set it.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+/// Everything the agent needs to start. Defaults are Consul's.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// `-dev`: in-memory server with one voter, no data dir.
+    pub dev: bool,
+    /// `-node`; the host name when unset.
+    pub node_name: Option<String>,
+    /// `-datacenter`.
+    pub datacenter: String,
+    /// `-client`: the address the HTTP (and later DNS) servers listen on.
+    pub client_addr: IpAddr,
+    /// `-http-port`.
+    pub http_port: u16,
+    /// `-bind`: the address for cluster traffic; advertised as the node's address.
+    pub bind_addr: IpAddr,
+    /// `ports.server`: Raft and server RPC.
+    pub server_port: u16,
+    /// `kv_max_value_size`: the largest KV value accepted, in bytes.
+    pub kv_max_value_size: usize,
+    /// `default_query_time`: how long a blocking query waits without `?wait`.
+    pub default_query_time: Duration,
+    /// `max_query_time`: the longest a blocking query may wait.
+    pub max_query_time: Duration,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            dev: false,
+            node_name: None,
+            datacenter: "dc1".to_string(),
+            client_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            http_port: 8500,
+            bind_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            server_port: 8300,
+            kv_max_value_size: 512 * 1024,
+            default_query_time: Duration::from_secs(300),
+            max_query_time: Duration::from_secs(600),
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! `/v1/agent`: this agent's view of itself and the services and checks it owns.
+//!
+//! Reads come from the agent's local state; writes commit to the catalog first and change
+//! the local state only once committed.
+
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::response::Response;
+use proconsul_api::{
+    AgentMember, CatalogDeregistration, CatalogRegistration, CheckRegistration, CheckUpdate,
+    HealthCheck, HealthStatus, ServiceRegistration,
+};
+use proconsul_state::{Command, CommandOutcome};
+use serde_json::{Value, json as json_value};
+
+use crate::agent::{AgentInner, CONSUL_COMPAT_VERSION};
+use crate::http::context::Ctx;
+use crate::http::decode::decode_body;
+use crate::http::error::ApiError;
+use crate::http::respond::json;
+use crate::local::{
+    LocalCheck, check_from_registration, default_service_check_id, service_from_registration,
+};
+
+/// Consul truncates check output to this many bytes (`check_output_max_size`).
+const CHECK_OUTPUT_MAX_SIZE: usize = 4096;
+
+/// `GET /v1/agent/self`: configuration and runtime facts, in Consul's shape (clients
+/// read `Config.Datacenter`, `Stats.consul.leader_addr`, `DebugConfig.SessionTTLMin`).
+pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
+    let agent = &ctx.agent;
+    if !ctx.authz.agent_read(&agent.node.name) {
+        return Err(ApiError::permission_denied());
+    }
+    let config = &agent.config;
+    let leader = agent.consensus.leader();
+    let leader_addr = leader.map(|l| l.rpc_addr).unwrap_or_default();
+    let body = json_value!({
+        "Config": {
+            "Datacenter": config.datacenter,
+            "PrimaryDatacenter": config.datacenter,
+            "NodeName": agent.node.name,
+            "NodeID": agent.node.id,
+            "Revision": "proconsul",
+            "Server": true,
+            "Version": CONSUL_COMPAT_VERSION,
+            "BuildDate": "",
+            "SessionTTLMin": "10s",
+        },
+        "DebugConfig": {
+            "Datacenter": config.datacenter,
+            "NodeName": agent.node.name,
+            "NodeID": agent.node.id,
+            "DevMode": config.dev,
+            "ServerMode": true,
+            "SessionTTLMin": "10s",
+            "KVMaxValueSize": config.kv_max_value_size,
+            "ClientAddrs": [config.client_addr.to_string()],
+            "HTTPPort": config.http_port,
+            "ServerPort": config.server_port,
+            "BindAddr": config.bind_addr.to_string(),
+        },
+        "Coord": {
+            "Vec": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "Error": 1.5,
+            "Adjustment": 0.0,
+            "Height": 1e-5,
+        },
+        "Member": member(agent),
+        "Stats": {
+            "agent": { "check_monitors": "0", "check_ttls": "0", "checks": agent.local.checks().len().to_string(), "services": agent.local.services().len().to_string() },
+            "consul": {
+                "bootstrap": "true",
+                "known_datacenters": "1",
+                "leader": agent.consensus.is_leader().to_string(),
+                "leader_addr": leader_addr,
+                "server": "true",
+            },
+            "raft": {
+                "last_log_index": agent.consensus.reader().current().last_applied().to_string(),
+                "num_peers": "0",
+                "state": if agent.consensus.is_leader() { "Leader" } else { "Follower" },
+            },
+            "runtime": {
+                "arch": std::env::consts::ARCH,
+                "os": std::env::consts::OS,
+                "version": "proconsul",
+            },
+        },
+        "Meta": { "consul-network-segment": "" },
+        "xDS": {
+            "SupportedProxies": { "envoy": [] },
+            "Port": -1,
+            "Ports": { "Plaintext": -1, "TLS": -1 },
+        },
+    });
+    Ok(json(&body, ctx.options.pretty))
+}
+
+/// This agent as a gossip member. Until gossip lands the agent is the only member.
+fn member(agent: &AgentInner) -> AgentMember {
+    let config = &agent.config;
+    let tags = [
+        ("acls", "0".to_string()),
+        ("build", format!("{CONSUL_COMPAT_VERSION}:proconsul")),
+        ("dc", config.datacenter.clone()),
+        ("id", agent.node.id.clone()),
+        ("port", config.server_port.to_string()),
+        ("raft_vsn", "3".to_string()),
+        ("role", "consul".to_string()),
+        ("segment", String::new()),
+        ("vsn", "2".to_string()),
+        ("vsn_max", "3".to_string()),
+        ("vsn_min", "2".to_string()),
+    ];
+    AgentMember {
+        name: agent.node.name.clone(),
+        addr: agent.node.address.clone(),
+        port: 8301,
+        tags: tags.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        status: 1,
+        protocol_min: 1,
+        protocol_max: 5,
+        protocol_cur: 2,
+        delegate_min: 2,
+        delegate_max: 5,
+        delegate_cur: 4,
+    }
+}
+
+/// `GET /v1/agent/members`.
+pub async fn members(ctx: Ctx) -> Result<Response, ApiError> {
+    let members: Vec<AgentMember> = [member(&ctx.agent)]
+        .into_iter()
+        .filter(|m| ctx.authz.node_read(&m.name))
+        .collect();
+    Ok(json(&members, ctx.options.pretty))
+}
+
+/// `GET /v1/agent/services`: the services registered through this agent, by ID.
+pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
+    let mut services = ctx.agent.local.services();
+    services.retain(|_, service| ctx.authz.service_read(&service.service));
+    Ok(json(&services, ctx.options.pretty))
+}
+
+/// `GET /v1/agent/service/:id`: one service, with the `ContentHash` Consul adds.
+pub async fn service(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let service = ctx
+        .agent
+        .local
+        .service(&id)
+        .filter(|service| ctx.authz.service_read(&service.service))
+        .ok_or_else(|| ApiError::not_found(format!("unknown service ID: {id}")))?;
+    let mut body =
+        serde_json::to_value(&service).map_err(|error| ApiError::internal(error.to_string()))?;
+    let mut hasher = DefaultHasher::new();
+    body.to_string().hash(&mut hasher);
+    if let Value::Object(map) = &mut body {
+        map.insert(
+            "ContentHash".to_string(),
+            Value::String(format!("{:016x}", hasher.finish())),
+        );
+    }
+    Ok(json(&body, ctx.options.pretty))
+}
+
+/// `PUT /v1/agent/service/register` (`?replace-existing-checks`).
+pub async fn register_service(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    let registration: ServiceRegistration = decode_body(&body)?;
+    let agent = &ctx.agent;
+    let service = service_from_registration(&registration, &agent.config.datacenter)
+        .map_err(|error| ApiError::bad_request(error.0))?;
+    if !ctx.authz.service_write(&service.service) {
+        return Err(ApiError::permission_denied());
+    }
+    let definitions: Vec<&CheckRegistration> = registration
+        .check
+        .iter()
+        .chain(&registration.checks)
+        .collect();
+    let checks = definitions
+        .iter()
+        .enumerate()
+        .map(|(position, definition)| {
+            let default_id = default_service_check_id(&service.id, position, definitions.len());
+            check_from_registration(definition, &agent.node.name, Some(&service), &default_id)
+        })
+        .collect::<Result<Vec<LocalCheck>, _>>()
+        .map_err(|error| ApiError::bad_request(error.0))?;
+    let replace_checks = ctx.params.flag("replace-existing-checks");
+    let dropped: Vec<String> = if replace_checks {
+        agent
+            .local
+            .service_checks(&service.id)
+            .into_iter()
+            .map(|check| check.check.check_id)
+            .filter(|id| !checks.iter().any(|c| &c.check.check_id == id))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    commit_registration(
+        agent,
+        Some(service.clone()),
+        checks.iter().map(|c| c.check.clone()).collect(),
+    )
+    .await?;
+    for check_id in &dropped {
+        commit(
+            agent,
+            Command::Deregister(deregistration(agent, "", check_id)),
+        )
+        .await?;
+    }
+    agent.local.put_service(service, checks, replace_checks);
+    Ok(Response::default())
+}
+
+/// `PUT /v1/agent/service/deregister/:id`. `GET` is accepted too, because Patroni sends it.
+pub async fn deregister_service(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let agent = &ctx.agent;
+    let service = agent.local.service(&id).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "Unknown service ID {id:?}. Ensure that the service ID is passed, not the service name."
+        ))
+    })?;
+    if !ctx.authz.service_write(&service.service) {
+        return Err(ApiError::permission_denied());
+    }
+    commit(agent, Command::Deregister(deregistration(agent, &id, ""))).await?;
+    agent.local.remove_service(&id);
+    Ok(Response::default())
+}
+
+/// `GET /v1/agent/checks`: the checks registered through this agent, by ID.
+pub async fn checks(ctx: Ctx) -> Result<Response, ApiError> {
+    let checks: BTreeMap<String, HealthCheck> = ctx
+        .agent
+        .local
+        .checks()
+        .into_iter()
+        .filter(|(_, local)| {
+            local.check.service_name.is_empty() || ctx.authz.service_read(&local.check.service_name)
+        })
+        .map(|(id, local)| (id, local.check))
+        .collect();
+    Ok(json(&checks, ctx.options.pretty))
+}
+
+/// `PUT /v1/agent/check/register`.
+pub async fn register_check(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    let definition: CheckRegistration = decode_body(&body)?;
+    let agent = &ctx.agent;
+    let service = if definition.service_id.is_empty() {
+        None
+    } else {
+        Some(agent.local.service(&definition.service_id).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "ServiceID {:?} does not exist",
+                definition.service_id
+            ))
+        })?)
+    };
+    if definition.name.is_empty() {
+        return Err(ApiError::bad_request("Missing check name"));
+    }
+    let allowed = match &service {
+        Some(service) => ctx.authz.service_write(&service.service),
+        None => ctx.authz.node_write(&agent.node.name),
+    };
+    if !allowed {
+        return Err(ApiError::permission_denied());
+    }
+    let check = check_from_registration(
+        &definition,
+        &agent.node.name,
+        service.as_ref(),
+        &definition.name,
+    )
+    .map_err(|error| ApiError::bad_request(error.0))?;
+    commit_registration(agent, None, vec![check.check.clone()]).await?;
+    agent.local.put_check(check);
+    Ok(Response::default())
+}
+
+/// `PUT /v1/agent/check/deregister/:id`.
+pub async fn deregister_check(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let agent = &ctx.agent;
+    let local = known_check(agent, &id)?;
+    authorize_check_write(&ctx, &local)?;
+    commit(agent, Command::Deregister(deregistration(agent, "", &id))).await?;
+    agent.local.remove_check(&id);
+    Ok(Response::default())
+}
+
+/// `PUT /v1/agent/check/pass/:id?note=`.
+pub async fn pass_check(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    set_ttl_status(ctx, id, HealthStatus::Passing).await
+}
+
+/// `PUT /v1/agent/check/warn/:id?note=`.
+pub async fn warn_check(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    set_ttl_status(ctx, id, HealthStatus::Warning).await
+}
+
+/// `PUT /v1/agent/check/fail/:id?note=`.
+pub async fn fail_check(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    set_ttl_status(ctx, id, HealthStatus::Critical).await
+}
+
+async fn set_ttl_status(ctx: Ctx, id: String, status: HealthStatus) -> Result<Response, ApiError> {
+    let note = ctx.params.get("note").unwrap_or("").to_string();
+    update_ttl_check(&ctx, &id, status, note).await
+}
+
+/// `PUT /v1/agent/check/update/:id` with `{"Status": ..., "Output": ...}`.
+pub async fn update_check(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let update: CheckUpdate = decode_body(&body)?;
+    let status = update
+        .status
+        .parse::<HealthStatus>()
+        .map_err(ApiError::bad_request)?;
+    update_ttl_check(&ctx, &id, status, update.output).await
+}
+
+/// Sets a TTL check's status. An unchanged status and output writes nothing to Raft.
+async fn update_ttl_check(
+    ctx: &Ctx,
+    id: &str,
+    status: HealthStatus,
+    mut output: String,
+) -> Result<Response, ApiError> {
+    let agent = &ctx.agent;
+    let local = known_check(agent, id)?;
+    authorize_check_write(ctx, &local)?;
+    if local.check.check_type != "ttl" {
+        return Err(ApiError::internal(format!(
+            "CheckID {id:?} does not have associated TTL"
+        )));
+    }
+    truncate_at_char_boundary(&mut output, CHECK_OUTPUT_MAX_SIZE);
+    if local.check.status == status && local.check.output == output {
+        return Ok(Response::default());
+    }
+    let mut updated = local.check.clone();
+    updated.status = status;
+    updated.output = output.clone();
+    commit_registration(agent, None, vec![updated]).await?;
+    agent.local.update_check(id, status, output);
+    Ok(Response::default())
+}
+
+fn truncate_at_char_boundary(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+}
+
+fn known_check(agent: &AgentInner, id: &str) -> Result<LocalCheck, ApiError> {
+    agent.local.check(id).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "Unknown check ID {id:?}. Ensure that the check ID is passed, not the check name."
+        ))
+    })
+}
+
+fn authorize_check_write(ctx: &Ctx, local: &LocalCheck) -> Result<(), ApiError> {
+    let allowed = if local.check.service_name.is_empty() {
+        ctx.authz.node_write(&ctx.agent.node.name)
+    } else {
+        ctx.authz.service_write(&local.check.service_name)
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::permission_denied())
+    }
+}
+
+/// Writes this node's service and/or checks to the catalog.
+async fn commit_registration(
+    agent: &AgentInner,
+    service: Option<proconsul_api::AgentService>,
+    checks: Vec<HealthCheck>,
+) -> Result<(), ApiError> {
+    let registration = CatalogRegistration {
+        node: agent.node.name.clone(),
+        address: agent.node.address.clone(),
+        datacenter: agent.config.datacenter.clone(),
+        skip_node_update: true,
+        service,
+        checks,
+        ..CatalogRegistration::default()
+    };
+    commit(agent, Command::Register(Box::new(registration))).await
+}
+
+fn deregistration(agent: &AgentInner, service_id: &str, check_id: &str) -> CatalogDeregistration {
+    CatalogDeregistration {
+        node: agent.node.name.clone(),
+        datacenter: agent.config.datacenter.clone(),
+        service_id: service_id.to_string(),
+        check_id: check_id.to_string(),
+    }
+}
+
+async fn commit(agent: &AgentInner, command: Command) -> Result<(), ApiError> {
+    match agent.consensus.write(command).await?.outcome {
+        CommandOutcome::Rejected(reason) => Err(ApiError::internal(reason)),
+        _ => Ok(()),
+    }
+}

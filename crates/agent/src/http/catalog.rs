@@ -1,0 +1,202 @@
+//! `/v1/catalog`: registering and listing nodes and services cluster-wide.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::response::Response;
+use proconsul_api::{
+    CatalogDeregistration, CatalogRegistration, Node, NodeServiceList, NodeServices,
+};
+use proconsul_state::{Command, CommandOutcome, Table};
+
+use crate::http::context::Ctx;
+use crate::http::decode::decode_body;
+use crate::http::error::ApiError;
+use crate::http::respond::{json, query_json};
+
+/// `PUT /v1/catalog/register`.
+pub async fn register(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    let mut registration: CatalogRegistration = decode_body(&body)?;
+    if registration.node.is_empty() {
+        return Err(ApiError::bad_request("Must provide node"));
+    }
+    if registration.address.is_empty() && !registration.skip_node_update {
+        return Err(ApiError::bad_request("Must provide address"));
+    }
+    if let Some(service) = &registration.service
+        && service.service.is_empty()
+    {
+        return Err(ApiError::bad_request("Must provide service name"));
+    }
+    check_datacenter(&ctx, &registration.datacenter)?;
+    if registration.datacenter.is_empty() {
+        registration.datacenter = ctx.agent.config.datacenter.clone();
+    }
+    if !ctx.authz.node_write(&registration.node)
+        || registration
+            .service
+            .as_ref()
+            .is_some_and(|service| !ctx.authz.service_write(&service.service))
+    {
+        return Err(ApiError::permission_denied());
+    }
+    if let Some(service) = &mut registration.service {
+        service.datacenter = registration.datacenter.clone();
+    }
+    commit(&ctx, Command::Register(Box::new(registration))).await
+}
+
+/// `PUT /v1/catalog/deregister`.
+pub async fn deregister(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    let deregistration: CatalogDeregistration = decode_body(&body)?;
+    if deregistration.node.is_empty() {
+        return Err(ApiError::bad_request("Must provide node"));
+    }
+    check_datacenter(&ctx, &deregistration.datacenter)?;
+    if !ctx.authz.node_write(&deregistration.node) {
+        return Err(ApiError::permission_denied());
+    }
+    commit(&ctx, Command::Deregister(deregistration)).await
+}
+
+/// Commits a catalog write and answers `true`, or the state's refusal as a 500, which is
+/// how Consul reports errors raised past its HTTP layer.
+async fn commit(ctx: &Ctx, command: Command) -> Result<Response, ApiError> {
+    let applied = ctx.agent.consensus.write(command).await?;
+    match applied.outcome {
+        CommandOutcome::Rejected(reason) => Err(ApiError::internal(reason)),
+        _ => Ok(json(&true, ctx.options.pretty)),
+    }
+}
+
+fn check_datacenter(ctx: &Ctx, datacenter: &str) -> Result<(), ApiError> {
+    if datacenter.is_empty() || datacenter == ctx.agent.config.datacenter {
+        Ok(())
+    } else {
+        Err(ApiError::internal("No path to datacenter"))
+    }
+}
+
+/// `GET /v1/catalog/datacenters`.
+pub async fn datacenters(ctx: Ctx) -> Response {
+    json(&[&ctx.agent.config.datacenter], ctx.options.pretty)
+}
+
+/// True when `meta` has every `?node-meta` pair the client asked for.
+pub fn node_meta_matches(filters: &[(String, String)], meta: &BTreeMap<String, String>) -> bool {
+    filters
+        .iter()
+        .all(|(key, value)| meta.get(key) == Some(value))
+}
+
+/// `GET /v1/catalog/nodes`.
+pub async fn nodes(ctx: Ctx) -> Result<Response, ApiError> {
+    let (meta, nodes) = ctx
+        .blocking(&[Table::Nodes], |state| {
+            let nodes: Vec<Node> = state
+                .nodes()
+                .filter(|node| node_meta_matches(&ctx.options.node_meta, &node.meta))
+                .filter(|node| ctx.authz.node_read(&node.node))
+                .map(|node| (**node).clone())
+                .collect();
+            (state.table_indexes().nodes, nodes)
+        })
+        .await?;
+    Ok(query_json(&meta, &nodes, ctx.options.pretty))
+}
+
+/// `GET /v1/catalog/services`: every service name with its tags.
+pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
+    let tables = [Table::Nodes, Table::Services];
+    let (meta, services) = ctx
+        .blocking(&tables, |state| {
+            let indexes = state.table_indexes();
+            let mut names = state.service_names();
+            names.retain(|name, _| ctx.authz.service_read(name));
+            if !ctx.options.node_meta.is_empty() {
+                names.retain(|name, _| {
+                    state
+                        .service_instances(name)
+                        .any(|(node, _)| node_meta_matches(&ctx.options.node_meta, &node.meta))
+                });
+            }
+            (indexes.services.max(indexes.nodes), names)
+        })
+        .await?;
+    Ok(query_json(&meta, &services, ctx.options.pretty))
+}
+
+/// `GET /v1/catalog/service/:name` (`?tag` repeated: an instance must carry all).
+pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let tags: Vec<String> = ctx.params.all("tag").map(str::to_string).collect();
+    let tables = [Table::Nodes, Table::Services, Table::Checks];
+    let (meta, rows) = ctx
+        .blocking(&tables, |state| {
+            let rows = if ctx.authz.service_read(&name) {
+                state
+                    .catalog_service(&name)
+                    .into_iter()
+                    .filter(|row| tags.iter().all(|tag| row.service_tags.contains(tag)))
+                    .filter(|row| node_meta_matches(&ctx.options.node_meta, &row.node_meta))
+                    .filter(|row| ctx.authz.node_read(&row.node))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (state.service_index(&name), rows)
+        })
+        .await?;
+    Ok(query_json(&meta, &rows, ctx.options.pretty))
+}
+
+/// `GET /v1/catalog/node/:name`: the node and its services by ID (`null` if unknown).
+pub async fn node(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let tables = [Table::Nodes, Table::Services];
+    let (meta, answer) = ctx
+        .blocking(&tables, |state| {
+            let indexes = state.table_indexes();
+            let answer = state
+                .node(&name)
+                .filter(|_| ctx.authz.node_read(&name))
+                .map(|node| NodeServices {
+                    node: Some((**node).clone()),
+                    services: state
+                        .node_services(&name)
+                        .into_iter()
+                        .filter(|service| ctx.authz.service_read(&service.service))
+                        .map(|service| (service.id.clone(), (*service).clone()))
+                        .collect(),
+                });
+            (indexes.nodes.max(indexes.services), answer)
+        })
+        .await?;
+    Ok(query_json(&meta, &answer, ctx.options.pretty))
+}
+
+/// `GET /v1/catalog/node-services/:name`: the node and its services as a list.
+pub async fn node_services(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let tables = [Table::Nodes, Table::Services];
+    let (meta, answer) = ctx
+        .blocking(&tables, |state| {
+            let indexes = state.table_indexes();
+            let answer = state
+                .node(&name)
+                .filter(|_| ctx.authz.node_read(&name))
+                .map(|node| NodeServiceList {
+                    node: Some((**node).clone()),
+                    services: state
+                        .node_services(&name)
+                        .into_iter()
+                        .filter(|service| ctx.authz.service_read(&service.service))
+                        .map(|service| (*service).clone())
+                        .collect(),
+                });
+            (indexes.nodes.max(indexes.services), answer)
+        })
+        .await?;
+    match answer {
+        Some(answer) => Ok(query_json(&meta, &answer, ctx.options.pretty)),
+        None => Err(ApiError::not_found(format!("Node {name:?} not found"))),
+    }
+}

@@ -1,0 +1,116 @@
+//! `/v1/health`: checks, and service instances with the health that decides routing.
+
+use std::sync::Arc;
+
+use axum::extract::Path;
+use axum::response::Response;
+use proconsul_api::{HealthCheck, HealthStatus, ServiceEntry};
+use proconsul_state::Table;
+
+use crate::http::catalog::node_meta_matches;
+use crate::http::context::Ctx;
+use crate::http::error::ApiError;
+use crate::http::respond::query_json;
+
+/// `GET /v1/health/node/:node`.
+pub async fn node(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let (meta, checks) = ctx
+        .blocking(&[Table::Checks], |state| {
+            let checks: Vec<Arc<HealthCheck>> = if ctx.authz.node_read(&name) {
+                state.node_checks(&name)
+            } else {
+                Vec::new()
+            };
+            (state.table_indexes().checks, checks)
+        })
+        .await?;
+    Ok(query_json(&meta, &checks, ctx.options.pretty))
+}
+
+/// `GET /v1/health/checks/:service`.
+pub async fn checks(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let tables = [Table::Nodes, Table::Services, Table::Checks];
+    let (meta, checks) = ctx
+        .blocking(&tables, |state| {
+            let checks: Vec<Arc<HealthCheck>> = if ctx.authz.service_read(&name) {
+                state
+                    .service_checks(&name)
+                    .into_iter()
+                    .filter(|check| {
+                        ctx.options.node_meta.is_empty()
+                            || state.node(&check.node).is_some_and(|node| {
+                                node_meta_matches(&ctx.options.node_meta, &node.meta)
+                            })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (state.service_index(&name), checks)
+        })
+        .await?;
+    Ok(query_json(&meta, &checks, ctx.options.pretty))
+}
+
+/// `GET /v1/health/service/:service` (`?passing`, `?tag` repeated, `?node-meta`).
+pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let passing_only = ctx.params.flag("passing");
+    let tags: Vec<String> = ctx.params.all("tag").map(str::to_string).collect();
+    let tables = [Table::Nodes, Table::Services, Table::Checks];
+    let (meta, entries) = ctx
+        .blocking(&tables, |state| {
+            let entries: Vec<ServiceEntry> = if ctx.authz.service_read(&name) {
+                state
+                    .health_service(&name)
+                    .into_iter()
+                    .filter(|entry| tags.iter().all(|tag| entry.service.tags.contains(tag)))
+                    .filter(|entry| node_meta_matches(&ctx.options.node_meta, &entry.node.meta))
+                    .filter(|entry| ctx.authz.node_read(&entry.node.node))
+                    .filter(|entry| {
+                        !passing_only
+                            || entry
+                                .checks
+                                .iter()
+                                .all(|check| check.status == HealthStatus::Passing)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (state.service_index(&name), entries)
+        })
+        .await?;
+    Ok(query_json(&meta, &entries, ctx.options.pretty))
+}
+
+/// `GET /v1/health/state/:state`: `any`, `passing`, `warning` or `critical`.
+pub async fn state(ctx: Ctx, Path(wanted): Path<String>) -> Result<Response, ApiError> {
+    let status = match wanted.as_str() {
+        "any" => None,
+        other => Some(
+            other
+                .parse::<HealthStatus>()
+                .map_err(|_| ApiError::bad_request("Invalid check state"))?,
+        ),
+    };
+    let (meta, checks) = ctx
+        .blocking(&[Table::Checks], |state| {
+            let checks: Vec<Arc<HealthCheck>> = state
+                .checks_in_state(status)
+                .into_iter()
+                .filter(|check| ctx.authz.node_read(&check.node))
+                .filter(|check| {
+                    check.service_name.is_empty() || ctx.authz.service_read(&check.service_name)
+                })
+                .filter(|check| {
+                    ctx.options.node_meta.is_empty()
+                        || state.node(&check.node).is_some_and(|node| {
+                            node_meta_matches(&ctx.options.node_meta, &node.meta)
+                        })
+                })
+                .collect();
+            (state.table_indexes().checks, checks)
+        })
+        .await?;
+    Ok(query_json(&meta, &checks, ctx.options.pretty))
+}

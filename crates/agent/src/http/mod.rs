@@ -1,0 +1,87 @@
+//! Consul's HTTP API (`/v1/...`) on axum: routing, the per-request context, blocking
+//! queries and JSON responses. One file per endpoint family.
+
+mod agent;
+mod blocking;
+mod catalog;
+mod context;
+pub mod decode;
+pub mod error;
+mod health;
+mod kv;
+pub mod query;
+mod respond;
+mod status;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::agent::AgentInner;
+
+/// Shared by all handlers.
+pub type AppState = Arc<AgentInner>;
+
+/// The whole `/v1` API.
+pub fn router(agent: AppState) -> Router {
+    // KV values are checked against kv_max_value_size in the handler (413 with Consul's
+    // text); this outer limit only stops absurd bodies before they are buffered.
+    let body_limit = agent.config.kv_max_value_size.max(4 * 1024 * 1024) + 1024;
+    Router::new()
+        .route("/v1/agent/self", get(agent::self_info))
+        .route("/v1/agent/members", get(agent::members))
+        .route("/v1/agent/services", get(agent::services))
+        .route("/v1/agent/service/register", put(agent::register_service))
+        .route(
+            "/v1/agent/service/deregister/{*id}",
+            put(agent::deregister_service).get(agent::deregister_service),
+        )
+        .route("/v1/agent/service/{*id}", get(agent::service))
+        .route("/v1/agent/checks", get(agent::checks))
+        .route("/v1/agent/check/register", put(agent::register_check))
+        .route(
+            "/v1/agent/check/deregister/{*id}",
+            put(agent::deregister_check),
+        )
+        .route("/v1/agent/check/pass/{*id}", put(agent::pass_check))
+        .route("/v1/agent/check/warn/{*id}", put(agent::warn_check))
+        .route("/v1/agent/check/fail/{*id}", put(agent::fail_check))
+        .route("/v1/agent/check/update/{*id}", put(agent::update_check))
+        .route("/v1/catalog/register", put(catalog::register))
+        .route("/v1/catalog/deregister", put(catalog::deregister))
+        .route("/v1/catalog/datacenters", get(catalog::datacenters))
+        .route("/v1/catalog/nodes", get(catalog::nodes))
+        .route("/v1/catalog/services", get(catalog::services))
+        .route("/v1/catalog/service/{*name}", get(catalog::service))
+        .route("/v1/catalog/node/{*name}", get(catalog::node))
+        .route(
+            "/v1/catalog/node-services/{*name}",
+            get(catalog::node_services),
+        )
+        .route("/v1/health/node/{*name}", get(health::node))
+        .route("/v1/health/checks/{*name}", get(health::checks))
+        .route("/v1/health/service/{*name}", get(health::service))
+        .route("/v1/health/state/{*state}", get(health::state))
+        .route(
+            "/v1/kv/",
+            get(kv::get_root).put(kv::put_root).delete(kv::delete_root),
+        )
+        .route(
+            "/v1/kv/{*key}",
+            get(kv::get).put(kv::put).delete(kv::delete),
+        )
+        .route("/v1/status/leader", get(status::leader))
+        .route("/v1/status/peers", get(status::peers))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(respond::panic_response))
+        .with_state(agent)
+}
+
+async fn not_found() -> (StatusCode, &'static str) {
+    (StatusCode::NOT_FOUND, "404 page not found")
+}

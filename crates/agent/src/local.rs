@@ -1,0 +1,356 @@
+//! The agent's own services and checks.
+//!
+//! Like Consul's agent, this node is the authority for what is registered through it:
+//! `/v1/agent/*` reads come from here, and every change is written through to the
+//! catalog; the local copy changes only once the catalog write has committed.
+//! (Anti-entropy, which repairs the catalog when the two drift apart, comes with the
+//! health-check work.)
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use proconsul_api::duration::{format_duration, parse_duration};
+use proconsul_api::{
+    AgentService, CheckDefinitionSummary, CheckRegistration, HealthCheck, HealthStatus,
+    ServiceRegistration, Weights,
+};
+
+/// A check owned by this agent: what the catalog shows and how it was defined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalCheck {
+    pub check: HealthCheck,
+    pub definition: CheckRegistration,
+}
+
+/// Why a registration was refused. The text is Consul's and becomes a 400 body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidRegistration(pub String);
+
+/// The services and checks registered through this agent.
+#[derive(Debug, Default)]
+pub struct LocalState {
+    tables: Mutex<LocalTables>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct LocalTables {
+    services: BTreeMap<String, AgentService>,
+    checks: BTreeMap<String, LocalCheck>,
+}
+
+impl LocalState {
+    /// The registered services by ID.
+    pub fn services(&self) -> BTreeMap<String, AgentService> {
+        self.lock().services.clone()
+    }
+
+    /// One service by ID.
+    pub fn service(&self, id: &str) -> Option<AgentService> {
+        self.lock().services.get(id).cloned()
+    }
+
+    /// The registered checks by ID.
+    pub fn checks(&self) -> BTreeMap<String, LocalCheck> {
+        self.lock().checks.clone()
+    }
+
+    /// One check by ID.
+    pub fn check(&self, id: &str) -> Option<LocalCheck> {
+        self.lock().checks.get(id).cloned()
+    }
+
+    /// The checks bound to one service.
+    pub fn service_checks(&self, service_id: &str) -> Vec<LocalCheck> {
+        self.lock()
+            .checks
+            .values()
+            .filter(|check| check.check.service_id == service_id)
+            .cloned()
+            .collect()
+    }
+
+    /// Adds or replaces a service with its checks. Returns the IDs of the service's
+    /// previous checks that are no longer registered (only with `replace_checks`).
+    pub fn put_service(
+        &self,
+        service: AgentService,
+        checks: Vec<LocalCheck>,
+        replace_checks: bool,
+    ) -> Vec<String> {
+        let mut tables = self.lock();
+        let mut dropped = Vec::new();
+        if replace_checks {
+            let keep: Vec<&str> = checks.iter().map(|c| c.check.check_id.as_str()).collect();
+            dropped = tables
+                .checks
+                .values()
+                .filter(|c| c.check.service_id == service.id)
+                .map(|c| c.check.check_id.clone())
+                .filter(|id| !keep.contains(&id.as_str()))
+                .collect();
+            for id in &dropped {
+                tables.checks.remove(id);
+            }
+        }
+        for check in checks {
+            tables.checks.insert(check.check.check_id.clone(), check);
+        }
+        tables.services.insert(service.id.clone(), service);
+        dropped
+    }
+
+    /// Removes a service and its checks; returns the service if it was registered.
+    pub fn remove_service(&self, id: &str) -> Option<AgentService> {
+        let mut tables = self.lock();
+        let service = tables.services.remove(id)?;
+        tables
+            .checks
+            .retain(|_, check| check.check.service_id != id);
+        Some(service)
+    }
+
+    /// Adds or replaces one check.
+    pub fn put_check(&self, check: LocalCheck) {
+        self.lock()
+            .checks
+            .insert(check.check.check_id.clone(), check);
+    }
+
+    /// Removes one check; returns it if it was registered.
+    pub fn remove_check(&self, id: &str) -> Option<LocalCheck> {
+        self.lock().checks.remove(id)
+    }
+
+    /// Sets a check's status and output; returns the updated check, or `None` if unknown.
+    pub fn update_check(
+        &self,
+        id: &str,
+        status: HealthStatus,
+        output: String,
+    ) -> Option<LocalCheck> {
+        let mut tables = self.lock();
+        let check = tables.checks.get_mut(id)?;
+        check.check.status = status;
+        check.check.output = output;
+        Some(check.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LocalTables> {
+        // A panic while holding this lock cannot leave the maps half-updated (each
+        // method's writes are single inserts/removes), so a poisoned lock is still usable.
+        self.tables
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Turns an agent service registration into the service as stored, with Consul's
+/// defaults: ID from the name, weights 1/1.
+pub fn service_from_registration(
+    registration: &ServiceRegistration,
+    datacenter: &str,
+) -> Result<AgentService, InvalidRegistration> {
+    if registration.name.is_empty() {
+        return Err(InvalidRegistration("Missing service name".to_string()));
+    }
+    let weights = registration.weights.unwrap_or_default();
+    if weights.passing == 0 {
+        return Err(InvalidRegistration(
+            "Passing must be greater than 0".to_string(),
+        ));
+    }
+    Ok(AgentService {
+        kind: registration.kind.clone(),
+        id: if registration.id.is_empty() {
+            registration.name.clone()
+        } else {
+            registration.id.clone()
+        },
+        service: registration.name.clone(),
+        tags: registration.tags.clone(),
+        meta: registration.meta.clone(),
+        port: registration.port,
+        address: registration.address.clone(),
+        tagged_addresses: registration.tagged_addresses.clone(),
+        weights: Weights { ..weights },
+        enable_tag_override: registration.enable_tag_override,
+        datacenter: datacenter.to_string(),
+        create_index: 0,
+        modify_index: 0,
+    })
+}
+
+/// Validates a check definition and builds the check the catalog will show.
+/// `default_id` is used when the definition has none (`service:<id>` for service checks).
+pub fn check_from_registration(
+    definition: &CheckRegistration,
+    node: &str,
+    service: Option<&AgentService>,
+    default_id: &str,
+) -> Result<LocalCheck, InvalidRegistration> {
+    let invalid = |message: &str| Err(InvalidRegistration(format!("Invalid check: {message}")));
+    let check_type = definition.check_type();
+    match check_type {
+        "" => {
+            return invalid(
+                "must provide TTL, HTTP, TCP, UDP, GRPC, H2PING, Args, AliasNode or AliasService",
+            );
+        }
+        "docker" => return invalid("Docker checks are not supported by Proconsul"),
+        "os_service" => return invalid("OSService checks are not supported by Proconsul"),
+        "script" => {
+            return Err(InvalidRegistration(
+                "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true"
+                    .to_string(),
+            ));
+        }
+        _ => {}
+    }
+    let duration = |field: &str, text: &Option<String>| match text {
+        Some(text) if !text.is_empty() => parse_duration(text)
+            .map(Some)
+            .map_err(|error| InvalidRegistration(format!("Invalid check: {field}: {error}"))),
+        _ => Ok(None),
+    };
+    let ttl = duration("TTL", &definition.ttl)?;
+    let interval = duration("Interval", &definition.interval)?;
+    let timeout = duration("Timeout", &definition.timeout)?;
+    let deregister_after = duration(
+        "DeregisterCriticalServiceAfter",
+        &definition.deregister_critical_service_after,
+    )?;
+    if check_type == "ttl" && ttl.is_none_or(|ttl| ttl.is_zero()) {
+        return invalid("TTL must be > 0 for TTL checks");
+    }
+    if matches!(check_type, "http" | "tcp" | "udp" | "grpc" | "h2ping")
+        && interval.is_none_or(|interval| interval.is_zero())
+    {
+        return invalid("Interval must be > 0 for Script, HTTP, H2PING, TCP or UDP checks");
+    }
+    let id = if definition.id.is_empty() {
+        default_id.to_string()
+    } else {
+        definition.id.clone()
+    };
+    if id.is_empty() {
+        return Err(InvalidRegistration("Missing check name".to_string()));
+    }
+    let name = if !definition.name.is_empty() {
+        definition.name.clone()
+    } else if let Some(service) = service {
+        format!("Service '{}' check", service.service)
+    } else {
+        return Err(InvalidRegistration("Missing check name".to_string()));
+    };
+    let shown = |d: Option<std::time::Duration>| d.map(format_duration).unwrap_or_default();
+    let check = HealthCheck {
+        node: node.to_string(),
+        check_id: id,
+        name,
+        status: definition.status.unwrap_or(HealthStatus::Critical),
+        notes: definition.notes.clone(),
+        output: definition.output.clone().unwrap_or_default(),
+        service_id: service.map(|s| s.id.clone()).unwrap_or_default(),
+        service_name: service.map(|s| s.service.clone()).unwrap_or_default(),
+        service_tags: service.map(|s| s.tags.clone()).unwrap_or_default(),
+        check_type: check_type.to_string(),
+        interval: shown(interval),
+        timeout: shown(timeout),
+        exposed_port: 0,
+        definition: CheckDefinitionSummary {
+            http: definition.http.clone().unwrap_or_default(),
+            tcp: definition.tcp.clone().unwrap_or_default(),
+            interval: shown(interval),
+            timeout: shown(timeout),
+            deregister_critical_service_after: shown(deregister_after),
+        },
+        create_index: 0,
+        modify_index: 0,
+    };
+    Ok(LocalCheck {
+        check,
+        definition: definition.clone(),
+    })
+}
+
+/// Check IDs as Consul assigns them to a service's unnamed checks: `service:<id>` for a
+/// single check, `service:<id>:<n>` (from 1) when there are several.
+pub fn default_service_check_id(service_id: &str, position: usize, count: usize) -> String {
+    if count == 1 {
+        format!("service:{service_id}")
+    } else {
+        format!("service:{service_id}:{}", position + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ttl_check(ttl: &str) -> CheckRegistration {
+        CheckRegistration {
+            ttl: Some(ttl.to_string()),
+            ..CheckRegistration::default()
+        }
+    }
+
+    fn service() -> AgentService {
+        AgentService {
+            id: "web1".into(),
+            service: "web".into(),
+            ..AgentService::default()
+        }
+    }
+
+    #[test]
+    fn service_checks_get_consul_default_ids_and_names() {
+        let check =
+            check_from_registration(&ttl_check("10s"), "n1", Some(&service()), "service:web1")
+                .unwrap();
+        assert_eq!(check.check.check_id, "service:web1");
+        assert_eq!(check.check.name, "Service 'web' check");
+        assert_eq!(check.check.status, HealthStatus::Critical);
+        assert_eq!(check.check.check_type, "ttl");
+        assert_eq!(check.check.service_name, "web");
+        assert_eq!(default_service_check_id("web1", 1, 2), "service:web1:2");
+    }
+
+    #[test]
+    fn invalid_checks_are_refused_with_consul_messages() {
+        let none = CheckRegistration {
+            name: "x".into(),
+            ..CheckRegistration::default()
+        };
+        assert!(check_from_registration(&none, "n", None, "").is_err());
+        assert!(check_from_registration(&ttl_check("0s"), "n", None, "x").is_err());
+        assert!(check_from_registration(&ttl_check("soon"), "n", None, "x").is_err());
+        let http = CheckRegistration {
+            name: "h".into(),
+            http: Some("http://127.0.0.1/".into()),
+            ..CheckRegistration::default()
+        };
+        let error = check_from_registration(&http, "n", None, "").unwrap_err();
+        assert!(error.0.contains("Interval must be > 0"), "{error}");
+        let docker = CheckRegistration {
+            name: "d".into(),
+            docker_container_id: Some("abc".into()),
+            interval: Some("10s".into()),
+            ..CheckRegistration::default()
+        };
+        assert!(check_from_registration(&docker, "n", None, "").is_err());
+    }
+
+    #[test]
+    fn replacing_checks_drops_the_ones_not_resent() {
+        let local = LocalState::default();
+        let a = check_from_registration(&ttl_check("10s"), "n", Some(&service()), "a").unwrap();
+        let b = check_from_registration(&ttl_check("10s"), "n", Some(&service()), "b").unwrap();
+        local.put_service(service(), vec![a.clone(), b], false);
+        assert_eq!(local.service_checks("web1").len(), 2);
+        let dropped = local.put_service(service(), vec![a], true);
+        assert_eq!(dropped, ["b"]);
+        assert!(local.remove_service("web1").is_some());
+        assert!(local.checks().is_empty());
+    }
+}

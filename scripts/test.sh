@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit and property tests, end-to-end tests
+# against the real binary, and py-consul's own test suite against a dev agent.
+# Installs what it needs; runs on a fresh machine with the Rust toolchain and Python 3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo build (the proconsul binary the end-to-end tests start)"
+cargo build --workspace --bins --locked
+
+step "cargo test (unit, property and end-to-end tests)"
+cargo test --workspace --locked
+
+step "py-consul 1.8.0 conformance suite against proconsul agent -dev"
+PROCONSUL_BIN="$PWD/target/debug/proconsul" bash tests/py-consul/run.sh

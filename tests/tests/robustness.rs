@@ -1,0 +1,61 @@
+//! Malformed input at every write endpoint: a clear 400, never a crash, never lost data.
+
+use proconsul_tests::{TestAgent, call, get, put};
+
+#[tokio::test]
+async fn garbage_bodies_get_400_and_the_agent_keeps_its_data() {
+    let agent = TestAgent::start();
+    put(&agent.url("/v1/kv/keep"), "safe").await;
+    let bodies: Vec<Vec<u8>> = vec![
+        b"{".to_vec(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"\"text\"".to_vec(),
+        b"{\"Node\": 5}".to_vec(),
+        vec![0xff, 0x00, 0xfe],
+        b"{\"Service\": {\"Port\": 99999999}}".to_vec(),
+        "{\"Name\": \"x\", \"Check\": {\"TTL\": \"1e9h\"}}"
+            .as_bytes()
+            .to_vec(),
+    ];
+    let endpoints = [
+        "/v1/catalog/register",
+        "/v1/catalog/deregister",
+        "/v1/agent/service/register",
+        "/v1/agent/check/register",
+        "/v1/agent/check/update/serfHealth",
+    ];
+    for endpoint in endpoints {
+        for body in &bodies {
+            let answer = call("PUT", &agent.url(endpoint), Some(body.clone())).await;
+            assert!(
+                (400..500).contains(&answer.status),
+                "{endpoint} {:?}: {} {}",
+                String::from_utf8_lossy(body),
+                answer.status,
+                answer.body
+            );
+            assert!(!answer.body.is_empty(), "{endpoint}: empty error body");
+        }
+    }
+    for query in ["wait=1x", "wait=-1s", "index=1.5", "index=%00"] {
+        let answer = get(&agent.url(&format!("/v1/catalog/nodes?{query}"))).await;
+        assert_eq!(answer.status, 400, "{query}");
+    }
+    let newline = get(&agent.url("/v1/kv/a?x=%0a")).await;
+    assert_eq!(newline.status, 400);
+    let mut agent = agent;
+    assert!(agent.is_running());
+    assert_eq!(get(&agent.url("/v1/kv/keep?raw")).await.body, "safe");
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly_with_one_line_per_step() {
+    let mut agent = TestAgent::start();
+    let log = agent.log();
+    assert!(log.contains("HTTP API listening"), "{log}");
+    let status = agent.terminate();
+    assert!(status.success(), "exit status {status}");
+    let log = agent.log();
+    assert!(log.contains("shutdown complete"), "{log}");
+}
