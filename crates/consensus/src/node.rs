@@ -1,0 +1,205 @@
+//! [`Consensus`]: the handle the agent writes through and reads from.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::async_runtime::WatchReceiver;
+use openraft::errors::{ClientWriteError, RaftError};
+use openraft::{BasicNode, Config, ReadPolicy, ServerState, SnapshotPolicy};
+use proconsul_state::{Command, CommandOutcome};
+
+use crate::error::ConsensusError;
+use crate::log_store::memory::MemoryLogStore;
+use crate::network::NoNetwork;
+use crate::reader::StateReader;
+use crate::state_machine::StateMachine;
+use crate::types::{Proposal, Raft};
+
+/// Who this server is in the Raft configuration.
+#[derive(Debug, Clone)]
+pub struct ConsensusConfig {
+    pub node_id: u64,
+    pub node_name: String,
+    /// The server RPC address peers (and `/v1/status/leader`) know this server by.
+    pub rpc_addr: SocketAddr,
+}
+
+/// A committed and applied write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The log index the command was applied at: its CreateIndex/ModifyIndex.
+    pub index: u64,
+    pub outcome: CommandOutcome,
+}
+
+/// The current leader as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderInfo {
+    pub node_id: u64,
+    pub rpc_addr: String,
+}
+
+/// A running Raft server and its published state. Cheap to clone.
+#[derive(Clone)]
+pub struct Consensus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    raft: Raft,
+    reader: StateReader,
+    node_id: u64,
+}
+
+/// How long `start_dev` waits for the single voter to elect itself.
+const DEV_ELECTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Consensus {
+    /// `-dev` mode: an in-memory log and a cluster of one voter, initialised here.
+    /// Returns once this server is the leader.
+    pub async fn start_dev(config: ConsensusConfig) -> Result<Consensus, ConsensusError> {
+        let raft_config = Config {
+            cluster_name: "proconsul-dev".to_string(),
+            heartbeat_interval: 50,
+            election_timeout_min: 150,
+            election_timeout_max: 300,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(16384),
+            max_in_snapshot_log_to_keep: 10240,
+            ..Config::default()
+        };
+        let raft_config = Arc::new(
+            raft_config
+                .validate()
+                .map_err(|error| ConsensusError::Raft(error.to_string()))?,
+        );
+        let reader = StateReader::default();
+        let raft = Raft::new(
+            config.node_id,
+            raft_config,
+            NoNetwork,
+            MemoryLogStore::default(),
+            StateMachine::new(reader.clone()),
+        )
+        .await
+        .map_err(|error| ConsensusError::Raft(error.to_string()))?;
+        let members = BTreeMap::from([(
+            config.node_id,
+            BasicNode {
+                addr: config.rpc_addr.to_string(),
+            },
+        )]);
+        raft.initialize(members)
+            .await
+            .map_err(|error| ConsensusError::Raft(error.to_string()))?;
+        raft.wait(Some(DEV_ELECTION_TIMEOUT))
+            .state(ServerState::Leader, "dev server elects itself")
+            .await
+            .map_err(|error| ConsensusError::Raft(error.to_string()))?;
+        tracing::debug!(node = %config.node_name, "raft: leader");
+        Ok(Consensus {
+            inner: Arc::new(Inner {
+                raft,
+                reader,
+                node_id: config.node_id,
+            }),
+        })
+    }
+
+    /// Proposes `command` and returns once it is committed and applied.
+    pub async fn write(&self, command: Command) -> Result<Applied, ConsensusError> {
+        match self.inner.raft.client_write(Proposal(command)).await {
+            Ok(response) => Ok(Applied {
+                index: response.log_id.index(),
+                outcome: response.data,
+            }),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
+                Err(ConsensusError::NoLeader)
+            }
+            Err(RaftError::Fatal(fatal)) => Err(fatal_error(fatal.to_string())),
+            Err(error) => Err(ConsensusError::Raft(error.to_string())),
+        }
+    }
+
+    /// The published state and its change notifications.
+    pub fn reader(&self) -> &StateReader {
+        &self.inner.reader
+    }
+
+    /// The leader this server knows of, if any.
+    pub fn leader(&self) -> Option<LeaderInfo> {
+        let metrics = self.inner.raft.metrics();
+        let metrics = metrics.borrow_watched();
+        let leader = metrics.current_leader?;
+        let node = metrics.membership_config.get_node(&leader)?;
+        Some(LeaderInfo {
+            node_id: leader,
+            rpc_addr: node.addr.clone(),
+        })
+    }
+
+    /// The server RPC addresses of the voters.
+    pub fn voters(&self) -> Vec<String> {
+        let metrics = self.inner.raft.metrics();
+        let metrics = metrics.borrow_watched();
+        let membership = &metrics.membership_config;
+        membership
+            .voter_ids()
+            .filter_map(|id| membership.get_node(&id).map(|node| node.addr.clone()))
+            .collect()
+    }
+
+    /// Whether this server leads.
+    pub fn is_leader(&self) -> bool {
+        self.inner.raft.metrics().borrow_watched().current_leader == Some(self.inner.node_id)
+    }
+
+    /// How long since this server last heard from the leader, as `X-Consul-LastContact`
+    /// reports it: zero on the leader itself, which is the only server in `-dev`.
+    /// (Followers measure it from heartbeats once servers form clusters.)
+    pub fn last_contact(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    /// Confirms with a quorum that this server still leads (ReadIndex), for `?consistent`.
+    pub async fn confirm_leadership(&self) -> Result<(), ConsensusError> {
+        self.inner
+            .raft
+            .ensure_linearizable(ReadPolicy::ReadIndex)
+            .await
+            .map(|_| ())
+            .map_err(|error| match error {
+                RaftError::APIError(_) => ConsensusError::NoLeader,
+                RaftError::Fatal(fatal) => fatal_error(fatal.to_string()),
+            })
+    }
+
+    /// Asks openraft to build a snapshot now (tests and operators; normally the policy
+    /// decides).
+    pub async fn trigger_snapshot(&self) -> Result<(), ConsensusError> {
+        self.inner
+            .raft
+            .trigger()
+            .snapshot()
+            .await
+            .map_err(|fatal| fatal_error(fatal.to_string()))
+    }
+
+    /// Stops Raft. Later writes fail with [`ConsensusError::ShuttingDown`].
+    pub async fn shutdown(&self) -> Result<(), ConsensusError> {
+        self.inner
+            .raft
+            .shutdown()
+            .await
+            .map_err(|error| ConsensusError::Raft(error.to_string()))
+    }
+}
+
+fn fatal_error(text: String) -> ConsensusError {
+    if text.contains("stopped") || text.contains("shutdown") || text.contains("Stopped") {
+        ConsensusError::ShuttingDown
+    } else {
+        ConsensusError::Raft(text)
+    }
+}

@@ -1,0 +1,35 @@
+//! The openraft type configuration: what travels in the log and what comes back.
+
+use std::fmt;
+
+use openraft::BasicNode;
+use proconsul_state::{Command, CommandOutcome};
+use serde::{Deserialize, Serialize};
+
+/// A log entry's payload: one state machine command. A newtype because openraft wants
+/// `Display` on its payloads and the state crate has no reason to provide it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Proposal(pub Command);
+
+impl fmt::Display for Proposal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Command::Register(r) => write!(f, "register node={}", r.node),
+            Command::Deregister(d) => write!(f, "deregister node={}", d.node),
+            Command::Kv(kv) => write!(f, "kv {:?} key={}", kv.op, kv.key),
+        }
+    }
+}
+
+openraft::declare_raft_types!(
+    /// Proconsul's Raft: node IDs are u64, nodes carry their server RPC address.
+    pub TypeConfig:
+        D = Proposal,
+        R = CommandOutcome,
+        NodeId = u64,
+        Node = BasicNode,
+);
+
+/// The Raft instance, typed by our state machine adapter.
+pub type Raft = openraft::Raft<TypeConfig, crate::state_machine::StateMachine>;
