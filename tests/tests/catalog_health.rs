@@ -172,8 +172,16 @@ async fn register_query_and_deregister_through_the_catalog() {
         get(&agent.url("/v1/catalog/service/web")).await.json(),
         json!([])
     );
-    let nodes = get(&agent.url("/v1/catalog/nodes")).await.json();
-    assert_eq!(nodes.as_array().unwrap().len(), 1);
+    let nodes: Vec<String> = get(&agent.url("/v1/catalog/nodes"))
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["Node"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!nodes.contains(&"ext1".to_string()), "{nodes:?}");
+    assert!(nodes.contains(&"ext2".to_string()), "{nodes:?}");
 }
 
 #[tokio::test]

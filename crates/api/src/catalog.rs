@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::health::HealthCheck;
 
-
 /// A node in the catalog (`/v1/catalog/nodes`, `Node` in health results).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]

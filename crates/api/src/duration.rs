@@ -163,7 +163,18 @@ mod tests {
 
     #[test]
     fn refuses_malformed_durations() {
-        for text in ["", "s", "10", "1x", "abc", "1..5s", "-5s", "1s2", ".s", "99999999999999999999h"] {
+        for text in [
+            "",
+            "s",
+            "10",
+            "1x",
+            "abc",
+            "1..5s",
+            "-5s",
+            "1s2",
+            ".s",
+            "99999999999999999999h",
+        ] {
             assert!(parse_duration(text).is_err(), "{text} should be refused");
         }
     }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{AgentService, Node};
 
 /// A check's status. Consul has exactly three; "maintenance" is a critical check.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
     Passing,
@@ -124,6 +126,7 @@ pub struct CheckRegistration {
     pub h2ping: Option<String>,
     pub args: Vec<String>,
     pub script: Option<String>,
+    #[serde(rename = "DockerContainerID")]
     pub docker_container_id: Option<String>,
     #[serde(rename = "OSService")]
     pub os_service: Option<String>,
