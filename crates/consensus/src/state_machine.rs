@@ -87,7 +87,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn applied_state(
         &mut self,
     ) -> Result<(Option<LogIdOf<TypeConfig>>, StoredMembershipOf<TypeConfig>), io::Error> {
-        Ok((self.last_applied.clone(), self.last_membership.clone()))
+        Ok((self.last_applied, self.last_membership.clone()))
     }
 
     async fn apply<S>(&mut self, mut entries: S) -> Result<(), io::Error>
@@ -106,12 +106,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 }
                 EntryPayload::Membership(membership) => {
                     self.last_membership =
-                        StoredMembership::new(Some(entry.log_id.clone()), membership.clone());
+                        StoredMembership::new(Some(entry.log_id), membership.clone());
                     self.state.apply_noop(index);
                     CommandOutcome::Done
                 }
             };
-            self.last_applied = Some(entry.log_id.clone());
+            self.last_applied = Some(entry.log_id);
             if let Some(responder) = responder {
                 answers.push((responder, outcome));
             }
@@ -128,7 +128,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         SnapshotBuilder {
             state: Arc::new(self.state.clone()),
             meta: SnapshotMetaOf::<TypeConfig> {
-                last_log_id: self.last_applied.clone(),
+                last_log_id: self.last_applied,
                 last_membership: self.last_membership.clone(),
             },
             current_snapshot: self.current_snapshot.clone(),
@@ -145,7 +145,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
         tracing::info!(bytes = data.len(), last_log_id = ?meta.last_log_id, "raft: installed snapshot");
         self.state = restored;
-        self.last_applied = meta.last_log_id.clone();
+        self.last_applied = meta.last_log_id;
         self.last_membership = meta.last_membership.clone();
         *self.snapshot_slot() = Some(StoredSnapshot {
             meta: meta.clone(),

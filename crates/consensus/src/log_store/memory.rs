@@ -42,7 +42,7 @@ impl RaftLogReader<TypeConfig> for MemoryLogStore {
     }
 
     async fn read_vote(&mut self) -> Result<Option<VoteOf<TypeConfig>>, io::Error> {
-        Ok(self.inner.lock().await.vote.clone())
+        Ok(self.inner.lock().await.vote)
     }
 }
 
@@ -56,9 +56,9 @@ impl RaftLogStorage<TypeConfig> for MemoryLogStore {
             .values()
             .next_back()
             .map(|entry| entry.log_id())
-            .or_else(|| inner.last_purged.clone());
+            .or_else(|| inner.last_purged);
         Ok(LogState {
-            last_purged_log_id: inner.last_purged.clone(),
+            last_purged_log_id: inner.last_purged,
             last_log_id: last,
         })
     }
@@ -68,7 +68,7 @@ impl RaftLogStorage<TypeConfig> for MemoryLogStore {
     }
 
     async fn save_vote(&mut self, vote: &VoteOf<TypeConfig>) -> Result<(), io::Error> {
-        self.inner.lock().await.vote = Some(vote.clone());
+        self.inner.lock().await.vote = Some(*vote);
         Ok(())
     }
 
@@ -81,7 +81,7 @@ impl RaftLogStorage<TypeConfig> for MemoryLogStore {
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogIdOf<TypeConfig>>, io::Error> {
-        Ok(self.inner.lock().await.committed.clone())
+        Ok(self.inner.lock().await.committed)
     }
 
     async fn append<I>(
