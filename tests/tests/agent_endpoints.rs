@@ -248,3 +248,46 @@ async fn wrong_methods_get_405_with_allow() {
     assert_eq!(answer.status, 405);
     assert_eq!(get(&agent.url("/v1/no/such/thing")).await.status, 404);
 }
+
+#[tokio::test]
+async fn ttl_checks_expire_to_critical_unless_renewed() {
+    let agent = TestAgent::start();
+    let body = json!({"Name": "beat", "TTL": "300ms", "Status": "passing"});
+    assert_eq!(
+        put(&agent.url("/v1/agent/check/register"), body.to_string())
+            .await
+            .status,
+        200
+    );
+    let status = |checks: serde_json::Value| checks["beat"]["Status"].as_str().unwrap().to_string();
+    assert_eq!(
+        status(get(&agent.url("/v1/agent/checks")).await.json()),
+        "passing"
+    );
+    // Renewing keeps it passing past its first deadline.
+    for _ in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        assert_eq!(
+            put(&agent.url("/v1/agent/check/pass/beat"), "")
+                .await
+                .status,
+            200
+        );
+    }
+    assert_eq!(
+        status(get(&agent.url("/v1/agent/checks")).await.json()),
+        "passing"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let checks = get(&agent.url("/v1/agent/checks")).await.json();
+    assert_eq!(status(checks.clone()), "critical");
+    assert_eq!(checks["beat"]["Output"], "TTL expired");
+    let catalog = get(&agent.url("/v1/health/state/critical")).await.json();
+    assert_eq!(catalog[0]["CheckID"], "beat");
+    // A pass brings it back.
+    put(&agent.url("/v1/agent/check/pass/beat"), "").await;
+    assert_eq!(
+        status(get(&agent.url("/v1/agent/checks")).await.json()),
+        "passing"
+    );
+}

@@ -6,7 +6,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use proconsul_api::{AgentService, CatalogRegistration, HealthCheck, HealthStatus};
+use proconsul_api::{
+    AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus,
+};
 use proconsul_consensus::{Consensus, ConsensusConfig};
 use proconsul_state::{Command, CommandOutcome};
 use tokio::net::TcpListener;
@@ -14,9 +16,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::AgentConfig;
-use crate::error::AgentError;
+use crate::error::{AgentError, WriteError};
 use crate::http;
-use crate::local::LocalState;
+use crate::local::{LocalCheck, LocalState};
+use crate::ttl::{self, TtlTimers};
 
 /// The Consul version this agent reports; clients gate features on it.
 pub const CONSUL_COMPAT_VERSION: &str = "1.20.0";
@@ -35,8 +38,73 @@ pub struct AgentInner {
     pub node: NodeIdentity,
     pub consensus: Consensus,
     pub local: LocalState,
+    /// The deadlines of TTL checks.
+    pub ttl: TtlTimers,
     /// Cancelled on shutdown; blocking queries return early when it fires.
     pub shutdown: CancellationToken,
+}
+
+impl AgentInner {
+    /// Commits a command; a refusal by the state machine becomes [`WriteError::Rejected`].
+    pub async fn commit(&self, command: Command) -> Result<(), WriteError> {
+        match self.consensus.write(command).await?.outcome {
+            CommandOutcome::Rejected(reason) => Err(WriteError::Rejected(reason)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes this node's service and/or checks to the catalog.
+    pub async fn register_local(
+        &self,
+        service: Option<AgentService>,
+        checks: Vec<HealthCheck>,
+    ) -> Result<(), WriteError> {
+        let registration = CatalogRegistration {
+            node: self.node.name.clone(),
+            address: self.node.address.clone(),
+            datacenter: self.config.datacenter.clone(),
+            skip_node_update: true,
+            service,
+            checks,
+            ..CatalogRegistration::default()
+        };
+        self.commit(Command::Register(Box::new(registration))).await
+    }
+
+    /// Removes one of this node's services (with its checks) or checks from the catalog.
+    pub async fn deregister_local(
+        &self,
+        service_id: &str,
+        check_id: &str,
+    ) -> Result<(), WriteError> {
+        self.commit(Command::Deregister(CatalogDeregistration {
+            node: self.node.name.clone(),
+            datacenter: self.config.datacenter.clone(),
+            service_id: service_id.to_string(),
+            check_id: check_id.to_string(),
+        }))
+        .await
+    }
+
+    /// Sets a local check's status and output, in the catalog and then locally. An
+    /// unchanged status and output writes nothing to Raft.
+    pub async fn set_check_status(
+        &self,
+        local: &LocalCheck,
+        status: HealthStatus,
+        output: String,
+    ) -> Result<(), WriteError> {
+        if local.check.status == status && local.check.output == output {
+            return Ok(());
+        }
+        let mut updated = local.check.clone();
+        updated.status = status;
+        updated.output = output.clone();
+        self.register_local(None, vec![updated]).await?;
+        self.local
+            .update_check(&local.check.check_id, status, output);
+        Ok(())
+    }
 }
 
 /// A running agent.
@@ -44,6 +112,7 @@ pub struct Agent {
     inner: Arc<AgentInner>,
     http_addr: SocketAddr,
     http_task: JoinHandle<std::io::Result<()>>,
+    ttl_task: JoinHandle<()>,
 }
 
 impl Agent {
@@ -84,6 +153,7 @@ impl Agent {
             node,
             consensus,
             local: LocalState::default(),
+            ttl: TtlTimers::default(),
             shutdown: CancellationToken::new(),
         });
         register_self(&inner).await?;
@@ -96,11 +166,13 @@ impl Agent {
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
                 .await
         });
+        let ttl_task = tokio::spawn(ttl::expire_checks(inner.clone()));
         tracing::info!(%http_addr, "HTTP API listening");
         Ok(Agent {
             inner,
             http_addr,
             http_task,
+            ttl_task,
         })
     }
 
@@ -116,6 +188,9 @@ impl Agent {
         match self.http_task.await {
             Ok(result) => result.map_err(AgentError::Http)?,
             Err(join_error) => tracing::error!(%join_error, "HTTP server task failed"),
+        }
+        if let Err(join_error) = self.ttl_task.await {
+            tracing::error!(%join_error, "TTL check task failed");
         }
         tracing::info!("shutting down: stopping raft");
         self.inner.consensus.shutdown().await?;

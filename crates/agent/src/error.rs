@@ -15,3 +15,13 @@ pub enum AgentError {
     #[error("cannot register the agent's own node: {0}")]
     SelfRegistration(String),
 }
+
+/// Why a write to the catalog did not take effect.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Consensus(#[from] proconsul_consensus::ConsensusError),
+    /// The state machine refused the command; the text is Consul's.
+    #[error("{0}")]
+    Rejected(String),
+}

@@ -10,7 +10,8 @@ pub mod config;
 mod error;
 pub mod http;
 pub mod local;
+mod ttl;
 
 pub use agent::{Agent, run};
 pub use config::AgentConfig;
-pub use error::AgentError;
+pub use error::{AgentError, WriteError};

@@ -15,6 +15,9 @@ use proconsul_api::{
     ServiceRegistration, Weights,
 };
 
+/// The shortest interval a check may run at.
+const MIN_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A check owned by this agent: what the catalog shows and how it was defined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalCheck {
@@ -228,6 +231,8 @@ pub fn check_from_registration(
     {
         return invalid("Interval must be > 0 for Script, HTTP, H2PING, TCP or UDP checks");
     }
+    // Consul raises intervals under a second to one second rather than refusing them.
+    let interval = interval.map(|interval| interval.max(MIN_CHECK_INTERVAL));
     let id = if definition.id.is_empty() {
         default_id.to_string()
     } else {

@@ -10,10 +10,8 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
 use proconsul_api::{
-    AgentMember, CatalogDeregistration, CatalogRegistration, CheckRegistration, CheckUpdate,
-    HealthCheck, HealthStatus, ServiceRegistration,
+    AgentMember, CheckRegistration, CheckUpdate, HealthCheck, HealthStatus, ServiceRegistration,
 };
-use proconsul_state::{Command, CommandOutcome};
 use serde_json::{Value, json as json_value};
 
 use crate::agent::{AgentInner, CONSUL_COMPAT_VERSION};
@@ -131,9 +129,14 @@ fn member(agent: &AgentInner) -> AgentMember {
     }
 }
 
-/// `GET /v1/agent/members`.
+/// `GET /v1/agent/members` (`?wan` for the WAN pool, where servers are `node.dc`).
 pub async fn members(ctx: Ctx) -> Result<Response, ApiError> {
-    let members: Vec<AgentMember> = [member(&ctx.agent)]
+    let mut me = member(&ctx.agent);
+    if ctx.params.flag("wan") {
+        me.name = format!("{}.{}", me.name, ctx.agent.config.datacenter);
+        me.port = 8302;
+    }
+    let members: Vec<AgentMember> = [me]
         .into_iter()
         .filter(|m| ctx.authz.node_read(&m.name))
         .collect();
@@ -203,18 +206,18 @@ pub async fn register_service(ctx: Ctx, body: Bytes) -> Result<Response, ApiErro
     } else {
         Vec::new()
     };
-    commit_registration(
-        agent,
-        Some(service.clone()),
-        checks.iter().map(|c| c.check.clone()).collect(),
-    )
-    .await?;
-    for check_id in &dropped {
-        commit(
-            agent,
-            Command::Deregister(deregistration(agent, "", check_id)),
+    agent
+        .register_local(
+            Some(service.clone()),
+            checks.iter().map(|c| c.check.clone()).collect(),
         )
         .await?;
+    for check_id in &dropped {
+        agent.deregister_local("", check_id).await?;
+        agent.ttl.remove(check_id);
+    }
+    for check in &checks {
+        agent.ttl.watch(check);
     }
     agent.local.put_service(service, checks, replace_checks);
     Ok(Response::default())
@@ -231,7 +234,10 @@ pub async fn deregister_service(ctx: Ctx, Path(id): Path<String>) -> Result<Resp
     if !ctx.authz.service_write(&service.service) {
         return Err(ApiError::permission_denied());
     }
-    commit(agent, Command::Deregister(deregistration(agent, &id, ""))).await?;
+    agent.deregister_local(&id, "").await?;
+    for check in agent.local.service_checks(&id) {
+        agent.ttl.remove(&check.check.check_id);
+    }
     agent.local.remove_service(&id);
     Ok(Response::default())
 }
@@ -259,7 +265,7 @@ pub async fn register_check(ctx: Ctx, body: Bytes) -> Result<Response, ApiError>
         None
     } else {
         Some(agent.local.service(&definition.service_id).ok_or_else(|| {
-            ApiError::bad_request(format!(
+            ApiError::not_found(format!(
                 "ServiceID {:?} does not exist",
                 definition.service_id
             ))
@@ -282,7 +288,10 @@ pub async fn register_check(ctx: Ctx, body: Bytes) -> Result<Response, ApiError>
         &definition.name,
     )
     .map_err(|error| ApiError::bad_request(error.0))?;
-    commit_registration(agent, None, vec![check.check.clone()]).await?;
+    agent
+        .register_local(None, vec![check.check.clone()])
+        .await?;
+    agent.ttl.watch(&check);
     agent.local.put_check(check);
     Ok(Response::default())
 }
@@ -292,7 +301,8 @@ pub async fn deregister_check(ctx: Ctx, Path(id): Path<String>) -> Result<Respon
     let agent = &ctx.agent;
     let local = known_check(agent, &id)?;
     authorize_check_write(&ctx, &local)?;
-    commit(agent, Command::Deregister(deregistration(agent, "", &id))).await?;
+    agent.deregister_local("", &id).await?;
+    agent.ttl.remove(&id);
     agent.local.remove_check(&id);
     Ok(Response::default())
 }
@@ -347,14 +357,8 @@ async fn update_ttl_check(
         )));
     }
     truncate_at_char_boundary(&mut output, CHECK_OUTPUT_MAX_SIZE);
-    if local.check.status == status && local.check.output == output {
-        return Ok(Response::default());
-    }
-    let mut updated = local.check.clone();
-    updated.status = status;
-    updated.output = output.clone();
-    commit_registration(agent, None, vec![updated]).await?;
-    agent.local.update_check(id, status, output);
+    agent.ttl.watch(&local);
+    agent.set_check_status(&local, status, output).await?;
     Ok(Response::default())
 }
 
@@ -386,39 +390,5 @@ fn authorize_check_write(ctx: &Ctx, local: &LocalCheck) -> Result<(), ApiError> 
         Ok(())
     } else {
         Err(ApiError::permission_denied())
-    }
-}
-
-/// Writes this node's service and/or checks to the catalog.
-async fn commit_registration(
-    agent: &AgentInner,
-    service: Option<proconsul_api::AgentService>,
-    checks: Vec<HealthCheck>,
-) -> Result<(), ApiError> {
-    let registration = CatalogRegistration {
-        node: agent.node.name.clone(),
-        address: agent.node.address.clone(),
-        datacenter: agent.config.datacenter.clone(),
-        skip_node_update: true,
-        service,
-        checks,
-        ..CatalogRegistration::default()
-    };
-    commit(agent, Command::Register(Box::new(registration))).await
-}
-
-fn deregistration(agent: &AgentInner, service_id: &str, check_id: &str) -> CatalogDeregistration {
-    CatalogDeregistration {
-        node: agent.node.name.clone(),
-        datacenter: agent.config.datacenter.clone(),
-        service_id: service_id.to_string(),
-        check_id: check_id.to_string(),
-    }
-}
-
-async fn commit(agent: &AgentInner, command: Command) -> Result<(), ApiError> {
-    match agent.consensus.write(command).await?.outcome {
-        CommandOutcome::Rejected(reason) => Err(ApiError::internal(reason)),
-        _ => Ok(()),
     }
 }

@@ -44,6 +44,16 @@ pub async fn register(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     if let Some(service) = &mut registration.service {
         service.datacenter = registration.datacenter.clone();
     }
+    // Consul names a check after itself when no CheckID is given.
+    for check in registration
+        .check
+        .iter_mut()
+        .chain(&mut registration.checks)
+    {
+        if check.check_id.is_empty() {
+            check.check_id = check.name.clone();
+        }
+    }
     commit(&ctx, Command::Register(Box::new(registration))).await
 }
 
@@ -130,10 +140,11 @@ pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
 /// `GET /v1/catalog/service/:name` (`?tag` repeated: an instance must carry all).
 pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
     let tags: Vec<String> = ctx.params.all("tag").map(str::to_string).collect();
+    let peered = ctx.options.peer.is_some();
     let tables = [Table::Nodes, Table::Services, Table::Checks];
     let (meta, rows) = ctx
         .blocking(&tables, |state| {
-            let rows = if ctx.authz.service_read(&name) {
+            let rows = if ctx.authz.service_read(&name) && !peered {
                 state
                     .catalog_service(&name)
                     .into_iter()

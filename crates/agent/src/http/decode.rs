@@ -75,6 +75,15 @@ const FIELD_NAMES: &[&str] = &[
     "OutputMaxSize",
 ];
 
+/// Duration fields. Consul takes a JSON number there as nanoseconds (Go's
+/// `time.Duration`); py-consul sends `"Interval": 10` for script checks.
+const DURATION_FIELDS: &[&str] = &[
+    "Interval",
+    "Timeout",
+    "TTL",
+    "DeregisterCriticalServiceAfter",
+];
+
 /// Fields whose object value is user data: its keys are kept as sent.
 const USER_MAPS: &[&str] = &["Meta", "NodeMeta", "TaggedAddresses", "Header"];
 
@@ -100,7 +109,14 @@ fn canonical_keys(value: Value, keep_keys: bool) -> Value {
                 .map(|(key, value)| {
                     let key = if keep_keys { key } else { canonical_name(key) };
                     let child_keeps = USER_MAPS.contains(&key.as_str());
-                    let value = canonical_keys(value, child_keeps);
+                    let value = match value {
+                        Value::Number(n)
+                            if !keep_keys && DURATION_FIELDS.contains(&key.as_str()) =>
+                        {
+                            Value::String(format!("{n}ns"))
+                        }
+                        value => canonical_keys(value, child_keeps),
+                    };
                     (key, value)
                 })
                 .collect(),
@@ -164,6 +180,15 @@ mod tests {
                 error.message
             );
         }
+    }
+
+    #[test]
+    fn numeric_durations_are_nanoseconds() {
+        let check: proconsul_api::CheckRegistration =
+            decode_body(br#"{"Name":"s","Args":["/bin/true"],"Interval":10,"ttl":1000000000}"#)
+                .unwrap();
+        assert_eq!(check.interval.as_deref(), Some("10ns"));
+        assert_eq!(check.ttl.as_deref(), Some("1000000000ns"));
     }
 
     #[test]

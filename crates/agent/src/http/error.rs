@@ -46,6 +46,12 @@ impl From<ConsensusError> for ApiError {
     }
 }
 
+impl From<crate::error::WriteError> for ApiError {
+    fn from(error: crate::error::WriteError) -> ApiError {
+        ApiError::internal(error.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {

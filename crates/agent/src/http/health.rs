@@ -56,10 +56,11 @@ pub async fn checks(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiE
 pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
     let passing_only = ctx.params.flag("passing");
     let tags: Vec<String> = ctx.params.all("tag").map(str::to_string).collect();
+    let peered = ctx.options.peer.is_some();
     let tables = [Table::Nodes, Table::Services, Table::Checks];
     let (meta, entries) = ctx
         .blocking(&tables, |state| {
-            let entries: Vec<ServiceEntry> = if ctx.authz.service_read(&name) {
+            let entries: Vec<ServiceEntry> = if ctx.authz.service_read(&name) && !peered {
                 state
                     .health_service(&name)
                     .into_iter()

@@ -106,6 +106,9 @@ pub struct QueryOptions {
     pub token: Token,
     /// `?node-meta=key:value` filters, all of which must match.
     pub node_meta: Vec<(String, String)>,
+    /// `?peer=NAME`: read services imported from a cluster peer. No peerings exist yet,
+    /// so a peer-scoped read finds nothing.
+    pub peer: Option<String>,
 }
 
 impl QueryOptions {
@@ -161,6 +164,10 @@ impl QueryOptions {
             pretty: params.flag("pretty"),
             token: token_of(params, headers),
             node_meta,
+            peer: params
+                .get("peer")
+                .filter(|peer| !peer.is_empty())
+                .map(str::to_string),
         })
     }
 }
