@@ -212,3 +212,47 @@ async fn catalog_refuses_incomplete_registrations() {
         200
     );
 }
+
+#[tokio::test]
+async fn filter_expressions_select_results() {
+    let agent = TestAgent::start();
+    for (node, tags) in [("f1", json!(["prod"])), ("f2", json!(["staging"]))] {
+        let body = json!({"Node": node, "Address": "10.0.0.1", "NodeMeta": {"env": node},
+                          "Service": {"Service": "web", "Tags": tags}});
+        put(&agent.url("/v1/catalog/register"), body.to_string()).await;
+    }
+    let url = |path: &str, filter: &str| {
+        agent.url(&format!(
+            "{path}?filter={}",
+            filter.replace(' ', "%20").replace('"', "%22")
+        ))
+    };
+    let nodes = get(&url("/v1/catalog/nodes", r#"Node == "f1""#))
+        .await
+        .json();
+    assert_eq!(nodes.as_array().unwrap().len(), 1);
+    let services = get(&url("/v1/catalog/services", r#""prod" in ServiceTags"#))
+        .await
+        .json();
+    assert_eq!(services, json!({"web": ["prod"]}));
+    let rows = get(&url("/v1/catalog/service/web", r#"NodeMeta.env == "f2""#))
+        .await
+        .json();
+    assert_eq!(rows[0]["Node"], "f2");
+    let entries = get(&url(
+        "/v1/health/service/web",
+        r#""staging" in Service.Tags and Node.Node matches "^f""#,
+    ))
+    .await
+    .json();
+    assert_eq!(entries.as_array().unwrap().len(), 1);
+    assert_eq!(entries[0]["Node"]["Node"], "f2");
+    let bad = get(&url("/v1/catalog/nodes", "not a valid expression((")).await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body
+            .starts_with("Failed to create boolean expression evaluator"),
+        "{}",
+        bad.body
+    );
+}

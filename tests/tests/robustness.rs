@@ -59,3 +59,37 @@ async fn sigterm_shuts_down_cleanly_with_one_line_per_step() {
     let log = agent.log();
     assert!(log.contains("shutdown complete"), "{log}");
 }
+
+#[tokio::test]
+async fn leave_through_the_api_stops_the_agent() {
+    let mut agent = TestAgent::start();
+    let answer = call("PUT", &agent.url("/v1/agent/leave"), None).await;
+    assert_eq!(answer.status, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while agent.is_running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "agent still running after leave"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(agent.log().contains("shutdown complete"), "{}", agent.log());
+}
+
+#[tokio::test]
+async fn acl_endpoints_say_acls_are_disabled() {
+    let agent = TestAgent::start();
+    for (method, path) in [
+        ("PUT", "/v1/agent/token/default"),
+        ("PUT", "/v1/acl/bootstrap"),
+        ("GET", "/v1/acl/tokens"),
+        ("GET", "/v1/acl/policy/name/global-management"),
+    ] {
+        let answer = call(method, &agent.url(path), None).await;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (401, "ACL support disabled"),
+            "{path}"
+        );
+    }
+}

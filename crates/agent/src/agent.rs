@@ -199,13 +199,18 @@ impl Agent {
     }
 }
 
-/// Runs an agent until `shutdown` resolves, then stops it cleanly.
+/// Runs an agent until `shutdown` resolves (or a client asks it to leave), then stops
+/// it cleanly.
 pub async fn run(
     config: AgentConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AgentError> {
     let agent = Agent::start(config).await?;
-    shutdown.await;
+    let left = agent.inner.shutdown.clone();
+    tokio::select! {
+        _ = shutdown => {}
+        _ = left.cancelled() => {}
+    }
     agent.stop().await
 }
 

@@ -146,7 +146,7 @@ pub async fn members(ctx: Ctx) -> Result<Response, ApiError> {
 /// `GET /v1/agent/services`: the services registered through this agent, by ID.
 pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
     let mut services = ctx.agent.local.services();
-    services.retain(|_, service| ctx.authz.service_read(&service.service));
+    services.retain(|_, service| ctx.authz.service_read(&service.service) && ctx.keep(service));
     Ok(json(&services, ctx.options.pretty))
 }
 
@@ -253,6 +253,7 @@ pub async fn checks(ctx: Ctx) -> Result<Response, ApiError> {
             local.check.service_name.is_empty() || ctx.authz.service_read(&local.check.service_name)
         })
         .map(|(id, local)| (id, local.check))
+        .filter(|(_, check)| ctx.keep(check))
         .collect();
     Ok(json(&checks, ctx.options.pretty))
 }
@@ -391,4 +392,19 @@ fn authorize_check_write(ctx: &Ctx, local: &LocalCheck) -> Result<(), ApiError> 
     } else {
         Err(ApiError::permission_denied())
     }
+}
+
+/// `PUT /v1/agent/leave`: answers, then shuts the agent down gracefully.
+pub async fn leave(ctx: Ctx) -> Result<Response, ApiError> {
+    if !ctx.authz.agent_write(&ctx.agent.node.name) {
+        return Err(ApiError::permission_denied());
+    }
+    tracing::info!("leave requested through the HTTP API");
+    let shutdown = ctx.agent.shutdown.clone();
+    tokio::spawn(async move {
+        // Let the response reach the client before the listener closes.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        shutdown.cancel();
+    });
+    Ok(Response::default())
 }

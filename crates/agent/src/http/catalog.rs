@@ -108,6 +108,7 @@ pub async fn nodes(ctx: Ctx) -> Result<Response, ApiError> {
                 .nodes()
                 .filter(|node| node_meta_matches(&ctx.options.node_meta, &node.meta))
                 .filter(|node| ctx.authz.node_read(&node.node))
+                .filter(|node| ctx.keep(node))
                 .map(|node| (**node).clone())
                 .collect();
             (state.table_indexes().nodes, nodes)
@@ -124,6 +125,28 @@ pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
             let indexes = state.table_indexes();
             let mut names = state.service_names();
             names.retain(|name, _| ctx.authz.service_read(name));
+            if ctx.filter.is_some() {
+                // The filter sees each instance as /v1/catalog/service shows it; a name
+                // stays with the tags of the instances that pass.
+                names = names
+                    .into_keys()
+                    .filter_map(|name| {
+                        let rows: Vec<_> = state
+                            .catalog_service(&name)
+                            .into_iter()
+                            .filter(|row| ctx.keep(row))
+                            .collect();
+                        if rows.is_empty() {
+                            return None;
+                        }
+                        let mut tags: Vec<String> =
+                            rows.into_iter().flat_map(|row| row.service_tags).collect();
+                        tags.sort();
+                        tags.dedup();
+                        Some((name, tags))
+                    })
+                    .collect();
+            }
             if !ctx.options.node_meta.is_empty() {
                 names.retain(|name, _| {
                     state
@@ -151,6 +174,7 @@ pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, Api
                     .filter(|row| tags.iter().all(|tag| row.service_tags.contains(tag)))
                     .filter(|row| node_meta_matches(&ctx.options.node_meta, &row.node_meta))
                     .filter(|row| ctx.authz.node_read(&row.node))
+                    .filter(|row| ctx.keep(row))
                     .collect()
             } else {
                 Vec::new()
@@ -176,6 +200,7 @@ pub async fn node(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiErr
                         .node_services(&name)
                         .into_iter()
                         .filter(|service| ctx.authz.service_read(&service.service))
+                        .filter(|service| ctx.keep(service))
                         .map(|service| (service.id.clone(), (*service).clone()))
                         .collect(),
                 });
@@ -200,6 +225,7 @@ pub async fn node_services(ctx: Ctx, Path(name): Path<String>) -> Result<Respons
                         .node_services(&name)
                         .into_iter()
                         .filter(|service| ctx.authz.service_read(&service.service))
+                        .filter(|service| ctx.keep(service))
                         .map(|service| (*service).clone())
                         .collect(),
                 });

@@ -4,6 +4,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use proconsul_filter::Filter;
+use serde::Serialize;
+
 use crate::acl::Authorizer;
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -15,6 +18,18 @@ pub struct Ctx {
     pub params: QueryParams,
     pub options: QueryOptions,
     pub authz: Authorizer,
+    /// `?filter=`: evaluated against each result item as the endpoint returns it.
+    pub filter: Option<Filter>,
+}
+
+impl Ctx {
+    /// Whether `item` passes the request's `?filter` (always, without one).
+    pub fn keep<T: Serialize>(&self, item: &T) -> bool {
+        match &self.filter {
+            None => true,
+            Some(filter) => serde_json::to_value(item).is_ok_and(|value| filter.matches(&value)),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -23,20 +38,23 @@ impl FromRequestParts<AppState> for Ctx {
     async fn from_request_parts(parts: &mut Parts, agent: &AppState) -> Result<Ctx, ApiError> {
         let params = QueryParams::parse(parts.uri.query())?;
         let options = QueryOptions::parse(&params, &parts.headers, &agent.config)?;
-        if params
+        let filter = match params
             .get("filter")
-            .is_some_and(|filter| !filter.is_empty())
+            .filter(|filter| !filter.trim().is_empty())
         {
-            return Err(ApiError::bad_request(
-                "Failed to create boolean expression evaluator: ?filter is not supported by this version of Proconsul",
-            ));
-        }
+            Some(expression) => Some(
+                Filter::parse(expression)
+                    .map_err(|error| ApiError::bad_request(error.to_string()))?,
+            ),
+            None => None,
+        };
         let authz = Authorizer::resolve(options.token.clone());
         Ok(Ctx {
             agent: agent.clone(),
             params,
             options,
             authz,
+            filter,
         })
     }
 }

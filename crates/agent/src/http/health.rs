@@ -17,7 +17,9 @@ pub async fn node(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiErr
     let (meta, checks) = ctx
         .blocking(&[Table::Checks], |state| {
             let checks: Vec<Arc<HealthCheck>> = if ctx.authz.node_read(&name) {
-                state.node_checks(&name)
+                let mut checks = state.node_checks(&name);
+                checks.retain(|check| ctx.keep(check));
+                checks
             } else {
                 Vec::new()
             };
@@ -36,6 +38,7 @@ pub async fn checks(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiE
                 state
                     .service_checks(&name)
                     .into_iter()
+                    .filter(|check| ctx.keep(check))
                     .filter(|check| {
                         ctx.options.node_meta.is_empty()
                             || state.node(&check.node).is_some_and(|node| {
@@ -74,6 +77,7 @@ pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, Api
                                 .iter()
                                 .all(|check| check.status == HealthStatus::Passing)
                     })
+                    .filter(|entry| ctx.keep(entry))
                     .collect()
             } else {
                 Vec::new()
@@ -100,6 +104,7 @@ pub async fn state(ctx: Ctx, Path(wanted): Path<String>) -> Result<Response, Api
                 .checks_in_state(status)
                 .into_iter()
                 .filter(|check| ctx.authz.node_read(&check.node))
+                .filter(|check| ctx.keep(check))
                 .filter(|check| {
                     check.service_name.is_empty() || ctx.authz.service_read(&check.service_name)
                 })

@@ -1,6 +1,7 @@
 //! Consul's HTTP API (`/v1/...`) on axum: routing, the per-request context, blocking
 //! queries and JSON responses. One file per endpoint family.
 
+mod acl;
 mod agent;
 mod blocking;
 mod catalog;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, put};
+use axum::routing::{any, get, put};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::agent::AgentInner;
@@ -74,6 +75,9 @@ pub fn router(agent: AppState) -> Router {
             "/v1/kv/{*key}",
             get(kv::get).put(kv::put).delete(kv::delete),
         )
+        .route("/v1/agent/leave", put(agent::leave))
+        .route("/v1/agent/token/{*kind}", put(acl::disabled))
+        .route("/v1/acl/{*rest}", any(acl::disabled))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .fallback(not_found)
