@@ -140,13 +140,18 @@ impl Parser {
 
     /// `value [not] in selector`, or `selector OP [value]`.
     fn matcher(&mut self) -> Result<Matcher, FilterError> {
-        let value_first = match (self.peek(), self.peek_word(1), self.peek_word(2)) {
-            (Some(Token::Quoted(_) | Token::Number(_)), Some("in"), _) => true,
-            (Some(Token::Quoted(_) | Token::Number(_)), Some("not"), Some("in")) => true,
-            (Some(Token::Word(_)), Some("in"), _) => true,
-            (Some(Token::Word(_)), Some("not"), Some("in")) => true,
-            _ => false,
-        };
+        let value_first = matches!(
+            (self.peek(), self.peek_word(1), self.peek_word(2)),
+            (
+                Some(Token::Quoted(_) | Token::Number(_) | Token::Word(_)),
+                Some("in"),
+                _
+            ) | (
+                Some(Token::Quoted(_) | Token::Number(_) | Token::Word(_)),
+                Some("not"),
+                Some("in")
+            )
+        );
         if value_first {
             let value = self.value()?;
             let op = if self.eat_word("not") {
