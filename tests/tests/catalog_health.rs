@@ -256,3 +256,52 @@ async fn filter_expressions_select_results() {
         bad.body
     );
 }
+
+#[tokio::test]
+async fn connect_endpoints_list_proxies_and_native_services() {
+    let agent = TestAgent::start();
+    let register = |body: serde_json::Value| {
+        let url = agent.url("/v1/agent/service/register");
+        async move { put(&url, body.to_string()).await }
+    };
+    assert_eq!(
+        register(json!({"Name": "web", "Port": 8080})).await.status,
+        200
+    );
+    let proxy = json!({"Name": "web-sidecar-proxy", "Kind": "connect-proxy", "Port": 21000,
+                       "Proxy": {"DestinationServiceName": "web", "LocalServicePort": 8080},
+                       "Locality": {"Region": "us-west-1", "Zone": "us-west-1a"}});
+    assert_eq!(register(proxy).await.status, 200);
+    assert_eq!(
+        register(json!({"Name": "api", "Port": 9000, "Connect": {"Native": true}}))
+            .await
+            .status,
+        200
+    );
+
+    let services = get(&agent.url("/v1/agent/services")).await.json();
+    assert_eq!(
+        services["web-sidecar-proxy"]["Proxy"]["DestinationServiceName"],
+        "web"
+    );
+    assert_eq!(
+        services["web-sidecar-proxy"]["Locality"]["Zone"],
+        "us-west-1a"
+    );
+
+    let rows = get(&agent.url("/v1/catalog/connect/web")).await.json();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["ServiceID"], "web-sidecar-proxy");
+    assert_eq!(rows[0]["ServiceProxy"]["LocalServicePort"], 8080);
+    let native = get(&agent.url("/v1/health/connect/api")).await.json();
+    assert_eq!(native[0]["Service"]["ID"], "api");
+    assert_eq!(
+        get(&agent.url("/v1/health/connect/nothing")).await.json(),
+        json!([])
+    );
+
+    let no_destination = json!({"Name": "p", "Kind": "connect-proxy", "Port": 1});
+    assert_eq!(register(no_destination).await.status, 400);
+    let sidecar = json!({"Name": "s", "Connect": {"SidecarService": {}}});
+    assert_eq!(register(sidecar).await.status, 400);
+}

@@ -58,6 +58,11 @@ impl Authorizer {
         true
     }
 
+    /// `operator:write`.
+    pub fn operator_write(&self) -> bool {
+        true
+    }
+
     /// `operator:read`.
     pub fn operator_read(&self) -> bool {
         true

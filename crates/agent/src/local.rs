@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use proconsul_api::duration::{format_duration, parse_duration};
 use proconsul_api::{
     AgentService, CheckDefinitionSummary, CheckRegistration, HealthCheck, HealthStatus,
-    ServiceRegistration, Weights,
+    ServiceConnect, ServiceRegistration, Weights,
 };
 
 /// The shortest interval a check may run at.
@@ -157,6 +157,33 @@ pub fn service_from_registration(
     if registration.name.is_empty() {
         return Err(InvalidRegistration("Missing service name".to_string()));
     }
+    if registration
+        .connect
+        .as_ref()
+        .is_some_and(|connect| connect.sidecar_service.is_some())
+    {
+        return Err(InvalidRegistration(
+            "Connect.SidecarService is not supported by Proconsul yet; register the proxy as its own service".to_string(),
+        ));
+    }
+    if registration.kind == "connect-proxy" {
+        let destination = registration
+            .proxy
+            .as_ref()
+            .map(|proxy| proxy.destination_service_name.as_str())
+            .unwrap_or_default();
+        if destination.is_empty() {
+            return Err(InvalidRegistration(
+                "Proxy.DestinationServiceName must be non-empty for Connect proxy services"
+                    .to_string(),
+            ));
+        }
+        if registration.port == 0 {
+            return Err(InvalidRegistration(
+                "Port must be set for a Connect proxy".to_string(),
+            ));
+        }
+    }
     let weights = registration.weights.unwrap_or_default();
     if weights.passing == 0 {
         return Err(InvalidRegistration(
@@ -178,6 +205,11 @@ pub fn service_from_registration(
         tagged_addresses: registration.tagged_addresses.clone(),
         weights: Weights { ..weights },
         enable_tag_override: registration.enable_tag_override,
+        proxy: registration.proxy.clone(),
+        connect: registration.connect.as_ref().map(|connect| ServiceConnect {
+            native: connect.native,
+        }),
+        locality: registration.locality.clone(),
         datacenter: datacenter.to_string(),
         create_index: 0,
         modify_index: 0,

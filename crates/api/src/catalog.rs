@@ -46,6 +46,46 @@ pub struct ServiceAddress {
     pub port: u16,
 }
 
+/// How a Connect proxy reaches the service it fronts (`Proxy` on `connect-proxy`
+/// services).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ServiceProxy {
+    pub destination_service_name: String,
+    #[serde(rename = "DestinationServiceID")]
+    pub destination_service_id: String,
+    pub local_service_address: String,
+    pub local_service_port: u16,
+    pub mode: String,
+    pub upstreams: Vec<ProxyUpstream>,
+}
+
+/// One upstream of a Connect proxy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ProxyUpstream {
+    pub destination_type: String,
+    pub destination_name: String,
+    pub datacenter: String,
+    pub local_bind_address: String,
+    pub local_bind_port: u16,
+}
+
+/// Whether a service speaks Connect natively.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ServiceConnect {
+    pub native: bool,
+}
+
+/// Where a service runs, for locality-aware routing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Locality {
+    pub region: String,
+    pub zone: String,
+}
+
 /// A service instance on one node: the shape of `/v1/agent/services` values and of
 /// `Service` in health results. Indexes are zero (and omitted) on agent-local views.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +102,9 @@ pub struct AgentService {
     pub tagged_addresses: BTreeMap<String, ServiceAddress>,
     pub weights: Weights,
     pub enable_tag_override: bool,
+    pub proxy: Option<ServiceProxy>,
+    pub connect: Option<ServiceConnect>,
+    pub locality: Option<Locality>,
     pub datacenter: String,
     pub create_index: u64,
     pub modify_index: u64,
@@ -89,6 +132,9 @@ pub struct CatalogService {
     pub service_meta: BTreeMap<String, String>,
     pub service_port: u16,
     pub service_enable_tag_override: bool,
+    pub service_proxy: Option<ServiceProxy>,
+    pub service_connect: Option<ServiceConnect>,
+    pub service_locality: Option<Locality>,
     pub create_index: u64,
     pub modify_index: u64,
 }

@@ -188,8 +188,19 @@ pub struct ServiceRegistration {
     pub port: u16,
     pub weights: Option<crate::catalog::Weights>,
     pub enable_tag_override: bool,
+    pub proxy: Option<crate::catalog::ServiceProxy>,
+    pub connect: Option<ConnectRegistration>,
+    pub locality: Option<crate::catalog::Locality>,
     pub check: Option<CheckRegistration>,
     pub checks: Vec<CheckRegistration>,
+}
+
+/// `Connect` in a service registration: native Connect, or a sidecar to register too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ConnectRegistration {
+    pub native: bool,
+    pub sidecar_service: Option<serde_json::Value>,
 }
 
 /// Body of `PUT /v1/agent/check/update/:id`.

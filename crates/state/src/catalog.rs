@@ -293,6 +293,40 @@ impl State {
             .collect()
     }
 
+    /// The instances that can accept Connect traffic for service `name`: proxies whose
+    /// destination is `name`, and instances of `name` that speak Connect natively.
+    /// (A scan of all services; an index by destination can come with the mesh work.)
+    pub fn connect_instances(
+        &self,
+        name: &str,
+    ) -> impl Iterator<Item = (&Arc<Node>, &Arc<AgentService>)> {
+        self.services
+            .iter()
+            .filter_map(move |((node, _), service)| {
+                let proxies_for_name = service.kind == "connect-proxy"
+                    && service
+                        .proxy
+                        .as_ref()
+                        .is_some_and(|proxy| proxy.destination_service_name == name);
+                let native = service.service == name
+                    && service
+                        .connect
+                        .as_ref()
+                        .is_some_and(|connect| connect.native);
+                if !(proxies_for_name || native) {
+                    return None;
+                }
+                Some((self.nodes.get(node)?, service))
+            })
+    }
+
+    /// `/v1/catalog/connect/:name` rows.
+    pub fn catalog_connect(&self, name: &str) -> Vec<CatalogService> {
+        self.connect_instances(name)
+            .map(|(node, service)| catalog_row(node, service))
+            .collect()
+    }
+
     /// The services on `node`, ordered by ID.
     pub fn node_services(&self, node: &str) -> Vec<Arc<AgentService>> {
         self.services_on_node(node).cloned().collect()
@@ -332,6 +366,9 @@ fn catalog_row(node: &Node, service: &AgentService) -> CatalogService {
         service_meta: service.meta.clone(),
         service_port: service.port,
         service_enable_tag_override: service.enable_tag_override,
+        service_proxy: service.proxy.clone(),
+        service_connect: service.connect.clone(),
+        service_locality: service.locality.clone(),
         create_index: service.create_index,
         modify_index: service.modify_index,
     }

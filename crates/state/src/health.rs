@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use proconsul_api::{AgentService, HealthCheck, HealthStatus, ServiceEntry};
+use proconsul_api::{AgentService, HealthCheck, HealthStatus, Node, ServiceEntry};
 
 use crate::state::State;
 
@@ -11,15 +11,27 @@ impl State {
     /// decide its health (the node's own checks and the instance's), ordered by node.
     pub fn health_service(&self, name: &str) -> Vec<ServiceEntry> {
         self.service_instances(name)
-            .map(|(node, service)| ServiceEntry {
-                node: (**node).clone(),
-                service: (**service).clone(),
-                checks: self
-                    .instance_checks(&node.node, service)
-                    .map(|check| (**check).clone())
-                    .collect(),
-            })
+            .map(|(node, service)| self.entry(node, service))
             .collect()
+    }
+
+    /// `/v1/health/connect/:name`: the Connect-capable instances for a service, with
+    /// their health.
+    pub fn health_connect(&self, name: &str) -> Vec<ServiceEntry> {
+        self.connect_instances(name)
+            .map(|(node, service)| self.entry(node, service))
+            .collect()
+    }
+
+    fn entry(&self, node: &Node, service: &AgentService) -> ServiceEntry {
+        ServiceEntry {
+            node: node.clone(),
+            service: service.clone(),
+            checks: self
+                .instance_checks(&node.node, service)
+                .map(|check| (**check).clone())
+                .collect(),
+        }
     }
 
     /// The checks that decide one instance's health: node-level ones, then its own.

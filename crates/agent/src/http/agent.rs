@@ -408,3 +408,19 @@ pub async fn leave(ctx: Ctx) -> Result<Response, ApiError> {
     });
     Ok(Response::default())
 }
+
+/// `PUT /v1/agent/force-leave/:node`: until gossip lands this agent is the only member,
+/// so any other name is unknown, as Consul reports it.
+pub async fn force_leave(ctx: Ctx, Path(node): Path<String>) -> Result<Response, ApiError> {
+    if !ctx.authz.operator_write() {
+        return Err(ApiError::permission_denied());
+    }
+    if node == ctx.agent.node.name {
+        return Err(ApiError::internal(format!(
+            "cannot force-leave {node:?}: it is this agent's own node"
+        )));
+    }
+    Err(ApiError::internal(format!(
+        "No node found with name '{node}'"
+    )))
+}

@@ -185,6 +185,29 @@ pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, Api
     Ok(query_json(&meta, &rows, ctx.options.pretty))
 }
 
+/// `GET /v1/catalog/connect/:name`: the Connect-capable instances for a service.
+pub async fn connect(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let peered = ctx.options.peer.is_some();
+    let tables = [Table::Nodes, Table::Services, Table::Checks];
+    let (meta, rows) = ctx
+        .blocking(&tables, |state| {
+            let rows: Vec<_> = if ctx.authz.service_read(&name) && !peered {
+                state
+                    .catalog_connect(&name)
+                    .into_iter()
+                    .filter(|row| ctx.authz.node_read(&row.node))
+                    .filter(|row| ctx.keep(row))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let t = state.table_indexes();
+            (t.nodes.max(t.services).max(t.checks), rows)
+        })
+        .await?;
+    Ok(query_json(&meta, &rows, ctx.options.pretty))
+}
+
 /// `GET /v1/catalog/node/:name`: the node and its services by ID (`null` if unknown).
 pub async fn node(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
     let tables = [Table::Nodes, Table::Services];

@@ -70,13 +70,7 @@ pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, Api
                     .filter(|entry| tags.iter().all(|tag| entry.service.tags.contains(tag)))
                     .filter(|entry| node_meta_matches(&ctx.options.node_meta, &entry.node.meta))
                     .filter(|entry| ctx.authz.node_read(&entry.node.node))
-                    .filter(|entry| {
-                        !passing_only
-                            || entry
-                                .checks
-                                .iter()
-                                .all(|check| check.status == HealthStatus::Passing)
-                    })
+                    .filter(|entry| !passing_only || all_passing(entry))
                     .filter(|entry| ctx.keep(entry))
                     .collect()
             } else {
@@ -86,6 +80,38 @@ pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, Api
         })
         .await?;
     Ok(query_json(&meta, &entries, ctx.options.pretty))
+}
+
+/// `GET /v1/health/connect/:service` (`?passing`): Connect-capable instances with health.
+pub async fn connect(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let passing_only = ctx.params.flag("passing");
+    let peered = ctx.options.peer.is_some();
+    let tables = [Table::Nodes, Table::Services, Table::Checks];
+    let (meta, entries) = ctx
+        .blocking(&tables, |state| {
+            let entries: Vec<ServiceEntry> = if ctx.authz.service_read(&name) && !peered {
+                state
+                    .health_connect(&name)
+                    .into_iter()
+                    .filter(|entry| ctx.authz.node_read(&entry.node.node))
+                    .filter(|entry| !passing_only || all_passing(entry))
+                    .filter(|entry| ctx.keep(entry))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let t = state.table_indexes();
+            (t.nodes.max(t.services).max(t.checks), entries)
+        })
+        .await?;
+    Ok(query_json(&meta, &entries, ctx.options.pretty))
+}
+
+fn all_passing(entry: &ServiceEntry) -> bool {
+    entry
+        .checks
+        .iter()
+        .all(|check| check.status == HealthStatus::Passing)
 }
 
 /// `GET /v1/health/state/:state`: `any`, `passing`, `warning` or `critical`.

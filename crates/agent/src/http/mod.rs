@@ -58,6 +58,7 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/catalog/nodes", get(catalog::nodes))
         .route("/v1/catalog/services", get(catalog::services))
         .route("/v1/catalog/service/{*name}", get(catalog::service))
+        .route("/v1/catalog/connect/{*name}", get(catalog::connect))
         .route("/v1/catalog/node/{*name}", get(catalog::node))
         .route(
             "/v1/catalog/node-services/{*name}",
@@ -66,6 +67,7 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/health/node/{*name}", get(health::node))
         .route("/v1/health/checks/{*name}", get(health::checks))
         .route("/v1/health/service/{*name}", get(health::service))
+        .route("/v1/health/connect/{*name}", get(health::connect))
         .route("/v1/health/state/{*state}", get(health::state))
         .route(
             "/v1/kv/",
@@ -76,6 +78,7 @@ pub fn router(agent: AppState) -> Router {
             get(kv::get).put(kv::put).delete(kv::delete),
         )
         .route("/v1/agent/leave", put(agent::leave))
+        .route("/v1/agent/force-leave/{*node}", put(agent::force_leave))
         .route("/v1/agent/token/{*kind}", put(acl::disabled))
         .route("/v1/acl/{*rest}", any(acl::disabled))
         .route("/v1/status/leader", get(status::leader))
