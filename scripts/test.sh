@@ -17,7 +17,7 @@ step "cargo build (the proconsul binary the end-to-end tests start)"
 cargo build --workspace --bins --locked
 
 step "cargo test (unit, property and end-to-end tests)"
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 
 step "py-consul 1.8.0 conformance suite against proconsul agent -dev"
 PROCONSUL_BIN="$PWD/target/debug/proconsul" bash tests/py-consul/run.sh

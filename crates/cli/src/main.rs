@@ -1,8 +1,9 @@
 //! `proconsul`: the agent and the command-line client in one binary, like `consul`.
+//! This file only parses argv and dispatches; the commands live in [`commands`].
 
 mod args;
 mod commands;
-mod table;
+mod output;
 
 use std::process::ExitCode;
 
@@ -12,7 +13,18 @@ use crate::commands::Cli;
 
 fn main() -> ExitCode {
     let argv = args::rewrite_go_style_flags(std::env::args_os(), &Cli::command());
-    let cli = Cli::parse_from(argv);
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help goes to stdout with success; usage errors exit 1, as Consul's do.
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,4 +1,5 @@
-//! `proconsul agent`: starts the agent and runs it until SIGINT or SIGTERM.
+//! `proconsul agent`: turns Consul's agent flags into an [`AgentConfig`], sets up
+//! logging, and runs the agent until SIGINT or SIGTERM.
 
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use proconsul_agent::AgentConfig;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 /// Flags as Consul names them.
 #[derive(Debug, Args)]
@@ -13,79 +15,192 @@ pub struct AgentArgs {
     /// Development mode: an in-memory server with no data dir.
     #[arg(long)]
     dev: bool,
-    /// The node's name (default: the host name).
-    #[arg(long)]
+    /// The node's name [default: the host name].
+    #[arg(long, allow_hyphen_values = true)]
     node: Option<String>,
-    /// The datacenter.
+    /// The datacenter this agent runs in.
     #[arg(long, default_value = "dc1")]
     datacenter: String,
     /// The address the HTTP API listens on.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     client: IpAddr,
     /// The address for cluster traffic, advertised as the node's address.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     bind: IpAddr,
     /// The HTTP API port.
-    #[arg(long = "http-port", default_value_t = 8500)]
+    #[arg(long = "http-port", value_name = "PORT", default_value_t = 8500)]
     http_port: u16,
     /// The server RPC (Raft) port.
-    #[arg(long = "server-port", default_value_t = 8300)]
+    #[arg(long = "server-port", value_name = "PORT", default_value_t = 8300)]
     server_port: u16,
-    /// The largest KV value accepted, in bytes.
-    #[arg(long = "kv-max-value-size", default_value_t = 512 * 1024)]
+    /// The largest KV value accepted, in bytes (Consul's limits.kv_max_value_size).
+    #[arg(long = "kv-max-value-size", value_name = "BYTES", default_value_t = 512 * 1024, hide = true)]
     kv_max_value_size: usize,
-    /// trace, debug, info, warn or error.
-    #[arg(long = "log-level", default_value = "info")]
+    /// trace, debug, info, warn or err.
+    #[arg(long = "log-level", value_name = "LEVEL", default_value = "info")]
     log_level: String,
+    /// Accepted for compatibility with `consul agent -dev -ui`; there is no UI.
+    #[arg(long, hide = true)]
+    ui: bool,
+}
+
+impl AgentArgs {
+    /// The agent configuration these flags describe; Consul's defaults elsewhere.
+    fn config(&self) -> AgentConfig {
+        AgentConfig {
+            dev: self.dev,
+            node_name: self.node.clone().filter(|node| !node.is_empty()),
+            datacenter: self.datacenter.clone(),
+            client_addr: self.client,
+            http_port: self.http_port,
+            bind_addr: self.bind,
+            server_port: self.server_port,
+            kv_max_value_size: self.kv_max_value_size,
+            ..AgentConfig::default()
+        }
+    }
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
-    let filter = EnvFilter::try_new(format!(
-        "{level},openraft=warn,proconsul_consensus=info",
-        level = args.log_level
-    ))
-    .map_err(|error| anyhow::anyhow!("invalid -log-level {:?}: {error}", args.log_level))?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
-    if !args.dev {
-        eprintln!(
-            "==> only -dev mode is supported in this build; server mode arrives with the cluster work"
-        );
-        return Ok(ExitCode::FAILURE);
-    }
-    let config = AgentConfig {
-        dev: true,
-        node_name: args.node,
-        datacenter: args.datacenter,
-        client_addr: args.client,
-        http_port: args.http_port,
-        bind_addr: args.bind,
-        server_port: args.server_port,
-        kv_max_value_size: args.kv_max_value_size,
-        ..AgentConfig::default()
+    let level = match parse_log_level(&args.log_level) {
+        Some(level) => level,
+        None => {
+            return Ok(super::fail(format!(
+                "==> Invalid log level: {:?}. Valid log levels are: [TRACE DEBUG INFO WARN ERR]",
+                args.log_level
+            )));
+        }
     };
-    proconsul_agent::run(config, shutdown_signal())
+    if !args.dev {
+        return Ok(super::fail(
+            "==> only -dev mode is supported in this build; server mode arrives with the cluster work",
+        ));
+    }
+    init_logging(level);
+    if args.ui {
+        tracing::warn!("-ui is accepted but ignored: Proconsul has no web UI");
+    }
+    let config = args.config();
+    // Installed before the agent starts, so that an early SIGINT stops it cleanly.
+    let shutdown = shutdown_signal()?;
+    proconsul_agent::run(config, shutdown)
         .await
-        .map_err(|error| anyhow::anyhow!("==> Error starting agent: {error}"))?;
+        .map_err(|error| anyhow::anyhow!("==> Error running agent: {error}"))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves on the first SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Consul's level names (case-insensitive; `err` and `error` both mean error).
+fn parse_log_level(level: &str) -> Option<LevelFilter> {
+    Some(match level.trim().to_ascii_lowercase().as_str() {
+        "trace" => LevelFilter::TRACE,
+        "debug" => LevelFilter::DEBUG,
+        "info" | "" => LevelFilter::INFO,
+        "warn" | "warning" => LevelFilter::WARN,
+        "err" | "error" => LevelFilter::ERROR,
+        "off" => LevelFilter::OFF,
+        _ => return None,
+    })
+}
+
+/// The filter for a level: openraft's own logs are capped at `warn`, as its `info`
+/// lines are about internals Consul users never see. `RUST_LOG`, when set, wins.
+fn log_filter(level: LevelFilter) -> EnvFilter {
+    if let Ok(filter) = EnvFilter::try_from_default_env() {
+        return filter;
+    }
+    let openraft = level.min(LevelFilter::WARN);
+    EnvFilter::default()
+        .add_directive(level.into())
+        .add_directive(
+            format!("openraft={openraft}")
+                .parse()
+                .expect("a valid directive"),
+        )
+}
+
+fn init_logging(level: LevelFilter) {
+    // Logs go to stdout, as Consul's do. `try_init`: a second subscriber is no panic.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(log_filter(level))
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .try_init();
+}
+
+/// A future that resolves on the first SIGINT or SIGTERM. The handlers are installed
+/// now, not when the future is first polled.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop the agent with SIGKILL");
-        return std::future::pending().await;
-    };
-    let name = tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
-    };
-    tracing::info!(signal = name, "caught signal, shutting down");
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::info!(signal = name, "caught signal, shutting down");
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        agent: AgentArgs,
+    }
+
+    fn parse(args: &[&str]) -> AgentArgs {
+        Wrapper::try_parse_from(std::iter::once("agent").chain(args.iter().copied()))
+            .unwrap()
+            .agent
+    }
+
+    #[test]
+    fn defaults_are_consuls() {
+        let config = parse(&["--dev"]).config();
+        let default = AgentConfig::default();
+        assert!(config.dev);
+        assert_eq!(config.node_name, None);
+        assert_eq!(config.datacenter, default.datacenter);
+        assert_eq!(config.client_addr, default.client_addr);
+        assert_eq!(config.bind_addr, default.bind_addr);
+        assert_eq!(config.http_port, default.http_port);
+        assert_eq!(config.server_port, default.server_port);
+        assert_eq!(config.kv_max_value_size, default.kv_max_value_size);
+    }
+
+    #[test]
+    fn flags_reach_the_config() {
+        let config = parse(&[
+            "--dev",
+            "--node=n1",
+            "--datacenter=east",
+            "--client=0.0.0.0",
+            "--bind=::1",
+            "--http-port=8501",
+            "--server-port=8301",
+            "--kv-max-value-size=10",
+        ])
+        .config();
+        assert_eq!(config.node_name.as_deref(), Some("n1"));
+        assert_eq!(config.datacenter, "east");
+        assert_eq!(config.client_addr.to_string(), "0.0.0.0");
+        assert_eq!(config.bind_addr.to_string(), "::1");
+        assert_eq!(config.http_port, 8501);
+        assert_eq!(config.server_port, 8301);
+        assert_eq!(config.kv_max_value_size, 10);
+    }
+
+    #[test]
+    fn log_levels_as_consul_names_them() {
+        assert_eq!(parse_log_level("INFO"), Some(LevelFilter::INFO));
+        assert_eq!(parse_log_level("err"), Some(LevelFilter::ERROR));
+        assert_eq!(parse_log_level("Trace"), Some(LevelFilter::TRACE));
+        assert_eq!(parse_log_level("warn"), Some(LevelFilter::WARN));
+        assert_eq!(parse_log_level("loud"), None);
+    }
 }

@@ -1,18 +1,21 @@
-//! The command tree. `agent` runs the agent; every other command is an HTTP client.
+//! The command tree. `agent` runs the agent; every other command is an HTTP client
+//! sharing [`HttpArgs`], Consul's `-http-addr`, `-token`, `-datacenter` and `-stale`.
 
-mod agent;
-mod catalog;
-mod kv;
-mod members;
+pub mod agent;
+pub mod catalog;
+pub mod kv;
+pub mod members;
+pub mod version;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use proconsul_api::client::Client;
 
-/// Proconsul: Consul's API, in Rust.
+/// Proconsul: Consul's HTTP API and CLI, in Rust.
 #[derive(Debug, Parser)]
-#[command(name = "proconsul", version, about, disable_version_flag = false)]
+#[command(name = "proconsul", about, disable_version_flag = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Commands,
@@ -35,27 +38,55 @@ enum Commands {
 }
 
 /// Options shared by every command that talks to an agent over HTTP.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct HttpArgs {
-    /// The agent's HTTP address (default: $CONSUL_HTTP_ADDR or 127.0.0.1:8500).
-    #[arg(long = "http-addr")]
+    /// The agent's HTTP address [default: $CONSUL_HTTP_ADDR or 127.0.0.1:8500].
+    #[arg(long = "http-addr", value_name = "ADDR", allow_hyphen_values = true)]
     http_addr: Option<String>,
-    /// The ACL token (default: $CONSUL_HTTP_TOKEN).
-    #[arg(long)]
+    /// The ACL token [default: $CONSUL_HTTP_TOKEN].
+    #[arg(long, allow_hyphen_values = true)]
     token: Option<String>,
+    /// A file holding the ACL token [default: $CONSUL_HTTP_TOKEN_FILE].
+    #[arg(long = "token-file", value_name = "PATH")]
+    token_file: Option<String>,
+    /// The datacenter to query [default: the agent's].
+    #[arg(long)]
+    datacenter: Option<String>,
+    /// Let any server answer reads, not only the leader.
+    #[arg(long)]
+    stale: bool,
 }
 
 impl HttpArgs {
-    /// A client for the agent these options name.
+    /// A client for the agent these options name; flags win over the environment.
     pub fn client(&self) -> anyhow::Result<Client> {
+        self.build().context("Error connecting to Consul agent")
+    }
+
+    fn build(&self) -> anyhow::Result<Client> {
         let client = match &self.http_addr {
             Some(addr) => Client::new(addr)?.with_token(std::env::var("CONSUL_HTTP_TOKEN").ok()),
             None => Client::from_env()?,
         };
-        Ok(match &self.token {
-            Some(token) => client.with_token(Some(token.clone())),
-            None => client,
-        })
+        let token_file = self
+            .token_file
+            .clone()
+            .or_else(|| std::env::var("CONSUL_HTTP_TOKEN_FILE").ok())
+            .filter(|path| !path.is_empty());
+        let token = match (&self.token, token_file) {
+            (Some(token), _) => Some(token.clone()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read the token file {path}"))?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => client.token().map(str::to_string),
+        };
+        Ok(client
+            .with_token(token)
+            .with_datacenter(self.datacenter.clone())
+            .with_stale(self.stale))
     }
 }
 
@@ -66,18 +97,87 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Kv(command) => kv::run(command).await,
         Commands::Catalog(command) => catalog::run(command).await,
         Commands::Members(args) => members::run(args).await,
-        Commands::Version => {
-            println!("Proconsul v{}", env!("CARGO_PKG_VERSION"));
-            println!(
-                "Protocol 2 spoken by default, understands 2 to 3 (agent will automatically use protocol >2 when speaking to compatible agents)"
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Commands::Version => Ok(version::run()),
     }
 }
 
-/// Prints an API error the way `consul` does and returns the failure exit code.
-pub fn query_error(error: impl std::fmt::Display) -> ExitCode {
-    eprintln!("Error querying Consul agent: {error}");
+/// Prints `message` on stderr, as Consul's `UI.Error` does, and returns exit code 1.
+pub fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{message}");
     ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn go_style_command_lines_parse() {
+        let parse = |line: &str| {
+            let argv = crate::args::rewrite_go_style_flags(
+                line.split(' ').map(std::ffi::OsString::from),
+                &Cli::command(),
+            );
+            Cli::try_parse_from(argv)
+        };
+        for line in [
+            "proconsul agent -dev -http-port=8501 -node=foo -log-level debug",
+            "proconsul kv get -recurse -http-addr=127.0.0.1:1 foo",
+            "proconsul kv get -keys -separator=/ -stale -datacenter dc2",
+            "proconsul kv put -cas -modify-index=3 -flags=7 key -value",
+            "proconsul kv delete -recurse -token=-secret- prefix",
+            "proconsul catalog nodes -detailed",
+            "proconsul catalog services -tags -node n",
+            "proconsul members -status=alive -wan",
+            "proconsul -version",
+            "proconsul version",
+        ] {
+            assert!(parse(line).is_ok(), "{line}: {:?}", parse(line).err());
+        }
+        let cli = parse("proconsul kv put key -cas").unwrap();
+        let Commands::Kv(kv::KvCommand::Put(put)) = cli.command else {
+            panic!("{cli:?}");
+        };
+        assert_eq!(put.value.as_deref(), Some("-cas"));
+        assert!(!put.cas);
+    }
+
+    #[test]
+    fn flags_override_the_environment() {
+        let args = HttpArgs {
+            http_addr: Some("10.1.2.3:8500".into()),
+            token: Some("flag-token".into()),
+            datacenter: Some("dc9".into()),
+            ..HttpArgs::default()
+        };
+        let client = args.client().unwrap();
+        assert_eq!(client.base_url(), "http://10.1.2.3:8500");
+        assert_eq!(client.token(), Some("flag-token"));
+
+        let path = std::env::temp_dir().join(format!("proconsul-token-{}", std::process::id()));
+        std::fs::write(&path, "file-token\n").unwrap();
+        let args = HttpArgs {
+            http_addr: Some("h:1".into()),
+            token_file: Some(path.display().to_string()),
+            ..HttpArgs::default()
+        };
+        assert_eq!(args.client().unwrap().token(), Some("file-token"));
+        std::fs::remove_file(&path).unwrap();
+
+        let args = HttpArgs {
+            http_addr: Some("https://h:1".into()),
+            ..HttpArgs::default()
+        };
+        let error = format!("{:#}", args.client().unwrap_err());
+        assert!(
+            error.starts_with("Error connecting to Consul agent: "),
+            "{error}"
+        );
+    }
 }
