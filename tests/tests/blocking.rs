@@ -126,3 +126,35 @@ async fn stale_and_consistent_reads_answer() {
     let pretty = get(&agent.url("/v1/catalog/datacenters?pretty")).await;
     assert!(pretty.body.contains('\n'));
 }
+
+#[tokio::test]
+async fn agent_service_blocks_on_its_content_hash() {
+    let agent = TestAgent::start();
+    let register = |port: u16| json!({"Name": "hashed", "Port": port}).to_string();
+    put(&agent.url("/v1/agent/service/register"), register(1)).await;
+    let first = get(&agent.url("/v1/agent/service/hashed")).await;
+    let hash = first.json()["ContentHash"].as_str().unwrap().to_string();
+    assert_eq!(
+        first.headers.get("x-consul-contenthash").unwrap(),
+        hash.as_str()
+    );
+
+    // Unchanged: waits out the whole wait.
+    let started = Instant::now();
+    let same = get(&agent.url(&format!("/v1/agent/service/hashed?hash={hash}&wait=1s"))).await;
+    assert!(started.elapsed() >= Duration::from_millis(950));
+    assert_eq!(same.json()["ContentHash"], hash.as_str());
+
+    // Changed: returns as soon as the registration changes.
+    let url = agent.url(&format!("/v1/agent/service/hashed?hash={hash}&wait=30s"));
+    let waiter = tokio::spawn(async move { get(&url).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished());
+    put(&agent.url("/v1/agent/service/register"), register(2)).await;
+    let changed = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.json()["Port"], 2);
+    assert_ne!(changed.json()["ContentHash"], hash.as_str());
+}

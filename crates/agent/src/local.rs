@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use tokio::sync::watch;
+
 use proconsul_api::duration::{format_duration, parse_duration};
 use proconsul_api::{
     AgentService, CheckDefinitionSummary, CheckRegistration, HealthCheck, HealthStatus,
@@ -31,9 +33,20 @@ pub struct LocalCheck {
 pub struct InvalidRegistration(pub String);
 
 /// The services and checks registered through this agent.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LocalState {
     tables: Mutex<LocalTables>,
+    /// Bumped on every change, for hash-based blocking on agent endpoints.
+    version: watch::Sender<u64>,
+}
+
+impl Default for LocalState {
+    fn default() -> Self {
+        LocalState {
+            tables: Mutex::default(),
+            version: watch::Sender::new(0),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -100,6 +113,8 @@ impl LocalState {
             tables.checks.insert(check.check.check_id.clone(), check);
         }
         tables.services.insert(service.id.clone(), service);
+        drop(tables);
+        self.changed();
         dropped
     }
 
@@ -118,11 +133,14 @@ impl LocalState {
         self.lock()
             .checks
             .insert(check.check.check_id.clone(), check);
+        self.changed();
     }
 
     /// Removes one check; returns it if it was registered.
     pub fn remove_check(&self, id: &str) -> Option<LocalCheck> {
-        self.lock().checks.remove(id)
+        let removed = self.lock().checks.remove(id);
+        self.changed();
+        removed
     }
 
     /// Sets a check's status and output; returns the updated check, or `None` if unknown.
@@ -136,7 +154,19 @@ impl LocalState {
         let check = tables.checks.get_mut(id)?;
         check.check.status = status;
         check.check.output = output;
-        Some(check.clone())
+        let updated = check.clone();
+        drop(tables);
+        self.changed();
+        Some(updated)
+    }
+
+    /// A receiver that changes whenever a local service or check does.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+
+    fn changed(&self) {
+        self.version.send_modify(|version| *version += 1);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LocalTables> {

@@ -8,6 +8,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use axum::body::Bytes;
 use axum::extract::Path;
+use axum::http::HeaderValue;
 use axum::response::Response;
 use proconsul_api::{
     AgentMember, CheckRegistration, CheckUpdate, HealthCheck, HealthStatus, ServiceRegistration,
@@ -151,24 +152,46 @@ pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
 }
 
 /// `GET /v1/agent/service/:id`: one service, with the `ContentHash` Consul adds.
+/// `?hash=H` blocks (up to `?wait`) while the service's hash is still `H`.
 pub async fn service(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let wanted = ctx.params.get("hash").filter(|hash| !hash.is_empty());
+    let mut changes = ctx.agent.local.subscribe();
+    let deadline = tokio::time::Instant::now() + ctx.options.wait;
+    let mut answer_now = false;
+    loop {
+        changes.borrow_and_update();
+        let (body, hash) = service_with_hash(&ctx, &id)?;
+        if answer_now || wanted != Some(hash.as_str()) {
+            let mut response = json(&body, ctx.options.pretty);
+            if let Ok(value) = HeaderValue::from_str(&hash) {
+                response.headers_mut().insert("x-consul-contenthash", value);
+            }
+            return Ok(response);
+        }
+        answer_now = tokio::select! {
+            changed = changes.changed() => changed.is_err(),
+            _ = tokio::time::sleep_until(deadline) => true,
+            _ = ctx.agent.shutdown.cancelled() => true,
+        };
+    }
+}
+
+fn service_with_hash(ctx: &Ctx, id: &str) -> Result<(Value, String), ApiError> {
     let service = ctx
         .agent
         .local
-        .service(&id)
+        .service(id)
         .filter(|service| ctx.authz.service_read(&service.service))
         .ok_or_else(|| ApiError::not_found(format!("unknown service ID: {id}")))?;
     let mut body =
         serde_json::to_value(&service).map_err(|error| ApiError::internal(error.to_string()))?;
     let mut hasher = DefaultHasher::new();
     body.to_string().hash(&mut hasher);
+    let hash = format!("{:016x}", hasher.finish());
     if let Value::Object(map) = &mut body {
-        map.insert(
-            "ContentHash".to_string(),
-            Value::String(format!("{:016x}", hasher.finish())),
-        );
+        map.insert("ContentHash".to_string(), Value::String(hash.clone()));
     }
-    Ok(json(&body, ctx.options.pretty))
+    Ok((body, hash))
 }
 
 /// `PUT /v1/agent/service/register` (`?replace-existing-checks`).
