@@ -7,6 +7,7 @@
 pub mod acl;
 mod agent;
 pub mod config;
+mod deadlines;
 mod error;
 pub mod http;
 pub mod local;
