@@ -254,3 +254,134 @@ pub async fn get(url: &str) -> Answer {
 pub async fn put(url: &str, body: impl Into<Vec<u8>>) -> Answer {
     call("PUT", url, Some(body.into())).await
 }
+
+/// How a [`CheckTarget`] answers.
+#[derive(Debug, Clone)]
+pub struct TargetBehaviour {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// Wait this long before answering (a slow or hanging target).
+    pub delay: std::time::Duration,
+    /// Answer with a redirect to this path instead.
+    pub redirect_to: Option<String>,
+}
+
+impl Default for TargetBehaviour {
+    fn default() -> Self {
+        TargetBehaviour {
+            status: 200,
+            body: b"ok".to_vec(),
+            delay: std::time::Duration::ZERO,
+            redirect_to: None,
+        }
+    }
+}
+
+/// A tiny HTTP/1.1 server on loopback that health checks probe; its answers can be
+/// changed while it runs. Stops when dropped.
+pub struct CheckTarget {
+    pub addr: std::net::SocketAddr,
+    behaviour: std::sync::Arc<std::sync::Mutex<TargetBehaviour>>,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CheckTarget {
+    /// Starts a target answering with `behaviour`.
+    pub async fn start(behaviour: TargetBehaviour) -> CheckTarget {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let behaviour = std::sync::Arc::new(std::sync::Mutex::new(behaviour));
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (shared, counter) = (behaviour.clone(), hits.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let behaviour = shared.lock().expect("behaviour").clone();
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buffer[..n]),
+                        }
+                    }
+                    tokio::time::sleep(behaviour.delay).await;
+                    let head = match &behaviour.redirect_to {
+                        Some(location) => format!(
+                            "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        ),
+                        None => format!(
+                            "HTTP/1.1 {} Status\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            behaviour.status,
+                            behaviour.body.len()
+                        ),
+                    };
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    if behaviour.redirect_to.is_none() {
+                        let _ = stream.write_all(&behaviour.body).await;
+                    }
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        CheckTarget {
+            addr,
+            behaviour,
+            hits,
+            task,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Changes how the target answers from now on.
+    pub fn set(&self, behaviour: TargetBehaviour) {
+        *self.behaviour.lock().expect("behaviour") = behaviour;
+    }
+
+    /// How many connections the target has accepted.
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for CheckTarget {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Polls `GET /v1/agent/checks` until `check` has `status` (or panics after `within`);
+/// returns the check's JSON.
+pub async fn wait_for_check(
+    agent: &TestAgent,
+    check: &str,
+    status: &str,
+    within: std::time::Duration,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let checks = get(&agent.url("/v1/agent/checks")).await.json();
+        if checks[check]["Status"] == status {
+            return checks[check].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "check {check} never became {status}: {}",
+            checks[check]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::checks::{self, CheckRunner};
 use crate::config::AgentConfig;
 use crate::error::{AgentError, WriteError};
 use crate::http;
@@ -40,11 +41,25 @@ pub struct AgentInner {
     pub local: LocalState,
     /// The deadlines of TTL checks.
     pub ttl: TtlTimers,
+    /// The next runs of the checks the agent runs itself (HTTP, TCP).
+    pub checks: CheckRunner,
     /// Cancelled on shutdown; blocking queries return early when it fires.
     pub shutdown: CancellationToken,
 }
 
 impl AgentInner {
+    /// Starts the timers a newly registered check needs (TTL expiry, or its runs).
+    pub fn schedule(&self, check: &LocalCheck) {
+        self.ttl.watch(check);
+        self.checks.watch(check);
+    }
+
+    /// Stops every timer of a deregistered check.
+    pub fn unschedule(&self, check_id: &str) {
+        self.ttl.remove(check_id);
+        self.checks.remove(check_id);
+    }
+
     /// Commits a command; a refusal by the state machine becomes [`WriteError::Rejected`].
     pub async fn commit(&self, command: Command) -> Result<(), WriteError> {
         match self.consensus.write(command).await?.outcome {
@@ -113,6 +128,7 @@ pub struct Agent {
     http_addr: SocketAddr,
     http_task: JoinHandle<std::io::Result<()>>,
     ttl_task: JoinHandle<()>,
+    checks_task: JoinHandle<()>,
 }
 
 impl Agent {
@@ -154,6 +170,7 @@ impl Agent {
             consensus,
             local: LocalState::default(),
             ttl: TtlTimers::default(),
+            checks: CheckRunner::default(),
             shutdown: CancellationToken::new(),
         });
         register_self(&inner).await?;
@@ -167,12 +184,14 @@ impl Agent {
                 .await
         });
         let ttl_task = tokio::spawn(ttl::expire_checks(inner.clone()));
+        let checks_task = tokio::spawn(checks::run_checks(inner.clone()));
         tracing::info!(%http_addr, "HTTP API listening");
         Ok(Agent {
             inner,
             http_addr,
             http_task,
             ttl_task,
+            checks_task,
         })
     }
 
@@ -191,6 +210,9 @@ impl Agent {
         }
         if let Err(join_error) = self.ttl_task.await {
             tracing::error!(%join_error, "TTL check task failed");
+        }
+        if let Err(join_error) = self.checks_task.await {
+            tracing::error!(%join_error, "check runner task failed");
         }
         tracing::info!("shutting down: stopping raft");
         self.inner.consensus.shutdown().await?;

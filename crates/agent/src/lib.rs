@@ -6,6 +6,7 @@
 
 pub mod acl;
 mod agent;
+mod checks;
 pub mod config;
 mod deadlines;
 mod error;

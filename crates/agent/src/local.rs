@@ -76,6 +76,11 @@ impl LocalState {
         self.lock().checks.get(id).cloned()
     }
 
+    /// How many checks are registered.
+    pub fn checks_len(&self) -> usize {
+        self.lock().checks.len()
+    }
+
     /// The checks bound to one service.
     pub fn service_checks(&self, service_id: &str) -> Vec<LocalCheck> {
         self.lock()

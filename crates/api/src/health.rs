@@ -116,6 +116,7 @@ pub struct CheckRegistration {
     pub method: Option<String>,
     pub header: BTreeMap<String, Vec<String>>,
     pub body: Option<String>,
+    pub disable_redirects: bool,
     #[serde(rename = "TCP")]
     pub tcp: Option<String>,
     #[serde(rename = "UDP")]

@@ -16,6 +16,7 @@ use proconsul_api::{
 use serde_json::{Value, json as json_value};
 
 use crate::agent::{AgentInner, CONSUL_COMPAT_VERSION};
+use crate::checks::{OUTPUT_MAX_SIZE, truncate_output};
 use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
 use crate::http::error::ApiError;
@@ -23,9 +24,6 @@ use crate::http::respond::json;
 use crate::local::{
     LocalCheck, check_from_registration, default_service_check_id, service_from_registration,
 };
-
-/// Consul truncates check output to this many bytes (`check_output_max_size`).
-const CHECK_OUTPUT_MAX_SIZE: usize = 4096;
 
 /// `GET /v1/agent/self`: configuration and runtime facts, in Consul's shape (clients
 /// read `Config.Datacenter`, `Stats.consul.leader_addr`, `DebugConfig.SessionTTLMin`).
@@ -237,10 +235,10 @@ pub async fn register_service(ctx: Ctx, body: Bytes) -> Result<Response, ApiErro
         .await?;
     for check_id in &dropped {
         agent.deregister_local("", check_id).await?;
-        agent.ttl.remove(check_id);
+        agent.unschedule(check_id);
     }
     for check in &checks {
-        agent.ttl.watch(check);
+        agent.schedule(check);
     }
     agent.local.put_service(service, checks, replace_checks);
     Ok(Response::default())
@@ -259,7 +257,7 @@ pub async fn deregister_service(ctx: Ctx, Path(id): Path<String>) -> Result<Resp
     }
     agent.deregister_local(&id, "").await?;
     for check in agent.local.service_checks(&id) {
-        agent.ttl.remove(&check.check.check_id);
+        agent.unschedule(&check.check.check_id);
     }
     agent.local.remove_service(&id);
     Ok(Response::default())
@@ -315,7 +313,7 @@ pub async fn register_check(ctx: Ctx, body: Bytes) -> Result<Response, ApiError>
     agent
         .register_local(None, vec![check.check.clone()])
         .await?;
-    agent.ttl.watch(&check);
+    agent.schedule(&check);
     agent.local.put_check(check);
     Ok(Response::default())
 }
@@ -326,7 +324,7 @@ pub async fn deregister_check(ctx: Ctx, Path(id): Path<String>) -> Result<Respon
     let local = known_check(agent, &id)?;
     authorize_check_write(&ctx, &local)?;
     agent.deregister_local("", &id).await?;
-    agent.ttl.remove(&id);
+    agent.unschedule(&id);
     agent.local.remove_check(&id);
     Ok(Response::default())
 }
@@ -380,20 +378,10 @@ async fn update_ttl_check(
             "CheckID {id:?} does not have associated TTL"
         )));
     }
-    truncate_at_char_boundary(&mut output, CHECK_OUTPUT_MAX_SIZE);
+    truncate_output(&mut output, OUTPUT_MAX_SIZE);
     agent.ttl.watch(&local);
     agent.set_check_status(&local, status, output).await?;
     Ok(Response::default())
-}
-
-fn truncate_at_char_boundary(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut cut = max;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-    }
 }
 
 fn known_check(agent: &AgentInner, id: &str) -> Result<LocalCheck, ApiError> {

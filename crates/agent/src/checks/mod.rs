@@ -1,0 +1,134 @@
+//! Running checks: one scheduler for every HTTP and TCP check this agent owns.
+//!
+//! The scheduler sleeps on a deadline queue; each due check is re-armed for its next
+//! interval and probed in a task of its own, bounded by its timeout and by a cap on
+//! probes in flight, so a slow or hanging target never delays other checks. Results go
+//! through a bounded channel to one applier, which keeps the success/failure streaks and
+//! writes to the catalog only when a check's status or output changes. A check's first
+//! run is spread at random over its interval, so thousands registered together do not
+//! fire together.
+
+mod probe;
+mod thresholds;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
+
+use crate::agent::AgentInner;
+use crate::deadlines::DeadlineQueue;
+use crate::local::LocalCheck;
+
+use probe::{HttpClients, ProbeResult, ProbeSpec};
+pub use probe::{OUTPUT_MAX_SIZE, truncate_output};
+use thresholds::Streak;
+
+/// Probes allowed in flight at once; a check whose turn comes while all are busy skips
+/// that turn.
+const MAX_PROBES_IN_FLIGHT: usize = 4096;
+
+/// Results waiting for the applier.
+const RESULT_QUEUE: usize = 4096;
+
+/// The next run of every check the agent runs itself.
+#[derive(Debug, Default)]
+pub struct CheckRunner {
+    queue: DeadlineQueue,
+}
+
+impl CheckRunner {
+    /// Schedules `check` if it is a kind the agent runs, first run at a random point in
+    /// its interval.
+    pub fn watch(&self, check: &LocalCheck) {
+        if let Some(spec) = ProbeSpec::from_definition(&check.definition) {
+            let spread = rand::rng().random_range(Duration::ZERO..=spec.interval);
+            self.queue
+                .set(&check.check.check_id, Instant::now() + spread);
+        }
+    }
+
+    /// Stops running a check (it was deregistered).
+    pub fn remove(&self, check_id: &str) {
+        self.queue.remove(check_id);
+    }
+}
+
+/// Runs checks until the agent shuts down.
+pub async fn run_checks(agent: Arc<AgentInner>) {
+    let clients = match HttpClients::new() {
+        Ok(clients) => clients,
+        Err(error) => {
+            tracing::error!(%error, "cannot build the HTTP client for checks; HTTP checks will not run");
+            return;
+        }
+    };
+    let (results, receiver) = mpsc::channel(RESULT_QUEUE);
+    let applier = tokio::spawn(apply_results(agent.clone(), receiver));
+    let in_flight = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
+    while let Some(due) = agent.checks.queue.next_due(&agent.shutdown).await {
+        for check_id in due {
+            let Some(local) = agent.local.check(&check_id) else {
+                continue;
+            };
+            let Some(spec) = ProbeSpec::from_definition(&local.definition) else {
+                continue;
+            };
+            agent
+                .checks
+                .queue
+                .set(&check_id, Instant::now() + spec.interval);
+            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                tracing::warn!(check = %check_id, "too many checks in flight; skipping this run");
+                continue;
+            };
+            let clients = clients.clone();
+            let results = results.clone();
+            tokio::spawn(async move {
+                let result = spec.run(&clients).await;
+                drop(permit);
+                // The applier is gone only at shutdown, when results no longer matter.
+                let _ = results.send((check_id, result)).await;
+            });
+        }
+    }
+    drop(results);
+    if let Err(error) = applier.await {
+        tracing::error!(%error, "check result task failed");
+    }
+}
+
+/// Applies probe results in arrival order; the only owner of the streak counters.
+async fn apply_results(
+    agent: Arc<AgentInner>,
+    mut receiver: mpsc::Receiver<(String, ProbeResult)>,
+) {
+    let mut streaks: HashMap<String, Streak> = HashMap::new();
+    loop {
+        let next = tokio::select! {
+            next = receiver.recv() => next,
+            _ = agent.shutdown.cancelled() => None,
+        };
+        let Some((check_id, result)) = next else {
+            return;
+        };
+        // A check deregistered while its probe ran has no business in the catalog.
+        let Some(local) = agent.local.check(&check_id) else {
+            streaks.remove(&check_id);
+            continue;
+        };
+        let streak = streaks.entry(check_id.clone()).or_default();
+        let Some(status) = streak.record(result.status, &local.definition) else {
+            continue;
+        };
+        if let Err(error) = agent.set_check_status(&local, status, result.output).await {
+            tracing::warn!(check = %check_id, %error, "could not record a check result");
+        }
+        if streaks.len() > 2 * agent.local.checks_len() + 64 {
+            streaks.retain(|id, _| agent.local.check(id).is_some());
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Running one check once: an HTTP request or a TCP connect, bounded by the check's
+//! timeout, reduced to a status and Consul-style output.
+
+use std::time::Duration;
+
+use proconsul_api::duration::parse_duration;
+use proconsul_api::{CheckRegistration, HealthStatus};
+use reqwest::Method;
+use tokio::net::TcpStream;
+
+/// Consul's default timeout for network checks.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Output beyond this many bytes is cut (`check_output_max_size`).
+pub const OUTPUT_MAX_SIZE: usize = 4096;
+
+/// What one run of a check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeResult {
+    pub status: HealthStatus,
+    pub output: String,
+}
+
+/// A check the agent runs itself.
+#[derive(Debug, Clone)]
+pub enum Probe {
+    Http {
+        url: String,
+        method: Method,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+        follow_redirects: bool,
+    },
+    Tcp {
+        address: String,
+    },
+}
+
+/// A runnable check: the probe, how often, and how long one run may take.
+#[derive(Debug, Clone)]
+pub struct ProbeSpec {
+    pub probe: Probe,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+impl ProbeSpec {
+    /// The spec of a definition this agent knows how to run (HTTP and TCP today).
+    pub fn from_definition(definition: &CheckRegistration) -> Option<ProbeSpec> {
+        let duration = |text: &Option<String>| text.as_deref().and_then(|t| parse_duration(t).ok());
+        let interval = duration(&definition.interval)?.max(Duration::from_secs(1));
+        let timeout = duration(&definition.timeout)
+            .filter(|timeout| !timeout.is_zero())
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let probe = if let Some(url) = &definition.http {
+            let method = definition.method.as_deref().unwrap_or("GET");
+            Probe::Http {
+                url: url.clone(),
+                method: Method::from_bytes(method.as_bytes()).ok()?,
+                headers: definition
+                    .header
+                    .iter()
+                    .flat_map(|(name, values)| {
+                        values.iter().map(|value| (name.clone(), value.clone()))
+                    })
+                    .collect(),
+                body: definition.body.clone(),
+                follow_redirects: !definition.disable_redirects,
+            }
+        } else if let Some(address) = &definition.tcp {
+            Probe::Tcp {
+                address: address.clone(),
+            }
+        } else {
+            return None;
+        };
+        Some(ProbeSpec {
+            probe,
+            interval,
+            timeout,
+        })
+    }
+}
+
+/// HTTP clients shared by every HTTP check (connection pools are per client).
+#[derive(Debug, Clone)]
+pub struct HttpClients {
+    following: reqwest::Client,
+    not_following: reqwest::Client,
+}
+
+impl HttpClients {
+    /// Clients that send Consul's user agent.
+    pub fn new() -> Result<HttpClients, reqwest::Error> {
+        let builder = || reqwest::Client::builder().user_agent("Consul Health Check");
+        Ok(HttpClients {
+            following: builder().build()?,
+            not_following: builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+        })
+    }
+}
+
+impl ProbeSpec {
+    /// Runs the check once.
+    pub async fn run(&self, clients: &HttpClients) -> ProbeResult {
+        match &self.probe {
+            Probe::Http {
+                url,
+                method,
+                headers,
+                body,
+                follow_redirects,
+            } => {
+                let client = if *follow_redirects {
+                    &clients.following
+                } else {
+                    &clients.not_following
+                };
+                let mut request = client.request(method.clone(), url).timeout(self.timeout);
+                for (name, value) in headers {
+                    request = request.header(name, value);
+                }
+                if let Some(body) = body {
+                    request = request.body(body.clone());
+                }
+                let exchange = async {
+                    let mut response = request.send().await?;
+                    let code = response.status();
+                    let mut body = Vec::new();
+                    while body.len() < OUTPUT_MAX_SIZE {
+                        match response.chunk().await? {
+                            Some(chunk) => body.extend_from_slice(&chunk),
+                            None => break,
+                        }
+                    }
+                    body.truncate(OUTPUT_MAX_SIZE);
+                    Ok::<_, reqwest::Error>((code, body))
+                };
+                match tokio::time::timeout(self.timeout, exchange).await {
+                    Ok(Ok((code, body))) => {
+                        let status = match code.as_u16() {
+                            200..=299 => HealthStatus::Passing,
+                            429 => HealthStatus::Warning,
+                            _ => HealthStatus::Critical,
+                        };
+                        let output = format!(
+                            "HTTP {method} {url}: {code} Output: {}",
+                            String::from_utf8_lossy(&body)
+                        );
+                        ProbeResult {
+                            status,
+                            output: capped(output),
+                        }
+                    }
+                    Ok(Err(error)) => {
+                        critical(format!("HTTP {method} {url}: {}", error_chain(&error)))
+                    }
+                    Err(_) => critical(format!(
+                        "HTTP {method} {url}: request timed out after {:?}",
+                        self.timeout
+                    )),
+                }
+            }
+            Probe::Tcp { address } => {
+                match tokio::time::timeout(self.timeout, TcpStream::connect(address.as_str())).await
+                {
+                    Ok(Ok(_)) => ProbeResult {
+                        status: HealthStatus::Passing,
+                        output: format!("TCP connect {address}: Success"),
+                    },
+                    Ok(Err(error)) => critical(format!("dial tcp {address}: {error}")),
+                    Err(_) => critical(format!(
+                        "dial tcp {address}: i/o timeout after {:?}",
+                        self.timeout
+                    )),
+                }
+            }
+        }
+    }
+}
+
+fn critical(output: String) -> ProbeResult {
+    ProbeResult {
+        status: HealthStatus::Critical,
+        output: capped(output),
+    }
+}
+
+fn capped(mut output: String) -> String {
+    truncate_output(&mut output, OUTPUT_MAX_SIZE);
+    output
+}
+
+/// Cuts `text` to at most `max` bytes without splitting a character.
+pub fn truncate_output(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+}
+
+/// An error with its causes, so "connection refused" is not hidden behind "error
+/// sending request".
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

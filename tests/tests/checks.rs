@@ -1,0 +1,185 @@
+//! HTTP and TCP checks run by the agent against real targets on loopback.
+
+use std::time::Duration;
+
+use proconsul_tests::{CheckTarget, TargetBehaviour, TestAgent, get, put, wait_for_check};
+use serde_json::json;
+
+const SOON: Duration = Duration::from_secs(15);
+
+async fn register_check(agent: &TestAgent, body: serde_json::Value) {
+    let answer = put(&agent.url("/v1/agent/check/register"), body.to_string()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn http_check_follows_the_target_status() {
+    let agent = TestAgent::start();
+    let target = CheckTarget::start(TargetBehaviour::default()).await;
+    register_check(
+        &agent,
+        json!({"Name": "web", "HTTP": target.url("/health"), "Interval": "1s"}),
+    )
+    .await;
+    let check = wait_for_check(&agent, "web", "passing", SOON).await;
+    assert_eq!(check["Type"], "http");
+    assert!(check["Output"].as_str().unwrap().contains("200"), "{check}");
+
+    target.set(TargetBehaviour {
+        status: 429,
+        ..TargetBehaviour::default()
+    });
+    wait_for_check(&agent, "web", "warning", SOON).await;
+    target.set(TargetBehaviour {
+        status: 503,
+        body: b"down".to_vec(),
+        ..TargetBehaviour::default()
+    });
+    let check = wait_for_check(&agent, "web", "critical", SOON).await;
+    assert!(
+        check["Output"].as_str().unwrap().contains("down"),
+        "{check}"
+    );
+    // The catalog shows what the agent sees.
+    let catalog = get(&agent.url("/v1/health/state/critical")).await.json();
+    assert_eq!(catalog[0]["CheckID"], "web");
+    target.set(TargetBehaviour::default());
+    wait_for_check(&agent, "web", "passing", SOON).await;
+}
+
+#[tokio::test]
+async fn http_check_target_down_slow_or_huge() {
+    let agent = TestAgent::start();
+    let dead_port = proconsul_tests::free_port();
+    register_check(
+        &agent,
+        json!({"Name": "dead", "HTTP": format!("http://127.0.0.1:{dead_port}/"), "Interval": "1s", "Status": "passing"}),
+    )
+    .await;
+    let check = wait_for_check(&agent, "dead", "critical", SOON).await;
+    assert!(
+        check["Output"]
+            .as_str()
+            .unwrap()
+            .contains("onnection refused"),
+        "{check}"
+    );
+
+    let slow = CheckTarget::start(TargetBehaviour {
+        delay: Duration::from_secs(30),
+        ..TargetBehaviour::default()
+    })
+    .await;
+    register_check(
+        &agent,
+        json!({"Name": "slow", "HTTP": slow.url("/"), "Interval": "1s", "Timeout": "500ms", "Status": "passing"}),
+    )
+    .await;
+    wait_for_check(&agent, "slow", "critical", SOON).await;
+
+    let huge = CheckTarget::start(TargetBehaviour {
+        body: vec![b'x'; 1 << 20],
+        ..TargetBehaviour::default()
+    })
+    .await;
+    register_check(
+        &agent,
+        json!({"Name": "huge", "HTTP": huge.url("/"), "Interval": "1s"}),
+    )
+    .await;
+    let check = wait_for_check(&agent, "huge", "passing", SOON).await;
+    assert!(
+        check["Output"].as_str().unwrap().len() <= 4096,
+        "output is capped"
+    );
+}
+
+#[tokio::test]
+async fn redirects_are_followed_unless_disabled() {
+    let agent = TestAgent::start();
+    let healthy = CheckTarget::start(TargetBehaviour::default()).await;
+    let redirecting = CheckTarget::start(TargetBehaviour {
+        redirect_to: Some(healthy.url("/")),
+        ..TargetBehaviour::default()
+    })
+    .await;
+    register_check(
+        &agent,
+        json!({"Name": "follow", "HTTP": redirecting.url("/"), "Interval": "1s"}),
+    )
+    .await;
+    register_check(
+        &agent,
+        json!({"Name": "stay", "HTTP": redirecting.url("/"), "Interval": "1s", "DisableRedirects": true, "Status": "passing"}),
+    )
+    .await;
+    wait_for_check(&agent, "follow", "passing", SOON).await;
+    let check = wait_for_check(&agent, "stay", "critical", SOON).await;
+    assert!(check["Output"].as_str().unwrap().contains("302"), "{check}");
+}
+
+#[tokio::test]
+async fn tcp_check_sees_a_listener_come_and_go() {
+    let agent = TestAgent::start();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    register_check(
+        &agent,
+        json!({"Name": "tcp", "TCP": addr.to_string(), "Interval": "1s"}),
+    )
+    .await;
+    let check = wait_for_check(&agent, "tcp", "passing", SOON).await;
+    assert_eq!(check["Output"], format!("TCP connect {addr}: Success"));
+    drop(listener);
+    wait_for_check(&agent, "tcp", "critical", SOON).await;
+}
+
+#[tokio::test]
+async fn thresholds_delay_status_changes() {
+    let agent = TestAgent::start();
+    let target = CheckTarget::start(TargetBehaviour::default()).await;
+    register_check(
+        &agent,
+        json!({"Name": "steady", "HTTP": target.url("/"), "Interval": "1s", "Status": "passing",
+               "FailuresBeforeCritical": 3}),
+    )
+    .await;
+    wait_for_check(&agent, "steady", "passing", SOON).await;
+    let before = target.hits();
+    target.set(TargetBehaviour {
+        status: 500,
+        ..TargetBehaviour::default()
+    });
+    // Still passing after at least one failed run.
+    while target.hits() < before + 2 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let checks = get(&agent.url("/v1/agent/checks")).await.json();
+    assert_eq!(
+        checks["steady"]["Status"], "passing",
+        "one failure must not flip it"
+    );
+    wait_for_check(&agent, "steady", "critical", SOON).await;
+}
+
+#[tokio::test]
+async fn a_deregistered_check_stops_running() {
+    let agent = TestAgent::start();
+    let target = CheckTarget::start(TargetBehaviour::default()).await;
+    register_check(
+        &agent,
+        json!({"Name": "gone", "HTTP": target.url("/"), "Interval": "1s"}),
+    )
+    .await;
+    wait_for_check(&agent, "gone", "passing", SOON).await;
+    assert_eq!(
+        put(&agent.url("/v1/agent/check/deregister/gone"), "")
+            .await
+            .status,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let hits = target.hits();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(target.hits(), hits, "the target is still being probed");
+}
