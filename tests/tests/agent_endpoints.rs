@@ -292,3 +292,145 @@ async fn ttl_checks_expire_to_critical_unless_renewed() {
         "passing"
     );
 }
+
+#[tokio::test]
+async fn maintenance_mode_is_a_critical_check() {
+    let agent = TestAgent::start();
+    let body = json!({"Name": "db", "ID": "db-1", "Check": {"TTL": "60s", "Status": "passing"}});
+    put(&agent.url("/v1/agent/service/register"), body.to_string()).await;
+    assert_eq!(
+        get(&agent.url("/v1/health/service/db?passing"))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let on = put(
+        &agent.url("/v1/agent/service/maintenance/db-1?enable=true&reason=upgrade"),
+        "",
+    )
+    .await;
+    assert_eq!(on.status, 200, "{}", on.body);
+    let checks = get(&agent.url("/v1/agent/checks")).await.json();
+    let maintenance = &checks["_service_maintenance:db-1"];
+    assert_eq!(maintenance["Status"], "critical");
+    assert_eq!(maintenance["Notes"], "upgrade");
+    assert_eq!(maintenance["ServiceID"], "db-1");
+    assert_eq!(
+        get(&agent.url("/v1/health/service/db?passing"))
+            .await
+            .json(),
+        json!([])
+    );
+    put(
+        &agent.url("/v1/agent/service/maintenance/db-1?enable=false"),
+        "",
+    )
+    .await;
+    assert!(
+        get(&agent.url("/v1/agent/checks"))
+            .await
+            .json()
+            .get("_service_maintenance:db-1")
+            .is_none()
+    );
+    assert_eq!(
+        get(&agent.url("/v1/health/service/db?passing"))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    assert_eq!(
+        put(&agent.url("/v1/agent/maintenance?enable=true"), "")
+            .await
+            .status,
+        200
+    );
+    let checks = get(&agent.url("/v1/agent/checks")).await.json();
+    assert!(
+        checks["_node_maintenance"]["Notes"]
+            .as_str()
+            .unwrap()
+            .contains("default message")
+    );
+    assert_eq!(
+        get(&agent.url("/v1/health/service/db?passing"))
+            .await
+            .json(),
+        json!([])
+    );
+    put(&agent.url("/v1/agent/maintenance?enable=false"), "").await;
+    assert_eq!(
+        get(&agent.url("/v1/health/service/db?passing"))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    assert_eq!(
+        put(&agent.url("/v1/agent/maintenance"), "").await.status,
+        400
+    );
+    assert_eq!(
+        put(&agent.url("/v1/agent/maintenance?enable=maybe"), "")
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        put(
+            &agent.url("/v1/agent/service/maintenance/nope?enable=true"),
+            ""
+        )
+        .await
+        .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn agent_health_endpoints_answer_with_status_codes() {
+    let agent = TestAgent::start();
+    for (id, status) in [("h-1", "passing"), ("h-2", "warning")] {
+        let body = json!({"Name": "h", "ID": id, "Check": {"TTL": "60s", "Status": status}});
+        put(&agent.url("/v1/agent/service/register"), body.to_string()).await;
+    }
+    let one = get(&agent.url("/v1/agent/health/service/id/h-1")).await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.json()["AggregatedStatus"], "passing");
+    assert_eq!(one.json()["Service"]["ID"], "h-1");
+    let text = get(&agent.url("/v1/agent/health/service/id/h-2?format=text")).await;
+    assert_eq!((text.status, text.body.as_str()), (429, "warning"));
+    let by_name = get(&agent.url("/v1/agent/health/service/name/h")).await;
+    assert_eq!(by_name.status, 429, "the worst instance decides");
+    assert_eq!(by_name.json().as_array().unwrap().len(), 2);
+    put(&agent.url("/v1/agent/check/fail/service:h-1"), "").await;
+    assert_eq!(
+        get(&agent.url("/v1/agent/health/service/name/h?format=text"))
+            .await
+            .status,
+        503
+    );
+    assert_eq!(
+        get(&agent.url("/v1/agent/health/service/id/nope"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        get(&agent.url("/v1/agent/health/service/name/nope"))
+            .await
+            .status,
+        404
+    );
+}

@@ -3,6 +3,7 @@
 
 mod acl;
 mod agent;
+mod agent_health;
 mod blocking;
 mod catalog;
 mod context;
@@ -10,6 +11,7 @@ pub mod decode;
 pub mod error;
 mod health;
 mod kv;
+mod maintenance;
 pub mod query;
 mod respond;
 mod status;
@@ -41,7 +43,20 @@ pub fn router(agent: AppState) -> Router {
             "/v1/agent/service/deregister/{*id}",
             put(agent::deregister_service).get(agent::deregister_service),
         )
+        .route(
+            "/v1/agent/service/maintenance/{*id}",
+            put(maintenance::service),
+        )
         .route("/v1/agent/service/{*id}", get(agent::service))
+        .route("/v1/agent/maintenance", put(maintenance::node))
+        .route(
+            "/v1/agent/health/service/id/{*id}",
+            get(agent_health::by_id),
+        )
+        .route(
+            "/v1/agent/health/service/name/{*name}",
+            get(agent_health::by_name),
+        )
         .route("/v1/agent/checks", get(agent::checks))
         .route("/v1/agent/check/register", put(agent::register_check))
         .route(
