@@ -108,3 +108,45 @@ async fn unreachable_agent_is_a_clear_error() {
     assert!(!output.status.success());
     assert!(!output.stderr.is_empty());
 }
+
+#[tokio::test]
+async fn maint_enables_lists_and_disables() {
+    let agent = TestAgent::start();
+    put(
+        &agent.url("/v1/agent/service/register"),
+        r#"{"Name":"web","ID":"web-1"}"#,
+    )
+    .await;
+    let output = run(&agent, &["maint", "-enable", "-reason=kernel upgrade"]);
+    assert_eq!(
+        stdout(&output),
+        "Node entered maintenance mode\n",
+        "{output:?}"
+    );
+    let output = run(
+        &agent,
+        &["maint", "-enable", "-service=web-1", "-reason", "deploy"],
+    );
+    assert_eq!(
+        stdout(&output),
+        "Service entered maintenance mode\n",
+        "{output:?}"
+    );
+    let output = run(&agent, &["maint"]);
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!("Name:   {}", agent.node_name)),
+        "{text}"
+    );
+    assert!(
+        text.contains("Reason: kernel upgrade") && text.contains("ID:     web-1"),
+        "{text}"
+    );
+    let output = run(&agent, &["maint", "-disable"]);
+    assert_eq!(stdout(&output), "Node left maintenance mode\n");
+    let output = run(&agent, &["maint", "-disable", "-service=web-1"]);
+    assert!(output.status.success());
+    assert_eq!(stdout(&run(&agent, &["maint"])), "");
+    let output = run(&agent, &["maint", "-enable", "-disable"]);
+    assert!(!output.status.success());
+}

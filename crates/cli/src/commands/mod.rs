@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod catalog;
 pub mod kv;
+pub mod maint;
 pub mod members;
 pub mod version;
 
@@ -33,6 +34,8 @@ enum Commands {
     Catalog(catalog::CatalogCommand),
     /// Lists the members of the cluster.
     Members(members::MembersArgs),
+    /// Puts the node or a service in maintenance mode, or takes it out.
+    Maint(maint::MaintArgs),
     /// Prints the version.
     Version,
 }
@@ -97,6 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Kv(command) => kv::run(command).await,
         Commands::Catalog(command) => catalog::run(command).await,
         Commands::Members(args) => members::run(args).await,
+        Commands::Maint(args) => maint::run(args).await,
         Commands::Version => Ok(version::run()),
     }
 }
