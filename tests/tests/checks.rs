@@ -183,3 +183,48 @@ async fn a_deregistered_check_stops_running() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(target.hits(), hits, "the target is still being probed");
 }
+
+#[tokio::test]
+async fn services_critical_past_deregister_after_are_reaped() {
+    let agent =
+        TestAgent::start_with(&["-check-reap-interval=200ms", "-check-deregister-minimum=1s"]);
+    let target = CheckTarget::start(TargetBehaviour::default()).await;
+    let dead_port = proconsul_tests::free_port();
+    let service = |name: &str, url: String| json!({"Name": name, "Check": {"HTTP": url, "Interval": "1s", "DeregisterCriticalServiceAfter": "1s"}});
+    for body in [
+        service("alive", target.url("/")),
+        service("dead", format!("http://127.0.0.1:{dead_port}/")),
+    ] {
+        let answer = put(&agent.url("/v1/agent/service/register"), body.to_string()).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    let deadline = std::time::Instant::now() + SOON;
+    loop {
+        let services = get(&agent.url("/v1/agent/services")).await.json();
+        if services.get("dead").is_none() {
+            assert!(
+                services.get("alive").is_some(),
+                "the healthy service must stay"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dead service was never reaped"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        get(&agent.url("/v1/catalog/service/dead")).await.json(),
+        json!([])
+    );
+    assert_eq!(
+        get(&agent.url("/v1/catalog/service/alive"))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

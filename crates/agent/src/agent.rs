@@ -20,6 +20,7 @@ use crate::config::AgentConfig;
 use crate::error::{AgentError, WriteError};
 use crate::http;
 use crate::local::{LocalCheck, LocalState};
+use crate::reaper;
 use crate::ttl::{self, TtlTimers};
 
 /// The Consul version this agent reports; clients gate features on it.
@@ -101,6 +102,17 @@ impl AgentInner {
         .await
     }
 
+    /// Deregisters one of this agent's services with its checks, from the catalog and
+    /// then locally, and stops the checks' timers.
+    pub async fn remove_service(&self, service_id: &str) -> Result<(), WriteError> {
+        self.deregister_local(service_id, "").await?;
+        for check in self.local.service_checks(service_id) {
+            self.unschedule(&check.check.check_id);
+        }
+        self.local.remove_service(service_id);
+        Ok(())
+    }
+
     /// Sets a local check's status and output, in the catalog and then locally. An
     /// unchanged status and output writes nothing to Raft.
     pub async fn set_check_status(
@@ -129,6 +141,7 @@ pub struct Agent {
     http_task: JoinHandle<std::io::Result<()>>,
     ttl_task: JoinHandle<()>,
     checks_task: JoinHandle<()>,
+    reaper_task: JoinHandle<()>,
 }
 
 impl Agent {
@@ -185,6 +198,7 @@ impl Agent {
         });
         let ttl_task = tokio::spawn(ttl::expire_checks(inner.clone()));
         let checks_task = tokio::spawn(checks::run_checks(inner.clone()));
+        let reaper_task = tokio::spawn(reaper::reap_critical_services(inner.clone()));
         tracing::info!(%http_addr, "HTTP API listening");
         Ok(Agent {
             inner,
@@ -192,6 +206,7 @@ impl Agent {
             http_task,
             ttl_task,
             checks_task,
+            reaper_task,
         })
     }
 
@@ -213,6 +228,9 @@ impl Agent {
         }
         if let Err(join_error) = self.checks_task.await {
             tracing::error!(%join_error, "check runner task failed");
+        }
+        if let Err(join_error) = self.reaper_task.await {
+            tracing::error!(%join_error, "critical service reaper failed");
         }
         tracing::info!("shutting down: stopping raft");
         self.inner.consensus.shutdown().await?;

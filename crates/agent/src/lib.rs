@@ -12,6 +12,7 @@ mod deadlines;
 mod error;
 pub mod http;
 pub mod local;
+mod reaper;
 mod ttl;
 
 pub use agent::{Agent, run};

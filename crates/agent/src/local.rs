@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -25,6 +26,20 @@ const MIN_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1
 pub struct LocalCheck {
     pub check: HealthCheck,
     pub definition: CheckRegistration,
+    /// When the check last turned critical, for `DeregisterCriticalServiceAfter`.
+    pub critical_since: Option<Instant>,
+}
+
+impl LocalCheck {
+    /// A check as registered; a check registered critical is critical from now.
+    pub fn new(check: HealthCheck, definition: CheckRegistration) -> LocalCheck {
+        let critical_since = (check.status == HealthStatus::Critical).then(Instant::now);
+        LocalCheck {
+            check,
+            definition,
+            critical_since,
+        }
+    }
 }
 
 /// Why a registration was refused. The text is Consul's and becomes a 400 body.
@@ -74,6 +89,31 @@ impl LocalState {
     /// One check by ID.
     pub fn check(&self, id: &str) -> Option<LocalCheck> {
         self.lock().checks.get(id).cloned()
+    }
+
+    /// Services with a check that has been critical for longer than its
+    /// `DeregisterCriticalServiceAfter` (raised to at least `minimum`), with that limit.
+    pub fn overdue_services(&self, minimum: Duration) -> Vec<(String, Duration)> {
+        let tables = self.lock();
+        let mut overdue: Vec<(String, Duration)> = tables
+            .checks
+            .values()
+            .filter(|local| !local.check.service_id.is_empty())
+            .filter_map(|local| {
+                let after = local
+                    .definition
+                    .deregister_critical_service_after
+                    .as_deref()
+                    .and_then(|text| parse_duration(text).ok())
+                    .filter(|after| !after.is_zero())?
+                    .max(minimum);
+                let since = local.critical_since?;
+                (since.elapsed() > after).then(|| (local.check.service_id.clone(), after))
+            })
+            .collect();
+        overdue.sort();
+        overdue.dedup_by(|a, b| a.0 == b.0);
+        overdue
     }
 
     /// How many checks are registered.
@@ -157,6 +197,11 @@ impl LocalState {
     ) -> Option<LocalCheck> {
         let mut tables = self.lock();
         let check = tables.checks.get_mut(id)?;
+        if status != HealthStatus::Critical {
+            check.critical_since = None;
+        } else if check.check.status != HealthStatus::Critical || check.critical_since.is_none() {
+            check.critical_since = Some(Instant::now());
+        }
         check.check.status = status;
         check.check.output = output;
         let updated = check.clone();
@@ -340,10 +385,7 @@ pub fn check_from_registration(
         create_index: 0,
         modify_index: 0,
     };
-    Ok(LocalCheck {
-        check,
-        definition: definition.clone(),
-    })
+    Ok(LocalCheck::new(check, definition.clone()))
 }
 
 /// Check IDs as Consul assigns them to a service's unnamed checks: `service:<id>` for a

@@ -255,11 +255,7 @@ pub async fn deregister_service(ctx: Ctx, Path(id): Path<String>) -> Result<Resp
     if !ctx.authz.service_write(&service.service) {
         return Err(ApiError::permission_denied());
     }
-    agent.deregister_local(&id, "").await?;
-    for check in agent.local.service_checks(&id) {
-        agent.unschedule(&check.check.check_id);
-    }
-    agent.local.remove_service(&id);
+    agent.remove_service(&id).await?;
     Ok(Response::default())
 }
 

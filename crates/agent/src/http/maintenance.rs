@@ -45,8 +45,8 @@ fn maintenance_check(
     notes: String,
     service: Option<&proconsul_api::AgentService>,
 ) -> LocalCheck {
-    LocalCheck {
-        check: HealthCheck {
+    LocalCheck::new(
+        HealthCheck {
             node: agent.node.name.clone(),
             check_id: id.clone(),
             name: name.to_string(),
@@ -58,13 +58,13 @@ fn maintenance_check(
             check_type: "maintenance".to_string(),
             ..HealthCheck::default()
         },
-        definition: CheckRegistration {
+        CheckRegistration {
             id,
             name: name.to_string(),
             notes,
             ..CheckRegistration::default()
         },
-    }
+    )
 }
 
 /// Registers or removes a maintenance check.

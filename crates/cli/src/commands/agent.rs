@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 use proconsul_agent::AgentConfig;
@@ -42,6 +43,17 @@ pub struct AgentArgs {
     /// Accepted for compatibility with `consul agent -dev -ui`; there is no UI.
     #[arg(long, hide = true)]
     ui: bool,
+    /// How often services with long-critical checks are reaped (tests shorten it).
+    #[arg(long = "check-reap-interval", value_name = "DURATION", default_value = "30s", value_parser = go_duration, hide = true)]
+    check_reap_interval: Duration,
+    /// The least DeregisterCriticalServiceAfter honoured (tests shorten it).
+    #[arg(long = "check-deregister-minimum", value_name = "DURATION", default_value = "1m", value_parser = go_duration, hide = true)]
+    check_deregister_minimum: Duration,
+}
+
+/// Parses a Go duration flag value.
+fn go_duration(text: &str) -> Result<Duration, String> {
+    proconsul_api::duration::parse_duration(text).map_err(|error| error.to_string())
 }
 
 impl AgentArgs {
@@ -56,6 +68,8 @@ impl AgentArgs {
             bind_addr: self.bind,
             server_port: self.server_port,
             kv_max_value_size: self.kv_max_value_size,
+            check_reap_interval: self.check_reap_interval,
+            check_deregister_minimum: self.check_deregister_minimum,
             ..AgentConfig::default()
         }
     }
