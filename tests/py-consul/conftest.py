@@ -52,6 +52,8 @@ class Agent:
                 str(_free_port()),
                 "-log-level",
                 "debug",
+                # Upstream's agents run with enable_script_checks, as this one does.
+                "-enable-script-checks",
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -228,3 +228,84 @@ async fn services_critical_past_deregister_after_are_reaped() {
         1
     );
 }
+
+#[tokio::test]
+async fn script_checks_run_only_when_enabled_and_map_exit_codes() {
+    let refusing = TestAgent::start();
+    let body = json!({"Name": "s", "Args": ["/bin/true"], "Interval": "1s"});
+    let answer = put(&refusing.url("/v1/agent/check/register"), body.to_string()).await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.body.contains("Scripts are disabled"),
+        "{}",
+        answer.body
+    );
+
+    let agent = TestAgent::start_with(&["-enable-script-checks"]);
+    let script = |name: &str, command: &str, timeout: &str| json!({"Name": name, "Args": ["/bin/sh", "-c", command], "Interval": "1s", "Timeout": timeout});
+    register_check(&agent, script("ok", "echo all good", "10s")).await;
+    register_check(&agent, script("meh", "echo degraded; exit 1", "10s")).await;
+    register_check(&agent, script("bad", "echo broken >&2; exit 2", "10s")).await;
+    register_check(&agent, script("hang", "sleep 60", "500ms")).await;
+    let ok = wait_for_check(&agent, "ok", "passing", SOON).await;
+    assert_eq!(ok["Output"], "all good\n");
+    wait_for_check(&agent, "meh", "warning", SOON).await;
+    let bad = wait_for_check(&agent, "bad", "critical", SOON).await;
+    // Critical from the start; wait for the script's own output.
+    let deadline = std::time::Instant::now() + SOON;
+    let mut output = bad["Output"].clone();
+    while output != "broken\n" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "script output never shown: {output}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        output = get(&agent.url("/v1/agent/checks")).await.json()["bad"]["Output"].clone();
+    }
+    let deadline = std::time::Instant::now() + SOON;
+    loop {
+        let hang = get(&agent.url("/v1/agent/checks")).await.json()["hang"].clone();
+        if hang["Output"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Timed out")
+        {
+            assert_eq!(hang["Status"], "critical");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hanging script never timed out: {hang}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn udp_check_passes_on_an_answer_and_fails_on_port_unreachable() {
+    let agent = TestAgent::start();
+    let echo = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let echo_addr = echo.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buffer = [0u8; 512];
+        while let Ok((n, from)) = echo.recv_from(&mut buffer).await {
+            let _ = echo.send_to(&buffer[..n], from).await;
+        }
+    });
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let closed_addr = closed.local_addr().unwrap();
+    drop(closed);
+    register_check(
+        &agent,
+        json!({"Name": "echo", "UDP": echo_addr.to_string(), "Interval": "1s"}),
+    )
+    .await;
+    register_check(
+        &agent,
+        json!({"Name": "nobody", "UDP": closed_addr.to_string(), "Interval": "1s", "Timeout": "2s", "Status": "passing"}),
+    )
+    .await;
+    let check = wait_for_check(&agent, "echo", "passing", SOON).await;
+    assert_eq!(check["Output"], format!("UDP check {echo_addr}: Success"));
+    wait_for_check(&agent, "nobody", "critical", SOON).await;
+}

@@ -26,6 +26,8 @@ pub struct AgentConfig {
     pub default_query_time: Duration,
     /// `max_query_time`: the longest a blocking query may wait.
     pub max_query_time: Duration,
+    /// `enable_script_checks`: run script checks registered through the HTTP API.
+    pub enable_script_checks: bool,
     /// How often services with long-critical checks are looked for (Consul: 30s).
     pub check_reap_interval: Duration,
     /// The least `DeregisterCriticalServiceAfter` honoured (Consul: 1m).
@@ -45,6 +47,7 @@ impl Default for AgentConfig {
             kv_max_value_size: 512 * 1024,
             default_query_time: Duration::from_secs(300),
             max_query_time: Duration::from_secs(600),
+            enable_script_checks: false,
             check_reap_interval: Duration::from_secs(30),
             check_deregister_minimum: Duration::from_secs(60),
         }

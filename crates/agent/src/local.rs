@@ -18,6 +18,9 @@ use proconsul_api::{
     ServiceConnect, ServiceRegistration, Weights,
 };
 
+/// Why a script check was refused: the agent does not run scripts unless told to.
+pub const SCRIPTS_DISABLED: &str = "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true";
+
 /// The shortest interval a check may run at.
 const MIN_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -314,12 +317,6 @@ pub fn check_from_registration(
         }
         "docker" => return invalid("Docker checks are not supported by Proconsul"),
         "os_service" => return invalid("OSService checks are not supported by Proconsul"),
-        "script" => {
-            return Err(InvalidRegistration(
-                "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true"
-                    .to_string(),
-            ));
-        }
         _ => {}
     }
     let duration = |field: &str, text: &Option<String>| match text {
@@ -338,8 +335,10 @@ pub fn check_from_registration(
     if check_type == "ttl" && ttl.is_none_or(|ttl| ttl.is_zero()) {
         return invalid("TTL must be > 0 for TTL checks");
     }
-    if matches!(check_type, "http" | "tcp" | "udp" | "grpc" | "h2ping")
-        && interval.is_none_or(|interval| interval.is_zero())
+    if matches!(
+        check_type,
+        "http" | "tcp" | "udp" | "grpc" | "h2ping" | "script"
+    ) && interval.is_none_or(|interval| interval.is_zero())
     {
         return invalid("Interval must be > 0 for Script, HTTP, H2PING, TCP or UDP checks");
     }

@@ -34,7 +34,17 @@ pub enum Probe {
     Tcp {
         address: String,
     },
+    Udp {
+        address: String,
+    },
+    /// A command: exit 0 is passing, 1 warning, anything else critical.
+    Script {
+        args: Vec<String>,
+    },
 }
+
+/// Consul's default timeout for script checks.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A runnable check: the probe, how often, and how long one run may take.
 #[derive(Debug, Clone)]
@@ -49,9 +59,14 @@ impl ProbeSpec {
     pub fn from_definition(definition: &CheckRegistration) -> Option<ProbeSpec> {
         let duration = |text: &Option<String>| text.as_deref().and_then(|t| parse_duration(t).ok());
         let interval = duration(&definition.interval)?.max(Duration::from_secs(1));
+        let is_script = !definition.args.is_empty() || definition.script.is_some();
         let timeout = duration(&definition.timeout)
             .filter(|timeout| !timeout.is_zero())
-            .unwrap_or(DEFAULT_TIMEOUT);
+            .unwrap_or(if is_script {
+                SCRIPT_TIMEOUT
+            } else {
+                DEFAULT_TIMEOUT
+            });
         let probe = if let Some(url) = &definition.http {
             let method = definition.method.as_deref().unwrap_or("GET");
             Probe::Http {
@@ -70,6 +85,18 @@ impl ProbeSpec {
         } else if let Some(address) = &definition.tcp {
             Probe::Tcp {
                 address: address.clone(),
+            }
+        } else if let Some(address) = &definition.udp {
+            Probe::Udp {
+                address: address.clone(),
+            }
+        } else if !definition.args.is_empty() {
+            Probe::Script {
+                args: definition.args.clone(),
+            }
+        } else if let Some(script) = &definition.script {
+            Probe::Script {
+                args: vec!["/bin/sh".to_string(), "-c".to_string(), script.clone()],
             }
         } else {
             return None;
@@ -163,6 +190,8 @@ impl ProbeSpec {
                     )),
                 }
             }
+            Probe::Udp { address } => udp(address, self.timeout).await,
+            Probe::Script { args } => script(args, self.timeout).await,
             Probe::Tcp { address } => {
                 match tokio::time::timeout(self.timeout, TcpStream::connect(address.as_str())).await
                 {
@@ -176,6 +205,64 @@ impl ProbeSpec {
                         self.timeout
                     )),
                 }
+            }
+        }
+    }
+}
+
+/// Sends a datagram and waits for an answer. As in Consul, silence until the timeout
+/// counts as passing (UDP has no handshake); an error such as ICMP port-unreachable is
+/// critical.
+async fn udp(address: &str, timeout: Duration) -> ProbeResult {
+    let exchange = async {
+        let target = tokio::net::lookup_host(address)
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::other("no address"))?;
+        let local = if target.is_ipv4() {
+            "0.0.0.0:0"
+        } else {
+            "[::]:0"
+        };
+        let socket = tokio::net::UdpSocket::bind(local).await?;
+        socket.connect(target).await?;
+        socket.send(b"Hello, World!").await?;
+        let mut buffer = [0u8; 512];
+        socket.recv(&mut buffer).await.map(|_| ())
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(Ok(())) | Err(_) => ProbeResult {
+            status: HealthStatus::Passing,
+            output: format!("UDP check {address}: Success"),
+        },
+        Ok(Err(error)) => critical(format!("UDP check {address}: {error}")),
+    }
+}
+
+/// Runs a script check's command; it is killed if it outlives the timeout.
+async fn script(args: &[String], timeout: Duration) -> ProbeResult {
+    let Some((program, rest)) = args.split_first() else {
+        return critical("no command to run".to_string());
+    };
+    let child = tokio::process::Command::new(program)
+        .args(rest)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(timeout, child).await {
+        Err(_) => critical(format!("Timed out ({timeout:?}) running check")),
+        Ok(Err(error)) => critical(format!("Failed to run {program}: {error}")),
+        Ok(Ok(output)) => {
+            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&output.stderr));
+            let status = match output.status.code() {
+                Some(0) => HealthStatus::Passing,
+                Some(1) => HealthStatus::Warning,
+                _ => HealthStatus::Critical,
+            };
+            ProbeResult {
+                status,
+                output: capped(text),
             }
         }
     }

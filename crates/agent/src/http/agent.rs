@@ -22,7 +22,8 @@ use crate::http::decode::decode_body;
 use crate::http::error::ApiError;
 use crate::http::respond::json;
 use crate::local::{
-    LocalCheck, check_from_registration, default_service_check_id, service_from_registration,
+    LocalCheck, SCRIPTS_DISABLED, check_from_registration, default_service_check_id,
+    service_from_registration,
 };
 
 /// `GET /v1/agent/self`: configuration and runtime facts, in Consul's shape (clients
@@ -206,6 +207,9 @@ pub async fn register_service(ctx: Ctx, body: Bytes) -> Result<Response, ApiErro
         .iter()
         .chain(&registration.checks)
         .collect();
+    for definition in &definitions {
+        allow_check_type(agent, definition)?;
+    }
     let checks = definitions
         .iter()
         .enumerate()
@@ -242,6 +246,14 @@ pub async fn register_service(ctx: Ctx, body: Bytes) -> Result<Response, ApiErro
     }
     agent.local.put_service(service, checks, replace_checks);
     Ok(Response::default())
+}
+
+/// Refuses check kinds this agent is configured not to run (scripts, by default).
+fn allow_check_type(agent: &AgentInner, definition: &CheckRegistration) -> Result<(), ApiError> {
+    if definition.check_type() == "script" && !agent.config.enable_script_checks {
+        return Err(ApiError::bad_request(SCRIPTS_DISABLED));
+    }
+    Ok(())
 }
 
 /// `PUT /v1/agent/service/deregister/:id`. `GET` is accepted too, because Patroni sends it.
@@ -292,6 +304,7 @@ pub async fn register_check(ctx: Ctx, body: Bytes) -> Result<Response, ApiError>
     if definition.name.is_empty() {
         return Err(ApiError::bad_request("Missing check name"));
     }
+    allow_check_type(agent, &definition)?;
     let allowed = match &service {
         Some(service) => ctx.authz.service_write(&service.service),
         None => ctx.authz.node_write(&agent.node.name),

@@ -43,6 +43,9 @@ pub struct AgentArgs {
     /// Accepted for compatibility with `consul agent -dev -ui`; there is no UI.
     #[arg(long, hide = true)]
     ui: bool,
+    /// Run script checks registered through the HTTP API (a remote-execution risk).
+    #[arg(long = "enable-script-checks")]
+    enable_script_checks: bool,
     /// How often services with long-critical checks are reaped (tests shorten it).
     #[arg(long = "check-reap-interval", value_name = "DURATION", default_value = "30s", value_parser = go_duration, hide = true)]
     check_reap_interval: Duration,
@@ -68,6 +71,7 @@ impl AgentArgs {
             bind_addr: self.bind,
             server_port: self.server_port,
             kv_max_value_size: self.kv_max_value_size,
+            enable_script_checks: self.enable_script_checks,
             check_reap_interval: self.check_reap_interval,
             check_deregister_minimum: self.check_deregister_minimum,
             ..AgentConfig::default()
