@@ -309,3 +309,48 @@ async fn udp_check_passes_on_an_answer_and_fails_on_port_unreachable() {
     assert_eq!(check["Output"], format!("UDP check {echo_addr}: Success"));
     wait_for_check(&agent, "nobody", "critical", SOON).await;
 }
+
+#[tokio::test]
+async fn alias_checks_mirror_the_aliased_service() {
+    let agent = TestAgent::start();
+    let web = json!({"Name": "web", "Check": {"TTL": "60s"}});
+    assert_eq!(
+        put(&agent.url("/v1/agent/service/register"), web.to_string())
+            .await
+            .status,
+        200
+    );
+    let proxy = json!({"Name": "web-proxy", "Port": 21000, "Check": {"AliasService": "web"}});
+    assert_eq!(
+        put(&agent.url("/v1/agent/service/register"), proxy.to_string())
+            .await
+            .status,
+        200
+    );
+    // Bound to a service of its own: a node-level check would count toward every
+    // instance on the node, the aliased one included.
+    put(
+        &agent.url("/v1/agent/service/register"),
+        json!({"Name": "other"}).to_string(),
+    )
+    .await;
+    register_check(
+        &agent,
+        json!({"Name": "ghost-alias", "AliasService": "ghost", "ServiceID": "other", "Status": "passing"}),
+    )
+    .await;
+
+    wait_for_check(&agent, "service:web-proxy", "critical", SOON).await;
+    put(&agent.url("/v1/agent/check/pass/service:web"), "").await;
+    wait_for_check(&agent, "service:web-proxy", "passing", SOON).await;
+    put(&agent.url("/v1/agent/check/warn/service:web"), "").await;
+    wait_for_check(&agent, "service:web-proxy", "warning", SOON).await;
+    let ghost = wait_for_check(&agent, "ghost-alias", "critical", SOON).await;
+    assert!(
+        ghost["Output"]
+            .as_str()
+            .unwrap()
+            .contains("could not be found"),
+        "{ghost}"
+    );
+}

@@ -1,4 +1,5 @@
-//! Running checks: one scheduler for every HTTP and TCP check this agent owns.
+//! Running checks: one scheduler for every HTTP, TCP, UDP, script and alias check this
+//! agent owns.
 //!
 //! The scheduler sleeps on a deadline queue; each due check is re-armed for its next
 //! interval and probed in a task of its own, bounded by its timeout and by a cap on
@@ -23,7 +24,7 @@ use crate::agent::AgentInner;
 use crate::deadlines::DeadlineQueue;
 use crate::local::LocalCheck;
 
-use probe::{HttpClients, ProbeResult, ProbeSpec};
+use probe::{HttpClients, ProbeContext, ProbeResult, ProbeSpec};
 pub use probe::{OUTPUT_MAX_SIZE, truncate_output};
 use thresholds::Streak;
 
@@ -44,7 +45,7 @@ impl CheckRunner {
     /// Schedules `check` if it is a kind the agent runs, first run at a random point in
     /// its interval.
     pub fn watch(&self, check: &LocalCheck) {
-        if let Some(spec) = ProbeSpec::from_definition(&check.definition) {
+        if let Some(spec) = ProbeSpec::from_check(check) {
             let spread = rand::rng().random_range(Duration::ZERO..=spec.interval);
             self.queue
                 .set(&check.check.check_id, Instant::now() + spread);
@@ -59,10 +60,14 @@ impl CheckRunner {
 
 /// Runs checks until the agent shuts down.
 pub async fn run_checks(agent: Arc<AgentInner>) {
-    let clients = match HttpClients::new() {
-        Ok(clients) => clients,
+    let context = match HttpClients::new() {
+        Ok(clients) => ProbeContext {
+            clients,
+            reader: agent.consensus.reader().clone(),
+            local_node: agent.node.name.clone(),
+        },
         Err(error) => {
-            tracing::error!(%error, "cannot build the HTTP client for checks; HTTP checks will not run");
+            tracing::error!(%error, "cannot build the HTTP client for checks; checks will not run");
             return;
         }
     };
@@ -74,7 +79,7 @@ pub async fn run_checks(agent: Arc<AgentInner>) {
             let Some(local) = agent.local.check(&check_id) else {
                 continue;
             };
-            let Some(spec) = ProbeSpec::from_definition(&local.definition) else {
+            let Some(spec) = ProbeSpec::from_check(&local) else {
                 continue;
             };
             agent
@@ -85,10 +90,10 @@ pub async fn run_checks(agent: Arc<AgentInner>) {
                 tracing::warn!(check = %check_id, "too many checks in flight; skipping this run");
                 continue;
             };
-            let clients = clients.clone();
+            let context = context.clone();
             let results = results.clone();
             tokio::spawn(async move {
-                let result = spec.run(&clients).await;
+                let result = spec.run(&context).await;
                 drop(permit);
                 // The applier is gone only at shutdown, when results no longer matter.
                 let _ = results.send((check_id, result)).await;

@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
+use proconsul_api::HealthStatus;
 use proconsul_api::duration::parse_duration;
-use proconsul_api::{CheckRegistration, HealthStatus};
 use reqwest::Method;
 use tokio::net::TcpStream;
+
+use crate::local::LocalCheck;
 
 /// Consul's default timeout for network checks.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,6 +43,25 @@ pub enum Probe {
     Script {
         args: Vec<String>,
     },
+    /// Mirrors the health of a service instance and/or a node from the catalog.
+    Alias {
+        /// The node; this agent's node when unset.
+        node: Option<String>,
+        service: Option<String>,
+        /// The alias check's own ID, which must not count toward its own status.
+        own_id: String,
+    },
+}
+
+/// How often an alias check re-reads the catalog.
+const ALIAS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What probes need besides their own definition.
+#[derive(Clone)]
+pub struct ProbeContext {
+    pub clients: HttpClients,
+    pub reader: proconsul_consensus::StateReader,
+    pub local_node: String,
 }
 
 /// Consul's default timeout for script checks.
@@ -55,10 +76,16 @@ pub struct ProbeSpec {
 }
 
 impl ProbeSpec {
-    /// The spec of a definition this agent knows how to run (HTTP and TCP today).
-    pub fn from_definition(definition: &CheckRegistration) -> Option<ProbeSpec> {
+    /// The spec of a check this agent knows how to run.
+    pub fn from_check(check: &LocalCheck) -> Option<ProbeSpec> {
+        let definition = &check.definition;
         let duration = |text: &Option<String>| text.as_deref().and_then(|t| parse_duration(t).ok());
-        let interval = duration(&definition.interval)?.max(Duration::from_secs(1));
+        let is_alias = definition.alias_service.is_some() || definition.alias_node.is_some();
+        let interval = match duration(&definition.interval) {
+            Some(interval) => interval.max(Duration::from_secs(1)),
+            None if is_alias => ALIAS_INTERVAL,
+            None => return None,
+        };
         let is_script = !definition.args.is_empty() || definition.script.is_some();
         let timeout = duration(&definition.timeout)
             .filter(|timeout| !timeout.is_zero())
@@ -98,6 +125,15 @@ impl ProbeSpec {
             Probe::Script {
                 args: vec!["/bin/sh".to_string(), "-c".to_string(), script.clone()],
             }
+        } else if is_alias {
+            Probe::Alias {
+                node: definition
+                    .alias_node
+                    .clone()
+                    .filter(|node| !node.is_empty()),
+                service: definition.alias_service.clone().filter(|s| !s.is_empty()),
+                own_id: check.check.check_id.clone(),
+            }
         } else {
             return None;
         };
@@ -131,8 +167,14 @@ impl HttpClients {
 
 impl ProbeSpec {
     /// Runs the check once.
-    pub async fn run(&self, clients: &HttpClients) -> ProbeResult {
+    pub async fn run(&self, context: &ProbeContext) -> ProbeResult {
+        let clients = &context.clients;
         match &self.probe {
+            Probe::Alias {
+                node,
+                service,
+                own_id,
+            } => alias(context, node.as_deref(), service.as_deref(), own_id),
             Probe::Http {
                 url,
                 method,
@@ -208,6 +250,41 @@ impl ProbeSpec {
             }
         }
     }
+}
+
+/// The worst status among the aliased node's own checks and, when a service is named,
+/// that instance's checks, read from the catalog.
+fn alias(
+    context: &ProbeContext,
+    node: Option<&str>,
+    service: Option<&str>,
+    own_id: &str,
+) -> ProbeResult {
+    let state = context.reader.current();
+    let node = node.unwrap_or(&context.local_node);
+    let checks = state.node_checks(node);
+    if let Some(service) = service
+        && state.node_service(node, service).is_none()
+    {
+        return critical(format!(
+            "Service {service} could not be found on node {node}"
+        ));
+    }
+    if service.is_none() && state.node(node).is_none() {
+        return critical(format!("Node {node} could not be found"));
+    }
+    let status = checks
+        .iter()
+        .filter(|check| check.check_id != own_id || node != context.local_node)
+        .filter(|check| check.service_id.is_empty() || Some(check.service_id.as_str()) == service)
+        .map(|check| check.status)
+        .max()
+        .unwrap_or(HealthStatus::Passing);
+    let output = match status {
+        HealthStatus::Passing => "All checks passing.".to_string(),
+        other => format!("Aliased checks are {other}"),
+    };
+    ProbeResult { status, output }
 }
 
 /// Sends a datagram and waits for an answer. As in Consul, silence until the timeout
