@@ -20,8 +20,8 @@ use crate::config::AgentConfig;
 use crate::error::{AgentError, WriteError};
 use crate::http;
 use crate::local::{LocalCheck, LocalState};
-use crate::reaper;
 use crate::ttl::{self, TtlTimers};
+use crate::{anti_entropy, reaper};
 
 /// The Consul version this agent reports; clients gate features on it.
 pub const CONSUL_COMPAT_VERSION: &str = "1.20.0";
@@ -102,19 +102,61 @@ impl AgentInner {
         .await
     }
 
-    /// Deregisters one of this agent's services with its checks, from the catalog and
-    /// then locally, and stops the checks' timers.
+    // The agent's own services and checks change locally first and are then written
+    // to the catalog, as in Consul: local state is the truth, and a catalog write that
+    // fails is retried by anti-entropy.
+
+    /// Adds or replaces one of this agent's services with its checks. With
+    /// `replace_checks`, the service's checks not in `checks` are removed.
+    pub async fn add_service(
+        &self,
+        service: AgentService,
+        checks: Vec<LocalCheck>,
+        replace_checks: bool,
+    ) -> Result<(), WriteError> {
+        let catalog_checks: Vec<HealthCheck> = checks.iter().map(|c| c.check.clone()).collect();
+        for check in &checks {
+            self.schedule(check);
+        }
+        let dropped = self
+            .local
+            .put_service(service.clone(), checks, replace_checks);
+        for check_id in &dropped {
+            self.unschedule(check_id);
+        }
+        self.register_local(Some(service), catalog_checks).await?;
+        for check_id in &dropped {
+            self.deregister_local("", check_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes one of this agent's services with its checks.
     pub async fn remove_service(&self, service_id: &str) -> Result<(), WriteError> {
-        self.deregister_local(service_id, "").await?;
         for check in self.local.service_checks(service_id) {
             self.unschedule(&check.check.check_id);
         }
         self.local.remove_service(service_id);
-        Ok(())
+        self.deregister_local(service_id, "").await
     }
 
-    /// Sets a local check's status and output, in the catalog and then locally. An
-    /// unchanged status and output writes nothing to Raft.
+    /// Adds or replaces one of this agent's checks.
+    pub async fn add_check(&self, check: LocalCheck) -> Result<(), WriteError> {
+        let catalog_check = check.check.clone();
+        self.schedule(&check);
+        self.local.put_check(check);
+        self.register_local(None, vec![catalog_check]).await
+    }
+
+    /// Removes one of this agent's checks.
+    pub async fn remove_check(&self, check_id: &str) -> Result<(), WriteError> {
+        self.unschedule(check_id);
+        self.local.remove_check(check_id);
+        self.deregister_local("", check_id).await
+    }
+
+    /// Sets a local check's status and output. An unchanged status and output writes
+    /// nothing to Raft.
     pub async fn set_check_status(
         &self,
         local: &LocalCheck,
@@ -124,13 +166,13 @@ impl AgentInner {
         if local.check.status == status && local.check.output == output {
             return Ok(());
         }
-        let mut updated = local.check.clone();
-        updated.status = status;
-        updated.output = output.clone();
-        self.register_local(None, vec![updated]).await?;
-        self.local
-            .update_check(&local.check.check_id, status, output);
-        Ok(())
+        let Some(updated) = self
+            .local
+            .update_check(&local.check.check_id, status, output)
+        else {
+            return Ok(());
+        };
+        self.register_local(None, vec![updated.check]).await
     }
 }
 
@@ -142,6 +184,7 @@ pub struct Agent {
     ttl_task: JoinHandle<()>,
     checks_task: JoinHandle<()>,
     reaper_task: JoinHandle<()>,
+    anti_entropy_task: JoinHandle<()>,
 }
 
 impl Agent {
@@ -199,6 +242,7 @@ impl Agent {
         let ttl_task = tokio::spawn(ttl::expire_checks(inner.clone()));
         let checks_task = tokio::spawn(checks::run_checks(inner.clone()));
         let reaper_task = tokio::spawn(reaper::reap_critical_services(inner.clone()));
+        let anti_entropy_task = tokio::spawn(anti_entropy::run(inner.clone()));
         tracing::info!(%http_addr, "HTTP API listening");
         Ok(Agent {
             inner,
@@ -207,6 +251,7 @@ impl Agent {
             ttl_task,
             checks_task,
             reaper_task,
+            anti_entropy_task,
         })
     }
 
@@ -232,6 +277,9 @@ impl Agent {
         if let Err(join_error) = self.reaper_task.await {
             tracing::error!(%join_error, "critical service reaper failed");
         }
+        if let Err(join_error) = self.anti_entropy_task.await {
+            tracing::error!(%join_error, "anti-entropy task failed");
+        }
         tracing::info!("shutting down: stopping raft");
         self.inner.consensus.shutdown().await?;
         tracing::info!("shutdown complete");
@@ -256,7 +304,7 @@ pub async fn run(
 
 /// Registers this node as a pristine Consul dev agent shows it: the node, the `consul`
 /// service and the passing `serfHealth` check.
-async fn register_self(agent: &AgentInner) -> Result<(), AgentError> {
+pub(crate) async fn register_self(agent: &AgentInner) -> Result<(), AgentError> {
     let address = agent.node.address.clone();
     let tagged_addresses: BTreeMap<String, String> = ["lan", "lan_ipv4", "wan", "wan_ipv4"]
         .into_iter()

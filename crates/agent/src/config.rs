@@ -28,6 +28,8 @@ pub struct AgentConfig {
     pub max_query_time: Duration,
     /// `enable_script_checks`: run script checks registered through the HTTP API.
     pub enable_script_checks: bool,
+    /// How often anti-entropy compares the agent with the catalog (Consul: about 1m).
+    pub ae_interval: Duration,
     /// How often services with long-critical checks are looked for (Consul: 30s).
     pub check_reap_interval: Duration,
     /// The least `DeregisterCriticalServiceAfter` honoured (Consul: 1m).
@@ -48,6 +50,7 @@ impl Default for AgentConfig {
             default_query_time: Duration::from_secs(300),
             max_query_time: Duration::from_secs(600),
             enable_script_checks: false,
+            ae_interval: Duration::from_secs(60),
             check_reap_interval: Duration::from_secs(30),
             check_deregister_minimum: Duration::from_secs(60),
         }

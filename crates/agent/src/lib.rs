@@ -6,6 +6,7 @@
 
 pub mod acl;
 mod agent;
+mod anti_entropy;
 mod checks;
 pub mod config;
 mod deadlines;

@@ -1,10 +1,9 @@
 //! The agent's own services and checks.
 //!
 //! Like Consul's agent, this node is the authority for what is registered through it:
-//! `/v1/agent/*` reads come from here, and every change is written through to the
-//! catalog; the local copy changes only once the catalog write has committed.
-//! (Anti-entropy, which repairs the catalog when the two drift apart, comes with the
-//! health-check work.)
+//! `/v1/agent/*` reads come from here. Every change is made here first and then
+//! written to the catalog; anti-entropy repairs the catalog when the two drift apart
+//! (a failed write, or a change made behind the agent's back).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -164,6 +163,16 @@ impl LocalState {
         drop(tables);
         self.changed();
         dropped
+    }
+
+    /// Replaces a service's tags (anti-entropy adopting tags set through the catalog).
+    pub fn set_service_tags(&self, id: &str, tags: Vec<String>) {
+        let mut tables = self.lock();
+        if let Some(service) = tables.services.get_mut(id) {
+            service.tags = tags;
+            drop(tables);
+            self.changed();
+        }
     }
 
     /// Removes a service and its checks; returns the service if it was registered.

@@ -220,31 +220,7 @@ pub async fn register_service(ctx: Ctx, body: Bytes) -> Result<Response, ApiErro
         .collect::<Result<Vec<LocalCheck>, _>>()
         .map_err(|error| ApiError::bad_request(error.0))?;
     let replace_checks = ctx.params.flag("replace-existing-checks");
-    let dropped: Vec<String> = if replace_checks {
-        agent
-            .local
-            .service_checks(&service.id)
-            .into_iter()
-            .map(|check| check.check.check_id)
-            .filter(|id| !checks.iter().any(|c| &c.check.check_id == id))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    agent
-        .register_local(
-            Some(service.clone()),
-            checks.iter().map(|c| c.check.clone()).collect(),
-        )
-        .await?;
-    for check_id in &dropped {
-        agent.deregister_local("", check_id).await?;
-        agent.unschedule(check_id);
-    }
-    for check in &checks {
-        agent.schedule(check);
-    }
-    agent.local.put_service(service, checks, replace_checks);
+    agent.add_service(service, checks, replace_checks).await?;
     Ok(Response::default())
 }
 
@@ -319,11 +295,7 @@ pub async fn register_check(ctx: Ctx, body: Bytes) -> Result<Response, ApiError>
         &definition.name,
     )
     .map_err(|error| ApiError::bad_request(error.0))?;
-    agent
-        .register_local(None, vec![check.check.clone()])
-        .await?;
-    agent.schedule(&check);
-    agent.local.put_check(check);
+    agent.add_check(check).await?;
     Ok(Response::default())
 }
 
@@ -332,9 +304,7 @@ pub async fn deregister_check(ctx: Ctx, Path(id): Path<String>) -> Result<Respon
     let agent = &ctx.agent;
     let local = known_check(agent, &id)?;
     authorize_check_write(&ctx, &local)?;
-    agent.deregister_local("", &id).await?;
-    agent.unschedule(&id);
-    agent.local.remove_check(&id);
+    agent.remove_check(&id).await?;
     Ok(Response::default())
 }
 

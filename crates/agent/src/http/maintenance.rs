@@ -71,14 +71,10 @@ fn maintenance_check(
 async fn set(agent: &AgentInner, enable: bool, check: LocalCheck) -> Result<(), ApiError> {
     let id = check.check.check_id.clone();
     if enable {
-        agent
-            .register_local(None, vec![check.check.clone()])
-            .await?;
-        agent.local.put_check(check);
+        agent.add_check(check).await?;
         tracing::info!(check = %id, "maintenance mode enabled");
     } else if agent.local.check(&id).is_some() {
-        agent.deregister_local("", &id).await?;
-        agent.local.remove_check(&id);
+        agent.remove_check(&id).await?;
         tracing::info!(check = %id, "maintenance mode disabled");
     }
     Ok(())

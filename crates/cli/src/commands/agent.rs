@@ -46,6 +46,9 @@ pub struct AgentArgs {
     /// Run script checks registered through the HTTP API (a remote-execution risk).
     #[arg(long = "enable-script-checks")]
     enable_script_checks: bool,
+    /// How often anti-entropy compares the agent with the catalog (tests shorten it).
+    #[arg(long = "ae-interval", value_name = "DURATION", default_value = "1m", value_parser = go_duration, hide = true)]
+    ae_interval: Duration,
     /// How often services with long-critical checks are reaped (tests shorten it).
     #[arg(long = "check-reap-interval", value_name = "DURATION", default_value = "30s", value_parser = go_duration, hide = true)]
     check_reap_interval: Duration,
@@ -72,6 +75,7 @@ impl AgentArgs {
             server_port: self.server_port,
             kv_max_value_size: self.kv_max_value_size,
             enable_script_checks: self.enable_script_checks,
+            ae_interval: self.ae_interval,
             check_reap_interval: self.check_reap_interval,
             check_deregister_minimum: self.check_deregister_minimum,
             ..AgentConfig::default()
