@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::checks::{self, CheckRunner};
 use crate::config::AgentConfig;
+use crate::config_registrations::{self, ConfigOwned};
 use crate::error::{AgentError, WriteError};
 use crate::http;
 use crate::local::{LocalCheck, LocalState};
@@ -44,6 +45,8 @@ pub struct AgentInner {
     pub ttl: TtlTimers,
     /// The next runs of the checks the agent runs itself (HTTP, TCP).
     pub checks: CheckRunner,
+    /// Which local entries came from configuration files.
+    pub config_owned: ConfigOwned,
     /// Cancelled on shutdown; blocking queries return early when it fires.
     pub shutdown: CancellationToken,
 }
@@ -227,10 +230,24 @@ impl Agent {
             local: LocalState::default(),
             ttl: TtlTimers::default(),
             checks: CheckRunner::default(),
+            config_owned: ConfigOwned::default(),
             shutdown: CancellationToken::new(),
         });
         register_self(&inner).await?;
         tracing::info!(node = %inner.node.name, "catalog: registered this node, the consul service and serfHealth");
+        let from_files =
+            config_registrations::prepare(&inner, &inner.config.services, &inner.config.checks)
+                .map_err(AgentError::Config)?;
+        config_registrations::apply(&inner, from_files)
+            .await
+            .map_err(|error| AgentError::Config(error.to_string()))?;
+        if !inner.config.services.is_empty() || !inner.config.checks.is_empty() {
+            tracing::info!(
+                services = inner.config.services.len(),
+                checks = inner.config.checks.len(),
+                "registered services and checks from configuration files"
+            );
+        }
 
         let router = http::router(inner.clone());
         let shutdown = inner.shutdown.clone();

@@ -3,6 +3,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use proconsul_api::{CheckRegistration, ServiceRegistration};
+use proconsul_config::ConfigSource;
+
 /// Everything the agent needs to start. Defaults are Consul's.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
@@ -26,8 +29,16 @@ pub struct AgentConfig {
     pub default_query_time: Duration,
     /// `max_query_time`: the longest a blocking query may wait.
     pub max_query_time: Duration,
-    /// `enable_script_checks`: run script checks registered through the HTTP API.
+    /// `enable_script_checks`: run script checks, from the HTTP API or config files.
     pub enable_script_checks: bool,
+    /// `enable_local_script_checks`: run script checks from config files only.
+    pub enable_local_script_checks: bool,
+    /// The files and directories configuration came from, re-read by `reload`.
+    pub config_sources: Vec<ConfigSource>,
+    /// `service`/`services` blocks from the config files.
+    pub services: Vec<ServiceRegistration>,
+    /// `check`/`checks` blocks from the config files.
+    pub checks: Vec<CheckRegistration>,
     /// How often anti-entropy compares the agent with the catalog (Consul: about 1m).
     pub ae_interval: Duration,
     /// How often services with long-critical checks are looked for (Consul: 30s).
@@ -50,6 +61,10 @@ impl Default for AgentConfig {
             default_query_time: Duration::from_secs(300),
             max_query_time: Duration::from_secs(600),
             enable_script_checks: false,
+            enable_local_script_checks: false,
+            config_sources: Vec::new(),
+            services: Vec::new(),
+            checks: Vec::new(),
             ae_interval: Duration::from_secs(60),
             check_reap_interval: Duration::from_secs(30),
             check_deregister_minimum: Duration::from_secs(60),

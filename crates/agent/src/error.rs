@@ -14,6 +14,8 @@ pub enum AgentError {
     Http(std::io::Error),
     #[error("cannot register the agent's own node: {0}")]
     SelfRegistration(String),
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 /// Why a write to the catalog did not take effect.

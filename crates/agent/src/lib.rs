@@ -9,6 +9,7 @@ mod agent;
 mod anti_entropy;
 mod checks;
 pub mod config;
+mod config_registrations;
 mod deadlines;
 mod error;
 pub mod http;

@@ -396,6 +396,44 @@ pub fn check_from_registration(
     Ok(LocalCheck::new(check, definition.clone()))
 }
 
+/// Validates a service registration with its checks and builds what the agent stores:
+/// the service, and its checks with Consul's default IDs. Script checks are refused
+/// unless `allow_scripts`.
+pub fn prepare_service(
+    registration: &ServiceRegistration,
+    node: &str,
+    datacenter: &str,
+    allow_scripts: bool,
+) -> Result<(AgentService, Vec<LocalCheck>), InvalidRegistration> {
+    let service = service_from_registration(registration, datacenter)?;
+    let definitions: Vec<&CheckRegistration> = registration
+        .check
+        .iter()
+        .chain(&registration.checks)
+        .collect();
+    let checks = definitions
+        .iter()
+        .enumerate()
+        .map(|(position, definition)| {
+            allow_check_type(definition, allow_scripts)?;
+            let default_id = default_service_check_id(&service.id, position, definitions.len());
+            check_from_registration(definition, node, Some(&service), &default_id)
+        })
+        .collect::<Result<Vec<LocalCheck>, _>>()?;
+    Ok((service, checks))
+}
+
+/// Refuses script checks unless the agent was told to run them.
+pub fn allow_check_type(
+    definition: &CheckRegistration,
+    allow_scripts: bool,
+) -> Result<(), InvalidRegistration> {
+    if definition.check_type() == "script" && !allow_scripts {
+        return Err(InvalidRegistration(SCRIPTS_DISABLED.to_string()));
+    }
+    Ok(())
+}
+
 /// Check IDs as Consul assigns them to a service's unnamed checks: `service:<id>` for a
 /// single check, `service:<id>:<n>` (from 1) when there are several.
 pub fn default_service_check_id(service_id: &str, position: usize, count: usize) -> String {

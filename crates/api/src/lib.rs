@@ -5,6 +5,7 @@
 //! serde; the optional `client` feature adds a small async HTTP client.
 
 pub mod catalog;
+pub mod decode;
 pub mod duration;
 pub mod health;
 pub mod kv;

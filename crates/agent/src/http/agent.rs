@@ -21,10 +21,7 @@ use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
 use crate::http::error::ApiError;
 use crate::http::respond::json;
-use crate::local::{
-    LocalCheck, SCRIPTS_DISABLED, check_from_registration, default_service_check_id,
-    service_from_registration,
-};
+use crate::local::{LocalCheck, allow_check_type, check_from_registration, prepare_service};
 
 /// `GET /v1/agent/self`: configuration and runtime facts, in Consul's shape (clients
 /// read `Config.Datacenter`, `Stats.consul.leader_addr`, `DebugConfig.SessionTTLMin`).
@@ -197,39 +194,19 @@ fn service_with_hash(ctx: &Ctx, id: &str) -> Result<(Value, String), ApiError> {
 pub async fn register_service(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     let registration: ServiceRegistration = decode_body(&body)?;
     let agent = &ctx.agent;
-    let service = service_from_registration(&registration, &agent.config.datacenter)
-        .map_err(|error| ApiError::bad_request(error.0))?;
+    let (service, checks) = prepare_service(
+        &registration,
+        &agent.node.name,
+        &agent.config.datacenter,
+        agent.config.enable_script_checks,
+    )
+    .map_err(|error| ApiError::bad_request(error.0))?;
     if !ctx.authz.service_write(&service.service) {
         return Err(ApiError::permission_denied());
     }
-    let definitions: Vec<&CheckRegistration> = registration
-        .check
-        .iter()
-        .chain(&registration.checks)
-        .collect();
-    for definition in &definitions {
-        allow_check_type(agent, definition)?;
-    }
-    let checks = definitions
-        .iter()
-        .enumerate()
-        .map(|(position, definition)| {
-            let default_id = default_service_check_id(&service.id, position, definitions.len());
-            check_from_registration(definition, &agent.node.name, Some(&service), &default_id)
-        })
-        .collect::<Result<Vec<LocalCheck>, _>>()
-        .map_err(|error| ApiError::bad_request(error.0))?;
     let replace_checks = ctx.params.flag("replace-existing-checks");
     agent.add_service(service, checks, replace_checks).await?;
     Ok(Response::default())
-}
-
-/// Refuses check kinds this agent is configured not to run (scripts, by default).
-fn allow_check_type(agent: &AgentInner, definition: &CheckRegistration) -> Result<(), ApiError> {
-    if definition.check_type() == "script" && !agent.config.enable_script_checks {
-        return Err(ApiError::bad_request(SCRIPTS_DISABLED));
-    }
-    Ok(())
 }
 
 /// `PUT /v1/agent/service/deregister/:id`. `GET` is accepted too, because Patroni sends it.
@@ -280,7 +257,8 @@ pub async fn register_check(ctx: Ctx, body: Bytes) -> Result<Response, ApiError>
     if definition.name.is_empty() {
         return Err(ApiError::bad_request("Missing check name"));
     }
-    allow_check_type(agent, &definition)?;
+    allow_check_type(&definition, agent.config.enable_script_checks)
+        .map_err(|error| ApiError::bad_request(error.0))?;
     let allowed = match &service {
         Some(service) => ctx.authz.service_write(&service.service),
         None => ctx.authz.node_write(&agent.node.name),

@@ -13,6 +13,7 @@ mod health;
 mod kv;
 mod maintenance;
 pub mod query;
+mod reload;
 mod respond;
 mod status;
 
@@ -93,6 +94,7 @@ pub fn router(agent: AppState) -> Router {
             get(kv::get).put(kv::put).delete(kv::delete),
         )
         .route("/v1/agent/leave", put(agent::leave))
+        .route("/v1/agent/reload", put(reload::reload))
         .route("/v1/agent/force-leave/{*node}", put(agent::force_leave))
         .route("/v1/agent/token/{*kind}", put(acl::disabled))
         .route("/v1/acl/{*rest}", any(acl::disabled))

@@ -251,7 +251,7 @@ mod tests {
         let wait = options("wait=15000ms").unwrap().wait;
         assert!(wait >= Duration::from_secs(15));
         let wait = options("wait=1h").unwrap().wait;
-        assert!(wait <= Duration::from_secs(600 + 600 / 16));
+        assert!(wait <= Duration::from_millis(600_000 + 600_000 / 16));
         assert!(wait >= Duration::from_secs(600));
     }
 

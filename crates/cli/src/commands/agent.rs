@@ -2,50 +2,62 @@
 //! logging, and runs the agent until SIGINT or SIGTERM.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
 use proconsul_agent::AgentConfig;
+use proconsul_config::{ConfigSource, FileConfig};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
-/// Flags as Consul names them.
+/// Flags as Consul names them. Flags given on the command line override the same
+/// settings from configuration files; both override Consul's defaults.
 #[derive(Debug, Args)]
 pub struct AgentArgs {
     /// Development mode: an in-memory server with no data dir.
     #[arg(long)]
     dev: bool,
+    /// A configuration file (HCL or JSON); repeatable.
+    #[arg(long = "config-file", value_name = "PATH")]
+    config_file: Vec<PathBuf>,
+    /// A directory of *.hcl and *.json configuration files; repeatable.
+    #[arg(long = "config-dir", value_name = "PATH")]
+    config_dir: Vec<PathBuf>,
     /// The node's name [default: the host name].
     #[arg(long, allow_hyphen_values = true)]
     node: Option<String>,
-    /// The datacenter this agent runs in.
-    #[arg(long, default_value = "dc1")]
-    datacenter: String,
-    /// The address the HTTP API listens on.
-    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
-    client: IpAddr,
-    /// The address for cluster traffic, advertised as the node's address.
-    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
-    bind: IpAddr,
-    /// The HTTP API port.
-    #[arg(long = "http-port", value_name = "PORT", default_value_t = 8500)]
-    http_port: u16,
-    /// The server RPC (Raft) port.
-    #[arg(long = "server-port", value_name = "PORT", default_value_t = 8300)]
-    server_port: u16,
+    /// The datacenter this agent runs in [default: dc1].
+    #[arg(long)]
+    datacenter: Option<String>,
+    /// The address the HTTP API listens on [default: 127.0.0.1].
+    #[arg(long, value_name = "IP")]
+    client: Option<IpAddr>,
+    /// The address for cluster traffic, advertised as the node's address [default: 127.0.0.1].
+    #[arg(long, value_name = "IP")]
+    bind: Option<IpAddr>,
+    /// The HTTP API port [default: 8500].
+    #[arg(long = "http-port", value_name = "PORT")]
+    http_port: Option<u16>,
+    /// The server RPC (Raft) port [default: 8300].
+    #[arg(long = "server-port", value_name = "PORT")]
+    server_port: Option<u16>,
     /// The largest KV value accepted, in bytes (Consul's limits.kv_max_value_size).
-    #[arg(long = "kv-max-value-size", value_name = "BYTES", default_value_t = 512 * 1024, hide = true)]
-    kv_max_value_size: usize,
-    /// trace, debug, info, warn or err.
-    #[arg(long = "log-level", value_name = "LEVEL", default_value = "info")]
-    log_level: String,
+    #[arg(long = "kv-max-value-size", value_name = "BYTES", hide = true)]
+    kv_max_value_size: Option<usize>,
+    /// trace, debug, info, warn or err [default: info].
+    #[arg(long = "log-level", value_name = "LEVEL")]
+    log_level: Option<String>,
     /// Accepted for compatibility with `consul agent -dev -ui`; there is no UI.
     #[arg(long, hide = true)]
     ui: bool,
-    /// Run script checks registered through the HTTP API (a remote-execution risk).
+    /// Run script checks, from the HTTP API or config files (a remote-execution risk).
     #[arg(long = "enable-script-checks")]
     enable_script_checks: bool,
+    /// Run script checks defined in configuration files only.
+    #[arg(long = "enable-local-script-checks")]
+    enable_local_script_checks: bool,
     /// How often anti-entropy compares the agent with the catalog (tests shorten it).
     #[arg(long = "ae-interval", value_name = "DURATION", default_value = "1m", value_parser = go_duration, hide = true)]
     ae_interval: Duration,
@@ -63,33 +75,86 @@ fn go_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl AgentArgs {
-    /// The agent configuration these flags describe; Consul's defaults elsewhere.
-    fn config(&self) -> AgentConfig {
-        AgentConfig {
+    /// The configuration sources in the order they are read: files, then directories.
+    fn sources(&self) -> Vec<ConfigSource> {
+        let files = self.config_file.iter().cloned().map(ConfigSource::File);
+        let dirs = self.config_dir.iter().cloned().map(ConfigSource::Dir);
+        files.chain(dirs).collect()
+    }
+
+    /// The agent configuration: flags over files over Consul's defaults.
+    fn config(&self, files: &FileConfig) -> anyhow::Result<AgentConfig> {
+        let defaults = AgentConfig::default();
+        let port =
+            |flag: Option<u16>, file: Option<i32>, default: u16, name: &str| match (flag, file) {
+                (Some(port), _) => Ok(port),
+                (None, Some(port)) => u16::try_from(port).map_err(|_| {
+                    anyhow::anyhow!("ports.{name}: {port} is not a port this agent can listen on")
+                }),
+                (None, None) => Ok(default),
+            };
+        Ok(AgentConfig {
             dev: self.dev,
-            node_name: self.node.clone().filter(|node| !node.is_empty()),
-            datacenter: self.datacenter.clone(),
-            client_addr: self.client,
-            http_port: self.http_port,
-            bind_addr: self.bind,
-            server_port: self.server_port,
-            kv_max_value_size: self.kv_max_value_size,
-            enable_script_checks: self.enable_script_checks,
+            node_name: self
+                .node
+                .clone()
+                .or_else(|| files.node_name.clone())
+                .filter(|node| !node.is_empty()),
+            datacenter: self
+                .datacenter
+                .clone()
+                .or_else(|| files.datacenter.clone())
+                .unwrap_or(defaults.datacenter),
+            client_addr: self
+                .client
+                .or(files.client_addr)
+                .unwrap_or(defaults.client_addr),
+            http_port: port(self.http_port, files.ports.http, defaults.http_port, "http")?,
+            bind_addr: self.bind.or(files.bind_addr).unwrap_or(defaults.bind_addr),
+            server_port: port(
+                self.server_port,
+                files.ports.server,
+                defaults.server_port,
+                "server",
+            )?,
+            kv_max_value_size: self
+                .kv_max_value_size
+                .or(files.limits.kv_max_value_size)
+                .unwrap_or(defaults.kv_max_value_size),
+            enable_script_checks: self.enable_script_checks
+                || files.enable_script_checks == Some(true),
+            enable_local_script_checks: self.enable_local_script_checks
+                || files.enable_local_script_checks == Some(true),
+            config_sources: self.sources(),
+            services: files.service_registrations().map_err(anyhow::Error::msg)?,
+            checks: files.check_registrations().map_err(anyhow::Error::msg)?,
             ae_interval: self.ae_interval,
             check_reap_interval: self.check_reap_interval,
             check_deregister_minimum: self.check_deregister_minimum,
-            ..AgentConfig::default()
-        }
+            ..defaults
+        })
     }
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
-    let level = match parse_log_level(&args.log_level) {
+    let files = match proconsul_config::load(&args.sources()) {
+        Ok(files) => files,
+        Err(error) => {
+            return Ok(super::fail(format!(
+                "==> Error loading configuration: {error}"
+            )));
+        }
+    };
+    let log_level = args
+        .log_level
+        .clone()
+        .or_else(|| files.log_level.clone())
+        .unwrap_or_else(|| "info".to_string());
+    let level = match parse_log_level(&log_level) {
         Some(level) => level,
         None => {
             return Ok(super::fail(format!(
-                "==> Invalid log level: {:?}. Valid log levels are: [TRACE DEBUG INFO WARN ERR]",
-                args.log_level
+                "==> Invalid log level: {log_level:?}. Valid log levels are: [TRACE DEBUG INFO WARN ERR]"
             )));
         }
     };
@@ -102,7 +167,14 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
     if args.ui {
         tracing::warn!("-ui is accepted but ignored: Proconsul has no web UI");
     }
-    let config = args.config();
+    let config = match args.config(&files) {
+        Ok(config) => config,
+        Err(error) => {
+            return Ok(super::fail(format!(
+                "==> Error loading configuration: {error}"
+            )));
+        }
+    };
     // Installed before the agent starts, so that an early SIGINT stops it cleanly.
     let shutdown = shutdown_signal()?;
     proconsul_agent::run(config, shutdown)
@@ -183,7 +255,7 @@ mod tests {
 
     #[test]
     fn defaults_are_consuls() {
-        let config = parse(&["--dev"]).config();
+        let config = parse(&["--dev"]).config(&FileConfig::default()).unwrap();
         let default = AgentConfig::default();
         assert!(config.dev);
         assert_eq!(config.node_name, None);
@@ -207,7 +279,8 @@ mod tests {
             "--server-port=8301",
             "--kv-max-value-size=10",
         ])
-        .config();
+        .config(&FileConfig::default())
+        .unwrap();
         assert_eq!(config.node_name.as_deref(), Some("n1"));
         assert_eq!(config.datacenter, "east");
         assert_eq!(config.client_addr.to_string(), "0.0.0.0");

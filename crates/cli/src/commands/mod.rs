@@ -6,6 +6,9 @@ pub mod catalog;
 pub mod kv;
 pub mod maint;
 pub mod members;
+pub mod reload;
+pub mod services;
+pub mod validate;
 pub mod version;
 
 use std::process::ExitCode;
@@ -36,6 +39,13 @@ enum Commands {
     Members(members::MembersArgs),
     /// Puts the node or a service in maintenance mode, or takes it out.
     Maint(maint::MaintArgs),
+    /// Registers and deregisters services with the local agent.
+    #[command(subcommand)]
+    Services(services::ServicesCommand),
+    /// Checks configuration files without starting an agent.
+    Validate(validate::ValidateArgs),
+    /// Makes the agent re-read its configuration files.
+    Reload(reload::ReloadArgs),
     /// Prints the version.
     Version,
 }
@@ -101,6 +111,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Catalog(command) => catalog::run(command).await,
         Commands::Members(args) => members::run(args).await,
         Commands::Maint(args) => maint::run(args).await,
+        Commands::Services(command) => services::run(command).await,
+        Commands::Validate(args) => Ok(validate::run(args)),
+        Commands::Reload(args) => reload::run(args).await,
         Commands::Version => Ok(version::run()),
     }
 }

@@ -1,0 +1,222 @@
+//! Reading, parsing and checking configuration files.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::merge::{merge, normalize_blocks};
+use crate::model::FileConfig;
+
+/// Where configuration comes from, in the order given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// `-config-file`: one HCL or JSON file.
+    File(PathBuf),
+    /// `-config-dir`: every `*.hcl` and `*.json` in it, alphabetically, not recursive.
+    Dir(PathBuf),
+}
+
+/// A configuration problem, with the file and the key it is about.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}{message}", file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default(), key.as_ref().map(|k| format!("{k}: ")).unwrap_or_default())]
+pub struct ConfigError {
+    pub file: Option<PathBuf>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn in_file(file: &Path, key: Option<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: Some(file.to_path_buf()),
+            key,
+            message: message.into(),
+        }
+    }
+}
+
+/// Loads, checks and merges every source, in order.
+pub fn load(sources: &[ConfigSource]) -> Result<FileConfig, ConfigError> {
+    let mut merged = Value::Object(Default::default());
+    for path in files(sources)? {
+        let parsed = parse_file(&path)?;
+        check(&path, &parsed)?;
+        merge(&mut merged, parsed);
+    }
+    serde_json::from_value(merged).map_err(|error| ConfigError {
+        file: None,
+        key: None,
+        message: error.to_string(),
+    })
+}
+
+/// The files the sources name, directories expanded.
+fn files(sources: &[ConfigSource]) -> Result<Vec<PathBuf>, ConfigError> {
+    let mut files = Vec::new();
+    for source in sources {
+        match source {
+            ConfigSource::File(path) => files.push(path.clone()),
+            ConfigSource::Dir(dir) => {
+                let entries = std::fs::read_dir(dir).map_err(|error| {
+                    ConfigError::in_file(dir, None, format!("cannot read directory: {error}"))
+                })?;
+                let mut found: Vec<PathBuf> = entries
+                    .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                    .filter(|path| path.is_file())
+                    .filter(|path| matches!(extension(path), Some("json" | "hcl")))
+                    .collect();
+                found.sort();
+                files.extend(found);
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn extension(path: &Path) -> Option<&str> {
+    path.extension().and_then(|extension| extension.to_str())
+}
+
+/// Parses one file by its extension into a JSON value with its blocks normalized.
+fn parse_file(path: &Path) -> Result<Value, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| ConfigError::in_file(path, None, format!("cannot read: {error}")))?;
+    let mut value: Value = match extension(path) {
+        Some("json") => serde_json::from_str(&text)
+            .map_err(|error| ConfigError::in_file(path, None, format!("invalid JSON: {error}")))?,
+        Some("hcl") => hcl::from_str(&text)
+            .map_err(|error| ConfigError::in_file(path, None, format!("invalid HCL: {error}")))?,
+        _ => {
+            return Err(ConfigError::in_file(
+                path,
+                None,
+                "unknown format: configuration files must end in .json or .hcl",
+            ));
+        }
+    };
+    if !value.is_object() {
+        return Err(ConfigError::in_file(
+            path,
+            None,
+            "the top level must be an object",
+        ));
+    }
+    normalize_blocks(&mut value);
+    Ok(value)
+}
+
+/// Checks one file on its own, so that an error names the file and the key.
+fn check(path: &Path, value: &Value) -> Result<(), ConfigError> {
+    let config: FileConfig = serde_path_to_error::deserialize(value).map_err(|error| {
+        let key = error.path().to_string();
+        ConfigError::in_file(
+            path,
+            (key != ".").then_some(key),
+            error.into_inner().to_string(),
+        )
+    })?;
+    config
+        .service_registrations()
+        .map_err(|message| ConfigError::in_file(path, None, message))?;
+    config
+        .check_registrations()
+        .map_err(|message| ConfigError::in_file(path, None, message))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn hcl_and_json_merge_in_order_and_dirs_are_alphabetical() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "b.json",
+            r#"{"datacenter": "dc-b", "service": {"name": "two", "port": 2}}"#,
+        );
+        write(
+            dir.path(),
+            "a.hcl",
+            "datacenter = \"dc-a\"\nnode_name = \"n1\"\nports {\n  http = 18500\n}\nservice {\n  name = \"one\"\n  port = 1\n  check {\n    http = \"http://127.0.0.1/\"\n    interval = \"10s\"\n  }\n}\n",
+        );
+        write(dir.path(), "ignored.txt", "not config");
+        let config = load(&[ConfigSource::Dir(dir.path().to_path_buf())]).unwrap();
+        assert_eq!(
+            config.datacenter.as_deref(),
+            Some("dc-b"),
+            "later files win"
+        );
+        assert_eq!(config.node_name.as_deref(), Some("n1"));
+        assert_eq!(config.ports.http, Some(18500));
+        let services = config.service_registrations().unwrap();
+        let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["one", "two"]);
+        assert_eq!(
+            services[0].check.as_ref().unwrap().http.as_deref(),
+            Some("http://127.0.0.1/")
+        );
+    }
+
+    #[test]
+    fn repeated_blocks_and_plural_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            "s.hcl",
+            "service {\n  name = \"a\"\n}\nservice {\n  name = \"b\"\n}\nchecks = [{ name = \"c\", ttl = \"30s\" }]\n",
+        );
+        let config = load(&[ConfigSource::File(file)]).unwrap();
+        assert_eq!(config.service_registrations().unwrap().len(), 2);
+        assert_eq!(
+            config.check_registrations().unwrap()[0].ttl.as_deref(),
+            Some("30s")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let typo = write(dir.path(), "typo.json", r#"{"ports": {"htp": 1}}"#);
+        let error = load(&[ConfigSource::File(typo)]).unwrap_err();
+        assert!(error.to_string().contains("typo.json"), "{error}");
+        assert_eq!(error.key.as_deref(), Some("ports.htp"), "{error}");
+        assert!(error.message.contains("htp"), "{error}");
+
+        let bad = write(dir.path(), "bad.hcl", "client_addr = \"not an ip\"\n");
+        let error = load(&[ConfigSource::File(bad)]).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("client_addr"), "{error}");
+
+        let service = write(
+            dir.path(),
+            "svc.json",
+            r#"{"service": {"name": "x", "port": "eighty"}}"#,
+        );
+        let error = load(&[ConfigSource::File(service)]).unwrap_err();
+        assert!(error.to_string().contains("services[0]"), "{error}");
+
+        let broken = write(dir.path(), "broken.hcl", "datacenter = \n");
+        assert!(
+            load(&[ConfigSource::File(broken)])
+                .unwrap_err()
+                .to_string()
+                .contains("invalid HCL")
+        );
+        let other = write(dir.path(), "conf.yaml", "a: b");
+        assert!(
+            load(&[ConfigSource::File(other)])
+                .unwrap_err()
+                .to_string()
+                .contains("unknown format")
+        );
+        let missing = dir.path().join("missing.json");
+        assert!(load(&[ConfigSource::File(missing)]).is_err());
+    }
+}

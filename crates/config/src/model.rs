@@ -1,0 +1,77 @@
+//! The configuration keys Proconsul understands, with Consul's names. Anything else is
+//! refused, so a typo is an error rather than a silently ignored setting.
+
+use proconsul_api::{CheckRegistration, ServiceRegistration};
+use serde::Deserialize;
+
+/// The merged configuration. Every field is optional: unset means "the default, or the
+/// command-line flag".
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub datacenter: Option<String>,
+    pub data_dir: Option<String>,
+    pub node_name: Option<String>,
+    pub client_addr: Option<std::net::IpAddr>,
+    pub bind_addr: Option<std::net::IpAddr>,
+    pub ports: Ports,
+    pub log_level: Option<String>,
+    pub enable_script_checks: Option<bool>,
+    pub enable_local_script_checks: Option<bool>,
+    pub server: Option<bool>,
+    pub bootstrap_expect: Option<u32>,
+    pub retry_join: Vec<String>,
+    pub ui: Option<bool>,
+    pub limits: Limits,
+    /// Raw service blocks; see [`FileConfig::service_registrations`].
+    pub services: Vec<serde_json::Value>,
+    /// Raw check blocks; see [`FileConfig::check_registrations`].
+    pub checks: Vec<serde_json::Value>,
+}
+
+/// `ports { ... }`. `-1` disables a listener, as in Consul.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ports {
+    pub http: Option<i32>,
+    pub https: Option<i32>,
+    pub dns: Option<i32>,
+    pub server: Option<i32>,
+    pub serf_lan: Option<i32>,
+    pub serf_wan: Option<i32>,
+    pub grpc: Option<i32>,
+    pub grpc_tls: Option<i32>,
+}
+
+/// `limits { ... }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub kv_max_value_size: Option<usize>,
+}
+
+impl FileConfig {
+    /// The service blocks as registrations, decoded as the HTTP API decodes them.
+    pub fn service_registrations(&self) -> Result<Vec<ServiceRegistration>, String> {
+        self.services
+            .iter()
+            .enumerate()
+            .map(|(i, block)| {
+                proconsul_api::decode::decode_lenient(block.clone())
+                    .map_err(|error| format!("services[{i}]: {error}"))
+            })
+            .collect()
+    }
+
+    /// The check blocks as registrations.
+    pub fn check_registrations(&self) -> Result<Vec<CheckRegistration>, String> {
+        self.checks
+            .iter()
+            .enumerate()
+            .map(|(i, block)| {
+                proconsul_api::decode::decode_lenient(block.clone())
+                    .map_err(|error| format!("checks[{i}]: {error}"))
+            })
+            .collect()
+    }
+}
