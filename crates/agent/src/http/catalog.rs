@@ -6,13 +6,15 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
 use proconsul_api::{
-    CatalogDeregistration, CatalogRegistration, Node, NodeServiceList, NodeServices,
+    AgentService, CatalogDeregistration, CatalogRegistration, CatalogService, Node,
+    NodeServiceList, NodeServices,
 };
-use proconsul_state::{Command, CommandOutcome, Table};
+use proconsul_state::{Command, CommandOutcome, State, Table};
 
 use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
 use crate::http::error::ApiError;
+use crate::http::query::QueryMeta;
 use crate::http::respond::{json, query_json};
 
 /// `PUT /v1/catalog/register`.
@@ -162,14 +164,33 @@ pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `GET /v1/catalog/service/:name` (`?tag` repeated: an instance must carry all).
 pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    service_rows(ctx, name, State::catalog_service, State::service_index).await
+}
+
+/// `GET /v1/catalog/connect/:name`: the Connect-capable instances for a service.
+pub async fn connect(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    service_rows(ctx, name, State::catalog_connect, |state, _| {
+        let t = state.table_indexes();
+        t.nodes.max(t.services).max(t.checks)
+    })
+    .await
+}
+
+/// Catalog rows for one service from `rows`, filtered by `?tag`, `?node-meta`, ACLs
+/// and `?filter`; no rows for a `?peer` (no peerings exist).
+async fn service_rows(
+    ctx: Ctx,
+    name: String,
+    rows: fn(&State, &str) -> Vec<CatalogService>,
+    index: fn(&State, &str) -> u64,
+) -> Result<Response, ApiError> {
     let tags: Vec<String> = ctx.params.all("tag").map(str::to_string).collect();
     let peered = ctx.options.peer.is_some();
     let tables = [Table::Nodes, Table::Services, Table::Checks];
     let (meta, rows) = ctx
         .blocking(&tables, |state| {
-            let rows = if ctx.authz.service_read(&name) && !peered {
-                state
-                    .catalog_service(&name)
+            let rows: Vec<CatalogService> = if ctx.authz.service_read(&name) && !peered {
+                rows(state, &name)
                     .into_iter()
                     .filter(|row| tags.iter().all(|tag| row.service_tags.contains(tag)))
                     .filter(|row| node_meta_matches(&ctx.options.node_meta, &row.node_meta))
@@ -179,30 +200,7 @@ pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, Api
             } else {
                 Vec::new()
             };
-            (state.service_index(&name), rows)
-        })
-        .await?;
-    Ok(query_json(&meta, &rows, ctx.options.pretty))
-}
-
-/// `GET /v1/catalog/connect/:name`: the Connect-capable instances for a service.
-pub async fn connect(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
-    let peered = ctx.options.peer.is_some();
-    let tables = [Table::Nodes, Table::Services, Table::Checks];
-    let (meta, rows) = ctx
-        .blocking(&tables, |state| {
-            let rows: Vec<_> = if ctx.authz.service_read(&name) && !peered {
-                state
-                    .catalog_connect(&name)
-                    .into_iter()
-                    .filter(|row| ctx.authz.node_read(&row.node))
-                    .filter(|row| ctx.keep(row))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let t = state.table_indexes();
-            (t.nodes.max(t.services).max(t.checks), rows)
+            (index(state, &name), rows)
         })
         .await?;
     Ok(query_json(&meta, &rows, ctx.options.pretty))
@@ -210,53 +208,54 @@ pub async fn connect(ctx: Ctx, Path(name): Path<String>) -> Result<Response, Api
 
 /// `GET /v1/catalog/node/:name`: the node and its services by ID (`null` if unknown).
 pub async fn node(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
-    let tables = [Table::Nodes, Table::Services];
-    let (meta, answer) = ctx
-        .blocking(&tables, |state| {
-            let indexes = state.table_indexes();
-            let answer = state
-                .node(&name)
-                .filter(|_| ctx.authz.node_read(&name))
-                .map(|node| NodeServices {
-                    node: Some((**node).clone()),
-                    services: state
-                        .node_services(&name)
-                        .into_iter()
-                        .filter(|service| ctx.authz.service_read(&service.service))
-                        .filter(|service| ctx.keep(service))
-                        .map(|service| (service.id.clone(), (*service).clone()))
-                        .collect(),
-                });
-            (indexes.nodes.max(indexes.services), answer)
-        })
-        .await?;
+    let (meta, answer) = node_with_services(&ctx, &name).await?;
+    let answer = answer.map(|(node, services)| NodeServices {
+        node: Some(node),
+        services: services
+            .into_iter()
+            .map(|service| (service.id.clone(), service))
+            .collect(),
+    });
     Ok(query_json(&meta, &answer, ctx.options.pretty))
 }
 
 /// `GET /v1/catalog/node-services/:name`: the node and its services as a list.
 pub async fn node_services(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
-    let tables = [Table::Nodes, Table::Services];
-    let (meta, answer) = ctx
-        .blocking(&tables, |state| {
-            let indexes = state.table_indexes();
-            let answer = state
-                .node(&name)
-                .filter(|_| ctx.authz.node_read(&name))
-                .map(|node| NodeServiceList {
-                    node: Some((**node).clone()),
-                    services: state
-                        .node_services(&name)
-                        .into_iter()
-                        .filter(|service| ctx.authz.service_read(&service.service))
-                        .filter(|service| ctx.keep(service))
-                        .map(|service| (*service).clone())
-                        .collect(),
-                });
-            (indexes.nodes.max(indexes.services), answer)
-        })
-        .await?;
+    let (meta, answer) = node_with_services(&ctx, &name).await?;
     match answer {
-        Some(answer) => Ok(query_json(&meta, &answer, ctx.options.pretty)),
+        Some((node, services)) => {
+            let answer = NodeServiceList {
+                node: Some(node),
+                services,
+            };
+            Ok(query_json(&meta, &answer, ctx.options.pretty))
+        }
         None => Err(ApiError::not_found(format!("Node {name:?} not found"))),
     }
+}
+
+/// A node and the services on it that the caller may read and `?filter` keeps.
+async fn node_with_services(
+    ctx: &Ctx,
+    name: &str,
+) -> Result<(QueryMeta, Option<(Node, Vec<AgentService>)>), ApiError> {
+    let tables = [Table::Nodes, Table::Services];
+    ctx.blocking(&tables, |state| {
+        let indexes = state.table_indexes();
+        let answer = state
+            .node(name)
+            .filter(|_| ctx.authz.node_read(name))
+            .map(|node| {
+                let services = state
+                    .node_services(name)
+                    .into_iter()
+                    .filter(|service| ctx.authz.service_read(&service.service))
+                    .filter(|service| ctx.keep(service))
+                    .map(|service| (*service).clone())
+                    .collect();
+                ((**node).clone(), services)
+            });
+        (indexes.nodes.max(indexes.services), answer)
+    })
+    .await
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::Path;
 use axum::response::Response;
 use proconsul_api::{HealthCheck, HealthStatus, ServiceEntry};
-use proconsul_state::Table;
+use proconsul_state::{State, Table};
 
 use crate::http::catalog::node_meta_matches;
 use crate::http::context::Ctx;
@@ -57,6 +57,26 @@ pub async fn checks(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiE
 
 /// `GET /v1/health/service/:service` (`?passing`, `?tag` repeated, `?node-meta`).
 pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    service_entries(ctx, name, State::health_service, State::service_index).await
+}
+
+/// `GET /v1/health/connect/:service`: Connect-capable instances with their health.
+pub async fn connect(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    service_entries(ctx, name, State::health_connect, |state, _| {
+        let t = state.table_indexes();
+        t.nodes.max(t.services).max(t.checks)
+    })
+    .await
+}
+
+/// Entries for one service from `entries`, filtered by `?passing`, `?tag`,
+/// `?node-meta`, ACLs and `?filter`; none for a `?peer` (no peerings exist).
+async fn service_entries(
+    ctx: Ctx,
+    name: String,
+    entries: fn(&State, &str) -> Vec<ServiceEntry>,
+    index: fn(&State, &str) -> u64,
+) -> Result<Response, ApiError> {
     let passing_only = ctx.params.flag("passing");
     let tags: Vec<String> = ctx.params.all("tag").map(str::to_string).collect();
     let peered = ctx.options.peer.is_some();
@@ -64,8 +84,7 @@ pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, Api
     let (meta, entries) = ctx
         .blocking(&tables, |state| {
             let entries: Vec<ServiceEntry> = if ctx.authz.service_read(&name) && !peered {
-                state
-                    .health_service(&name)
+                entries(state, &name)
                     .into_iter()
                     .filter(|entry| tags.iter().all(|tag| entry.service.tags.contains(tag)))
                     .filter(|entry| node_meta_matches(&ctx.options.node_meta, &entry.node.meta))
@@ -76,32 +95,7 @@ pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, Api
             } else {
                 Vec::new()
             };
-            (state.service_index(&name), entries)
-        })
-        .await?;
-    Ok(query_json(&meta, &entries, ctx.options.pretty))
-}
-
-/// `GET /v1/health/connect/:service` (`?passing`): Connect-capable instances with health.
-pub async fn connect(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
-    let passing_only = ctx.params.flag("passing");
-    let peered = ctx.options.peer.is_some();
-    let tables = [Table::Nodes, Table::Services, Table::Checks];
-    let (meta, entries) = ctx
-        .blocking(&tables, |state| {
-            let entries: Vec<ServiceEntry> = if ctx.authz.service_read(&name) && !peered {
-                state
-                    .health_connect(&name)
-                    .into_iter()
-                    .filter(|entry| ctx.authz.node_read(&entry.node.node))
-                    .filter(|entry| !passing_only || all_passing(entry))
-                    .filter(|entry| ctx.keep(entry))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let t = state.table_indexes();
-            (t.nodes.max(t.services).max(t.checks), entries)
+            (index(state, &name), entries)
         })
         .await?;
     Ok(query_json(&meta, &entries, ctx.options.pretty))
