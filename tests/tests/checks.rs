@@ -354,3 +354,85 @@ async fn alias_checks_mirror_the_aliased_service() {
         "{ghost}"
     );
 }
+
+#[tokio::test]
+async fn grpc_checks_speak_the_standard_health_protocol() {
+    use tonic_health::ServingStatus;
+    let (reporter, service) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("web", ServingStatus::Serving)
+        .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let agent = TestAgent::start();
+    register_check(
+        &agent,
+        json!({"Name": "g-web", "GRPC": format!("{addr}/web"), "Interval": "1s"}),
+    )
+    .await;
+    register_check(
+        &agent,
+        json!({"Name": "g-server", "GRPC": addr.to_string(), "Interval": "1s"}),
+    )
+    .await;
+    register_check(
+        &agent,
+        json!({"Name": "g-unknown", "GRPC": format!("{addr}/nope"), "Interval": "1s", "Status": "passing"}),
+    )
+    .await;
+    let web = wait_for_check(&agent, "g-web", "passing", SOON).await;
+    assert!(web["Output"].as_str().unwrap().contains("success"), "{web}");
+    wait_for_check(&agent, "g-server", "passing", SOON).await;
+    let unknown = wait_for_check(&agent, "g-unknown", "critical", SOON).await;
+    assert!(
+        unknown["Output"].as_str().unwrap().contains("code = 5"),
+        "{unknown}"
+    );
+    reporter
+        .set_service_status("web", ServingStatus::NotServing)
+        .await;
+    let web = wait_for_check(&agent, "g-web", "critical", SOON).await;
+    assert!(
+        web["Output"].as_str().unwrap().contains("NOT_SERVING"),
+        "{web}"
+    );
+}
+
+#[tokio::test]
+async fn h2ping_checks_ping_an_http2_server() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // Pings are answered by the connection itself while it is driven.
+                if let Ok(mut connection) = h2::server::handshake(stream).await {
+                    while let Some(Ok(_)) = connection.accept().await {}
+                }
+            });
+        }
+    });
+    let agent = TestAgent::start();
+    register_check(
+        &agent,
+        json!({"Name": "ping", "H2PING": addr.to_string(), "H2PingUseTLS": false, "Interval": "1s"}),
+    )
+    .await;
+    let check = wait_for_check(&agent, "ping", "passing", SOON).await;
+    assert_eq!(check["Output"], "HTTP2 ping was successful");
+    register_check(&agent, json!({"Name": "tls-ping", "H2PING": addr.to_string(), "Interval": "1s", "Status": "passing"})).await;
+    let tls = wait_for_check(&agent, "tls-ping", "critical", SOON).await;
+    assert!(tls["Output"].as_str().unwrap().contains("TLS"), "{tls}");
+    let dead = proconsul_tests::free_port();
+    register_check(
+        &agent,
+        json!({"Name": "dead-ping", "H2PING": format!("127.0.0.1:{dead}"), "H2PingUseTLS": false, "Interval": "1s", "Status": "passing"}),
+    )
+    .await;
+    wait_for_check(&agent, "dead-ping", "critical", SOON).await;
+}

@@ -123,8 +123,13 @@ pub struct CheckRegistration {
     pub udp: Option<String>,
     #[serde(rename = "GRPC")]
     pub grpc: Option<String>,
+    #[serde(rename = "GRPCUseTLS")]
+    pub grpc_use_tls: bool,
     #[serde(rename = "H2PING")]
     pub h2ping: Option<String>,
+    /// `H2PingUseTLS`; Consul's default is true, so it is `None` unless given.
+    #[serde(rename = "H2PingUseTLS")]
+    pub h2ping_use_tls: Option<bool>,
     pub args: Vec<String>,
     pub script: Option<String>,
     #[serde(rename = "DockerContainerID")]

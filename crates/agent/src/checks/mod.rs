@@ -9,6 +9,7 @@
 //! run is spread at random over its interval, so thousands registered together do not
 //! fire together.
 
+mod http2;
 mod probe;
 mod thresholds;
 

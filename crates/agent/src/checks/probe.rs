@@ -39,6 +39,14 @@ pub enum Probe {
     Udp {
         address: String,
     },
+    Grpc {
+        target: String,
+        use_tls: bool,
+    },
+    H2Ping {
+        address: String,
+        use_tls: bool,
+    },
     /// A command: exit 0 is passing, 1 warning, anything else critical.
     Script {
         args: Vec<String>,
@@ -112,6 +120,16 @@ impl ProbeSpec {
         } else if let Some(address) = &definition.tcp {
             Probe::Tcp {
                 address: address.clone(),
+            }
+        } else if let Some(target) = &definition.grpc {
+            Probe::Grpc {
+                target: target.clone(),
+                use_tls: definition.grpc_use_tls,
+            }
+        } else if let Some(address) = &definition.h2ping {
+            Probe::H2Ping {
+                address: address.clone(),
+                use_tls: definition.h2ping_use_tls.unwrap_or(true),
             }
         } else if let Some(address) = &definition.udp {
             Probe::Udp {
@@ -233,6 +251,12 @@ impl ProbeSpec {
                 }
             }
             Probe::Udp { address } => udp(address, self.timeout).await,
+            Probe::Grpc { target, use_tls } => {
+                super::http2::grpc(target, *use_tls, self.timeout).await
+            }
+            Probe::H2Ping { address, use_tls } => {
+                super::http2::h2ping(address, *use_tls, self.timeout).await
+            }
             Probe::Script { args } => script(args, self.timeout).await,
             Probe::Tcp { address } => {
                 match tokio::time::timeout(self.timeout, TcpStream::connect(address.as_str())).await
