@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::async_runtime::WatchReceiver;
-use openraft::errors::{ClientWriteError, RaftError};
+use openraft::errors::{ClientWriteError, Fatal, RaftError};
 use openraft::{BasicNode, Config, ReadPolicy, ServerState, SnapshotPolicy};
 use proconsul_state::{Command, CommandOutcome};
 
@@ -15,7 +15,7 @@ use crate::log_store::memory::MemoryLogStore;
 use crate::network::NoNetwork;
 use crate::reader::StateReader;
 use crate::state_machine::StateMachine;
-use crate::types::{Proposal, Raft};
+use crate::types::{Proposal, Raft, TypeConfig};
 
 /// Who this server is in the Raft configuration.
 #[derive(Debug, Clone)]
@@ -117,7 +117,7 @@ impl Consensus {
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
                 Err(ConsensusError::NoLeader)
             }
-            Err(RaftError::Fatal(fatal)) => Err(fatal_error(fatal.to_string())),
+            Err(RaftError::Fatal(fatal)) => Err(fatal_error(fatal)),
             Err(error) => Err(ConsensusError::Raft(error.to_string())),
         }
     }
@@ -171,7 +171,7 @@ impl Consensus {
             .map(|_| ())
             .map_err(|error| match error {
                 RaftError::APIError(_) => ConsensusError::NoLeader,
-                RaftError::Fatal(fatal) => fatal_error(fatal.to_string()),
+                RaftError::Fatal(fatal) => fatal_error(fatal),
             })
     }
 
@@ -183,7 +183,7 @@ impl Consensus {
             .trigger()
             .snapshot()
             .await
-            .map_err(|fatal| fatal_error(fatal.to_string()))
+            .map_err(|fatal| fatal_error(fatal))
     }
 
     /// Stops Raft. Later writes fail with [`ConsensusError::ShuttingDown`].
@@ -196,10 +196,11 @@ impl Consensus {
     }
 }
 
-fn fatal_error(text: String) -> ConsensusError {
-    if text.contains("stopped") || text.contains("shutdown") || text.contains("Stopped") {
-        ConsensusError::ShuttingDown
-    } else {
-        ConsensusError::Raft(text)
+/// Maps openraft's fatal errors: a stopped Raft is a shutdown, anything else a failure.
+fn fatal_error(fatal: Fatal<TypeConfig>) -> ConsensusError {
+    match fatal {
+        Fatal::Stopped => ConsensusError::ShuttingDown,
+        Fatal::StorageError(error) => ConsensusError::Storage(error.to_string()),
+        other => ConsensusError::Raft(other.to_string()),
     }
 }

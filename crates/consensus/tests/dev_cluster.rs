@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use proconsul_consensus::{Consensus, ConsensusConfig};
+use proconsul_consensus::{Consensus, ConsensusConfig, ConsensusError};
 use proconsul_state::{Command, CommandOutcome, KvCommand, KvOp, Table};
 
 async fn dev() -> Consensus {
@@ -126,5 +126,9 @@ async fn snapshots_can_be_built_while_writing() {
     }
     assert_eq!(consensus.reader().current().kv_list("s/").len(), 150);
     consensus.shutdown().await.unwrap();
-    assert!(consensus.write(set("late", "v")).await.is_err());
+    let late = consensus.write(set("late", "v")).await;
+    assert!(
+        matches!(late, Err(ConsensusError::ShuttingDown)),
+        "{late:?}"
+    );
 }
