@@ -183,7 +183,7 @@ impl Consensus {
             .trigger()
             .snapshot()
             .await
-            .map_err(|fatal| fatal_error(fatal))
+            .map_err(fatal_error)
     }
 
     /// Stops Raft. Later writes fail with [`ConsensusError::ShuttingDown`].
