@@ -436,3 +436,76 @@ async fn h2ping_checks_ping_an_http2_server() {
     .await;
     wait_for_check(&agent, "dead-ping", "critical", SOON).await;
 }
+
+/// An HTTPS server with a self-signed certificate for `localhost`, answering 200.
+async fn start_tls_target() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key =
+        rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let _ = tls
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecure",
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn https_checks_verify_certificates_unless_told_not_to() {
+    let addr = start_tls_target().await;
+    let agent = TestAgent::start();
+    let url = format!("https://localhost:{}/", addr.port());
+    register_check(
+        &agent,
+        json!({"Name": "trusting", "HTTP": url, "Interval": "1s", "TLSSkipVerify": true}),
+    )
+    .await;
+    register_check(
+        &agent,
+        json!({"Name": "verifying", "HTTP": url, "Interval": "1s", "Status": "passing"}),
+    )
+    .await;
+    let trusting = wait_for_check(&agent, "trusting", "passing", SOON).await;
+    assert!(
+        trusting["Output"].as_str().unwrap().contains("secure"),
+        "{trusting}"
+    );
+    let verifying = wait_for_check(&agent, "verifying", "critical", SOON).await;
+    assert!(
+        verifying["Output"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate"),
+        "{verifying}"
+    );
+}

@@ -32,6 +32,8 @@ pub enum Probe {
         headers: Vec<(String, String)>,
         body: Option<String>,
         follow_redirects: bool,
+        /// `TLSSkipVerify`: accept any certificate from an HTTPS target.
+        skip_verify: bool,
     },
     Tcp {
         address: String,
@@ -116,6 +118,7 @@ impl ProbeSpec {
                     .collect(),
                 body: definition.body.clone(),
                 follow_redirects: !definition.disable_redirects,
+                skip_verify: definition.tls_skip_verify,
             }
         } else if let Some(address) = &definition.tcp {
             Probe::Tcp {
@@ -163,23 +166,42 @@ impl ProbeSpec {
     }
 }
 
-/// HTTP clients shared by every HTTP check (connection pools are per client).
+/// HTTP clients shared by every HTTP check (connection pools are per client): one per
+/// combination of redirect following and certificate verification.
 #[derive(Debug, Clone)]
 pub struct HttpClients {
-    following: reqwest::Client,
-    not_following: reqwest::Client,
+    /// Indexed by `[follow_redirects][skip_verify]`.
+    clients: [[reqwest::Client; 2]; 2],
 }
 
 impl HttpClients {
-    /// Clients that send Consul's user agent.
+    /// Clients that send Consul's user agent and verify HTTPS targets against the
+    /// system's roots (unless a check sets `TLSSkipVerify`).
     pub fn new() -> Result<HttpClients, reqwest::Error> {
-        let builder = || reqwest::Client::builder().user_agent("Consul Health Check");
+        // rustls needs a process-wide crypto provider; another component may have
+        // installed it already, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let build = |follow: bool, skip_verify: bool| {
+            let builder = reqwest::Client::builder()
+                .user_agent("Consul Health Check")
+                .tls_danger_accept_invalid_certs(skip_verify);
+            let builder = if follow {
+                builder
+            } else {
+                builder.redirect(reqwest::redirect::Policy::none())
+            };
+            builder.build()
+        };
         Ok(HttpClients {
-            following: builder().build()?,
-            not_following: builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
+            clients: [
+                [build(false, false)?, build(false, true)?],
+                [build(true, false)?, build(true, true)?],
+            ],
         })
+    }
+
+    fn pick(&self, follow_redirects: bool, skip_verify: bool) -> &reqwest::Client {
+        &self.clients[usize::from(follow_redirects)][usize::from(skip_verify)]
     }
 }
 
@@ -199,12 +221,9 @@ impl ProbeSpec {
                 headers,
                 body,
                 follow_redirects,
+                skip_verify,
             } => {
-                let client = if *follow_redirects {
-                    &clients.following
-                } else {
-                    &clients.not_following
-                };
+                let client = clients.pick(*follow_redirects, *skip_verify);
                 let mut request = client.request(method.clone(), url).timeout(self.timeout);
                 for (name, value) in headers {
                     request = request.header(name, value);
