@@ -27,7 +27,7 @@ impl AgentProcess {
             http: format!("http://127.0.0.1:{port}"),
         };
         let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::Client::new();
+        let client = proconsul_api::client::http_client();
         loop {
             let leader = client
                 .get(format!("{}/v1/status/leader", agent.http))

@@ -34,7 +34,7 @@ pub async fn run(binary: &str, args: ChecksArgs) -> anyhow::Result<()> {
     let hits = Arc::new(AtomicU64::new(0));
     let target = start_target(args.kind, hits.clone()).await?;
     let agent = AgentProcess::start(binary).await?;
-    let client = reqwest::Client::new();
+    let client = proconsul_api::client::http_client();
     let register_started = Instant::now();
     let registrations = futures::stream::iter(0..args.checks)
         .map(|i| {

@@ -228,6 +228,7 @@ impl Answer {
 
 /// Sends one request with an optional body and returns the whole answer.
 pub async fn call(method: &str, url: &str, body: Option<Vec<u8>>) -> Answer {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("bad method");
     let mut request = client.request(method, url);

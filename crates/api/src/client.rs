@@ -176,7 +176,7 @@ impl Client {
             token: None,
             datacenter: None,
             stale: false,
-            http: reqwest::Client::new(),
+            http: http_client(),
         })
     }
 
@@ -574,6 +574,14 @@ pub fn path_segment(name: &str) -> percent_encoding::PercentEncode<'_> {
 /// A query-string component, percent-encoded (spaces as `%20`, never `+`).
 fn form_encode(text: &str) -> percent_encoding::PercentEncode<'_> {
     utf8_percent_encode(text, SEGMENT_ESCAPES)
+}
+
+/// A reqwest client. The workspace builds reqwest with rustls and no default crypto
+/// provider (ring keeps the build small), so the provider is installed first; a second
+/// installation by another component is harmless.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 #[cfg(test)]
