@@ -1,55 +1,118 @@
 #!/usr/bin/env bash
 # Runs py-consul 1.8.0's own test suite against `proconsul agent -dev`.
 #
+#   tests/py-consul/run.sh [extra pytest args]      e.g.  -k test_kv  or  -x -vv
+#
+# Needs only Python 3 (3.11 tested) with pip; installs everything else under target/py-consul/:
+#   venv/          a virtualenv with py-consul and pytest (pinned below)
+#   download/      py-consul's sdist from PyPI (sha256-checked)
+#   suite-1.8.0/   the unpacked sdist: its tests/, with our conftest.py as the root conftest
+#   logs/          the agent log of each failing test
+#
 # py-consul's sdist ships its tests; its root conftest.py starts Consul in Docker, so we
-# replace that file with ours (tests/py-consul/conftest.py), which starts a proconsul
-# process per test with the same fixtures. Tests outside this build's scope, or known to
-# fail, are listed with their reason in known-failures.txt and deselected.
+# replace that one file with ours (tests/py-consul/conftest.py), which starts a proconsul
+# process per test with the same fixtures. No upstream test file is patched.
+# The run covers tests/api/test_{kv,catalog,health,status,agent}.py; tests that are out of
+# scope or known to fail are listed with their reason in known-failures.txt and deselected
+# (exactly: see conftest.py for why not pytest's prefix-matching --deselect).
+# Exit status: pytest's (non-zero if any selected test fails).
+#
+# Environment: PROCONSUL_BIN (default target/debug/proconsul), PYTHON (default python3),
+# PROCONSUL_READY_TIMEOUT (seconds an agent gets to become ready, default 20).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 work="$root/target/py-consul"
 venv="$work/venv"
 version="1.8.0"
+sdist="py_consul-$version.tar.gz"
+sdist_sha256="ed9ab0adb335d33ea84f7622f372411f8e288bb09aee5e7632264d28d285a52c"
+python="${PYTHON:-python3}"
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+# Everything the tests import, pinned (py-consul needs requests; tests/utils.py packaging).
+requirements=(
+    "py-consul==$version"
+    "requests==2.34.2" "urllib3==2.8.0" "idna==3.20" "certifi==2026.10.19.post1"
+    "charset-normalizer==3.5.2"
+    "pytest==8.3.5" "pluggy==1.7.0" "iniconfig==2.3.1" "packaging==26.3"
+    # the sdist's pytest config sets asyncio_mode; without the plugin pytest warns about it
+    "pytest-asyncio==0.26.0"
+)
 
 export PROCONSUL_BIN="${PROCONSUL_BIN:-$root/target/debug/proconsul}"
 if [ ! -x "$PROCONSUL_BIN" ]; then
-    echo "proconsul binary not found at $PROCONSUL_BIN: run 'cargo build --bin proconsul' first" >&2
+    echo "run.sh: proconsul binary not found at $PROCONSUL_BIN" >&2
+    echo "run.sh: build it with 'cargo build --bin proconsul', or set PROCONSUL_BIN" >&2
     exit 1
 fi
-
 mkdir -p "$work"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "py-consul==$version" "pytest==8.3.5" "pytest-asyncio==0.26.0" "requests>=2.31" \
-    "aiohttp>=3.9" "pyOpenSSL>=24"
 
+# --- virtualenv -------------------------------------------------------------------------
+make_venv() {
+    rm -rf "$venv"
+    if "$python" -m venv "$venv" 2>"$work/venv.err"; then
+        return 0
+    fi
+    # Debian/Ubuntu without python3-venv: ensurepip is missing. Try virtualenv instead.
+    echo "run.sh: '$python -m venv' failed ($(tail -n1 "$work/venv.err")); trying virtualenv" >&2
+    rm -rf "$venv"
+    if "$python" -m virtualenv --version >/dev/null 2>&1; then
+        "$python" -m virtualenv -q "$venv" && return 0
+    fi
+    if "$python" -m pip --version >/dev/null 2>&1; then
+        rm -rf "$work/virtualenv-pkg"
+        "$python" -m pip install --quiet --disable-pip-version-check \
+            --target "$work/virtualenv-pkg" "virtualenv==20.29.3" &&
+            PYTHONPATH="$work/virtualenv-pkg" "$python" -m virtualenv -q "$venv" && return 0
+    fi
+    echo "run.sh: cannot create a virtualenv with $python." >&2
+    echo "run.sh: on Debian/Ubuntu: apt-get install python3-venv (or python3-pip)" >&2
+    exit 1
+}
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "" 2>/dev/null; then
+    make_venv
+fi
+stamp="$venv/.proconsul-requirements"
+if [ "$(cat "$stamp" 2>/dev/null)" != "${requirements[*]}" ]; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}"
+    echo "${requirements[*]}" >"$stamp"
+fi
+
+# --- the sdist's tests ------------------------------------------------------------------
 suite="$work/suite-$version"
-if [ ! -d "$suite/tests" ]; then
+if [ ! -f "$suite/.unpacked" ]; then
     download="$work/download"
-    rm -rf "$download" && mkdir -p "$download"
-    "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
-        --no-binary :all: "py-consul==$version" -d "$download"
-    rm -rf "$suite.tmp" && mkdir -p "$suite.tmp"
-    tar -xzf "$download"/py_consul-"$version".tar.gz -C "$suite.tmp" --strip-components=1
-    rm -rf "$suite" && mv "$suite.tmp" "$suite"
+    if ! echo "$sdist_sha256  $download/$sdist" | sha256sum -c --status 2>/dev/null; then
+        rm -rf "$download" && mkdir -p "$download"
+        "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
+            --no-binary :all: "py-consul==$version" -d "$download"
+        echo "$sdist_sha256  $download/$sdist" | sha256sum -c --quiet
+    fi
+    rm -rf "$suite" "$suite.tmp" && mkdir -p "$suite.tmp"
+    tar -xzf "$download/$sdist" -C "$suite.tmp" --strip-components=1
+    # The tests must exercise the released client installed in the venv, not the
+    # sdist's source tree (which would shadow it, being on sys.path via rootdir).
+    rm -rf "$suite.tmp/consul"
+    touch "$suite.tmp/.unpacked"
+    mv "$suite.tmp" "$suite"
 fi
-# Our fixtures replace upstream's Docker-based root conftest. The package itself comes
-# from the venv, not the sdist's source tree, so the tests exercise the released client.
+# Our fixtures replace upstream's Docker-based root conftest.py. (Below, --known-failures=FILE
+# must stay one word: pytest scans separate argument words for directories whose conftest.py
+# to load, and would load tests/py-consul/conftest.py a second time.)
 cp "$here/conftest.py" "$suite/conftest.py"
-rm -rf "$suite/consul"
-
-deselect=()
-while IFS= read -r line; do
-    id="${line%%#*}"
-    id="$(echo "$id" | xargs)"
-    [ -n "$id" ] && deselect+=("--deselect" "$id")
-done < "$here/known-failures.txt"
+rm -rf "$work/logs"
 
 cd "$suite"
-exec "$venv/bin/python" -m pytest -p no:cacheprovider -q -o addopts="" \
+set +e
+PROCONSUL_LOG_DIR="$work/logs" "$venv/bin/python" -m pytest -p no:cacheprovider -q -rfEs \
+    -o addopts="" \
+    --known-failures="$here/known-failures.txt" \
     tests/api/test_kv.py tests/api/test_catalog.py tests/api/test_health.py \
     tests/api/test_status.py tests/api/test_agent.py \
-    "${deselect[@]}" "$@"
+    "$@"
+status=$?
+set -e
+if [ "$status" -ne 0 ] && [ -d "$work/logs" ]; then
+    echo "run.sh: agent logs of failing tests: $work/logs/" >&2
+fi
+exit "$status"

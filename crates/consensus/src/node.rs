@@ -204,3 +204,7 @@ fn fatal_error(fatal: Fatal<TypeConfig>) -> ConsensusError {
         other => ConsensusError::Raft(other.to_string()),
     }
 }
+
+#[cfg(test)]
+#[path = "node_tests.rs"]
+mod tests;
