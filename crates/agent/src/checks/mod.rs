@@ -14,7 +14,7 @@ mod probe;
 mod thresholds;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
@@ -36,26 +36,43 @@ const MAX_PROBES_IN_FLIGHT: usize = 4096;
 /// Results waiting for the applier.
 const RESULT_QUEUE: usize = 4096;
 
-/// The next run of every check the agent runs itself.
+/// The next run of every check the agent runs itself, and how to run it.
 #[derive(Debug, Default)]
 pub struct CheckRunner {
     queue: DeadlineQueue,
+    /// Built once per registration, so a run parses and copies nothing.
+    specs: Mutex<HashMap<String, Arc<ProbeSpec>>>,
 }
 
 impl CheckRunner {
     /// Schedules `check` if it is a kind the agent runs, first run at a random point in
-    /// its interval.
+    /// its interval; a re-registration as a kind the agent does not run unschedules it.
     pub fn watch(&self, check: &LocalCheck) {
-        if let Some(spec) = ProbeSpec::from_check(check) {
-            let spread = rand::rng().random_range(Duration::ZERO..=spec.interval);
-            self.queue
-                .set(&check.check.check_id, Instant::now() + spread);
-        }
+        let id = &check.check.check_id;
+        let Some(spec) = ProbeSpec::from_check(check) else {
+            self.remove(id);
+            return;
+        };
+        let spread = rand::rng().random_range(Duration::ZERO..=spec.interval);
+        self.specs().insert(id.clone(), Arc::new(spec));
+        self.queue.set(id, Instant::now() + spread);
     }
 
     /// Stops running a check (it was deregistered).
     pub fn remove(&self, check_id: &str) {
         self.queue.remove(check_id);
+        self.specs().remove(check_id);
+    }
+
+    fn spec(&self, check_id: &str) -> Option<Arc<ProbeSpec>> {
+        self.specs().get(check_id).cloned()
+    }
+
+    fn specs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ProbeSpec>>> {
+        // Only whole entries are inserted or removed, so a poisoned map is consistent.
+        self.specs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -77,10 +94,7 @@ pub async fn run_checks(agent: Arc<AgentInner>) {
     let in_flight = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
     while let Some(due) = agent.checks.queue.next_due(&agent.shutdown).await {
         for check_id in due {
-            let Some(local) = agent.local.check(&check_id) else {
-                continue;
-            };
-            let Some(spec) = ProbeSpec::from_check(&local) else {
+            let Some(spec) = agent.checks.spec(&check_id) else {
                 continue;
             };
             agent
