@@ -34,17 +34,19 @@ pub fn free_port() -> u16 {
         .expect("no free loopback port")
 }
 
+pub use tempdir::TempDir;
+
 /// A running `proconsul agent -dev`, killed on drop.
 pub struct TestAgent {
     child: Option<Child>,
     pub http_port: u16,
     pub node_name: String,
     log_path: PathBuf,
-    _dir: tempdir::TempDir,
+    _dir: TempDir,
 }
 
 mod tempdir {
-    //! A scratch directory removed on drop, for the agent's log.
+    //! A scratch directory removed on drop: agents' logs, tests' config files.
     use std::path::{Path, PathBuf};
 
     pub struct TempDir(PathBuf);
@@ -81,7 +83,7 @@ impl TestAgent {
         let http_port = free_port();
         let server_port = free_port();
         let node_name = format!("node-{http_port}");
-        let dir = tempdir::TempDir::new("agent");
+        let dir = TempDir::new("agent");
         let log_path = dir.path().join("agent.log");
         let log = std::fs::File::create(&log_path).expect("cannot create the agent log");
         let mut command = Command::new(binary());

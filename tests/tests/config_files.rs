@@ -4,20 +4,13 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use proconsul_tests::{TestAgent, binary, get};
+use proconsul_tests::{TempDir, TestAgent, binary, get};
 use serde_json::json;
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
-}
-
-fn scratch(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("proconsul-config-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Runs the agent and expects it to refuse to start; a hang or a success fails the test.
@@ -55,9 +48,10 @@ fn cli(agent: &TestAgent, args: &[&str]) -> Output {
 
 #[tokio::test]
 async fn services_and_checks_from_hcl_and_json_are_registered() {
-    let dir = scratch("load");
+    let scratch = TempDir::new("load");
+    let dir = scratch.path();
     write(
-        &dir,
+        dir,
         "a.hcl",
         r#"
 datacenter = "dc-from-file"
@@ -72,7 +66,7 @@ service {
 "#,
     );
     write(
-        &dir,
+        dir,
         "b.json",
         r#"{"services": [{"name": "db", "id": "db-1", "port": 5432}], "check": {"name": "disk", "ttl": "60s"}}"#,
     );
@@ -97,13 +91,13 @@ service {
         .await
         .json();
     assert_eq!(rows.as_array().unwrap().len(), 1);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_bad_file_stops_the_agent_with_file_and_key() {
-    let dir = scratch("bad");
-    let file = write(&dir, "bad.json", r#"{"ports": {"htp": 8500}}"#);
+    let scratch = TempDir::new("bad");
+    let dir = scratch.path();
+    let file = write(dir, "bad.json", r#"{"ports": {"htp": 8500}}"#);
     let stderr = expect_refusal(&[
         "agent",
         "-dev",
@@ -118,7 +112,7 @@ fn a_bad_file_stops_the_agent_with_file_and_key() {
     );
 
     let script = write(
-        &dir,
+        dir,
         "script.json",
         r#"{"check": {"name": "s", "args": ["/bin/true"], "interval": "10s"}}"#,
     );
@@ -132,18 +126,18 @@ fn a_bad_file_stops_the_agent_with_file_and_key() {
         &script,
     ]);
     assert!(stderr.contains("Scripts are disabled"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn validate_reports_valid_and_invalid_files() {
-    let dir = scratch("validate");
+    let scratch = TempDir::new("validate");
+    let dir = scratch.path();
     let good = write(
-        &dir,
+        dir,
         "good.hcl",
         "node_name = \"n1\"\nservice {\n  name = \"x\"\n}\n",
     );
-    let bad = write(&dir, "bad.hcl", "node_nam = \"n1\"\n");
+    let bad = write(dir, "bad.hcl", "node_nam = \"n1\"\n");
     let output = Command::new(binary())
         .args(["validate", &good])
         .output()
@@ -163,14 +157,14 @@ fn validate_reports_valid_and_invalid_files() {
         stderr.contains("bad.hcl") && stderr.contains("node_nam"),
         "{stderr}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn reload_applies_the_files_again_and_leaves_api_registrations_alone() {
-    let dir = scratch("reload");
+    let scratch = TempDir::new("reload");
+    let dir = scratch.path();
     let file = write(
-        &dir,
+        dir,
         "services.json",
         r#"{"services": [{"name": "one"}, {"name": "two"}]}"#,
     );
@@ -181,7 +175,7 @@ async fn reload_applies_the_files_again_and_leaves_api_registrations_alone() {
     )
     .await;
     write(
-        &dir,
+        dir,
         "services.json",
         r#"{"services": [{"name": "two", "port": 2}, {"name": "three"}]}"#,
     );
@@ -198,7 +192,7 @@ async fn reload_applies_the_files_again_and_leaves_api_registrations_alone() {
     );
 
     write(
-        &dir,
+        dir,
         "services.json",
         r#"{"services": [{"name": "broken", "port": "x"}]}"#,
     );
@@ -210,7 +204,6 @@ async fn reload_applies_the_files_again_and_leaves_api_registrations_alone() {
         3,
         "a bad reload changes nothing"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -237,9 +230,10 @@ async fn services_register_and_deregister_from_flags_and_files() {
     assert_eq!(services["web"]["Tags"], json!(["a", "b"]));
     assert_eq!(services["web"]["Meta"]["team"], "core");
 
-    let dir = scratch("services");
+    let scratch = TempDir::new("services");
+    let dir = scratch.path();
     let file = write(
-        &dir,
+        dir,
         "svc.hcl",
         "service {\n  name = \"cache\"\n  id = \"cache-1\"\n  port = 6379\n}\n",
     );
@@ -263,5 +257,4 @@ async fn services_register_and_deregister_from_flags_and_files() {
     );
     let output = cli(&agent, &["services", "register"]);
     assert!(!output.status.success());
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,7 +6,6 @@
 //! Only entries that differ are written, so a quiet agent writes nothing to Raft. With
 //! `EnableTagOverride`, tags changed in the catalog are kept and copied into the agent.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use proconsul_api::{AgentService, HealthCheck};
@@ -94,13 +93,11 @@ pub async fn sync(agent: &AgentInner) -> Result<SyncReport, WriteError> {
         agent.register_local(None, changed_checks).await?;
     }
 
+    // Ownership is read from the local state as it is now, not from the copy above, so
+    // a service registered meanwhile is not taken for a stranger.
     let state = agent.consensus.reader().current();
-    let local_ids: BTreeSet<&String> = local_services.keys().collect();
     for service in state.node_services(node) {
-        if service.id != SERVER_SERVICE
-            && !local_ids.contains(&service.id)
-            && agent.local.service(&service.id).is_none()
-        {
+        if service.id != SERVER_SERVICE && agent.local.service(&service.id).is_none() {
             agent.deregister_local(&service.id, "").await?;
             report.services_removed += 1;
         }

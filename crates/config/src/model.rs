@@ -53,25 +53,26 @@ pub struct Limits {
 impl FileConfig {
     /// The service blocks as registrations, decoded as the HTTP API decodes them.
     pub fn service_registrations(&self) -> Result<Vec<ServiceRegistration>, String> {
-        self.services
-            .iter()
-            .enumerate()
-            .map(|(i, block)| {
-                proconsul_api::decode::decode_lenient(block.clone())
-                    .map_err(|error| format!("services[{i}]: {error}"))
-            })
-            .collect()
+        decode_blocks(&self.services, "services")
     }
 
     /// The check blocks as registrations.
     pub fn check_registrations(&self) -> Result<Vec<CheckRegistration>, String> {
-        self.checks
-            .iter()
-            .enumerate()
-            .map(|(i, block)| {
-                proconsul_api::decode::decode_lenient(block.clone())
-                    .map_err(|error| format!("checks[{i}]: {error}"))
-            })
-            .collect()
+        decode_blocks(&self.checks, "checks")
     }
+}
+
+/// Decodes raw blocks leniently, naming the failing one as `list[i]`.
+fn decode_blocks<T: serde::de::DeserializeOwned>(
+    blocks: &[serde_json::Value],
+    list: &str,
+) -> Result<Vec<T>, String> {
+    blocks
+        .iter()
+        .enumerate()
+        .map(|(i, block)| {
+            proconsul_api::decode::decode_lenient(block.clone())
+                .map_err(|error| format!("{list}[{i}]: {error}"))
+        })
+        .collect()
 }
