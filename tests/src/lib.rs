@@ -36,10 +36,14 @@ pub fn free_port() -> u16 {
 
 pub use tempdir::TempDir;
 
+pub mod dig;
+
 /// A running `proconsul agent -dev`, killed on drop.
 pub struct TestAgent {
     child: Option<Child>,
     pub http_port: u16,
+    /// The DNS port (UDP and TCP), unless the test turned DNS off or chose its own.
+    pub dns_port: u16,
     pub node_name: String,
     log_path: PathBuf,
     _dir: TempDir,
@@ -82,6 +86,8 @@ impl TestAgent {
     pub fn start_with(extra: &[&str]) -> TestAgent {
         let http_port = free_port();
         let server_port = free_port();
+        // Every agent gets its own DNS port, so that agents can run side by side.
+        let dns_port = free_port();
         let node_name = format!("node-{http_port}");
         let dir = TempDir::new("agent");
         let log_path = dir.path().join("agent.log");
@@ -91,6 +97,10 @@ impl TestAgent {
             .args(["agent", "-dev", "-node", &node_name])
             .arg(format!("-http-port={http_port}"))
             .arg(format!("-server-port={server_port}"))
+            .args(
+                (!extra.iter().any(|arg| arg.starts_with("-dns-port")))
+                    .then(|| format!("-dns-port={dns_port}")),
+            )
             .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("cannot share the log file"))
@@ -99,6 +109,7 @@ impl TestAgent {
         let mut agent = TestAgent {
             child: Some(child),
             http_port,
+            dns_port,
             node_name,
             log_path,
             _dir: dir,

@@ -10,6 +10,7 @@ use proconsul_api::{
     AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus,
 };
 use proconsul_consensus::{Consensus, ConsensusConfig};
+use proconsul_dns::{DnsConfig, DnsHandler, DnsServer};
 use proconsul_state::{Command, CommandOutcome};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -183,7 +184,9 @@ impl AgentInner {
 pub struct Agent {
     inner: Arc<AgentInner>,
     http_addr: SocketAddr,
+    dns_addr: Option<SocketAddr>,
     http_task: JoinHandle<std::io::Result<()>>,
+    dns_task: Option<JoinHandle<()>>,
     ttl_task: JoinHandle<()>,
     checks_task: JoinHandle<()>,
     reaper_task: JoinHandle<()>,
@@ -214,7 +217,10 @@ impl Agent {
         .await?;
         tracing::info!(%rpc_addr, "raft: single-voter in-memory cluster elected this node leader");
 
-        let http_addr = SocketAddr::new(config.client_addr, config.http_port);
+        let http_addr = SocketAddr::new(
+            config.http_addr.unwrap_or(config.client_addr),
+            config.http_port,
+        );
         let listener = TcpListener::bind(http_addr)
             .await
             .map_err(|source| AgentError::Listen {
@@ -222,6 +228,7 @@ impl Agent {
                 source,
             })?;
         let http_addr = listener.local_addr().map_err(AgentError::Http)?;
+        let dns_server = bind_dns(&config, &consensus).await?;
 
         let inner = Arc::new(AgentInner {
             config,
@@ -256,15 +263,25 @@ impl Agent {
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
                 .await
         });
+        let dns_addr = dns_server.as_ref().map(DnsServer::local_addr);
+        let dns_task = dns_server.map(|server| {
+            let shutdown = inner.shutdown.clone();
+            tokio::spawn(server.serve_until(async move { shutdown.cancelled().await }))
+        });
         let ttl_task = tokio::spawn(ttl::expire_checks(inner.clone()));
         let checks_task = tokio::spawn(checks::run_checks(inner.clone()));
         let reaper_task = tokio::spawn(reaper::reap_critical_services(inner.clone()));
         let anti_entropy_task = tokio::spawn(anti_entropy::run(inner.clone()));
         tracing::info!(%http_addr, "HTTP API listening");
+        if let Some(dns_addr) = dns_addr {
+            tracing::info!(%dns_addr, domain = %inner.config.dns.domain, "DNS listening (UDP and TCP)");
+        }
         Ok(Agent {
             inner,
             http_addr,
+            dns_addr,
             http_task,
+            dns_task,
             ttl_task,
             checks_task,
             reaper_task,
@@ -277,6 +294,11 @@ impl Agent {
         self.http_addr
     }
 
+    /// Where DNS listens, when it is on.
+    pub fn dns_addr(&self) -> Option<SocketAddr> {
+        self.dns_addr
+    }
+
     /// Stops accepting requests, ends blocking queries, and shuts consensus down.
     pub async fn stop(self) -> Result<(), AgentError> {
         tracing::info!("shutting down: closing the HTTP API");
@@ -284,6 +306,11 @@ impl Agent {
         match self.http_task.await {
             Ok(result) => result.map_err(AgentError::Http)?,
             Err(join_error) => tracing::error!(%join_error, "HTTP server task failed"),
+        }
+        if let Some(dns_task) = self.dns_task
+            && let Err(join_error) = dns_task.await
+        {
+            tracing::error!(%join_error, "DNS server task failed");
         }
         if let Err(join_error) = self.ttl_task.await {
             tracing::error!(%join_error, "TTL check task failed");
@@ -302,6 +329,28 @@ impl Agent {
         tracing::info!("shutdown complete");
         Ok(())
     }
+}
+
+/// Binds the DNS server when it is on: it answers from the replica this agent reads.
+async fn bind_dns(
+    config: &AgentConfig,
+    consensus: &Consensus,
+) -> Result<Option<DnsServer>, AgentError> {
+    let Some(port) = config.dns_port else {
+        return Ok(None);
+    };
+    let addr = SocketAddr::new(config.dns_addr.unwrap_or(config.client_addr), port);
+    let reader = consensus.reader().clone();
+    let dns_config = DnsConfig {
+        datacenter: config.datacenter.clone(),
+        ..config.dns.clone()
+    };
+    let handler = DnsHandler::new(
+        dns_config,
+        Arc::new(move || reader.current()),
+        config.bind_addr,
+    )?;
+    Ok(Some(DnsServer::bind(addr, handler).await?))
 }
 
 /// Runs an agent until `shutdown` resolves (or a client asks it to leave), then stops

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use proconsul_api::{CheckRegistration, ServiceRegistration};
 use proconsul_config::ConfigSource;
+use proconsul_dns::DnsConfig;
 
 /// Everything the agent needs to start. Defaults are Consul's.
 #[derive(Debug, Clone)]
@@ -17,10 +18,18 @@ pub struct AgentConfig {
     pub datacenter: String,
     /// `-client`: the address the HTTP (and later DNS) servers listen on.
     pub client_addr: IpAddr,
+    /// `addresses.http`: where the HTTP API listens; the client address when unset.
+    pub http_addr: Option<IpAddr>,
     /// `-http-port`.
     pub http_port: u16,
     /// `-bind`: the address for cluster traffic; advertised as the node's address.
     pub bind_addr: IpAddr,
+    /// `ports.dns`: the DNS port, UDP and TCP; `None` (`-1`) turns DNS off.
+    pub dns_port: Option<u16>,
+    /// `addresses.dns`: where DNS listens; the client address when unset.
+    pub dns_addr: Option<IpAddr>,
+    /// `domain`, `alt_domain`, `recursors` and `dns_config`.
+    pub dns: DnsConfig,
     /// `ports.server`: Raft and server RPC.
     pub server_port: u16,
     /// `kv_max_value_size`: the largest KV value accepted, in bytes.
@@ -54,8 +63,12 @@ impl Default for AgentConfig {
             node_name: None,
             datacenter: "dc1".to_string(),
             client_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            http_addr: None,
             http_port: 8500,
             bind_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            dns_port: Some(8600),
+            dns_addr: None,
+            dns: DnsConfig::default(),
             server_port: 8300,
             kv_max_value_size: 512 * 1024,
             default_query_time: Duration::from_secs(300),

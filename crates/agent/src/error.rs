@@ -16,6 +16,8 @@ pub enum AgentError {
     SelfRegistration(String),
     #[error("configuration: {0}")]
     Config(String),
+    #[error("DNS: {0}")]
+    Dns(#[from] proconsul_dns::DnsError),
 }
 
 /// Why a write to the catalog did not take effect.

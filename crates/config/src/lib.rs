@@ -11,4 +11,6 @@ mod merge;
 mod model;
 
 pub use load::{ConfigError, ConfigSource, load};
-pub use model::{FileConfig, Limits, Ports};
+pub use model::{
+    Addresses, DnsConfigFile, FileConfig, GoDuration, Limits, Ports, RecursorStrategyName, SoaFile,
+};

@@ -1,8 +1,11 @@
 //! The configuration keys Proconsul understands, with Consul's names. Anything else is
 //! refused, so a typo is an error rather than a silently ignored setting.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use proconsul_api::{CheckRegistration, ServiceRegistration};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// The merged configuration. Every field is optional: unset means "the default, or the
 /// command-line flag".
@@ -15,6 +18,11 @@ pub struct FileConfig {
     pub client_addr: Option<std::net::IpAddr>,
     pub bind_addr: Option<std::net::IpAddr>,
     pub ports: Ports,
+    pub addresses: Addresses,
+    pub domain: Option<String>,
+    pub alt_domain: Option<String>,
+    pub recursors: Vec<String>,
+    pub dns_config: DnsConfigFile,
     pub log_level: Option<String>,
     pub enable_script_checks: Option<bool>,
     pub enable_local_script_checks: Option<bool>,
@@ -41,6 +49,66 @@ pub struct Ports {
     pub serf_wan: Option<i32>,
     pub grpc: Option<i32>,
     pub grpc_tls: Option<i32>,
+}
+
+/// `addresses { ... }`: per-listener addresses that override `client_addr`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Addresses {
+    pub dns: Option<std::net::IpAddr>,
+    pub http: Option<std::net::IpAddr>,
+}
+
+/// `dns_config { ... }`, with Consul's key names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsConfigFile {
+    pub allow_stale: Option<bool>,
+    pub max_stale: Option<GoDuration>,
+    pub node_ttl: Option<GoDuration>,
+    pub service_ttl: BTreeMap<String, GoDuration>,
+    pub udp_answer_limit: Option<usize>,
+    pub a_record_limit: Option<usize>,
+    pub enable_truncate: Option<bool>,
+    pub only_passing: Option<bool>,
+    pub recursor_timeout: Option<GoDuration>,
+    pub recursor_strategy: Option<RecursorStrategyName>,
+    pub disable_compression: Option<bool>,
+    pub enable_additional_node_meta_txt: Option<bool>,
+    pub soa: SoaFile,
+    pub use_cache: Option<bool>,
+    pub cache_max_age: Option<GoDuration>,
+}
+
+/// `dns_config.soa { ... }`, in seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SoaFile {
+    pub refresh: Option<u32>,
+    pub retry: Option<u32>,
+    pub expire: Option<u32>,
+    pub min_ttl: Option<u32>,
+}
+
+/// `dns_config.recursor_strategy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecursorStrategyName {
+    Sequential,
+    Random,
+}
+
+/// A duration written as Go writes them (`"10s"`, `"1h30m"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GoDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for GoDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        proconsul_api::duration::parse_duration(&text)
+            .map(GoDuration)
+            .map_err(|error| serde::de::Error::custom(format!("{text:?}: {error}")))
+    }
 }
 
 /// `limits { ... }`.

@@ -270,6 +270,37 @@ impl State {
             .collect()
     }
 
+    /// The registered spelling of a service name, matched without regard to case (DNS
+    /// names are case-insensitive; the catalog's keys are not). Exact matches are free;
+    /// others scan the service names.
+    pub fn service_name_ignoring_case(&self, name: &str) -> Option<&str> {
+        if let Some((found, _)) = self.instances_by_name.get_key_value(name) {
+            return Some(found);
+        }
+        self.instances_by_name
+            .keys()
+            .find(|candidate| candidate.eq_ignore_ascii_case(name))
+            .map(String::as_str)
+    }
+
+    /// A node by name, matched without regard to case; exact matches first.
+    pub fn node_ignoring_case(&self, name: &str) -> Option<&Arc<Node>> {
+        self.nodes.get(name).or_else(|| {
+            self.nodes
+                .iter()
+                .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
+                .map(|(_, node)| node)
+        })
+    }
+
+    /// Every service instance with its node, in key order (reverse lookups scan these).
+    pub fn all_instances(&self) -> impl Iterator<Item = (&Arc<Node>, &Arc<AgentService>)> {
+        self.services.iter().filter_map(|(key, service)| {
+            let node = self.nodes.get(&key.0)?;
+            Some((node, service))
+        })
+    }
+
     /// The instances of service `name` with the node each runs on, ordered by node.
     pub fn service_instances(
         &self,

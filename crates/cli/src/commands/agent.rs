@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::Args;
 use proconsul_agent::AgentConfig;
 use proconsul_config::{ConfigSource, FileConfig};
+
+use super::agent_dns::DnsArgs;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -52,6 +54,8 @@ pub struct AgentArgs {
     /// Accepted for compatibility with `consul agent -dev -ui`; there is no UI.
     #[arg(long, hide = true)]
     ui: bool,
+    #[command(flatten)]
+    dns: DnsArgs,
     /// Run script checks, from the HTTP API or config files (a remote-execution risk).
     #[arg(long = "enable-script-checks")]
     enable_script_checks: bool,
@@ -93,8 +97,13 @@ impl AgentArgs {
                 }),
                 (None, None) => Ok(default),
             };
+        let dns = self.dns.settings(files)?;
         Ok(AgentConfig {
             dev: self.dev,
+            dns_port: dns.port,
+            dns_addr: dns.addr,
+            http_addr: files.addresses.http,
+            dns: dns.config,
             node_name: self
                 .node
                 .clone()

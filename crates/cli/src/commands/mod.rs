@@ -2,6 +2,7 @@
 //! sharing [`HttpArgs`], Consul's `-http-addr`, `-token`, `-datacenter` and `-stale`.
 
 pub mod agent;
+mod agent_dns;
 pub mod catalog;
 pub mod kv;
 pub mod maint;

@@ -1,0 +1,18 @@
+//! Consul's DNS interface: `<service>.service.consul`, tags, RFC 2782 SRV names,
+//! `<node>.node.consul`, `<hex>.addr`, reverse lookups, SOA and NS, answered from the
+//! agent's replica of the state without a Raft round trip.
+//!
+//! Layers, each ignorant of the one above: [`name`] turns labels into a lookup,
+//! [`answer`] turns a lookup and a state into records, [`fit`] cuts them to the packet,
+//! [`server`] speaks DNS through hickory and forwards other names to recursors.
+
+pub mod answer;
+pub mod config;
+pub mod fit;
+pub mod name;
+pub mod order;
+pub mod recursor;
+pub mod server;
+
+pub use config::{DnsConfig, RecursorStrategy, SoaConfig};
+pub use server::{DnsError, DnsHandler, DnsServer, StateSource};
