@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmark suite against a release build and writes docs/BENCHMARKS.md.
-# Usage: bench/run.sh            (about 3 minutes on a 2-core machine)
+# Usage: bench/run.sh            (about 6 minutes on a 2-core machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p proconsul-cli -p proconsul-bench
@@ -34,6 +34,8 @@ memory="$(free -g | awk '/Mem:/ {print $2}') GiB"
     echo
     echo "No peer is measured for checks: Consul is not installable from this machine's registries. The"
     echo "seed document's figure for Consul is about 5,000 checks/s."
+    echo
+    bench/dns.sh target/release/proconsul
     echo
     echo "Not measured yet: registrations, discovery reads, KV, blocking-query fan-out, memory at 100k"
     echo "instances and start-up time, side by side with rnacos, etcd and an axum ceiling."

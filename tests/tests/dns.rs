@@ -468,6 +468,40 @@ async fn weights_order_address_answers() {
     );
 }
 
+#[tokio::test]
+async fn equal_weight_instances_take_turns_first() {
+    let agent = TestAgent::start();
+    for i in 1..=4 {
+        register(
+            &agent,
+            "/v1/catalog/register",
+            json!({"Node": format!("rr{i}"), "Address": format!("10.7.0.{i}"), "Service": {"Service": "rr", "Port": 1}}),
+        )
+        .await;
+    }
+    // Answers are reused between changes, as rotations of one random order: over whole
+    // rounds every instance comes first equally often.
+    let mut firsts: HashMap<String, usize> = HashMap::new();
+    for _ in 0..40 {
+        let answers = dig(agent.dns_port, &["rr.service.consul"]).answers("A");
+        assert_eq!(answers.len(), 4);
+        *firsts.entry(answers[0].clone()).or_default() += 1;
+    }
+    assert_eq!(firsts.len(), 4, "{firsts:?}");
+    assert!(firsts.values().all(|&count| count == 10), "{firsts:?}");
+    // A change is seen at once: the reused answers belong to the old version.
+    put(
+        &agent.url("/v1/catalog/deregister"),
+        json!({"Node": "rr4"}).to_string(),
+    )
+    .await;
+    let after = dig(agent.dns_port, &["rr.service.consul"]);
+    assert_eq!(
+        sorted(after.answers("A")),
+        ["10.7.0.1", "10.7.0.2", "10.7.0.3"]
+    );
+}
+
 /// A stub upstream resolver on loopback: answers every A question with 192.0.2.1.
 fn start_stub_recursor() -> std::net::SocketAddr {
     use hickory_proto::op::{Message, MessageType};

@@ -3,36 +3,39 @@
 //! Pure: a [`State`], the config and the question in; records out. Packet limits and
 //! the wire are the server's business.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use proconsul_api::{AgentService, HealthStatus, Node};
+use proconsul_api::Node;
 use proconsul_state::State;
 use rand::Rng;
 
 use crate::config::DnsConfig;
+use crate::fit::record_bounds;
+use crate::healthy::{Healthy, HealthyCache};
 use crate::name::{Lookup, encode_hex_ip};
-use crate::order::weighted_order;
+use crate::order::{rotated, weighted_order};
+use crate::response_cache::{Keepable, MAX_VARIANTS, Rotation};
 
-/// One answer record and the target whose Additional records go with it.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub record: Record,
-    pub target: Option<Name>,
-}
-
-/// What a question gets, before the packet limits are applied.
+/// What a question gets, before the packet limits are applied. Additional records are
+/// kept in answer order, so that the ones that go with the first `k` answers are a
+/// prefix: cutting answers from the end cuts their Additional records with them.
 #[derive(Debug, Clone)]
 pub struct Response {
     pub code: ResponseCode,
-    pub answers: Vec<Answer>,
-    /// The Additional records of each target named by the answers.
-    pub extras: HashMap<Name, Vec<Record>>,
+    pub answers: Vec<Record>,
+    pub additional: Vec<Record>,
+    /// `additional_end[i]`: how many Additional records go with answers `0..=i`.
+    pub additional_end: Vec<usize>,
     pub authority: Vec<Record>,
+    /// The fewest bytes the answers and their Additional records can take.
+    pub least_bytes: usize,
+    /// For a service lookup built in a rotation: what it can be kept under.
+    pub keepable: Option<Keepable>,
 }
 
 impl Response {
@@ -40,9 +43,25 @@ impl Response {
         Response {
             code,
             answers: Vec::new(),
-            extras: HashMap::new(),
+            additional: Vec::new(),
+            additional_end: Vec::new(),
             authority: Vec::new(),
+            least_bytes: 0,
+            keepable: None,
         }
+    }
+
+    /// Adds an answer and the Additional records that go with it.
+    pub fn push(&mut self, answer: Record, additional: impl IntoIterator<Item = Record>) {
+        self.least_bytes += record_bounds(&answer).0;
+        self.answers.push(answer);
+        let start = self.additional.len();
+        self.additional.extend(additional);
+        self.least_bytes += self.additional[start..]
+            .iter()
+            .map(|record| record_bounds(record).0)
+            .sum::<usize>();
+        self.additional_end.push(self.additional.len());
     }
 }
 
@@ -54,20 +73,32 @@ pub struct Question<'a> {
     /// The domain the name is in: `domain` or `alt_domain`; names in answers use it.
     pub zone: &'a Name,
     pub lookup: Lookup,
+    /// The most answers the response can carry: no more are built.
+    pub max_answers: usize,
+    /// The most bytes the response can take: once its answers surely take more, no
+    /// more are built.
+    pub max_bytes: usize,
+    /// Build a service lookup in this rotation of a seeded order, so that it can be
+    /// kept; `None`: a fresh random order.
+    pub rotation: Option<Rotation>,
 }
 
-/// Answers a question about the zone from `state`. `self_address` is the agent's
-/// address, given for the zone's name server.
-pub fn answer(
-    state: &State,
-    config: &DnsConfig,
-    self_address: IpAddr,
-    question: &Question<'_>,
-    rng: &mut impl Rng,
-) -> Response {
+/// What answers are computed from.
+pub struct Sources<'a> {
+    pub state: &'a State,
+    pub config: &'a DnsConfig,
+    pub healthy: &'a HealthyCache,
+    /// The agent's address, given for the zone's name server.
+    pub self_address: IpAddr,
+}
+
+/// Answers a question about the zone.
+pub fn answer(sources: &Sources<'_>, question: &Question<'_>, rng: &mut impl Rng) -> Response {
+    let self_address = sources.self_address;
     let builder = Builder {
-        state,
-        config,
+        state: sources.state,
+        config: sources.config,
+        healthy: sources.healthy,
         question,
     };
     let mut response = match &question.lookup {
@@ -114,27 +145,22 @@ pub fn reverse(state: &State, config: &DnsConfig, name: &Name, ip: IpAddr) -> Op
     };
     let target = target.append_domain(&domain).ok()?;
     let mut response = Response::empty(ResponseCode::NoError);
-    response.answers.push(Answer {
-        record: Record::from_rdata(
+    response.push(
+        Record::from_rdata(
             name.clone(),
             seconds(config.node_ttl),
             RData::PTR(PTR(target)),
         ),
-        target: None,
-    });
+        None,
+    );
     Some(response)
 }
 
 struct Builder<'a> {
     state: &'a State,
     config: &'a DnsConfig,
+    healthy: &'a HealthyCache,
     question: &'a Question<'a>,
-}
-
-/// One instance chosen for an answer.
-struct Instance<'a> {
-    node: &'a Node,
-    service: &'a AgentService,
 }
 
 impl Builder<'_> {
@@ -175,38 +201,30 @@ impl Builder<'_> {
         let mut response = Response::empty(ResponseCode::NoError);
         let zone = self.question.zone;
         if self.wants(RecordType::SOA) {
-            response.answers.push(Answer {
-                record: self.soa(),
-                target: None,
-            });
+            response.push(self.soa(), None);
         }
         if self.wants(RecordType::NS)
             && let Ok(name_server) = zone.prepend_label("ns")
         {
             let glue = address_records(&name_server, &self_address.to_string(), RecordType::ANY, 0);
-            response.extras.insert(name_server.clone(), glue);
-            response.answers.push(Answer {
-                record: Record::from_rdata(zone.clone(), 0, RData::NS(NS(name_server.clone()))),
-                target: Some(name_server),
-            });
+            response.push(
+                Record::from_rdata(zone.clone(), 0, RData::NS(NS(name_server))),
+                glue,
+            );
         }
         response
     }
 
     fn name_server(&self, self_address: IpAddr) -> Response {
         let mut response = Response::empty(ResponseCode::NoError);
-        response.answers = address_records(
+        for record in address_records(
             self.question.name,
             &self_address.to_string(),
             self.question.query_type,
             0,
-        )
-        .into_iter()
-        .map(|record| Answer {
-            record,
-            target: None,
-        })
-        .collect();
+        ) {
+            response.push(record, None);
+        }
         response
     }
 
@@ -221,41 +239,26 @@ impl Builder<'_> {
         if self.wants(RecordType::TXT) {
             records.extend(meta_records(owner, node, ttl));
         }
-        response.answers = records
-            .into_iter()
-            .map(|record| Answer {
-                record,
-                target: None,
-            })
-            .collect();
-        if self.question.query_type != RecordType::TXT
-            && self.question.query_type != RecordType::ANY
-            && self.config.enable_additional_node_meta_txt
-            && !response.answers.is_empty()
-        {
-            let meta = meta_records(owner, node, ttl);
-            if !meta.is_empty() {
-                response.extras.insert(owner.clone(), meta);
-                response.answers[0].target = Some(owner.clone());
-            }
+        // The metadata goes to Additional when it was not asked for itself.
+        let mut meta_extras = (!self.wants(RecordType::TXT)
+            && self.config.enable_additional_node_meta_txt)
+            .then(|| meta_records(owner, node, ttl));
+        for record in records {
+            response.push(record, meta_extras.take().into_iter().flatten());
         }
         response
     }
 
     fn addr(&self, ip: IpAddr) -> Response {
         let mut response = Response::empty(ResponseCode::NoError);
-        response.answers = address_records(
+        for record in address_records(
             self.question.name,
             &ip.to_string(),
             self.question.query_type,
             seconds(self.config.node_ttl),
-        )
-        .into_iter()
-        .map(|record| Answer {
-            record,
-            target: None,
-        })
-        .collect();
+        ) {
+            response.push(record, None);
+        }
         response
     }
 
@@ -263,71 +266,93 @@ impl Builder<'_> {
         let Some(name) = self.state.service_name_ignoring_case(name) else {
             return Response::empty(ResponseCode::NXDomain);
         };
-        let healthy: Vec<(Instance<'_>, u32)> = self
-            .state
-            .service_instances(name)
-            .filter(|(_, service)| {
-                tag.is_none_or(|tag| service.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)))
-            })
-            .filter_map(|(node, service)| {
-                let weight = match self.health(node, service) {
-                    HealthStatus::Passing => service.weights.passing,
-                    HealthStatus::Warning if !self.config.only_passing => service.weights.warning,
-                    _ => return None,
-                };
-                Some((Instance { node, service }, weight))
-            })
-            .collect();
+        let healthy = self
+            .healthy
+            .get(self.state, name, tag, self.config.only_passing);
         if healthy.is_empty() {
             return Response::empty(ResponseCode::NXDomain);
         }
         let ttl = seconds(self.config.service_ttl(name));
         let mut response = Response::empty(ResponseCode::NoError);
-        let ordered = weighted_order(healthy, rng);
+        let weight = healthy[0].weight;
+        let equal_weights = weight > 0 && healthy.iter().all(|instance| instance.weight == weight);
+        // An order: a rotation of a seeded one when the answer can be kept (equal
+        // weights: rotations are as fair as shuffles), else a fresh weighted draw.
+        let ordered = |keep: usize, rng: &mut _| -> Vec<(&Healthy, u32)> {
+            let weighted: Vec<(&Healthy, u32)> = healthy
+                .iter()
+                .map(|instance| (instance, instance.weight))
+                .collect();
+            match self.question.rotation {
+                Some(rotation) if equal_weights => rotated(
+                    &weighted,
+                    rotation.seed,
+                    rotation.variant,
+                    healthy.len().min(MAX_VARIANTS),
+                    keep,
+                ),
+                _ => weighted_order(weighted, rng, keep),
+            }
+        };
+        if let Some(rotation) = self.question.rotation
+            && equal_weights
+        {
+            response.keepable = Some(Keepable {
+                service: name.to_string(),
+                index: self.state.service_index(name),
+                variants: healthy.len().min(MAX_VARIANTS),
+                rotation,
+            });
+        }
         if self.question.query_type == RecordType::SRV {
-            for (instance, weight) in ordered {
-                self.srv(&mut response, &instance, weight, ttl);
+            // Several instances can share a target (services on one node): its
+            // Additional records go with the first answer that names it.
+            let mut targets_seen = HashSet::new();
+            for (instance, _) in ordered(self.question.max_answers, rng) {
+                if response.least_bytes > self.question.max_bytes {
+                    break;
+                }
+                self.srv(&mut response, instance, ttl, &mut targets_seen);
             }
         } else {
-            let mut seen = std::collections::HashSet::new();
-            for (instance, _) in ordered {
-                let address = instance_address(&instance);
+            // Addresses are given once; duplicates are drawn but not answered, so draw
+            // all of them when any address repeats.
+            let mut seen = HashSet::new();
+            for (instance, _) in ordered(usize::MAX, rng) {
+                if response.answers.len() >= self.question.max_answers
+                    || response.least_bytes > self.question.max_bytes
+                {
+                    break;
+                }
+                let address = instance_address(instance);
                 if !seen.insert(address) {
                     continue;
                 }
                 for record in
                     address_records(self.question.name, address, self.question.query_type, ttl)
                 {
-                    response.answers.push(Answer {
-                        record,
-                        target: None,
-                    });
+                    response.push(record, None);
                 }
             }
         }
         response
     }
 
-    /// The worst status among the checks that decide an instance's health.
-    fn health(&self, node: &Node, service: &AgentService) -> HealthStatus {
-        let mut worst = HealthStatus::Passing;
-        for check in self.state.instance_checks(&node.node, service) {
-            match check.status {
-                HealthStatus::Critical => return HealthStatus::Critical,
-                HealthStatus::Warning => worst = HealthStatus::Warning,
-                HealthStatus::Passing => {}
-            }
-        }
-        worst
-    }
-
     /// An SRV answer for one instance; its target's addresses go to Additional.
-    fn srv(&self, response: &mut Response, instance: &Instance<'_>, weight: u32, ttl: u32) {
+    fn srv<'h>(
+        &self,
+        response: &mut Response,
+        instance: &'h Healthy,
+        ttl: u32,
+        targets_seen: &mut HashSet<(&'h str, &'h str)>,
+    ) {
         let zone = self.question.zone;
         let node_ttl = seconds(self.config.node_ttl);
-        let (target, extras) = if !instance.service.address.is_empty() {
-            let address = &instance.service.address;
-            match address.parse::<IpAddr>() {
+        let service = &instance.service;
+        let node = &instance.node;
+        let first_use = targets_seen.insert((node.node.as_str(), service.address.as_str()));
+        let (target, extras) = if !service.address.is_empty() {
+            match service.address.parse::<IpAddr>() {
                 Ok(ip) => {
                     let Some(target) = relative(
                         &[encode_hex_ip(ip).as_str(), "addr", &self.config.datacenter],
@@ -335,31 +360,36 @@ impl Builder<'_> {
                     ) else {
                         return;
                     };
-                    let extras = address_records(&target, address, RecordType::ANY, ttl);
+                    let extras = if first_use {
+                        address_records(&target, &service.address, RecordType::ANY, ttl)
+                    } else {
+                        Vec::new()
+                    };
                     (target, extras)
                 }
-                Err(_) => match fqdn(address) {
+                Err(_) => match fqdn(&service.address) {
                     Some(host) => (host, Vec::new()),
                     None => return,
                 },
             }
         } else {
-            match instance.node.address.parse::<IpAddr>() {
+            match node.address.parse::<IpAddr>() {
                 Ok(_) => {
-                    let Some(target) = relative(
-                        &[instance.node.node.as_str(), "node", &self.config.datacenter],
-                        zone,
-                    ) else {
+                    let Some(target) =
+                        relative(&[node.node.as_str(), "node", &self.config.datacenter], zone)
+                    else {
                         return;
                     };
-                    let mut extras =
-                        address_records(&target, &instance.node.address, RecordType::ANY, node_ttl);
-                    if self.config.enable_additional_node_meta_txt {
-                        extras.extend(meta_records(&target, instance.node, node_ttl));
+                    let mut extras = Vec::new();
+                    if first_use {
+                        extras = address_records(&target, &node.address, RecordType::ANY, node_ttl);
+                        if self.config.enable_additional_node_meta_txt {
+                            extras.extend(meta_records(&target, node, node_ttl));
+                        }
                     }
                     (target, extras)
                 }
-                Err(_) => match fqdn(&instance.node.address) {
+                Err(_) => match fqdn(&node.address) {
                     Some(host) => (host, Vec::new()),
                     None => return,
                 },
@@ -370,23 +400,17 @@ impl Builder<'_> {
             ttl,
             RData::SRV(SRV::new(
                 1,
-                u16::try_from(weight).unwrap_or(u16::MAX),
-                instance.service.port,
-                target.clone(),
+                u16::try_from(instance.weight).unwrap_or(u16::MAX),
+                service.port,
+                target,
             )),
         );
-        if !extras.is_empty() {
-            response.extras.entry(target.clone()).or_insert(extras);
-        }
-        response.answers.push(Answer {
-            record,
-            target: Some(target),
-        });
+        response.push(record, extras);
     }
 }
 
 /// The address an instance is reached at: its own, else its node's.
-fn instance_address<'a>(instance: &Instance<'a>) -> &'a str {
+fn instance_address(instance: &Healthy) -> &str {
     if instance.service.address.is_empty() {
         &instance.node.address
     } else {

@@ -9,10 +9,14 @@
 pub mod answer;
 pub mod config;
 pub mod fit;
+pub mod healthy;
+pub mod in_process;
 pub mod name;
 pub mod order;
 pub mod recursor;
+pub mod response_cache;
 pub mod server;
+pub mod udp;
 
 pub use config::{DnsConfig, RecursorStrategy, SoaConfig};
 pub use server::{DnsError, DnsHandler, DnsServer, StateSource};

@@ -19,12 +19,16 @@ use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseI
 use hickory_server::zone_handler::MessageResponseBuilder;
 use proconsul_state::State;
 use tokio::net::{TcpListener, UdpSocket};
+use tokio_util::sync::CancellationToken;
 
-use crate::answer::{self, Question, Response};
+use crate::answer::{self, Question, Response, Sources};
 use crate::config::DnsConfig;
 use crate::fit::{self, Fitted, Limits};
+use crate::healthy::HealthyCache;
 use crate::name;
 use crate::recursor::Recursor;
+use crate::response_cache::{Cached, Keepable, ResponseCache, Rotation};
+use crate::udp;
 
 /// Where answers come from: the latest applied state, loaded without locking.
 pub type StateSource = Arc<dyn Fn() -> Arc<State> + Send + Sync>;
@@ -44,6 +48,8 @@ pub struct DnsHandler {
     state: StateSource,
     self_address: IpAddr,
     recursor: Option<Recursor>,
+    healthy: HealthyCache,
+    responses: ResponseCache,
 }
 
 /// Why the DNS server could not start.
@@ -82,12 +88,31 @@ impl DnsHandler {
             state,
             self_address,
             recursor,
+            healthy: HealthyCache::default(),
+            responses: ResponseCache::default(),
         })
+    }
+
+    /// A kept answer to this exact query, or the rotation to build it in.
+    pub fn cached(&self, query: &[u8], protocol: Protocol) -> Cached {
+        self.responses.get(query, protocol, &(self.state)())
+    }
+
+    /// Keeps an encoded answer to a service lookup for reuse.
+    pub fn remember(&self, query: &[u8], protocol: Protocol, keepable: Keepable, response: &[u8]) {
+        self.responses.put(query, protocol, keepable, response);
     }
 
     /// The answer to a name in one of the zones, or to a reverse lookup; `None` for
     /// other names.
-    fn local_answer(&self, name: &Name, query_type: RecordType) -> Option<Response> {
+    fn local_answer(
+        &self,
+        name: &Name,
+        query_type: RecordType,
+        max_answers: usize,
+        max_bytes: usize,
+        rotation: Option<Rotation>,
+    ) -> Option<Response> {
         let lower = name.to_lowercase();
         if query_type == RecordType::PTR
             && let Ok(network) = lower.parse_arpa_name()
@@ -115,15 +140,25 @@ impl DnsHandler {
             query_type,
             zone,
             lookup,
+            max_answers,
+            max_bytes,
+            rotation,
         };
         let state = (self.state)();
         Some(answer::answer(
-            &state,
-            &self.config,
-            self.self_address,
+            &self.sources(&state),
             &question,
             &mut rand::rng(),
         ))
+    }
+
+    fn sources<'a>(&'a self, state: &'a State) -> Sources<'a> {
+        Sources {
+            state,
+            config: &self.config,
+            healthy: &self.healthy,
+            self_address: self.self_address,
+        }
     }
 
     /// NXDOMAIN with the primary zone's SOA, for reverse lookups that found nothing.
@@ -133,14 +168,11 @@ impl DnsHandler {
             query_type: RecordType::PTR,
             zone: &self.domain,
             lookup: name::Lookup::Invalid,
+            max_answers: 0,
+            max_bytes: 0,
+            rotation: None,
         };
-        answer::answer(
-            state,
-            &self.config,
-            self.self_address,
-            &question,
-            &mut rand::rng(),
-        )
+        answer::answer(&self.sources(state), &question, &mut rand::rng())
     }
 
     fn limits(&self, protocol: Protocol, edns: Option<&Edns>, query_type: RecordType) -> Limits {
@@ -165,6 +197,7 @@ impl DnsHandler {
             (false, _) => usize::from(u16::MAX),
         };
         Limits {
+            overhead: 0,
             max_answers,
             max_bytes,
             truncation_flag: udp,
@@ -253,61 +286,80 @@ impl DnsHandler {
     }
 }
 
-#[async_trait::async_trait]
-impl RequestHandler for DnsHandler {
-    async fn handle_request<R: ResponseHandler, T: Time>(
-        &self,
-        request: &Request,
-        response_handle: R,
-    ) -> ResponseInfo {
+/// What the handler makes of a request.
+pub enum Decision {
+    /// A reply, ready to encode.
+    Reply(Reply),
+    /// A name outside the zones: for the recursors (or REFUSED without them).
+    Recurse,
+    /// A response sent to the server: never answered (no reflection loops).
+    Ignore,
+}
+
+/// A reply to one request.
+pub struct Reply {
+    pub code: ResponseCode,
+    pub authoritative: bool,
+    pub fitted: Fitted,
+    /// What a service lookup's answer can be kept under for reuse.
+    pub keepable: Option<Keepable>,
+}
+
+impl Reply {
+    fn error(code: ResponseCode) -> Decision {
+        Decision::Reply(Reply {
+            code,
+            authoritative: false,
+            fitted: Fitted::default(),
+            keepable: None,
+        })
+    }
+}
+
+impl DnsHandler {
+    /// Decides the reply to `request` from the latest state, without I/O. A service
+    /// lookup is built in `rotation` when one is given (so that it can be kept).
+    pub fn decide(&self, request: &Request, rotation: Option<Rotation>) -> Decision {
         if request.metadata.message_type != MessageType::Query {
-            // A response sent to the server: never answer it (no reflection loops).
-            return failed(Metadata::response_from_request(&request.metadata));
+            return Decision::Ignore;
         }
         if request.metadata.op_code != OpCode::Query {
-            return self
-                .send(
-                    request,
-                    response_handle,
-                    ResponseCode::NotImp,
-                    false,
-                    Fitted::default(),
-                )
-                .await;
+            return Reply::error(ResponseCode::NotImp);
         }
         let Ok(info) = request.request_info() else {
-            return self
-                .send(
-                    request,
-                    response_handle,
-                    ResponseCode::FormErr,
-                    false,
-                    Fitted::default(),
-                )
-                .await;
+            return Reply::error(ResponseCode::FormErr);
         };
         let query = info.query.original();
         if !matches!(query.query_class(), DNSClass::IN | DNSClass::ANY) {
-            return self
-                .send(
-                    request,
-                    response_handle,
-                    ResponseCode::NotImp,
-                    false,
-                    Fitted::default(),
-                )
-                .await;
+            return Reply::error(ResponseCode::NotImp);
         }
-        let Some(response) = self.local_answer(query.name(), query.query_type()) else {
-            return self.recurse(request, response_handle).await;
-        };
-        let code = response.code;
-        let edns = response_edns(request);
         let limits = self.limits(
             request.protocol(),
             request.edns.as_ref(),
             query.query_type(),
         );
+        // No record encodes in fewer than 16 bytes, so no more answers can fit.
+        let max_answers = limits
+            .max_answers
+            .map_or(usize::MAX, |(count, _)| count)
+            .min(limits.max_bytes / 16 + 1);
+        let Some(mut response) = self.local_answer(
+            query.name(),
+            query.query_type(),
+            max_answers,
+            limits.max_bytes,
+            rotation,
+        ) else {
+            return Decision::Recurse;
+        };
+        let code = response.code;
+        let keepable = response.keepable.take();
+        let edns = response_edns(request);
+        // Header, the question as sent, and the OPT record (11 bytes without options).
+        let limits = Limits {
+            overhead: 12 + request.queries.as_bytes().len() + if edns.is_some() { 11 } else { 0 },
+            ..limits
+        };
         let fitted = fit::fit(response, limits, |answers, authority, additional, max| {
             encodes_within(
                 request,
@@ -316,8 +368,44 @@ impl RequestHandler for DnsHandler {
                 max,
             )
         });
-        self.send(request, response_handle, code, true, fitted)
-            .await
+        Decision::Reply(Reply {
+            code,
+            authoritative: true,
+            fitted,
+            keepable,
+        })
+    }
+
+    /// The response to `request` as hickory's `MessageResponse`, handed to `send`.
+    pub async fn respond<R: ResponseHandler>(
+        &self,
+        request: &Request,
+        response_handle: R,
+        reply: Reply,
+    ) -> ResponseInfo {
+        self.send(
+            request,
+            response_handle,
+            reply.code,
+            reply.authoritative,
+            reply.fitted,
+        )
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl RequestHandler for DnsHandler {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        response_handle: R,
+    ) -> ResponseInfo {
+        match self.decide(request, None) {
+            Decision::Reply(reply) => self.respond(request, response_handle, reply).await,
+            Decision::Recurse => self.recurse(request, response_handle).await,
+            Decision::Ignore => failed(Metadata::response_from_request(&request.metadata)),
+        }
     }
 }
 
@@ -405,10 +493,29 @@ fn zone_name(domain: &str) -> Result<Name, DnsError> {
     Ok(name.to_lowercase())
 }
 
-/// A running DNS server on one address, UDP and TCP.
+/// A DNS server on one address: UDP through our workers, TCP through hickory's
+/// listener, both with the same handler.
 pub struct DnsServer {
-    server: Server<DnsHandler>,
+    tcp: Server<SharedHandler>,
+    udp: UdpSocket,
+    handler: Arc<DnsHandler>,
     local_addr: SocketAddr,
+}
+
+/// One handler shared by the UDP workers and hickory's TCP listener.
+struct SharedHandler(Arc<DnsHandler>);
+
+#[async_trait::async_trait]
+impl RequestHandler for SharedHandler {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        response_handle: R,
+    ) -> ResponseInfo {
+        self.0
+            .handle_request::<R, T>(request, response_handle)
+            .await
+    }
 }
 
 impl DnsServer {
@@ -423,10 +530,15 @@ impl DnsServer {
                 addr: local_addr,
                 source,
             })?;
-        let mut server = Server::new(handler);
-        server.register_socket(udp);
+        let handler = Arc::new(handler);
+        let mut server = Server::new(SharedHandler(handler.clone()));
         server.register_listener(tcp, TCP_IDLE_TIMEOUT, 64 * 1024);
-        Ok(DnsServer { server, local_addr })
+        Ok(DnsServer {
+            tcp: server,
+            udp,
+            handler,
+            local_addr,
+        })
     }
 
     /// The address both listeners are bound to.
@@ -436,9 +548,15 @@ impl DnsServer {
 
     /// Serves until `shutdown` completes, then stops the listeners.
     pub async fn serve_until(mut self, shutdown: impl Future<Output = ()>) {
+        let stop_udp = CancellationToken::new();
+        let udp = tokio::spawn(udp::serve(self.udp, self.handler, stop_udp.clone()));
         shutdown.await;
-        if let Err(error) = self.server.shutdown_gracefully().await {
-            tracing::warn!(%error, "DNS server stopped with an error");
+        stop_udp.cancel();
+        if let Err(error) = udp.await {
+            tracing::warn!(%error, "DNS UDP workers failed");
+        }
+        if let Err(error) = self.tcp.shutdown_gracefully().await {
+            tracing::warn!(%error, "DNS TCP listener stopped with an error");
         }
     }
 }

@@ -2,54 +2,15 @@
 //! the way hickory's UDP and TCP listeners encode them.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
-use hickory_proto::rr::{Name, Record, RecordType};
-use hickory_proto::serialize::binary::BinEncoder;
-use hickory_server::net::NetError;
-use hickory_server::net::runtime::TokioTime;
+use hickory_proto::rr::{Name, RecordType};
 use hickory_server::net::xfer::Protocol;
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponse;
 use proconsul_api::{AgentService, CatalogRegistration};
+use proconsul_dns::in_process::answer_raw;
 use proconsul_dns::{DnsConfig, DnsHandler};
 use proconsul_state::{Command, State};
-
-/// Captures the encoded response, limited as hickory limits it per protocol.
-#[derive(Clone)]
-struct Capture {
-    protocol: Protocol,
-    bytes: Arc<Mutex<Vec<u8>>>,
-}
-
-#[async_trait::async_trait]
-impl ResponseHandler for Capture {
-    async fn send_response<'a>(
-        &mut self,
-        response: MessageResponse<
-            '_,
-            'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-        >,
-    ) -> Result<ResponseInfo, NetError> {
-        let mut bytes = Vec::new();
-        let mut encoder = BinEncoder::new(&mut bytes);
-        encoder.set_max_size(match (self.protocol, response.edns()) {
-            (Protocol::Udp, Some(edns)) => edns.max_payload(),
-            (Protocol::Udp, None) => 512,
-            _ => u16::MAX,
-        });
-        let info = response
-            .destructive_emit(&mut encoder)
-            .map_err(|error| NetError::from(error.to_string()))?;
-        *self.bytes.lock().unwrap() = bytes;
-        Ok(info)
-    }
-}
 
 fn state_with_instances(count: u8) -> State {
     let mut state = State::default();
@@ -76,13 +37,7 @@ async fn ask(
     protocol: Protocol,
     payload: Option<u16>,
 ) -> Message {
-    let state = Arc::new(state);
-    let handler = DnsHandler::new(
-        DnsConfig::default(),
-        Arc::new(move || state.clone()),
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-    )
-    .unwrap();
+    let handler = handler_over(state);
     let mut query = Message::new(7, MessageType::Query, OpCode::Query);
     query.add_query(Query::query(Name::from_ascii(name).unwrap(), record_type));
     if let Some(payload) = payload {
@@ -91,16 +46,9 @@ async fn ask(
         query.set_edns(edns);
     }
     let client: SocketAddr = "127.0.0.1:5353".parse().unwrap();
-    let request = Request::from_bytes(query.to_vec().unwrap(), client, protocol).unwrap();
-    let capture = Capture {
-        protocol,
-        bytes: Arc::default(),
-    };
-    handler
-        .handle_request::<_, TokioTime>(&request, capture.clone())
-        .await;
-    let bytes = capture.bytes.lock().unwrap().clone();
-    assert!(!bytes.is_empty(), "no response");
+    let bytes = answer_raw(&handler, &query.to_vec().unwrap(), client, protocol)
+        .await
+        .expect("no response");
     Message::from_vec(&bytes).unwrap()
 }
 
@@ -162,4 +110,59 @@ async fn tcp_answers_everything_that_fits_64k() {
     assert_eq!(response.answers.len(), 200);
     assert_eq!(response.additionals.len(), 200);
     assert!(!response.metadata.truncation);
+}
+
+/// A runtime for the property tests, which are synchronous.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+fn handler_over(state: State) -> DnsHandler {
+    let state = Arc::new(state);
+    DnsHandler::new(
+        DnsConfig::default(),
+        Arc::new(move || state.clone()),
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+    )
+    .unwrap()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(512))]
+
+    /// Any bytes: no panic, and whatever is sent back is a well-formed DNS message.
+    #[test]
+    fn arbitrary_packets_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+        let handler = handler_over(state_with_instances(5));
+        let client: SocketAddr = "127.0.0.1:5353".parse().unwrap();
+        for protocol in [Protocol::Udp, Protocol::Tcp] {
+            if let Some(response) = runtime().block_on(answer_raw(&handler, &bytes, client, protocol)) {
+                proptest::prop_assert!(Message::from_vec(&response).is_ok());
+            }
+        }
+    }
+
+    /// Any name under the domain, of any type: a well-formed, authoritative answer.
+    #[test]
+    fn arbitrary_names_get_authoritative_answers(
+        labels in proptest::collection::vec("[a-zA-Z0-9_][a-zA-Z0-9_-]{0,19}", 0..6),
+        record_type in proptest::sample::select(vec![
+            RecordType::A, RecordType::AAAA, RecordType::SRV, RecordType::TXT,
+            RecordType::ANY, RecordType::PTR, RecordType::SOA, RecordType::NS, RecordType::MX,
+        ]),
+    ) {
+        let handler = handler_over(state_with_instances(5));
+        let name = labels.iter().map(|label| format!("{label}.")).collect::<String>() + "consul.";
+        let mut query = Message::new(9, MessageType::Query, OpCode::Query);
+        query.add_query(Query::query(Name::from_ascii(&name).unwrap(), record_type));
+        let client: SocketAddr = "127.0.0.1:5353".parse().unwrap();
+        let bytes = runtime()
+            .block_on(answer_raw(&handler, &query.to_vec().unwrap(), client, Protocol::Udp))
+            .expect("a response");
+        let response = Message::from_vec(&bytes).unwrap();
+        proptest::prop_assert!(response.metadata.authoritative, "{name} {record_type}");
+        proptest::prop_assert_eq!(response.metadata.id, 9);
+    }
 }

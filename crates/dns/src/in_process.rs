@@ -1,0 +1,112 @@
+//! Answering a raw query without sockets: the request goes through the same handler,
+//! and the response is encoded with the same per-protocol size limit, as hickory's
+//! listeners do. Fuzzing, tests and benchmarks use it to exercise everything but the
+//! socket.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use hickory_proto::op::{Header, Message, MessageType, Metadata, ResponseCode};
+use hickory_proto::rr::Record;
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncoder};
+use hickory_server::net::NetError;
+use hickory_server::net::runtime::TokioTime;
+use hickory_server::net::xfer::Protocol;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::MessageResponse;
+
+use crate::response_cache::Cached;
+use crate::server::{Decision, DnsHandler};
+
+/// Answers `query` as if it came from `client` over `protocol`: from the response
+/// cache when it can, else through the handler. FORMERR for a packet whose header can
+/// be read but not the rest; `None` for one too short for a header, or a response sent
+/// to the server.
+pub async fn answer_raw(
+    handler: &DnsHandler,
+    query: &[u8],
+    client: SocketAddr,
+    protocol: Protocol,
+) -> Option<Vec<u8>> {
+    let rotation = match handler.cached(query, protocol) {
+        Cached::Hit(answer) => return Some(answer),
+        Cached::Compute(rotation) => rotation,
+    };
+    let Ok(request) = Request::from_bytes(query.to_vec(), client, protocol) else {
+        return format_error(query);
+    };
+    let capture = Capture {
+        protocol,
+        bytes: Arc::default(),
+    };
+    match handler.decide(&request, Some(rotation)) {
+        Decision::Reply(reply) => {
+            let keepable = reply.keepable.clone();
+            handler.respond(&request, capture.clone(), reply).await;
+            let response = capture.bytes.lock().ok()?.take()?;
+            if let Some(keepable) = keepable {
+                handler.remember(query, protocol, keepable, &response);
+            }
+            Some(response)
+        }
+        Decision::Recurse => {
+            handler
+                .handle_request::<_, TokioTime>(&request, capture.clone())
+                .await;
+            capture.bytes.lock().ok()?.take()
+        }
+        Decision::Ignore => None,
+    }
+}
+
+/// FORMERR with the query's ID, for a query whose header reads but whose body does not
+/// (as hickory's listeners answer it).
+fn format_error(query: &[u8]) -> Option<Vec<u8>> {
+    let mut decoder = BinDecoder::new(query);
+    let header = Header::read(&mut decoder).ok()?;
+    if header.metadata.message_type != MessageType::Query {
+        return None;
+    }
+    let mut metadata = Metadata::response_from_request(&header.metadata);
+    metadata.response_code = ResponseCode::FormErr;
+    let mut response = Message::new(metadata.id, MessageType::Response, metadata.op_code);
+    response.metadata = metadata;
+    response.to_vec().ok()
+}
+
+/// Keeps the encoded response instead of sending it.
+#[derive(Clone)]
+struct Capture {
+    protocol: Protocol,
+    bytes: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+#[async_trait::async_trait]
+impl ResponseHandler for Capture {
+    async fn send_response<'a>(
+        &mut self,
+        response: MessageResponse<
+            '_,
+            'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+        >,
+    ) -> Result<ResponseInfo, NetError> {
+        let mut bytes = Vec::new();
+        let mut encoder = BinEncoder::new(&mut bytes);
+        encoder.set_max_size(match (self.protocol, response.edns()) {
+            (Protocol::Udp, Some(edns)) => edns.max_payload(),
+            (Protocol::Udp, None) => 512,
+            _ => u16::MAX,
+        });
+        let info = response
+            .destructive_emit(&mut encoder)
+            .map_err(|error| NetError::from(error.to_string()))?;
+        if let Ok(mut slot) = self.bytes.lock() {
+            *slot = Some(bytes);
+        }
+        Ok(info)
+    }
+}
