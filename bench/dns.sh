@@ -127,7 +127,11 @@ echo "instances, each on its own node. Throughput is the median of 3 runs of 5 s
 echo "percentiles come from a separate 3 s run at a fixed 5,000 queries/s. Answers differ in one way"
 echo "that matters: NSD sends a whole RRset or sets TC without it, while the agent fills the client's"
 echo "EDNS buffer (4096 bytes from dnsperf) with shuffled answers and their Additional records; the"
-echo "response sizes show the work each server did. Command: \`bench/dns.sh\`."
+echo "response sizes show the work each server did (NSD's 51-byte answers for 1,000 instances are"
+echo "empty with TC set: the client must ask again over TCP). The agent reuses encoded answers to"
+echo "service lookups until the service changes (rotations of one random order; see ARCHITECTURE.md,"
+echo "\`response_cache.rs\`), so this measures the steady state of a registry between changes; the"
+echo "cost of building an answer is in the next table. Command: \`bench/dns.sh\`."
 echo
 echo "| Query | Instances | Server | Queries/s | Ratio to NSD | Response bytes | p50 ms | p99 ms |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -152,3 +156,22 @@ for count in 10 1000; do
         done
     done
 done
+
+profile="$(dirname "$binary")/examples/profile_answers"
+if [ -x "$profile" ]; then
+    echo
+    echo "Building an answer without reuse, in-process (no sockets): the request handler's time per"
+    echo "query when every question is new to the response cache (the name's case varies per query)."
+    echo "Command: \`$profile INSTANCES TYPE ROUNDS fresh\`."
+    echo
+    echo "| Query | Instances | Time per query | Response bytes |"
+    echo "|---|---|---|---|"
+    for count in 10 1000; do
+        for type in A SRV; do
+            rounds=20000
+            [ "$count" -eq 1000 ] && rounds=2000
+            "$profile" "$count" "$type" "$rounds" fresh |
+                awk -v c="$count" -v t="$type" '{ print "| " t " | " c " | " $3 " | " $6 " |" }'
+        done
+    done
+fi

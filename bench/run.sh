@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p proconsul-cli -p proconsul-bench
+cargo build --release --locked -p proconsul-dns --example profile_answers
 bench=target/release/proconsul-bench
 out=docs/BENCHMARKS.md
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

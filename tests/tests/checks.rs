@@ -509,3 +509,113 @@ async fn https_checks_verify_certificates_unless_told_not_to() {
         "{verifying}"
     );
 }
+
+/// A TLS server (self-signed for `checks.internal`, ALPN h2) that speaks HTTP/2: it
+/// answers every request as a gRPC health service reporting SERVING, answers pings, and
+/// records the server name each client sent.
+async fn start_tls_h2_target() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["checks.internal".to_string()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key =
+        rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let names = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = names.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (acceptor, seen) = (acceptor.clone(), seen.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                if let Some(name) = tls.get_ref().1.server_name() {
+                    seen.lock().unwrap().push(name.to_string());
+                }
+                // A TCP check only completes the handshake; others speak HTTP/2.
+                let Ok(mut connection) = h2::server::handshake(tls).await else {
+                    return;
+                };
+                while let Some(Ok((_request, mut respond))) = connection.accept().await {
+                    let response = http::Response::builder()
+                        .status(200)
+                        .header("content-type", "application/grpc")
+                        .body(())
+                        .unwrap();
+                    let Ok(mut body) = respond.send_response(response, false) else {
+                        continue;
+                    };
+                    // HealthCheckResponse { status: SERVING }, length-prefixed.
+                    let _ = body.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 2, 8, 1]), false);
+                    let mut trailers = http::HeaderMap::new();
+                    trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+                    let _ = body.send_trailers(trailers);
+                }
+            });
+        }
+    });
+    (addr, names)
+}
+
+#[tokio::test]
+async fn tcp_grpc_and_h2ping_checks_over_tls() {
+    let (addr, names) = start_tls_h2_target().await;
+    let agent = TestAgent::start();
+    let tls = |extra: serde_json::Value| {
+        let mut check = json!({"Interval": "1s", "TLSSkipVerify": true, "TLSServerName": "checks.internal"});
+        check.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        check
+    };
+    register_check(&agent, tls(json!({"Name": "tcp-tls", "TCP": addr.to_string(), "TCPUseTLS": true}))).await;
+    register_check(&agent, tls(json!({"Name": "grpc-tls", "GRPC": format!("{addr}/web"), "GRPCUseTLS": true}))).await;
+    // H2PingUseTLS is true unless set.
+    register_check(&agent, tls(json!({"Name": "ping-tls", "H2PING": addr.to_string()}))).await;
+    register_check(
+        &agent,
+        json!({"Name": "tcp-verified", "TCP": addr.to_string(), "TCPUseTLS": true, "Interval": "1s", "Status": "passing"}),
+    )
+    .await;
+    let tcp = wait_for_check(&agent, "tcp-tls", "passing", SOON).await;
+    assert!(tcp["Output"].as_str().unwrap().contains("TLS"), "{tcp}");
+    wait_for_check(&agent, "grpc-tls", "passing", SOON).await;
+    let ping = wait_for_check(&agent, "ping-tls", "passing", SOON).await;
+    assert_eq!(ping["Output"], "HTTP2 ping was successful");
+    // Without TLSSkipVerify a self-signed certificate is refused.
+    let verified = wait_for_check(&agent, "tcp-verified", "critical", SOON).await;
+    assert!(
+        verified["Output"].as_str().unwrap().to_lowercase().contains("certificate"),
+        "{verified}"
+    );
+    assert!(
+        names.lock().unwrap().iter().any(|name| name == "checks.internal"),
+        "TLSServerName is sent as SNI: {:?}",
+        names.lock().unwrap()
+    );
+
+    // TCPUseTLS against a server that does not speak TLS fails the check.
+    let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain_addr = plain.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = plain.accept().await {
+            use tokio::io::AsyncWriteExt;
+            let _ = stream.write_all(b"not tls\r\n").await;
+        }
+    });
+    register_check(
+        &agent,
+        json!({"Name": "tcp-plain", "TCP": plain_addr.to_string(), "TCPUseTLS": true, "TLSSkipVerify": true, "Interval": "1s", "Status": "passing"}),
+    )
+    .await;
+    wait_for_check(&agent, "tcp-plain", "critical", SOON).await;
+}

@@ -342,6 +342,27 @@ async fn node_lookups_with_metadata_and_host_names() {
         ["1 1 5432 db.example.com."]
     );
     assert_eq!(dig(port, &["nobody.node.consul"]).status, "NXDOMAIN");
+
+    // A service with its own IPv6 address: AAAA, and an addr target with AAAA glue.
+    register(
+        &agent,
+        "/v1/catalog/register",
+        json!({"Node": "db-7", "Address": "10.3.0.7", "Service": {"Service": "v6svc", "Address": "2001:db8::42", "Port": 443}}),
+    )
+    .await;
+    assert_eq!(
+        dig(port, &["v6svc.service.consul", "AAAA"]).answers("AAAA"),
+        ["2001:db8::42"]
+    );
+    let srv = dig(port, &["v6svc.service.consul", "SRV"]);
+    let target = "20010db8000000000000000000000042.addr.dc1.consul.";
+    assert_eq!(srv.answers("SRV"), [format!("1 1 443 {target}")]);
+    assert_eq!(srv.additional[0].name, target);
+    assert_eq!(srv.additional[0].data, "2001:db8::42");
+    assert_eq!(
+        dig(port, &[target, "AAAA"]).answers("AAAA"),
+        ["2001:db8::42"]
+    );
 }
 
 #[tokio::test]

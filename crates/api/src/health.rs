@@ -119,6 +119,8 @@ pub struct CheckRegistration {
     pub disable_redirects: bool,
     #[serde(rename = "TCP")]
     pub tcp: Option<String>,
+    #[serde(rename = "TCPUseTLS")]
+    pub tcp_use_tls: bool,
     #[serde(rename = "UDP")]
     pub udp: Option<String>,
     #[serde(rename = "GRPC")]

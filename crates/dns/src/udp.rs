@@ -21,8 +21,9 @@ use crate::server::DnsHandler;
 /// the others.
 pub const WORKERS: usize = 32;
 
-/// The largest UDP query read (EDNS allows clients to send up to 64 KiB).
-const MAX_QUERY: usize = 65535;
+/// The largest UDP query read. A query is one question and an OPT record, far below
+/// this; a longer datagram is cut short by the kernel and answered FORMERR.
+const MAX_QUERY: usize = 8192;
 
 /// Serves `socket` with `WORKERS` tasks until `shutdown` is cancelled.
 pub async fn serve(socket: UdpSocket, handler: Arc<DnsHandler>, shutdown: CancellationToken) {

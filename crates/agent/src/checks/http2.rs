@@ -1,21 +1,37 @@
-//! Checks spoken over HTTP/2 in cleartext (h2c): gRPC's standard health protocol
-//! (`grpc.health.v1.Health/Check`) and an HTTP/2 PING. TLS targets are not supported
-//! yet; `GRPCUseTLS` or `H2PingUseTLS` make the check critical with a clear output.
+//! Checks spoken over HTTP/2, in cleartext (h2c) or over TLS (`GRPCUseTLS`,
+//! `H2PingUseTLS`, with ALPN h2): gRPC's standard health protocol
+//! (`grpc.health.v1.Health/Check`) and an HTTP/2 PING.
 
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use h2::client::SendRequest;
 use proconsul_api::HealthStatus;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::probe::ProbeResult;
+use super::tls::TlsOptions;
 
-/// Opens an h2c connection to `address`; the connection task ends with the handle.
-async fn connect(address: &str) -> Result<SendRequest<Bytes>, String> {
-    let stream = TcpStream::connect(address)
-        .await
-        .map_err(|error| format!("dial tcp {address}: {error}"))?;
+/// A byte stream to an HTTP/2 server: plain TCP (h2c) or TLS.
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for T {}
+
+/// Connects to `address`, over TLS when `tls` is given.
+async fn transport(address: &str, tls: Option<&TlsOptions>) -> Result<Box<dyn Transport>, String> {
+    match tls {
+        Some(options) => Ok(Box::new(super::tls::connect(address, options, true).await?)),
+        None => Ok(Box::new(
+            TcpStream::connect(address)
+                .await
+                .map_err(|error| format!("dial tcp {address}: {error}"))?,
+        )),
+    }
+}
+
+/// Opens an HTTP/2 connection to `address`; the connection task ends with the handle.
+async fn connect(address: &str, tls: Option<&TlsOptions>) -> Result<SendRequest<Bytes>, String> {
+    let stream = transport(address, tls).await?;
     let (client, connection) = h2::client::handshake(stream)
         .await
         .map_err(|error| format!("HTTP/2 handshake with {address}: {error}"))?;
@@ -27,14 +43,9 @@ async fn connect(address: &str) -> Result<SendRequest<Bytes>, String> {
 
 /// `GRPC = "host:port[/service]"`: asks the server's health service about `service`
 /// (the server as a whole when empty). SERVING is passing; anything else is critical.
-pub async fn grpc(target: &str, use_tls: bool, timeout: Duration) -> ProbeResult {
-    if use_tls {
-        return critical(format!(
-            "gRPC check {target}: TLS targets are not supported yet"
-        ));
-    }
+pub async fn grpc(target: &str, tls: Option<&TlsOptions>, timeout: Duration) -> ProbeResult {
     let (address, service) = target.split_once('/').unwrap_or((target, ""));
-    match tokio::time::timeout(timeout, grpc_call(address, service)).await {
+    match tokio::time::timeout(timeout, grpc_call(address, service, tls)).await {
         Err(_) => critical(format!("gRPC check {target}: timed out after {timeout:?}")),
         Ok(Err(error)) => critical(format!("gRPC check {target}: {error}")),
         Ok(Ok(1)) => ProbeResult {
@@ -59,8 +70,8 @@ fn serving_status_name(status: u64) -> &'static str {
 }
 
 /// One unary `Health/Check` call; returns the `ServingStatus` number.
-async fn grpc_call(address: &str, service: &str) -> Result<u64, String> {
-    let client = connect(address).await?;
+async fn grpc_call(address: &str, service: &str, tls: Option<&TlsOptions>) -> Result<u64, String> {
+    let client = connect(address, tls).await?;
     let mut client = client.ready().await.map_err(|error| error.to_string())?;
     let request = http::Request::post(format!("http://{address}/grpc.health.v1.Health/Check"))
         .header("content-type", "application/grpc")
@@ -173,13 +184,8 @@ fn get_varint(input: &mut &[u8]) -> Result<u64, String> {
 }
 
 /// `H2PING = "host:port"`: an HTTP/2 PING answered in time is passing.
-pub async fn h2ping(address: &str, use_tls: bool, timeout: Duration) -> ProbeResult {
-    if use_tls {
-        return critical(format!(
-            "HTTP2 ping {address}: TLS targets are not supported yet (set H2PingUseTLS to false for h2c)"
-        ));
-    }
-    match tokio::time::timeout(timeout, ping_once(address)).await {
+pub async fn h2ping(address: &str, tls: Option<&TlsOptions>, timeout: Duration) -> ProbeResult {
+    match tokio::time::timeout(timeout, ping_once(address, tls)).await {
         Err(_) => critical(format!("HTTP2 ping {address}: timed out after {timeout:?}")),
         Ok(Err(error)) => critical(format!("HTTP2 ping {address}: {error}")),
         Ok(Ok(())) => ProbeResult {
@@ -189,10 +195,8 @@ pub async fn h2ping(address: &str, use_tls: bool, timeout: Duration) -> ProbeRes
     }
 }
 
-async fn ping_once(address: &str) -> Result<(), String> {
-    let stream = TcpStream::connect(address)
-        .await
-        .map_err(|error| format!("dial tcp {address}: {error}"))?;
+async fn ping_once(address: &str, tls: Option<&TlsOptions>) -> Result<(), String> {
+    let stream = transport(address, tls).await?;
     let (_client, mut connection) = h2::client::handshake(stream)
         .await
         .map_err(|error| format!("HTTP/2 handshake: {error}"))?;

@@ -12,6 +12,7 @@
 mod http2;
 mod probe;
 mod thresholds;
+mod tls;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -8,6 +8,8 @@ use proconsul_api::duration::parse_duration;
 use reqwest::Method;
 use tokio::net::TcpStream;
 
+use super::tls::TlsOptions;
+
 use crate::local::LocalCheck;
 
 /// Consul's default timeout for network checks.
@@ -37,17 +39,19 @@ pub enum Probe {
     },
     Tcp {
         address: String,
+        /// `TCPUseTLS`: the check also completes a TLS handshake.
+        tls: Option<TlsOptions>,
     },
     Udp {
         address: String,
     },
     Grpc {
         target: String,
-        use_tls: bool,
+        tls: Option<TlsOptions>,
     },
     H2Ping {
         address: String,
-        use_tls: bool,
+        tls: Option<TlsOptions>,
     },
     /// A command: exit 0 is passing, 1 warning, anything else critical.
     Script {
@@ -97,6 +101,12 @@ impl ProbeSpec {
             None => return None,
         };
         let is_script = !definition.args.is_empty() || definition.script.is_some();
+        let tls = |enabled: bool| {
+            enabled.then(|| TlsOptions {
+                server_name: definition.tls_server_name.clone(),
+                skip_verify: definition.tls_skip_verify,
+            })
+        };
         let timeout = duration(&definition.timeout)
             .filter(|timeout| !timeout.is_zero())
             .unwrap_or(if is_script {
@@ -123,16 +133,17 @@ impl ProbeSpec {
         } else if let Some(address) = &definition.tcp {
             Probe::Tcp {
                 address: address.clone(),
+                tls: tls(definition.tcp_use_tls),
             }
         } else if let Some(target) = &definition.grpc {
             Probe::Grpc {
                 target: target.clone(),
-                use_tls: definition.grpc_use_tls,
+                tls: tls(definition.grpc_use_tls),
             }
         } else if let Some(address) = &definition.h2ping {
             Probe::H2Ping {
                 address: address.clone(),
-                use_tls: definition.h2ping_use_tls.unwrap_or(true),
+                tls: tls(definition.h2ping_use_tls.unwrap_or(true)),
             }
         } else if let Some(address) = &definition.udp {
             Probe::Udp {
@@ -270,14 +281,14 @@ impl ProbeSpec {
                 }
             }
             Probe::Udp { address } => udp(address, self.timeout).await,
-            Probe::Grpc { target, use_tls } => {
-                super::http2::grpc(target, *use_tls, self.timeout).await
+            Probe::Grpc { target, tls } => {
+                super::http2::grpc(target, tls.as_ref(), self.timeout).await
             }
-            Probe::H2Ping { address, use_tls } => {
-                super::http2::h2ping(address, *use_tls, self.timeout).await
+            Probe::H2Ping { address, tls } => {
+                super::http2::h2ping(address, tls.as_ref(), self.timeout).await
             }
             Probe::Script { args } => script(args, self.timeout).await,
-            Probe::Tcp { address } => {
+            Probe::Tcp { address, tls: None } => {
                 match tokio::time::timeout(self.timeout, TcpStream::connect(address.as_str())).await
                 {
                     Ok(Ok(_)) => ProbeResult {
@@ -287,6 +298,23 @@ impl ProbeSpec {
                     Ok(Err(error)) => critical(format!("dial tcp {address}: {error}")),
                     Err(_) => critical(format!(
                         "dial tcp {address}: i/o timeout after {:?}",
+                        self.timeout
+                    )),
+                }
+            }
+            Probe::Tcp {
+                address,
+                tls: Some(options),
+            } => {
+                let handshake = super::tls::connect(address, options, false);
+                match tokio::time::timeout(self.timeout, handshake).await {
+                    Ok(Ok(_)) => ProbeResult {
+                        status: HealthStatus::Passing,
+                        output: format!("TCP connect {address}: Success (TLS)"),
+                    },
+                    Ok(Err(error)) => critical(error),
+                    Err(_) => critical(format!(
+                        "TLS connect {address}: i/o timeout after {:?}",
                         self.timeout
                     )),
                 }

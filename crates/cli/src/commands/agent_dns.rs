@@ -118,6 +118,58 @@ fn parse_recursor(text: &str) -> anyhow::Result<SocketAddr> {
 mod tests {
     use super::*;
 
+    fn args(flags: &[&str]) -> DnsArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            dns: DnsArgs,
+        }
+        let argv = std::iter::once("test").chain(flags.iter().copied());
+        Wrapper::parse_from(argv).dns
+    }
+
+    fn files(json: serde_json::Value) -> FileConfig {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn files_set_dns_and_flags_win() {
+        let files = files(serde_json::json!({
+            "ports": {"dns": 8653},
+            "addresses": {"dns": "127.0.0.2"},
+            "domain": "example.",
+            "recursors": ["10.0.0.1"],
+            "dns_config": {
+                "node_ttl": "10s",
+                "service_ttl": {"*": "5s"},
+                "only_passing": true,
+                "a_record_limit": 4,
+                "recursor_strategy": "random",
+                "soa": {"min_ttl": 3}
+            }
+        }));
+        let settings = args(&[]).settings(&files).unwrap();
+        assert_eq!(settings.port, Some(8653));
+        assert_eq!(settings.addr, Some("127.0.0.2".parse().unwrap()));
+        let config = settings.config;
+        assert_eq!(config.domain, "example.");
+        assert_eq!(config.recursors, ["10.0.0.1:53".parse().unwrap()]);
+        assert_eq!(config.node_ttl, std::time::Duration::from_secs(10));
+        assert_eq!(config.service_ttl("any"), std::time::Duration::from_secs(5));
+        assert!(config.only_passing);
+        assert_eq!(config.a_record_limit, 4);
+        assert_eq!(config.recursor_strategy, RecursorStrategy::Random);
+        assert_eq!(config.soa.min_ttl, 3);
+
+        let flags = args(&["--dns-port=-1", "--domain=flag.", "--recursor=10.9.9.9:5353"]);
+        let settings = flags.settings(&files).unwrap();
+        assert_eq!(settings.port, None, "-1 turns DNS off");
+        assert_eq!(settings.config.domain, "flag.");
+        assert_eq!(settings.config.recursors, ["10.9.9.9:5353".parse().unwrap()]);
+        assert!(args(&["--dns-port=70000"]).settings(&FileConfig::default()).is_err());
+    }
+
     #[test]
     fn recursors_default_to_port_53() {
         assert_eq!(
