@@ -557,7 +557,8 @@ async fn start_tls_h2_target() -> (
                         continue;
                     };
                     // HealthCheckResponse { status: SERVING }, length-prefixed.
-                    let _ = body.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 2, 8, 1]), false);
+                    let _ =
+                        body.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 2, 8, 1]), false);
                     let mut trailers = http::HeaderMap::new();
                     trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
                     let _ = body.send_trailers(trailers);
@@ -573,14 +574,30 @@ async fn tcp_grpc_and_h2ping_checks_over_tls() {
     let (addr, names) = start_tls_h2_target().await;
     let agent = TestAgent::start();
     let tls = |extra: serde_json::Value| {
-        let mut check = json!({"Interval": "1s", "TLSSkipVerify": true, "TLSServerName": "checks.internal"});
-        check.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let mut check =
+            json!({"Interval": "1s", "TLSSkipVerify": true, "TLSServerName": "checks.internal"});
+        check
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         check
     };
-    register_check(&agent, tls(json!({"Name": "tcp-tls", "TCP": addr.to_string(), "TCPUseTLS": true}))).await;
-    register_check(&agent, tls(json!({"Name": "grpc-tls", "GRPC": format!("{addr}/web"), "GRPCUseTLS": true}))).await;
+    register_check(
+        &agent,
+        tls(json!({"Name": "tcp-tls", "TCP": addr.to_string(), "TCPUseTLS": true})),
+    )
+    .await;
+    register_check(
+        &agent,
+        tls(json!({"Name": "grpc-tls", "GRPC": format!("{addr}/web"), "GRPCUseTLS": true})),
+    )
+    .await;
     // H2PingUseTLS is true unless set.
-    register_check(&agent, tls(json!({"Name": "ping-tls", "H2PING": addr.to_string()}))).await;
+    register_check(
+        &agent,
+        tls(json!({"Name": "ping-tls", "H2PING": addr.to_string()})),
+    )
+    .await;
     register_check(
         &agent,
         json!({"Name": "tcp-verified", "TCP": addr.to_string(), "TCPUseTLS": true, "Interval": "1s", "Status": "passing"}),
@@ -594,11 +611,19 @@ async fn tcp_grpc_and_h2ping_checks_over_tls() {
     // Without TLSSkipVerify a self-signed certificate is refused.
     let verified = wait_for_check(&agent, "tcp-verified", "critical", SOON).await;
     assert!(
-        verified["Output"].as_str().unwrap().to_lowercase().contains("certificate"),
+        verified["Output"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate"),
         "{verified}"
     );
     assert!(
-        names.lock().unwrap().iter().any(|name| name == "checks.internal"),
+        names
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|name| name == "checks.internal"),
         "TLSServerName is sent as SNI: {:?}",
         names.lock().unwrap()
     );

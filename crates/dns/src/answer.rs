@@ -39,7 +39,8 @@ pub struct Response {
 }
 
 impl Response {
-    fn empty(code: ResponseCode) -> Self {
+    /// A response with `code` and no records yet.
+    pub fn empty(code: ResponseCode) -> Self {
         Response {
             code,
             answers: Vec::new(),
@@ -103,14 +104,16 @@ pub fn answer(sources: &Sources<'_>, question: &Question<'_>, rng: &mut impl Rng
     };
     let mut response = match &question.lookup {
         Lookup::Apex => builder.apex(self_address),
-        Lookup::NameServer => builder.name_server(self_address),
+        Lookup::NameServer => builder.address_answer(self_address, 0),
         Lookup::Service {
             name,
             tag,
             datacenter,
         } if builder.is_local(datacenter) => builder.service(name, tag.as_deref(), rng),
         Lookup::Node { name, datacenter } if builder.is_local(datacenter) => builder.node(name),
-        Lookup::Addr { ip, datacenter } if builder.is_local(datacenter) => builder.addr(*ip),
+        Lookup::Addr { ip, datacenter } if builder.is_local(datacenter) => {
+            builder.address_answer(*ip, seconds(sources.config.node_ttl))
+        }
         // Other datacenters are not reachable (no WAN federation yet), and the
         // unsupported and invalid forms name nothing.
         _ => Response::empty(ResponseCode::NXDomain),
@@ -215,14 +218,11 @@ impl Builder<'_> {
         response
     }
 
-    fn name_server(&self, self_address: IpAddr) -> Response {
+    /// The asked name's records for one address: `ns.<domain>`, `<hex>.addr`.
+    fn address_answer(&self, address: IpAddr, ttl: u32) -> Response {
         let mut response = Response::empty(ResponseCode::NoError);
-        for record in address_records(
-            self.question.name,
-            &self_address.to_string(),
-            self.question.query_type,
-            0,
-        ) {
+        let address = address.to_string();
+        for record in address_records(self.question.name, &address, self.question.query_type, ttl) {
             response.push(record, None);
         }
         response
@@ -245,19 +245,6 @@ impl Builder<'_> {
             .then(|| meta_records(owner, node, ttl));
         for record in records {
             response.push(record, meta_extras.take().into_iter().flatten());
-        }
-        response
-    }
-
-    fn addr(&self, ip: IpAddr) -> Response {
-        let mut response = Response::empty(ResponseCode::NoError);
-        for record in address_records(
-            self.question.name,
-            &ip.to_string(),
-            self.question.query_type,
-            seconds(self.config.node_ttl),
-        ) {
-            response.push(record, None);
         }
         response
     }

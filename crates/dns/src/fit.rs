@@ -164,15 +164,7 @@ mod tests {
     }
 
     fn response(count: u8) -> Response {
-        let mut response = Response {
-            code: ResponseCode::NoError,
-            answers: Vec::new(),
-            additional: Vec::new(),
-            additional_end: Vec::new(),
-            authority: Vec::new(),
-            least_bytes: 0,
-            keepable: None,
-        };
+        let mut response = Response::empty(ResponseCode::NoError);
         for i in 0..count {
             let target = format!("n{i}.node.dc1.consul.");
             response.push(a("web.service.consul.", i), [a(&target, i)]);

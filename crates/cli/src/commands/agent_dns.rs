@@ -162,12 +162,23 @@ mod tests {
         assert_eq!(config.recursor_strategy, RecursorStrategy::Random);
         assert_eq!(config.soa.min_ttl, 3);
 
-        let flags = args(&["--dns-port=-1", "--domain=flag.", "--recursor=10.9.9.9:5353"]);
+        let flags = args(&[
+            "--dns-port=-1",
+            "--domain=flag.",
+            "--recursor=10.9.9.9:5353",
+        ]);
         let settings = flags.settings(&files).unwrap();
         assert_eq!(settings.port, None, "-1 turns DNS off");
         assert_eq!(settings.config.domain, "flag.");
-        assert_eq!(settings.config.recursors, ["10.9.9.9:5353".parse().unwrap()]);
-        assert!(args(&["--dns-port=70000"]).settings(&FileConfig::default()).is_err());
+        assert_eq!(
+            settings.config.recursors,
+            ["10.9.9.9:5353".parse().unwrap()]
+        );
+        assert!(
+            args(&["--dns-port=70000"])
+                .settings(&FileConfig::default())
+                .is_err()
+        );
     }
 
     #[test]
