@@ -22,6 +22,7 @@ use crate::config_registrations::{self, ConfigOwned};
 use crate::error::{AgentError, WriteError};
 use crate::http;
 use crate::local::{LocalCheck, LocalState};
+use crate::sessions::{self, SessionTimers};
 use crate::ttl::{self, TtlTimers};
 use crate::{anti_entropy, reaper};
 
@@ -44,6 +45,8 @@ pub struct AgentInner {
     pub local: LocalState,
     /// The deadlines of TTL checks.
     pub ttl: TtlTimers,
+    /// The deadlines of sessions with a TTL (this agent is the leader in `-dev`).
+    pub sessions: SessionTimers,
     /// The next runs of the checks the agent runs itself (HTTP, TCP).
     pub checks: CheckRunner,
     /// Which local entries came from configuration files.
@@ -191,6 +194,7 @@ pub struct Agent {
     checks_task: JoinHandle<()>,
     reaper_task: JoinHandle<()>,
     anti_entropy_task: JoinHandle<()>,
+    session_tasks: [JoinHandle<()>; 2],
 }
 
 impl Agent {
@@ -236,6 +240,7 @@ impl Agent {
             consensus,
             local: LocalState::default(),
             ttl: TtlTimers::default(),
+            sessions: SessionTimers::default(),
             checks: CheckRunner::default(),
             config_owned: ConfigOwned::default(),
             shutdown: CancellationToken::new(),
@@ -272,6 +277,10 @@ impl Agent {
         let checks_task = tokio::spawn(checks::run_checks(inner.clone()));
         let reaper_task = tokio::spawn(reaper::reap_critical_services(inner.clone()));
         let anti_entropy_task = tokio::spawn(anti_entropy::run(inner.clone()));
+        let session_tasks = [
+            tokio::spawn(sessions::expire(inner.clone())),
+            tokio::spawn(sessions::watch_bindings(inner.clone())),
+        ];
         tracing::info!(%http_addr, "HTTP API listening");
         if let Some(dns_addr) = dns_addr {
             tracing::info!(%dns_addr, domain = %inner.config.dns.domain, "DNS listening (UDP and TCP)");
@@ -286,6 +295,7 @@ impl Agent {
             checks_task,
             reaper_task,
             anti_entropy_task,
+            session_tasks,
         })
     }
 
@@ -323,6 +333,11 @@ impl Agent {
         }
         if let Err(join_error) = self.anti_entropy_task.await {
             tracing::error!(%join_error, "anti-entropy task failed");
+        }
+        for task in self.session_tasks {
+            if let Err(join_error) = task.await {
+                tracing::error!(%join_error, "session task failed");
+            }
         }
         tracing::info!("shutting down: stopping raft");
         self.inner.consensus.shutdown().await?;

@@ -15,6 +15,7 @@ mod error;
 pub mod http;
 pub mod local;
 mod reaper;
+mod sessions;
 mod ttl;
 
 pub use agent::{Agent, run};

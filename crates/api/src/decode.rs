@@ -72,6 +72,11 @@ const FIELD_NAMES: &[&str] = &[
     "Weights",
     "DisableRedirects",
     "OutputMaxSize",
+    "LockDelay",
+    "Behavior",
+    "NodeChecks",
+    "ServiceChecks",
+    "Namespace",
 ];
 
 /// Duration fields. Consul takes a JSON number there as nanoseconds (Go's

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod duration;
 pub mod health;
 pub mod kv;
+pub mod session;
 
 #[cfg(feature = "client")]
 pub mod client;
@@ -16,3 +17,4 @@ pub mod client;
 pub use catalog::*;
 pub use health::*;
 pub use kv::*;
+pub use session::*;

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 #[derive(Clone)]
 pub struct StateReader {
     current: Arc<ArcSwap<State>>,
-    tables: Arc<[watch::Sender<u64>; 4]>,
+    tables: Arc<[watch::Sender<u64>; Table::ALL.len()]>,
 }
 
 impl Default for StateReader {
@@ -57,5 +57,6 @@ fn slot(table: Table) -> usize {
         Table::Services => 1,
         Table::Checks => 2,
         Table::Kvs => 3,
+        Table::Sessions => 4,
     }
 }

@@ -18,6 +18,8 @@ impl fmt::Display for Proposal {
             Command::Register(r) => write!(f, "register node={}", r.node),
             Command::Deregister(d) => write!(f, "deregister node={}", d.node),
             Command::Kv(kv) => write!(f, "kv {:?} key={}", kv.op, kv.key),
+            Command::SessionCreate(session) => write!(f, "session create id={}", session.id),
+            Command::SessionDestroy { id, .. } => write!(f, "session destroy id={id}"),
         }
     }
 }

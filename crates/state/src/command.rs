@@ -1,6 +1,6 @@
 //! The commands that travel through the Raft log, and what applying one answers.
 
-use proconsul_api::{CatalogDeregistration, CatalogRegistration};
+use proconsul_api::{CatalogDeregistration, CatalogRegistration, Session};
 use serde::{Deserialize, Serialize};
 
 /// One replicated write. Validation that needs no state happens before a command is
@@ -14,6 +14,13 @@ pub enum Command {
     Deregister(CatalogDeregistration),
     /// A KV write or delete.
     Kv(KvCommand),
+    /// `PUT /v1/session/create`: the session with its ID chosen by the proposer.
+    SessionCreate(Box<Session>),
+    /// Ends a session (destroyed by a client, expired, or bound to something that
+    /// failed): its locks are released or its keys deleted, per its behavior.
+    /// `now_ms` (the proposer's clock, in the log so that every replica agrees) starts
+    /// the lock delay of the keys it held.
+    SessionDestroy { id: String, now_ms: u64 },
 }
 
 /// A KV write, with the check-and-set index when the client asked for one.
@@ -28,11 +35,16 @@ pub struct KvCommand {
 }
 
 /// What a [`KvCommand`] does to its key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KvOp {
     Set,
     Delete,
     DeleteTree,
+    /// `?acquire=<session>`: set the value and take the lock if it is free (or already
+    /// this session's).
+    Acquire(String),
+    /// `?release=<session>`: set the value and give the lock up if this session holds it.
+    Release(String),
 }
 
 /// The answer of applying a command, returned to the client that proposed it.

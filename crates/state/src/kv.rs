@@ -22,33 +22,24 @@ impl State {
                 return CommandOutcome::Applied(false);
             }
         }
+        match &command.op {
+            KvOp::Acquire(session) => return self.acquire(index, command, existing, session),
+            KvOp::Release(session) => return self.release(index, command, existing, session),
+            _ => {}
+        }
         match command.op {
             KvOp::Set => {
                 let (create_index, lock_index, session) = existing
                     .map(|entry| (entry.create_index, entry.lock_index, entry.session.clone()))
                     .unwrap_or((index, 0, None));
-                let value = if command.value.is_empty() {
-                    None
-                } else {
-                    Some(command.value.clone())
-                };
-                let entry = KvPair {
-                    lock_index,
-                    key: command.key.clone(),
-                    flags: command.flags,
-                    value,
-                    session,
-                    create_index,
-                    modify_index: index,
-                };
-                self.kvs.insert(command.key.clone(), Arc::new(entry));
-                self.table_indexes.bump(Table::Kvs, index);
+                self.put_entry(index, command, create_index, lock_index, session);
             }
             KvOp::Delete => {
                 if self.kvs.remove(&command.key).is_some() {
                     self.table_indexes.bump(Table::Kvs, index);
                 }
             }
+            KvOp::Acquire(_) | KvOp::Release(_) => {}
             KvOp::DeleteTree => {
                 let doomed: Vec<String> = self.kv_keys_with_prefix(&command.key).cloned().collect();
                 if !doomed.is_empty() {
@@ -63,6 +54,80 @@ impl State {
             Some(_) => CommandOutcome::Applied(true),
             None => CommandOutcome::Done,
         }
+    }
+
+    /// `?acquire`: takes the lock when it is free, or updates the value when this
+    /// session already holds it. Lock delay is enforced by the proposer, which has a
+    /// clock; the state keeps when each delay ends ([`State::lock_delay_until`]).
+    fn acquire(
+        &mut self,
+        index: u64,
+        command: &KvCommand,
+        existing: Option<Arc<KvPair>>,
+        session: &str,
+    ) -> CommandOutcome {
+        if !self.sessions.contains_key(session) {
+            return CommandOutcome::Rejected(format!("invalid session {session:?}"));
+        }
+        let (create_index, lock_index) = match &existing {
+            Some(entry) => match entry.session.as_deref() {
+                Some(holder) if holder != session => return CommandOutcome::Applied(false),
+                Some(_) => (entry.create_index, entry.lock_index),
+                None => (entry.create_index, entry.lock_index + 1),
+            },
+            None => (index, 1),
+        };
+        self.put_entry(
+            index,
+            command,
+            create_index,
+            lock_index,
+            Some(session.to_string()),
+        );
+        CommandOutcome::Applied(true)
+    }
+
+    /// `?release`: gives the lock up and updates the value, when this session holds it.
+    fn release(
+        &mut self,
+        index: u64,
+        command: &KvCommand,
+        existing: Option<Arc<KvPair>>,
+        session: &str,
+    ) -> CommandOutcome {
+        match existing {
+            Some(entry) if entry.session.as_deref() == Some(session) => {
+                self.put_entry(index, command, entry.create_index, entry.lock_index, None);
+                CommandOutcome::Applied(true)
+            }
+            _ => CommandOutcome::Applied(false),
+        }
+    }
+
+    fn put_entry(
+        &mut self,
+        index: u64,
+        command: &KvCommand,
+        create_index: u64,
+        lock_index: u64,
+        session: Option<String>,
+    ) {
+        let entry = KvPair {
+            lock_index,
+            key: command.key.clone(),
+            flags: command.flags,
+            value: (!command.value.is_empty()).then(|| command.value.clone()),
+            session,
+            create_index,
+            modify_index: index,
+        };
+        self.kvs.insert(command.key.clone(), Arc::new(entry));
+        self.table_indexes.bump(Table::Kvs, index);
+    }
+
+    /// When the lock delay of `key` ends (ms since the epoch), if one was set.
+    pub fn lock_delay_until(&self, key: &str) -> Option<u64> {
+        self.lock_delays.get(key).copied()
     }
 
     fn kv_keys_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a String> + 'a {

@@ -13,6 +13,7 @@ mod catalog;
 mod command;
 mod health;
 mod kv;
+mod session;
 mod snapshot;
 mod state;
 

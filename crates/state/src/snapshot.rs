@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use imbl::OrdMap;
-use proconsul_api::{AgentService, HealthCheck, KvPair, Node};
+use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session};
 use serde::{Deserialize, Serialize};
 
 use crate::state::{State, TableIndexes};
 
 /// The first bytes of every snapshot, followed by the format version.
-const MAGIC: &[u8; 8] = b"PCSNAP\0\x01";
+const MAGIC: &[u8; 8] = b"PCSNAP\0\x02";
 
 /// Why a snapshot could not be restored.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,8 @@ struct SnapshotBody {
     services: Vec<(String, Arc<AgentService>)>,
     checks: Vec<Arc<HealthCheck>>,
     kvs: Vec<Arc<KvPair>>,
+    sessions: Vec<Arc<Session>>,
+    lock_delays: Vec<(String, u64)>,
 }
 
 impl State {
@@ -53,6 +55,12 @@ impl State {
                 .collect(),
             checks: self.checks.values().cloned().collect(),
             kvs: self.kvs.values().cloned().collect(),
+            sessions: self.sessions.values().cloned().collect(),
+            lock_delays: self
+                .lock_delays
+                .iter()
+                .map(|(key, until)| (key.clone(), *until))
+                .collect(),
         };
         let mut bytes = MAGIC.to_vec();
         bytes.extend(postcard::to_stdvec(&body).expect("serializing to memory cannot fail"));
@@ -82,6 +90,12 @@ impl State {
                 .into_iter()
                 .map(|entry| (entry.key.clone(), entry))
                 .collect(),
+            sessions: body
+                .sessions
+                .into_iter()
+                .map(|session| (session.id.clone(), session))
+                .collect(),
+            lock_delays: body.lock_delays.into_iter().collect(),
             ..State::default()
         };
         let mut instances_by_name: OrdMap<String, imbl::OrdSet<(String, String)>> = OrdMap::new();

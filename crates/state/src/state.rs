@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use imbl::{OrdMap, OrdSet};
-use proconsul_api::{AgentService, HealthCheck, KvPair, Node};
+use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session};
 use serde::{Deserialize, Serialize};
 
 use crate::command::{Command, CommandOutcome};
@@ -15,11 +15,18 @@ pub enum Table {
     Services,
     Checks,
     Kvs,
+    Sessions,
 }
 
 impl Table {
     /// Every table, in a fixed order (the order of [`TableIndexes`]' fields).
-    pub const ALL: [Table; 4] = [Table::Nodes, Table::Services, Table::Checks, Table::Kvs];
+    pub const ALL: [Table; 5] = [
+        Table::Nodes,
+        Table::Services,
+        Table::Checks,
+        Table::Kvs,
+        Table::Sessions,
+    ];
 }
 
 /// The log index of the latest change to each table, deletions included.
@@ -29,6 +36,7 @@ pub struct TableIndexes {
     pub services: u64,
     pub checks: u64,
     pub kvs: u64,
+    pub sessions: u64,
 }
 
 impl TableIndexes {
@@ -39,6 +47,7 @@ impl TableIndexes {
             Table::Services => self.services,
             Table::Checks => self.checks,
             Table::Kvs => self.kvs,
+            Table::Sessions => self.sessions,
         }
     }
 
@@ -48,6 +57,7 @@ impl TableIndexes {
             Table::Services => &mut self.services,
             Table::Checks => &mut self.checks,
             Table::Kvs => &mut self.kvs,
+            Table::Sessions => &mut self.sessions,
         };
         *slot = (*slot).max(index);
     }
@@ -63,6 +73,10 @@ pub struct State {
     pub(crate) services: OrdMap<NodeScopedKey, Arc<AgentService>>,
     pub(crate) checks: OrdMap<NodeScopedKey, Arc<HealthCheck>>,
     pub(crate) kvs: OrdMap<String, Arc<KvPair>>,
+    pub(crate) sessions: OrdMap<String, Arc<Session>>,
+    /// Keys whose lock was lost when a session ended, with the time (ms since the
+    /// epoch, from the log) before which they may not be acquired again.
+    pub(crate) lock_delays: OrdMap<String, u64>,
     /// Derived: service name to the instances that carry it. Rebuilt on restore.
     pub(crate) instances_by_name: OrdMap<String, OrdSet<NodeScopedKey>>,
     /// The latest change touching each service name (its instances, their checks and
@@ -88,6 +102,10 @@ impl State {
             Command::Register(registration) => self.apply_register(index, registration),
             Command::Deregister(deregistration) => self.apply_deregister(index, deregistration),
             Command::Kv(kv) => self.apply_kv(index, kv),
+            Command::SessionCreate(session) => self.apply_session_create(index, session),
+            Command::SessionDestroy { id, now_ms } => {
+                self.apply_session_destroy(index, id, *now_ms)
+            }
         }
     }
 

@@ -2,7 +2,8 @@
 //! answers every query the same as the original, and keeps doing so as commands go on.
 
 use proconsul_api::{
-    AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus,
+    AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus, Session,
+    SessionBehavior,
 };
 use proconsul_state::{Command, KvCommand, KvOp, State, Table};
 use proptest::prelude::*;
@@ -10,6 +11,7 @@ use proptest::prelude::*;
 const NODES: &[&str] = &["n1", "n2", "n3"];
 const SERVICES: &[&str] = &["web", "db", "cache"];
 const KEYS: &[&str] = &["a", "a/b", "a/c", "b", "b/x/y", ""];
+const SESSIONS: &[&str] = &["s1", "s2"];
 
 fn status() -> impl Strategy<Value = HealthStatus> {
     prop_oneof![
@@ -68,7 +70,13 @@ fn command() -> impl Strategy<Value = Command> {
         Command::Deregister(d)
     });
     let kv = (
-        prop_oneof![Just(KvOp::Set), Just(KvOp::Delete), Just(KvOp::DeleteTree)],
+        prop_oneof![
+            Just(KvOp::Set),
+            Just(KvOp::Delete),
+            Just(KvOp::DeleteTree),
+            (0..SESSIONS.len()).prop_map(|s| KvOp::Acquire(SESSIONS[s].to_string())),
+            (0..SESSIONS.len()).prop_map(|s| KvOp::Release(SESSIONS[s].to_string())),
+        ],
         0..KEYS.len(),
         proptest::collection::vec(any::<u8>(), 0..4),
         proptest::option::of(0u64..6),
@@ -82,7 +90,26 @@ fn command() -> impl Strategy<Value = Command> {
                 cas,
             })
         });
-    prop_oneof![register, deregister, kv]
+    let session_create =
+        (0..SESSIONS.len(), 0..NODES.len(), any::<bool>()).prop_map(|(id, node, delete)| {
+            Command::SessionCreate(Box::new(Session {
+                id: SESSIONS[id].to_string(),
+                node: NODES[node].to_string(),
+                lock_delay: 1_000_000_000,
+                behavior: if delete {
+                    SessionBehavior::Delete
+                } else {
+                    SessionBehavior::Release
+                },
+                ..Session::default()
+            }))
+        });
+    let session_destroy =
+        (0..SESSIONS.len(), 0u64..10_000).prop_map(|(id, now_ms)| Command::SessionDestroy {
+            id: SESSIONS[id].to_string(),
+            now_ms,
+        });
+    prop_oneof![register, deregister, kv, session_create, session_destroy]
 }
 
 /// Every query the HTTP layer can ask, rendered to comparable text.
@@ -111,6 +138,14 @@ fn answers(state: &State) -> String {
         state.kv_list("")
     );
     out += &format!("{:?}\n", state.kv_keys("", Some("/")));
+    out += &format!(
+        "{:?}\n{:?}\n",
+        state.sessions().collect::<Vec<_>>(),
+        state.sessions_to_invalidate()
+    );
+    for key in KEYS {
+        out += &format!("{key} {:?}\n", state.lock_delay_until(key));
+    }
     out
 }
 

@@ -10,6 +10,7 @@ use proconsul_state::{Command, CommandOutcome, KvCommand, KvOp, Table};
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
 use crate::http::respond::{json, query_json, query_not_found};
+use crate::sessions;
 
 /// `GET /v1/kv/` (the root).
 pub async fn get_root(ctx: Ctx) -> Result<Response, ApiError> {
@@ -95,11 +96,16 @@ pub async fn put_root(_ctx: Ctx) -> ApiError {
 
 /// `PUT /v1/kv/:key`: the raw body is the value; answers `true` or `false`.
 pub async fn put(ctx: Ctx, Path(key): Path<String>, body: Bytes) -> Result<Response, ApiError> {
-    if ctx.params.get("acquire").is_some() || ctx.params.get("release").is_some() {
-        return Err(ApiError::bad_request(
-            "?acquire and ?release need sessions, which this version of Proconsul does not support yet",
-        ));
-    }
+    let op = match (ctx.params.get("acquire"), ctx.params.get("release")) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "Conflicting flags: acquire and release",
+            ));
+        }
+        (Some(session), None) => KvOp::Acquire(session.to_string()),
+        (None, Some(session)) => KvOp::Release(session.to_string()),
+        (None, None) => KvOp::Set,
+    };
     let max = ctx.agent.config.kv_max_value_size;
     if body.len() > max {
         return Err(ApiError::new(
@@ -115,10 +121,23 @@ pub async fn put(ctx: Ctx, Path(key): Path<String>, body: Bytes) -> Result<Respo
     if !ctx.authz.key_write(&key) {
         return Err(ApiError::permission_denied());
     }
+    // Lock delay: after a session holding this key ended, nobody may take it until the
+    // delay passes. The leader's clock decides, as in Consul.
+    if matches!(op, KvOp::Acquire(_))
+        && let Some(until) = ctx
+            .agent
+            .consensus
+            .reader()
+            .current()
+            .lock_delay_until(&key)
+        && sessions::now_ms() < until
+    {
+        return Ok(json(&false, ctx.options.pretty));
+    }
     write(
         &ctx,
         KvCommand {
-            op: KvOp::Set,
+            op,
             key,
             value: body.to_vec(),
             flags,

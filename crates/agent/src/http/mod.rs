@@ -15,6 +15,7 @@ mod maintenance;
 pub mod query;
 mod reload;
 mod respond;
+mod session;
 mod status;
 
 use std::sync::Arc;
@@ -98,6 +99,12 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/agent/force-leave/{*node}", put(agent::force_leave))
         .route("/v1/agent/token/{*kind}", put(acl::disabled))
         .route("/v1/acl/{*rest}", any(acl::disabled))
+        .route("/v1/session/create", put(session::create))
+        .route("/v1/session/destroy/{id}", put(session::destroy))
+        .route("/v1/session/renew/{id}", put(session::renew))
+        .route("/v1/session/info/{id}", get(session::info))
+        .route("/v1/session/node/{*node}", get(session::node))
+        .route("/v1/session/list", get(session::list))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .fallback(not_found)
