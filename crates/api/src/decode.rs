@@ -77,6 +77,9 @@ const FIELD_NAMES: &[&str] = &[
     "NodeChecks",
     "ServiceChecks",
     "Namespace",
+    "KV",
+    "Verb",
+    "Index",
 ];
 
 /// Duration fields. Consul takes a JSON number there as nanoseconds (Go's

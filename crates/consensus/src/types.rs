@@ -20,6 +20,7 @@ impl fmt::Display for Proposal {
             Command::Kv(kv) => write!(f, "kv {:?} key={}", kv.op, kv.key),
             Command::SessionCreate(session) => write!(f, "session create id={}", session.id),
             Command::SessionDestroy { id, .. } => write!(f, "session destroy id={id}"),
+            Command::Txn(ops) => write!(f, "txn ops={}", ops.len()),
         }
     }
 }

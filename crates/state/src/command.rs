@@ -3,6 +3,8 @@
 use proconsul_api::{CatalogDeregistration, CatalogRegistration, Session};
 use serde::{Deserialize, Serialize};
 
+use crate::txn::{TxnError, TxnOp, TxnResult};
+
 /// One replicated write. Validation that needs no state happens before a command is
 /// proposed; whatever depends on the state is decided deterministically in `apply`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +23,8 @@ pub enum Command {
     /// `now_ms` (the proposer's clock, in the log so that every replica agrees) starts
     /// the lock delay of the keys it held.
     SessionDestroy { id: String, now_ms: u64 },
+    /// `PUT /v1/txn`: operations applied all together or not at all.
+    Txn(Vec<TxnOp>),
 }
 
 /// A KV write, with the check-and-set index when the client asked for one.
@@ -54,6 +58,9 @@ pub enum CommandOutcome {
     Done,
     /// A conditional write: whether its condition held and it was applied.
     Applied(bool),
+    /// A transaction: its results, or the errors of the operations that failed (then
+    /// nothing was applied).
+    Txn(Result<Vec<TxnResult>, Vec<TxnError>>),
     /// The command was refused by the state (e.g. a check for an unknown service). The
     /// text is Consul's error message, shown to the client as a 400/500 body.
     Rejected(String),

@@ -16,7 +16,9 @@ mod kv;
 mod session;
 mod snapshot;
 mod state;
+mod txn;
 
 pub use command::{Command, CommandOutcome, KvCommand, KvOp};
 pub use snapshot::SnapshotError;
 pub use state::{State, Table, TableIndexes};
+pub use txn::{CatalogVerb, KvVerb, TxnError, TxnOp, TxnResult};

@@ -106,6 +106,7 @@ impl State {
             Command::SessionDestroy { id, now_ms } => {
                 self.apply_session_destroy(index, id, *now_ms)
             }
+            Command::Txn(ops) => self.apply_txn(index, ops),
         }
     }
 

@@ -17,6 +17,7 @@ mod reload;
 mod respond;
 mod session;
 mod status;
+mod txn;
 
 use std::sync::Arc;
 
@@ -105,6 +106,7 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/session/info/{id}", get(session::info))
         .route("/v1/session/node/{*node}", get(session::node))
         .route("/v1/session/list", get(session::list))
+        .route("/v1/txn", put(txn::txn))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .fallback(not_found)

@@ -1,0 +1,200 @@
+//! `PUT /v1/txn`: Consul's transactions. Operations are decoded into the state's
+//! [`TxnOp`]s; a transaction of reads is answered from the local state (honouring the
+//! consistency mode), any other goes through Raft as one command.
+
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use proconsul_api::{AgentService, HealthCheck, Node};
+use proconsul_state::{
+    CatalogVerb, Command, CommandOutcome, KvVerb, Table, TxnError, TxnOp, TxnResult,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::http::context::Ctx;
+use crate::http::decode::decode_body;
+use crate::http::error::ApiError;
+use crate::http::respond::json as json_response;
+
+/// Consul's limit on operations per transaction.
+const MAX_OPS: usize = 128;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct WireOp {
+    #[serde(rename = "KV")]
+    kv: Option<WireKv>,
+    node: Option<WireNode>,
+    service: Option<WireService>,
+    check: Option<WireCheck>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct WireKv {
+    verb: String,
+    key: String,
+    value: Option<String>,
+    flags: u64,
+    index: u64,
+    session: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct WireNode {
+    verb: String,
+    node: Node,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct WireService {
+    verb: String,
+    node: String,
+    service: AgentService,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct WireCheck {
+    verb: String,
+    check: HealthCheck,
+}
+
+/// `PUT /v1/txn`.
+pub async fn txn(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    let wire: Vec<WireOp> = decode_body(&body)?;
+    if wire.len() > MAX_OPS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "Transaction contains too many operations ({} > {MAX_OPS})",
+                wire.len()
+            ),
+        ));
+    }
+    let ops = wire
+        .into_iter()
+        .enumerate()
+        .map(|(i, op)| {
+            convert(&ctx, op)
+                .map_err(|what| ApiError::bad_request(format!("Operation {i}: {what}")))
+        })
+        .collect::<Result<Vec<TxnOp>, ApiError>>()?;
+    if ops.iter().all(TxnOp::is_read) {
+        let (meta, outcome) = ctx
+            .blocking(&Table::ALL, |state| {
+                (state.last_applied(), state.read_txn(&ops))
+            })
+            .await?;
+        let mut response = reply(outcome)?;
+        meta.write_headers(response.headers_mut());
+        return Ok(response);
+    }
+    let applied = ctx.agent.consensus.write(Command::Txn(ops)).await?;
+    reply(applied.outcome)
+}
+
+fn convert(ctx: &Ctx, op: WireOp) -> Result<TxnOp, String> {
+    match op {
+        WireOp { kv: Some(kv), .. } => {
+            let verb =
+                KvVerb::parse(&kv.verb).ok_or_else(|| format!("unknown KV verb {:?}", kv.verb))?;
+            let allowed = if verb.is_read() {
+                ctx.authz.key_read(&kv.key)
+            } else {
+                ctx.authz.key_write(&kv.key)
+            };
+            if !allowed {
+                return Err("Permission denied".to_string());
+            }
+            let value = match kv.value {
+                Some(text) => STANDARD
+                    .decode(text)
+                    .map_err(|error| format!("Value is not base64: {error}"))?,
+                None => Vec::new(),
+            };
+            if value.len() > ctx.agent.config.kv_max_value_size {
+                return Err(format!(
+                    "value for key {:?} is too large ({} > {} bytes)",
+                    kv.key,
+                    value.len(),
+                    ctx.agent.config.kv_max_value_size
+                ));
+            }
+            Ok(TxnOp::Kv {
+                verb,
+                key: kv.key,
+                value,
+                flags: kv.flags,
+                index: kv.index,
+                session: kv.session,
+            })
+        }
+        WireOp {
+            node: Some(node), ..
+        } => Ok(TxnOp::Node {
+            verb: catalog_verb(&node.verb)?,
+            node: node.node,
+        }),
+        WireOp {
+            service: Some(service),
+            ..
+        } => Ok(TxnOp::Service {
+            verb: catalog_verb(&service.verb)?,
+            node: service.node,
+            service: service.service,
+        }),
+        WireOp {
+            check: Some(check), ..
+        } => Ok(TxnOp::Check {
+            verb: catalog_verb(&check.verb)?,
+            check: check.check,
+        }),
+        _ => Err("no KV, Node, Service or Check operation".to_string()),
+    }
+}
+
+fn catalog_verb(name: &str) -> Result<CatalogVerb, String> {
+    CatalogVerb::parse(name).ok_or_else(|| format!("unknown verb {name:?}"))
+}
+
+/// 200 with `Results`, or 409 with `Errors`.
+fn reply(outcome: CommandOutcome) -> Result<Response, ApiError> {
+    match outcome {
+        CommandOutcome::Txn(Ok(results)) => {
+            let results: Vec<Value> = results.iter().map(result_json).collect();
+            Ok(json_response(
+                &json!({"Results": results, "Errors": null}),
+                false,
+            ))
+        }
+        CommandOutcome::Txn(Err(errors)) => {
+            let errors: Vec<Value> = errors.iter().map(error_json).collect();
+            let mut response = json_response(&json!({"Results": null, "Errors": errors}), false);
+            *response.status_mut() = StatusCode::CONFLICT;
+            Ok(response.into_response())
+        }
+        CommandOutcome::Rejected(reason) => Err(ApiError::internal(reason)),
+        other => Err(ApiError::internal(format!(
+            "unexpected transaction outcome {other:?}"
+        ))),
+    }
+}
+
+fn result_json(result: &TxnResult) -> Value {
+    match result {
+        TxnResult::Kv(entry) => json!({ "KV": entry }),
+        TxnResult::Node(node) => json!({ "Node": node }),
+        TxnResult::Service(service) => json!({ "Service": service }),
+        TxnResult::Check(check) => json!({ "Check": check }),
+    }
+}
+
+fn error_json(error: &TxnError) -> Value {
+    json!({"OpIndex": error.op_index, "What": error.what})
+}
