@@ -38,7 +38,10 @@ async fn writes_are_atomic_and_reads_come_back() {
     let results = body["Results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     assert_eq!(results[0]["KV"]["Key"], "app/a");
-    assert!(results[0]["KV"]["Value"].is_null(), "writes come back without values");
+    assert!(
+        results[0]["KV"]["Value"].is_null(),
+        "writes come back without values"
+    );
     assert_eq!(results[2]["Node"]["Address"], "10.9.0.1");
     assert_eq!(results[3]["Service"]["Service"], "db");
     let catalog = get(&agent.url("/v1/catalog/service/db")).await.json();
@@ -77,10 +80,20 @@ async fn writes_are_atomic_and_reads_come_back() {
     assert_eq!(status, 409, "{body}");
     assert!(body["Results"].is_null());
     let errors = body["Errors"].as_array().unwrap();
-    let positions: Vec<u64> = errors.iter().map(|e| e["OpIndex"].as_u64().unwrap()).collect();
+    let positions: Vec<u64> = errors
+        .iter()
+        .map(|e| e["OpIndex"].as_u64().unwrap())
+        .collect();
     assert_eq!(positions, [1, 2, 3, 4]);
-    assert_eq!(errors[0]["What"], "failed to set key \"app/a\", index is stale");
-    assert_eq!(get(&agent.url("/v1/kv/app/c")).await.status, 404, "nothing applied");
+    assert_eq!(
+        errors[0]["What"],
+        "failed to set key \"app/a\", index is stale"
+    );
+    assert_eq!(
+        get(&agent.url("/v1/kv/app/c")).await.status,
+        404,
+        "nothing applied"
+    );
 
     // Deletes in a transaction.
     let (status, _) = txn(
@@ -93,7 +106,10 @@ async fn writes_are_atomic_and_reads_come_back() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(get(&agent.url("/v1/kv/app/?recurse")).await.status, 404);
-    assert_eq!(get(&agent.url("/v1/catalog/service/db")).await.json(), json!([]));
+    assert_eq!(
+        get(&agent.url("/v1/catalog/service/db")).await.json(),
+        json!([])
+    );
 }
 
 #[tokio::test]
@@ -120,14 +136,23 @@ async fn locks_limits_and_bad_input() {
     )
     .await;
     assert_eq!(status, 409);
-    assert!(body["Errors"][0]["What"].as_str().unwrap().starts_with("failed to unlock key"));
+    assert!(
+        body["Errors"][0]["What"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed to unlock key")
+    );
 
     let too_many: Vec<Value> = (0..129)
         .map(|i| json!({"KV": {"Verb": "set", "Key": format!("k{i}")}}))
         .collect();
     let answer = put(&agent.url("/v1/txn"), Value::Array(too_many).to_string()).await;
     assert_eq!(answer.status, 413, "{}", answer.body);
-    let bad_verb = put(&agent.url("/v1/txn"), json!([{"KV": {"Verb": "explode", "Key": "k"}}]).to_string()).await;
+    let bad_verb = put(
+        &agent.url("/v1/txn"),
+        json!([{"KV": {"Verb": "explode", "Key": "k"}}]).to_string(),
+    )
+    .await;
     assert_eq!(bad_verb.status, 400, "{}", bad_verb.body);
     let not_json = put(&agent.url("/v1/txn"), "{").await;
     assert_eq!(not_json.status, 400);

@@ -18,7 +18,7 @@ pub struct KvPair {
 
 /// Base64 encoding of KV values, with `null` for an absent value, as Consul does in JSON.
 /// Binary formats (snapshots, the Raft log) keep the raw bytes.
-mod base64_value {
+pub(crate) mod base64_value {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

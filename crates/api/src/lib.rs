@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod decode;
 pub mod duration;
+pub mod event;
 pub mod health;
 pub mod kv;
 pub mod session;
@@ -15,6 +16,7 @@ pub mod session;
 pub mod client;
 
 pub use catalog::*;
+pub use event::*;
 pub use health::*;
 pub use kv::*;
 pub use session::*;

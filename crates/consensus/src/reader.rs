@@ -58,5 +58,6 @@ fn slot(table: Table) -> usize {
         Table::Checks => 2,
         Table::Kvs => 3,
         Table::Sessions => 4,
+        Table::Events => 5,
     }
 }

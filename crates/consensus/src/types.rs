@@ -21,6 +21,7 @@ impl fmt::Display for Proposal {
             Command::SessionCreate(session) => write!(f, "session create id={}", session.id),
             Command::SessionDestroy { id, .. } => write!(f, "session destroy id={id}"),
             Command::Txn(ops) => write!(f, "txn ops={}", ops.len()),
+            Command::EventFire(event) => write!(f, "event name={}", event.name),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The commands that travel through the Raft log, and what applying one answers.
 
-use proconsul_api::{CatalogDeregistration, CatalogRegistration, Session};
+use proconsul_api::{CatalogDeregistration, CatalogRegistration, Session, UserEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::txn::{TxnError, TxnOp, TxnResult};
@@ -25,6 +25,8 @@ pub enum Command {
     SessionDestroy { id: String, now_ms: u64 },
     /// `PUT /v1/txn`: operations applied all together or not at all.
     Txn(Vec<TxnOp>),
+    /// `PUT /v1/event/fire/:name`: kept among the latest [`crate::MAX_EVENTS`] events.
+    EventFire(Box<UserEvent>),
 }
 
 /// A KV write, with the check-and-set index when the client asked for one.

@@ -11,6 +11,7 @@
 
 mod catalog;
 mod command;
+mod event;
 mod health;
 mod kv;
 mod session;
@@ -19,6 +20,7 @@ mod state;
 mod txn;
 
 pub use command::{Command, CommandOutcome, KvCommand, KvOp};
+pub use event::MAX_EVENTS;
 pub use snapshot::SnapshotError;
 pub use state::{State, Table, TableIndexes};
 pub use txn::{CatalogVerb, KvVerb, TxnError, TxnOp, TxnResult};

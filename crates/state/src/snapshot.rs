@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use imbl::OrdMap;
-use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session};
+use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::state::{State, TableIndexes};
@@ -34,6 +34,7 @@ struct SnapshotBody {
     kvs: Vec<Arc<KvPair>>,
     sessions: Vec<Arc<Session>>,
     lock_delays: Vec<(String, u64)>,
+    events: Vec<Arc<UserEvent>>,
 }
 
 impl State {
@@ -61,6 +62,7 @@ impl State {
                 .iter()
                 .map(|(key, until)| (key.clone(), *until))
                 .collect(),
+            events: self.events.iter().cloned().collect(),
         };
         let mut bytes = MAGIC.to_vec();
         bytes.extend(postcard::to_stdvec(&body).expect("serializing to memory cannot fail"));
@@ -96,6 +98,7 @@ impl State {
                 .map(|session| (session.id.clone(), session))
                 .collect(),
             lock_delays: body.lock_delays.into_iter().collect(),
+            events: body.events.into_iter().collect(),
             ..State::default()
         };
         let mut instances_by_name: OrdMap<String, imbl::OrdSet<(String, String)>> = OrdMap::new();

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use imbl::{OrdMap, OrdSet};
-use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session};
+use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::command::{Command, CommandOutcome};
@@ -16,16 +16,18 @@ pub enum Table {
     Checks,
     Kvs,
     Sessions,
+    Events,
 }
 
 impl Table {
     /// Every table, in a fixed order (the order of [`TableIndexes`]' fields).
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Nodes,
         Table::Services,
         Table::Checks,
         Table::Kvs,
         Table::Sessions,
+        Table::Events,
     ];
 }
 
@@ -37,6 +39,7 @@ pub struct TableIndexes {
     pub checks: u64,
     pub kvs: u64,
     pub sessions: u64,
+    pub events: u64,
 }
 
 impl TableIndexes {
@@ -48,6 +51,7 @@ impl TableIndexes {
             Table::Checks => self.checks,
             Table::Kvs => self.kvs,
             Table::Sessions => self.sessions,
+            Table::Events => self.events,
         }
     }
 
@@ -58,6 +62,7 @@ impl TableIndexes {
             Table::Checks => &mut self.checks,
             Table::Kvs => &mut self.kvs,
             Table::Sessions => &mut self.sessions,
+            Table::Events => &mut self.events,
         };
         *slot = (*slot).max(index);
     }
@@ -77,6 +82,8 @@ pub struct State {
     /// Keys whose lock was lost when a session ended, with the time (ms since the
     /// epoch, from the log) before which they may not be acquired again.
     pub(crate) lock_delays: OrdMap<String, u64>,
+    /// The latest user events, oldest first.
+    pub(crate) events: imbl::Vector<Arc<UserEvent>>,
     /// Derived: service name to the instances that carry it. Rebuilt on restore.
     pub(crate) instances_by_name: OrdMap<String, OrdSet<NodeScopedKey>>,
     /// The latest change touching each service name (its instances, their checks and
@@ -107,6 +114,7 @@ impl State {
                 self.apply_session_destroy(index, id, *now_ms)
             }
             Command::Txn(ops) => self.apply_txn(index, ops),
+            Command::EventFire(event) => self.apply_event(index, event),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use proconsul_api::{
     AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus, Session,
-    SessionBehavior,
+    SessionBehavior, UserEvent,
 };
 use proconsul_state::{Command, KvCommand, KvOp, State, Table};
 use proptest::prelude::*;
@@ -109,7 +109,21 @@ fn command() -> impl Strategy<Value = Command> {
             id: SESSIONS[id].to_string(),
             now_ms,
         });
-    prop_oneof![register, deregister, kv, session_create, session_destroy]
+    let event = (0..3u8).prop_map(|n| {
+        Command::EventFire(Box::new(UserEvent {
+            id: format!("e{n}"),
+            name: format!("event-{n}"),
+            ..UserEvent::default()
+        }))
+    });
+    prop_oneof![
+        register,
+        deregister,
+        kv,
+        session_create,
+        session_destroy,
+        event
+    ]
 }
 
 /// Every query the HTTP layer can ask, rendered to comparable text.
@@ -146,6 +160,7 @@ fn answers(state: &State) -> String {
     for key in KEYS {
         out += &format!("{key} {:?}\n", state.lock_delay_until(key));
     }
+    out += &format!("{:?}\n", state.events().collect::<Vec<_>>());
     out
 }
 

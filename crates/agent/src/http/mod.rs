@@ -9,6 +9,7 @@ mod catalog;
 mod context;
 pub mod decode;
 pub mod error;
+mod event;
 mod health;
 mod kv;
 mod maintenance;
@@ -107,6 +108,8 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/session/node/{*node}", get(session::node))
         .route("/v1/session/list", get(session::list))
         .route("/v1/txn", put(txn::txn))
+        .route("/v1/event/fire/{name}", put(event::fire))
+        .route("/v1/event/list", get(event::list))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .fallback(not_found)

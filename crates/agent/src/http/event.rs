@@ -1,0 +1,141 @@
+//! `/v1/event`: firing user events and listing the ones this agent accepts.
+//!
+//! Events go through Raft here (gossip will carry them later, as in Consul). An agent
+//! lists the events aimed at it: the node filter matches its node name, and the
+//! service (and tag) filter matches one of its own services.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::response::Response;
+use proconsul_api::{AgentService, UserEvent};
+use proconsul_state::{Command, Table};
+use regex::Regex;
+
+use crate::http::context::Ctx;
+use crate::http::error::ApiError;
+use crate::http::respond::{json, query_json};
+
+/// Consul's limit on an event's payload.
+const MAX_PAYLOAD: usize = 512;
+
+/// `PUT /v1/event/fire/:name`.
+pub async fn fire(ctx: Ctx, Path(name): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    if name.is_empty() {
+        return Err(ApiError::bad_request("Missing name"));
+    }
+    if body.len() > MAX_PAYLOAD {
+        return Err(ApiError::bad_request(format!(
+            "User event payload exceeds the limit of {MAX_PAYLOAD} bytes"
+        )));
+    }
+    let filter = |param: &str| ctx.params.get(param).unwrap_or_default().to_string();
+    let event = UserEvent {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        payload: (!body.is_empty()).then(|| body.to_vec()),
+        node_filter: filter("node"),
+        service_filter: filter("service"),
+        tag_filter: filter("tag"),
+        version: 1,
+        ltime: 0,
+    };
+    if !event.tag_filter.is_empty() && event.service_filter.is_empty() {
+        return Err(ApiError::bad_request(
+            "Cannot provide tag filter without service filter",
+        ));
+    }
+    for (what, pattern) in [
+        ("node", &event.node_filter),
+        ("service", &event.service_filter),
+        ("tag", &event.tag_filter),
+    ] {
+        Regex::new(pattern)
+            .map_err(|error| ApiError::bad_request(format!("Invalid {what} filter: {error}")))?;
+    }
+    if !ctx.authz.event_write(&event.name) {
+        return Err(ApiError::permission_denied());
+    }
+    let applied = ctx
+        .agent
+        .consensus
+        .write(Command::EventFire(Box::new(event.clone())))
+        .await?;
+    let fired = UserEvent {
+        ltime: applied.index,
+        ..event
+    };
+    Ok(json(&fired, ctx.options.pretty))
+}
+
+/// `GET /v1/event/list` (`?name=`, blocking).
+pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
+    let name = ctx.params.get("name").map(str::to_string);
+    let node = ctx.agent.node.name.clone();
+    let services = ctx.agent.local.services();
+    let (meta, events) = ctx
+        .blocking(&[Table::Events], |state| {
+            let events: Vec<UserEvent> = state
+                .events()
+                .filter(|event| name.as_deref().is_none_or(|name| event.name == name))
+                .filter(|event| accepts(event, &node, services.values()))
+                .filter(|event| ctx.authz.event_read(&event.name))
+                .filter(|event| ctx.keep(event))
+                .map(|event| (**event).clone())
+                .collect();
+            (state.table_indexes().events, events)
+        })
+        .await?;
+    Ok(query_json(&meta, &events, ctx.options.pretty))
+}
+
+/// Whether an agent with `node` and `services` accepts `event`, as Consul's agents
+/// decide on receipt. A filter that does not compile accepts nothing.
+fn accepts<'a>(
+    event: &UserEvent,
+    node: &str,
+    mut services: impl Iterator<Item = &'a AgentService>,
+) -> bool {
+    let matches = |pattern: &str, text: &str| {
+        pattern.is_empty() || Regex::new(pattern).is_ok_and(|regex| regex.is_match(text))
+    };
+    if !matches(&event.node_filter, node) {
+        return false;
+    }
+    if event.service_filter.is_empty() {
+        return true;
+    }
+    services.any(|service| {
+        matches(&event.service_filter, &service.service)
+            && (event.tag_filter.is_empty()
+                || service
+                    .tags
+                    .iter()
+                    .any(|tag| matches(&event.tag_filter, tag)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_select_agents() {
+        let web = AgentService {
+            service: "web".into(),
+            tags: vec!["v2".into()],
+            ..AgentService::default()
+        };
+        let event = |node: &str, service: &str, tag: &str| UserEvent {
+            node_filter: node.into(),
+            service_filter: service.into(),
+            tag_filter: tag.into(),
+            ..UserEvent::default()
+        };
+        assert!(accepts(&event("", "", ""), "n1", [&web].into_iter()));
+        assert!(accepts(&event("^n", "we", ""), "n1", [&web].into_iter()));
+        assert!(!accepts(&event("^x", "", ""), "n1", [&web].into_iter()));
+        assert!(accepts(&event("", "web", "v2"), "n1", [&web].into_iter()));
+        assert!(!accepts(&event("", "web", "v1"), "n1", [&web].into_iter()));
+        assert!(!accepts(&event("", "db", ""), "n1", [&web].into_iter()));
+    }
+}
