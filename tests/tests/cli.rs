@@ -150,3 +150,120 @@ async fn maint_enables_lists_and_disables() {
     let output = run(&agent, &["maint", "-enable", "-disable"]);
     assert!(!output.status.success());
 }
+
+/// The lines of `path` (empty when it does not exist yet).
+fn lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The most `start` lines seen without their `end` in a log of `start`/`end` lines.
+fn most_concurrent(log: &[String]) -> i32 {
+    let (mut running, mut most) = (0, 0);
+    for line in log {
+        running += if line == "start" { 1 } else { -1 };
+        most = most.max(running);
+    }
+    most
+}
+
+fn spawn_cli(agent: &TestAgent, args: &[&str]) -> std::process::Child {
+    Command::new(binary())
+        .args(args)
+        .env("CONSUL_HTTP_ADDR", agent.addr())
+        .env_remove("CONSUL_HTTP_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot run proconsul")
+}
+
+#[tokio::test]
+async fn lock_runs_commands_one_at_a_time() {
+    let agent = TestAgent::start();
+    let scratch = proconsul_tests::TempDir::new("lock");
+    let log = scratch.path().join("log");
+    let command = format!("echo start >> {0}; sleep 0.5; echo end >> {0}", log.display());
+    let children: Vec<_> = (0..3)
+        .map(|_| spawn_cli(&agent, &["lock", "jobs/backup", &command]))
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    let log = lines(&log);
+    assert_eq!(log.len(), 6, "{log:?}");
+    assert_eq!(most_concurrent(&log), 1, "{log:?}");
+    // The lock is free again and the command's exit code comes back.
+    let output = run(&agent, &["lock", "jobs/backup", "exit 3"]);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let entry = get(&agent.url("/v1/kv/jobs/backup/.lock")).await.json();
+    assert!(entry[0]["Session"].is_null(), "released: {entry}");
+}
+
+#[tokio::test]
+async fn lock_with_n_is_a_semaphore_and_times_out() {
+    let agent = TestAgent::start();
+    let scratch = proconsul_tests::TempDir::new("semaphore");
+    let log = scratch.path().join("log");
+    let command = format!("echo start >> {0}; sleep 1; echo end >> {0}", log.display());
+    let children: Vec<_> = (0..4)
+        .map(|_| spawn_cli(&agent, &["lock", "-n=2", "pool/slots", &command]))
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+    let log = lines(&log);
+    assert_eq!(log.len(), 8, "{log:?}");
+    assert_eq!(most_concurrent(&log), 2, "{log:?}");
+
+    // Held elsewhere: -timeout gives up.
+    let session = put(&agent.url("/v1/session/create"), "{}").await.json()["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    put(&agent.url(&format!("/v1/kv/busy/.lock?acquire={session}")), "").await;
+    let output = run(&agent, &["lock", "-timeout=1s", "busy", "true"]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("timeout"), "{output:?}");
+}
+
+#[tokio::test]
+async fn event_and_watch_commands() {
+    let agent = TestAgent::start();
+    let output = run(&agent, &["event", "-name=deploy", "v2"]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout(&output).starts_with("Event ID: "), "{}", stdout(&output));
+    let events = get(&agent.url("/v1/event/list?name=deploy")).await.json();
+    assert_eq!(events.as_array().unwrap().len(), 1);
+
+    put(&agent.url("/v1/kv/watched"), "hello").await;
+    let output = run(&agent, &["watch", "-type=key", "-key=watched"]);
+    assert!(output.status.success(), "{output:?}");
+    let entry: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(entry["Key"], "watched");
+
+    let scratch = proconsul_tests::TempDir::new("watch");
+    let seen = scratch.path().join("seen");
+    let handler = format!("cat >> {}; echo >> {}", seen.display(), seen.display());
+    let mut watcher = spawn_cli(&agent, &["watch", "-type=keyprefix", "-prefix=app/", &handler]);
+    put(&agent.url("/v1/kv/app/first"), "1").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(&seen).unwrap_or_default().contains("app/first") {
+        assert!(std::time::Instant::now() < deadline, "the handler never saw app/first");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    put(&agent.url("/v1/kv/app/second"), "2").await;
+    while !std::fs::read_to_string(&seen).unwrap_or_default().contains("app/second") {
+        assert!(std::time::Instant::now() < deadline, "the handler never saw app/second");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    let bad = run(&agent, &["watch", "-type=key"]);
+    assert_eq!(bad.status.code(), Some(1));
+}

@@ -310,3 +310,50 @@ async fn blocking_session_queries_wake_on_change() {
     assert!(answer.index() > index);
     assert_eq!(answer.json()[0]["ID"], id);
 }
+
+#[tokio::test]
+async fn contending_lockers_never_hold_the_lock_together() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let agent = Arc::new(TestAgent::start());
+    let holders = Arc::new(AtomicUsize::new(0));
+    let mut lockers = Vec::new();
+    for name in ["one", "two", "three"] {
+        let (agent, holders) = (agent.clone(), holders.clone());
+        lockers.push(tokio::spawn(async move {
+            let session = create(&agent, json!({"Name": name, "LockDelay": "0s"})).await;
+            let mut held = 0;
+            for round in 0..40 {
+                let value = format!("{name}-{round}");
+                while kv_put(&agent, &format!("election?acquire={session}"), &value)
+                    .await
+                    .1
+                    != "true"
+                {
+                    tokio::task::yield_now().await;
+                }
+                assert_eq!(
+                    holders.fetch_add(1, Ordering::SeqCst),
+                    0,
+                    "two holders at once"
+                );
+                let entry = get(&agent.url("/v1/kv/election")).await.json();
+                assert_eq!(entry[0]["Session"], session.as_str());
+                held += 1;
+                holders.fetch_sub(1, Ordering::SeqCst);
+                assert_eq!(
+                    kv_put(&agent, &format!("election?release={session}"), "")
+                        .await
+                        .1,
+                    "true"
+                );
+            }
+            held
+        }));
+    }
+    for locker in lockers {
+        assert_eq!(locker.await.unwrap(), 40);
+    }
+    let entry = get(&agent.url("/v1/kv/election")).await.json();
+    assert_eq!(entry[0]["LockIndex"], 120, "every acquisition counted once");
+}

@@ -4,13 +4,16 @@
 pub mod agent;
 mod agent_dns;
 pub mod catalog;
+pub mod event;
 pub mod kv;
+pub mod lock;
 pub mod maint;
 pub mod members;
 pub mod reload;
 pub mod services;
 pub mod validate;
 pub mod version;
+pub mod watch;
 
 use std::process::ExitCode;
 
@@ -47,6 +50,12 @@ enum Commands {
     Validate(validate::ValidateArgs),
     /// Makes the agent re-read its configuration files.
     Reload(reload::ReloadArgs),
+    /// Fires a user event.
+    Event(event::EventArgs),
+    /// Runs a command while holding a lock (or a semaphore slot with -n).
+    Lock(lock::LockArgs),
+    /// Watches a view (key, keyprefix, services, nodes, service, checks, event) for changes.
+    Watch(watch::WatchArgs),
     /// Prints the version.
     Version,
 }
@@ -115,6 +124,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Services(command) => services::run(command).await,
         Commands::Validate(args) => Ok(validate::run(args)),
         Commands::Reload(args) => reload::run(args).await,
+        Commands::Event(args) => event::run(args).await,
+        Commands::Lock(args) => lock::run(args).await,
+        Commands::Watch(args) => watch::run(args).await,
         Commands::Version => Ok(version::run()),
     }
 }
