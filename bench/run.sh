@@ -38,6 +38,22 @@ memory="$(free -g | awk '/Mem:/ {print $2}') GiB"
     echo
     bench/dns.sh target/release/proconsul
     echo
+    echo "## Locks and sessions"
+    echo
+    echo "One \`proconsul agent -dev\` (release build); the load generator runs on the same machine."
+    echo "Lock round trips: each client has its own session and key and loops \`PUT ?acquire\` then"
+    echo "\`PUT ?release\` (two Raft writes) for 5 s. Renewals: 1,000 sessions with a 60 s TTL are created,"
+    echo "then renewed round-robin by the clients for 5 s. CPU is the agent's over wall time (200% is both"
+    echo "cores); RSS is read at the end of each run. Command: \`$bench locks --clients C\`."
+    echo
+    echo "| Workload | Clients | Per second | Agent CPU | Agent RSS (MiB) |"
+    echo "|---|---|---|---|---|"
+    for clients in 1 16; do
+        "$bench" --binary target/release/proconsul locks --clients "$clients"
+    done
+    echo
+    echo "No peer is measured for locks yet (etcd's lease and lock API comes with the registry benchmarks)."
+    echo
     echo "Not measured yet: registrations, discovery reads, KV, blocking-query fan-out, memory at 100k"
     echo "instances and start-up time, side by side with rnacos, etcd and an axum ceiling."
 } > "$out.tmp"

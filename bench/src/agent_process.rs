@@ -18,6 +18,7 @@ impl AgentProcess {
             .args(["agent", "-dev", "-log-level=warn", "-node=bench"])
             .arg(format!("-http-port={port}"))
             .arg(format!("-server-port={}", free_port()?))
+            .arg(format!("-dns-port={}", free_port()?))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -4,6 +4,7 @@
 
 mod agent_process;
 mod checks;
+mod locks;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,8 @@ struct Cli {
 enum Workload {
     /// Health checks per second one agent sustains against local targets.
     Checks(checks::ChecksArgs),
+    /// Lock round trips and session renewals per second.
+    Locks(locks::LocksArgs),
 }
 
 #[tokio::main]
@@ -28,5 +31,6 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.workload {
         Workload::Checks(args) => checks::run(&cli.binary, args).await,
+        Workload::Locks(args) => locks::run(&cli.binary, args).await,
     }
 }

@@ -186,7 +186,10 @@ async fn lock_runs_commands_one_at_a_time() {
     let agent = TestAgent::start();
     let scratch = proconsul_tests::TempDir::new("lock");
     let log = scratch.path().join("log");
-    let command = format!("echo start >> {0}; sleep 0.5; echo end >> {0}", log.display());
+    let command = format!(
+        "echo start >> {0}; sleep 0.5; echo end >> {0}",
+        log.display()
+    );
     let children: Vec<_> = (0..3)
         .map(|_| spawn_cli(&agent, &["lock", "jobs/backup", &command]))
         .collect();
@@ -226,10 +229,17 @@ async fn lock_with_n_is_a_semaphore_and_times_out() {
         .as_str()
         .unwrap()
         .to_string();
-    put(&agent.url(&format!("/v1/kv/busy/.lock?acquire={session}")), "").await;
+    put(
+        &agent.url(&format!("/v1/kv/busy/.lock?acquire={session}")),
+        "",
+    )
+    .await;
     let output = run(&agent, &["lock", "-timeout=1s", "busy", "true"]);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("timeout"), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("timeout"),
+        "{output:?}"
+    );
 }
 
 #[tokio::test]
@@ -237,7 +247,11 @@ async fn event_and_watch_commands() {
     let agent = TestAgent::start();
     let output = run(&agent, &["event", "-name=deploy", "v2"]);
     assert!(output.status.success(), "{output:?}");
-    assert!(stdout(&output).starts_with("Event ID: "), "{}", stdout(&output));
+    assert!(
+        stdout(&output).starts_with("Event ID: "),
+        "{}",
+        stdout(&output)
+    );
     let events = get(&agent.url("/v1/event/list?name=deploy")).await.json();
     assert_eq!(events.as_array().unwrap().len(), 1);
 
@@ -250,16 +264,31 @@ async fn event_and_watch_commands() {
     let scratch = proconsul_tests::TempDir::new("watch");
     let seen = scratch.path().join("seen");
     let handler = format!("cat >> {}; echo >> {}", seen.display(), seen.display());
-    let mut watcher = spawn_cli(&agent, &["watch", "-type=keyprefix", "-prefix=app/", &handler]);
+    let mut watcher = spawn_cli(
+        &agent,
+        &["watch", "-type=keyprefix", "-prefix=app/", &handler],
+    );
     put(&agent.url("/v1/kv/app/first"), "1").await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !std::fs::read_to_string(&seen).unwrap_or_default().contains("app/first") {
-        assert!(std::time::Instant::now() < deadline, "the handler never saw app/first");
+    while !std::fs::read_to_string(&seen)
+        .unwrap_or_default()
+        .contains("app/first")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the handler never saw app/first"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     put(&agent.url("/v1/kv/app/second"), "2").await;
-    while !std::fs::read_to_string(&seen).unwrap_or_default().contains("app/second") {
-        assert!(std::time::Instant::now() < deadline, "the handler never saw app/second");
+    while !std::fs::read_to_string(&seen)
+        .unwrap_or_default()
+        .contains("app/second")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the handler never saw app/second"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let _ = watcher.kill();
