@@ -58,6 +58,16 @@ impl State {
             return CommandOutcome::Done;
         };
         self.table_indexes.bump(Table::Sessions, index);
+        // Delays that have run out are forgotten, so the map holds only live ones.
+        let expired: Vec<String> = self
+            .lock_delays
+            .iter()
+            .filter(|(_, until)| **until <= now_ms)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in expired {
+            self.lock_delays.remove(&key);
+        }
         let held: Vec<String> = self
             .kvs
             .iter()
