@@ -84,17 +84,30 @@ mod tempdir {
 impl TestAgent {
     /// Starts a dev agent with extra flags and waits until it has a leader.
     pub fn start_with(extra: &[&str]) -> TestAgent {
+        TestAgent::spawn(&["-dev"], None, extra)
+    }
+
+    /// Starts a durable single-voter server (`-server -bootstrap`) keeping its data in
+    /// `data_dir`, named `node` (so that a restart is the same node).
+    pub fn start_server(data_dir: &std::path::Path, node: &str, extra: &[&str]) -> TestAgent {
+        let data_dir = format!("-data-dir={}", data_dir.display());
+        TestAgent::spawn(&["-server", "-bootstrap", &data_dir], Some(node), extra)
+    }
+
+    fn spawn(mode: &[&str], node: Option<&str>, extra: &[&str]) -> TestAgent {
         let http_port = free_port();
         let server_port = free_port();
         // Every agent gets its own DNS port, so that agents can run side by side.
         let dns_port = free_port();
-        let node_name = format!("node-{http_port}");
+        let node_name = node.map_or_else(|| format!("node-{http_port}"), str::to_string);
         let dir = TempDir::new("agent");
         let log_path = dir.path().join("agent.log");
         let log = std::fs::File::create(&log_path).expect("cannot create the agent log");
         let mut command = Command::new(binary());
         command
-            .args(["agent", "-dev", "-node", &node_name])
+            .arg("agent")
+            .args(mode)
+            .args(["-node", &node_name])
             .arg(format!("-http-port={http_port}"))
             .arg(format!("-server-port={server_port}"))
             .args(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use proconsul_api::{
     AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus,
 };
-use proconsul_consensus::{Consensus, ConsensusConfig};
+use proconsul_consensus::{Consensus, ConsensusConfig, ServerOptions};
 use proconsul_dns::{DnsConfig, DnsHandler, DnsServer};
 use proconsul_state::{Command, CommandOutcome};
 use tokio::net::TcpListener;
@@ -22,6 +22,7 @@ use crate::config_registrations::{self, ConfigOwned};
 use crate::error::{AgentError, WriteError};
 use crate::http;
 use crate::local::{LocalCheck, LocalState};
+use crate::persist;
 use crate::sessions::{self, SessionTimers};
 use crate::ttl::{self, TtlTimers};
 use crate::{anti_entropy, reaper};
@@ -195,6 +196,7 @@ pub struct Agent {
     reaper_task: JoinHandle<()>,
     anti_entropy_task: JoinHandle<()>,
     session_tasks: [JoinHandle<()>; 2],
+    persist_task: Option<JoinHandle<()>>,
 }
 
 impl Agent {
@@ -213,13 +215,31 @@ impl Agent {
             "starting Proconsul agent"
         );
         let rpc_addr = SocketAddr::new(config.bind_addr, config.server_port);
-        let consensus = Consensus::start_dev(ConsensusConfig {
+        let consensus_config = ConsensusConfig {
             node_id: 1,
             node_name: node.name.clone(),
             rpc_addr,
-        })
-        .await?;
-        tracing::info!(%rpc_addr, "raft: single-voter in-memory cluster elected this node leader");
+        };
+        let consensus = match (&config.data_dir, config.dev) {
+            (Some(data_dir), false) => {
+                let consensus = Consensus::start_server(
+                    consensus_config,
+                    ServerOptions {
+                        data_dir: data_dir.clone(),
+                        snapshot_threshold: config.raft_snapshot_threshold,
+                        trailing_logs: config.raft_trailing_logs,
+                    },
+                )
+                .await?;
+                tracing::info!(%rpc_addr, data_dir = %data_dir.display(), "raft: durable single-voter server elected this node leader");
+                consensus
+            }
+            _ => {
+                let consensus = Consensus::start_dev(consensus_config).await?;
+                tracing::info!(%rpc_addr, "raft: single-voter in-memory cluster elected this node leader");
+                consensus
+            }
+        };
 
         let http_addr = SocketAddr::new(
             config.http_addr.unwrap_or(config.client_addr),
@@ -247,6 +267,18 @@ impl Agent {
         });
         register_self(&inner).await?;
         tracing::info!(node = %inner.node.name, "catalog: registered this node, the consul service and serfHealth");
+        let data_dir = inner.config.data_dir.clone().filter(|_| !inner.config.dev);
+        if let Some(data_dir) = &data_dir {
+            let restored = persist::restore(&inner, data_dir)
+                .await
+                .map_err(AgentError::Config)?;
+            if restored > 0 {
+                tracing::info!(
+                    restored,
+                    "restored this agent's services and checks from the data dir"
+                );
+            }
+        }
         let from_files =
             config_registrations::prepare(&inner, &inner.config.services, &inner.config.checks)
                 .map_err(AgentError::Config)?;
@@ -277,6 +309,8 @@ impl Agent {
         let checks_task = tokio::spawn(checks::run_checks(inner.clone()));
         let reaper_task = tokio::spawn(reaper::reap_critical_services(inner.clone()));
         let anti_entropy_task = tokio::spawn(anti_entropy::run(inner.clone()));
+        let persist_task =
+            data_dir.map(|data_dir| tokio::spawn(persist::keep(inner.clone(), data_dir)));
         let session_tasks = [
             tokio::spawn(sessions::expire(inner.clone())),
             tokio::spawn(sessions::watch_bindings(inner.clone())),
@@ -296,6 +330,7 @@ impl Agent {
             reaper_task,
             anti_entropy_task,
             session_tasks,
+            persist_task,
         })
     }
 
@@ -333,6 +368,11 @@ impl Agent {
         }
         if let Err(join_error) = self.anti_entropy_task.await {
             tracing::error!(%join_error, "anti-entropy task failed");
+        }
+        if let Some(task) = self.persist_task
+            && let Err(join_error) = task.await
+        {
+            tracing::error!(%join_error, "local state persistence task failed");
         }
         for task in self.session_tasks {
             if let Err(join_error) = task.await {

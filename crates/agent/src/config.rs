@@ -12,6 +12,13 @@ use proconsul_dns::DnsConfig;
 pub struct AgentConfig {
     /// `-dev`: in-memory server with one voter, no data dir.
     pub dev: bool,
+    /// Outside `-dev`: a server with one voter, bootstrapped on first start, whose Raft
+    /// log and snapshots live in this directory (`-data-dir`).
+    pub data_dir: Option<std::path::PathBuf>,
+    /// `raft_snapshot_threshold`: log entries between snapshots.
+    pub raft_snapshot_threshold: u64,
+    /// `raft_trailing_logs`: entries kept after a snapshot.
+    pub raft_trailing_logs: u64,
     /// `-node`; the host name when unset.
     pub node_name: Option<String>,
     /// `-datacenter`.
@@ -60,6 +67,9 @@ impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
             dev: false,
+            data_dir: None,
+            raft_snapshot_threshold: 16384,
+            raft_trailing_logs: 10240,
             node_name: None,
             datacenter: "dc1".to_string(),
             client_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),

@@ -14,5 +14,5 @@ mod state_machine;
 mod types;
 
 pub use error::ConsensusError;
-pub use node::{Applied, Consensus, ConsensusConfig, LeaderInfo};
+pub use node::{Applied, Consensus, ConsensusConfig, LeaderInfo, ServerOptions};
 pub use reader::StateReader;

@@ -12,6 +12,7 @@ use proconsul_state::{Command, CommandOutcome};
 
 use crate::error::ConsensusError;
 use crate::log_store::memory::MemoryLogStore;
+use crate::log_store::redb::RedbLogStore;
 use crate::network::NoNetwork;
 use crate::reader::StateReader;
 use crate::state_machine::StateMachine;
@@ -24,6 +25,16 @@ pub struct ConsensusConfig {
     pub node_name: String,
     /// The server RPC address peers (and `/v1/status/leader`) know this server by.
     pub rpc_addr: SocketAddr,
+}
+
+/// Server mode: where the Raft log and snapshots live, and when to snapshot.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub data_dir: std::path::PathBuf,
+    /// `raft_snapshot_threshold`: log entries between snapshots (Consul: 16384).
+    pub snapshot_threshold: u64,
+    /// `raft_trailing_logs`: entries kept in the log after a snapshot (Consul: 10240).
+    pub trailing_logs: u64,
 }
 
 /// A committed and applied write.
@@ -55,6 +66,8 @@ struct Inner {
 
 /// How long `start_dev` waits for the single voter to elect itself.
 const DEV_ELECTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long `start_server` waits for its election (replaying a long log included).
+const SERVER_ELECTION_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Consensus {
     /// `-dev` mode: an in-memory log and a cluster of one voter, initialised here.
@@ -98,6 +111,67 @@ impl Consensus {
             .await
             .map_err(|error| ConsensusError::Raft(error.to_string()))?;
         tracing::debug!(node = %config.node_name, "raft: leader");
+        Ok(Consensus {
+            inner: Arc::new(Inner {
+                raft,
+                reader,
+                node_id: config.node_id,
+            }),
+        })
+    }
+
+    /// Server mode with one voter (`-server -bootstrap`): a durable log (redb) and
+    /// snapshots in `data_dir/raft`; the cluster is initialised on first start only, and
+    /// a restart replays the snapshot and the log. Returns once this server leads.
+    pub async fn start_server(
+        config: ConsensusConfig,
+        options: ServerOptions,
+    ) -> Result<Consensus, ConsensusError> {
+        let raft_dir = options.data_dir.join("raft");
+        std::fs::create_dir_all(&raft_dir).map_err(|error| {
+            ConsensusError::Storage(format!("cannot create {}: {error}", raft_dir.display()))
+        })?;
+        let raft_config = Config {
+            cluster_name: "proconsul".to_string(),
+            heartbeat_interval: 100,
+            election_timeout_min: 500,
+            election_timeout_max: 1000,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(options.snapshot_threshold),
+            max_in_snapshot_log_to_keep: options.trailing_logs,
+            ..Config::default()
+        };
+        let raft_config = Arc::new(
+            raft_config
+                .validate()
+                .map_err(|error| ConsensusError::Raft(error.to_string()))?,
+        );
+        let storage = |error: std::io::Error| ConsensusError::Storage(error.to_string());
+        let log = RedbLogStore::open(&raft_dir.join("raft.db")).map_err(storage)?;
+        let reader = StateReader::default();
+        let machine = StateMachine::durable(reader.clone(), &raft_dir).map_err(storage)?;
+        let raft = Raft::new(config.node_id, raft_config, NoNetwork, log, machine)
+            .await
+            .map_err(|error| ConsensusError::Raft(error.to_string()))?;
+        let initialized = raft
+            .is_initialized()
+            .await
+            .map_err(|error| ConsensusError::Raft(error.to_string()))?;
+        if !initialized {
+            let members = BTreeMap::from([(
+                config.node_id,
+                BasicNode {
+                    addr: config.rpc_addr.to_string(),
+                },
+            )]);
+            raft.initialize(members)
+                .await
+                .map_err(|error| ConsensusError::Raft(error.to_string()))?;
+            tracing::info!(node = %config.node_name, "raft: bootstrapped a new single-server cluster");
+        }
+        raft.wait(Some(SERVER_ELECTION_TIMEOUT))
+            .state(ServerState::Leader, "the bootstrap server elects itself")
+            .await
+            .map_err(|error| ConsensusError::Raft(error.to_string()))?;
         Ok(Consensus {
             inner: Arc::new(Inner {
                 raft,

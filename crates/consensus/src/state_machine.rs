@@ -2,7 +2,8 @@
 //! [`State`] at their log indexes, publishes one new version per batch, and only then
 //! answers the writers, so a client that got its answer can read its own write.
 
-use std::io::{self, Cursor};
+use std::io::{self, Cursor, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use futures::{Stream, TryStreamExt};
@@ -28,10 +29,15 @@ pub struct StateMachine {
     last_membership: StoredMembershipOf<TypeConfig>,
     reader: StateReader,
     current_snapshot: Arc<Mutex<Option<StoredSnapshot>>>,
+    /// Server mode: where the latest snapshot is kept on disk.
+    snapshot_dir: Option<PathBuf>,
 }
 
+/// The snapshot file in a server's data directory.
+const SNAPSHOT_FILE: &str = "snapshot.bin";
+
 impl StateMachine {
-    /// A state machine that publishes into `reader`.
+    /// A state machine that publishes into `reader`, in memory only (`-dev`).
     pub fn new(reader: StateReader) -> StateMachine {
         StateMachine {
             state: State::default(),
@@ -39,7 +45,36 @@ impl StateMachine {
             last_membership: StoredMembership::default(),
             reader,
             current_snapshot: Arc::new(Mutex::new(None)),
+            snapshot_dir: None,
         }
+    }
+
+    /// A state machine whose snapshots are kept in `dir`, starting from the snapshot
+    /// found there (openraft then replays the log entries after it).
+    pub fn durable(reader: StateReader, dir: &Path) -> Result<StateMachine, io::Error> {
+        let mut machine = StateMachine::new(reader);
+        machine.snapshot_dir = Some(dir.to_path_buf());
+        let path = dir.join(SNAPSHOT_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(machine),
+            Err(error) => return Err(error),
+        };
+        let (meta, data) = split_snapshot_file(&bytes)?;
+        let state = State::from_snapshot(data)
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
+        tracing::info!(last_log_id = ?meta.last_log_id, bytes = data.len(), "raft: restored the snapshot from disk");
+        machine.state = state;
+        machine.last_applied = meta.last_log_id;
+        machine.last_membership = meta.last_membership.clone();
+        *machine.snapshot_slot() = Some(StoredSnapshot {
+            meta,
+            data: Arc::new(data.to_vec()),
+        });
+        machine
+            .reader
+            .publish(Arc::new(machine.state.clone()), None);
+        Ok(machine)
     }
 
     fn snapshot_slot(&self) -> std::sync::MutexGuard<'_, Option<StoredSnapshot>> {
@@ -54,11 +89,48 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// `[meta length: u32 BE][postcard meta][state snapshot]`.
+fn split_snapshot_file(bytes: &[u8]) -> Result<(SnapshotMetaOf<TypeConfig>, &[u8]), io::Error> {
+    let invalid =
+        |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("snapshot file: {what}"));
+    let length = bytes
+        .get(..4)
+        .map(|prefix| u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize)
+        .ok_or_else(|| invalid("truncated"))?;
+    let meta = bytes
+        .get(4..4 + length)
+        .ok_or_else(|| invalid("truncated"))?;
+    let meta = postcard::from_bytes(meta).map_err(|error| invalid(&error.to_string()))?;
+    Ok((meta, &bytes[4 + length..]))
+}
+
+/// Writes the snapshot file atomically: a temporary file, fsync, rename, fsync of the
+/// directory.
+fn write_snapshot_file(
+    dir: &Path,
+    meta: &SnapshotMetaOf<TypeConfig>,
+    data: &[u8],
+) -> Result<(), io::Error> {
+    let meta = postcard::to_stdvec(meta).map_err(io::Error::other)?;
+    let length = u32::try_from(meta.len()).map_err(io::Error::other)?;
+    let temporary = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
+    {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(&length.to_be_bytes())?;
+        file.write_all(&meta)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temporary, dir.join(SNAPSHOT_FILE))?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
 /// Serializes one immutable version of the state; runs beside `apply`.
 pub struct SnapshotBuilder {
     state: Arc<State>,
     meta: SnapshotMetaOf<TypeConfig>,
     current_snapshot: Arc<Mutex<Option<StoredSnapshot>>>,
+    snapshot_dir: Option<PathBuf>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
@@ -69,6 +141,12 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     ) -> Result<SnapshotOf<TypeConfig, Cursor<Vec<u8>>>, io::Error> {
         let data = self.state.to_snapshot();
         tracing::debug!(bytes = data.len(), last_log_id = ?self.meta.last_log_id, "raft: built snapshot");
+        if let Some(dir) = &self.snapshot_dir {
+            let (dir, meta, bytes) = (dir.clone(), self.meta.clone(), data.clone());
+            tokio::task::spawn_blocking(move || write_snapshot_file(&dir, &meta, &bytes))
+                .await
+                .map_err(io::Error::other)??;
+        }
         *lock(&self.current_snapshot) = Some(StoredSnapshot {
             meta: self.meta.clone(),
             data: Arc::new(data.clone()),
@@ -132,6 +210,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 last_membership: self.last_membership.clone(),
             },
             current_snapshot: self.current_snapshot.clone(),
+            snapshot_dir: self.snapshot_dir.clone(),
         }
     }
 
@@ -144,6 +223,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let restored = State::from_snapshot(&data)
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
         tracing::info!(bytes = data.len(), last_log_id = ?meta.last_log_id, "raft: installed snapshot");
+        if let Some(dir) = &self.snapshot_dir {
+            write_snapshot_file(dir, meta, &data)?;
+        }
         self.state = restored;
         self.last_applied = meta.last_log_id;
         self.last_membership = meta.last_membership.clone();

@@ -51,6 +51,7 @@ pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
             "NodeID": agent.node.id,
             "DevMode": config.dev,
             "ServerMode": true,
+            "DataDir": config.data_dir.as_ref().map(|dir| dir.display().to_string()).unwrap_or_default(),
             "SessionTTLMin": "10s",
             "KVMaxValueSize": config.kv_max_value_size,
             "ClientAddrs": [config.client_addr.to_string()],

@@ -21,6 +21,21 @@ pub struct AgentArgs {
     /// Development mode: an in-memory server with no data dir.
     #[arg(long)]
     dev: bool,
+    /// Run as a server (the only kind of agent this build runs outside -dev).
+    #[arg(long)]
+    server: bool,
+    /// Bootstrap a cluster with this server as its only voter.
+    #[arg(long)]
+    bootstrap: bool,
+    /// How many servers to wait for before bootstrapping (only 1 in this build).
+    #[arg(long = "bootstrap-expect", value_name = "N")]
+    bootstrap_expect: Option<u32>,
+    /// Where the Raft log and snapshots are kept (required outside -dev).
+    #[arg(long = "data-dir", value_name = "PATH")]
+    data_dir: Option<PathBuf>,
+    /// Log entries between Raft snapshots [default: 16384].
+    #[arg(long = "raft-snapshot-threshold", value_name = "N", hide = true)]
+    raft_snapshot_threshold: Option<u64>,
     /// A configuration file (HCL or JSON); repeatable.
     #[arg(long = "config-file", value_name = "PATH")]
     config_file: Vec<PathBuf>,
@@ -79,6 +94,47 @@ fn go_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl AgentArgs {
+    /// Outside `-dev` this build runs one kind of agent: a server that bootstraps a
+    /// cluster of itself, with a data directory. Everything else is refused clearly.
+    fn check_mode(&self, files: &FileConfig) -> Result<(), String> {
+        if self.dev {
+            return Ok(());
+        }
+        if !(self.server || files.server == Some(true)) {
+            return Err(
+                "client agents are not supported yet (they need gossip); run with -server -bootstrap -data-dir=PATH, or -dev"
+                    .to_string(),
+            );
+        }
+        let data_dir = self
+            .data_dir
+            .clone()
+            .or_else(|| files.data_dir.clone().map(PathBuf::from));
+        if data_dir.is_none_or(|dir| dir.as_os_str().is_empty()) {
+            return Err("data_dir cannot be empty".to_string());
+        }
+        let expect = self.bootstrap_expect.or(files.bootstrap_expect);
+        let bootstrap = self.bootstrap || files.bootstrap == Some(true);
+        match expect {
+            Some(expect) if expect > 1 => {
+                return Err(format!(
+                    "bootstrap_expect = {expect}: clusters of several servers are not supported yet; use -bootstrap (or bootstrap_expect = 1)"
+                ));
+            }
+            Some(_) => {}
+            None if bootstrap => {}
+            None => {
+                return Err(
+                    "a server needs -bootstrap (or bootstrap_expect = 1) in this build".to_string(),
+                );
+            }
+        }
+        if !files.retry_join.is_empty() {
+            return Err("retry_join: joining other servers is not supported yet".to_string());
+        }
+        Ok(())
+    }
+
     /// The configuration sources in the order they are read: files, then directories.
     fn sources(&self) -> Vec<ConfigSource> {
         let files = self.config_file.iter().cloned().map(ConfigSource::File);
@@ -100,6 +156,20 @@ impl AgentArgs {
         let dns = self.dns.settings(files)?;
         Ok(AgentConfig {
             dev: self.dev,
+            data_dir: (!self.dev)
+                .then(|| {
+                    self.data_dir
+                        .clone()
+                        .or_else(|| files.data_dir.clone().map(PathBuf::from))
+                })
+                .flatten(),
+            raft_snapshot_threshold: self
+                .raft_snapshot_threshold
+                .or(files.raft_snapshot_threshold)
+                .unwrap_or(defaults.raft_snapshot_threshold),
+            raft_trailing_logs: files
+                .raft_trailing_logs
+                .unwrap_or(defaults.raft_trailing_logs),
             dns_port: dns.port,
             dns_addr: dns.addr,
             http_addr: files.addresses.http,
@@ -167,10 +237,8 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
             )));
         }
     };
-    if !args.dev {
-        return Ok(super::fail(
-            "==> only -dev mode is supported in this build; server mode arrives with the cluster work",
-        ));
+    if let Err(message) = args.check_mode(&files) {
+        return Ok(super::fail(format!("==> {message}")));
     }
     init_logging(level);
     if args.ui {

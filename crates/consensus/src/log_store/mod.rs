@@ -1,4 +1,5 @@
-//! Raft log storage. `-dev` keeps the log in memory; a durable store for server mode
-//! will sit beside [`memory::MemoryLogStore`] behind the same openraft traits.
+//! Raft log storage: in memory for `-dev`, in redb for server mode, behind the same
+//! openraft traits.
 
 pub mod memory;
+pub mod redb;

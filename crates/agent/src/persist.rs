@@ -1,0 +1,127 @@
+//! The agent's own services and checks kept in `data_dir`, so that a server restarted
+//! outside `-dev` owns them again (Consul keeps them under `data_dir/services` and
+//! `data_dir/checks`). Maintenance mode is a pair of checks, so it survives too.
+//!
+//! One task writes the whole local state as one JSON file whenever it changes,
+//! coalescing bursts (a status change of many checks is one write); the file is
+//! replaced atomically. At start-up the file is read back and every entry registered
+//! again through the usual path, which schedules its checks and syncs the catalog.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use proconsul_api::{AgentService, CheckRegistration, HealthCheck};
+use serde::{Deserialize, Serialize};
+
+use crate::agent::AgentInner;
+use crate::local::LocalCheck;
+
+/// The file in `data_dir`.
+const FILE: &str = "local-state.json";
+/// How long a burst of changes is gathered before one write.
+const COALESCE: Duration = Duration::from_millis(200);
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Persisted {
+    services: Vec<AgentService>,
+    checks: Vec<PersistedCheck>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PersistedCheck {
+    check: HealthCheck,
+    definition: CheckRegistration,
+}
+
+fn snapshot(agent: &AgentInner) -> Persisted {
+    Persisted {
+        services: agent.local.services().into_values().collect(),
+        checks: agent
+            .local
+            .checks()
+            .into_values()
+            .map(|local| PersistedCheck {
+                check: local.check,
+                definition: local.definition,
+            })
+            .collect(),
+    }
+}
+
+fn write(path: &Path, state: &Persisted) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(state).map_err(std::io::Error::other)?;
+    let temporary = path.with_extension("json.tmp");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temporary, path)
+}
+
+/// Writes the local state to `data_dir` on every change, until shutdown.
+pub async fn keep(agent: Arc<AgentInner>, data_dir: PathBuf) {
+    let path = data_dir.join(FILE);
+    let mut changes = agent.local.subscribe();
+    loop {
+        let stopping = tokio::select! {
+            changed = changes.changed() => changed.is_err(),
+            () = agent.shutdown.cancelled() => true,
+        };
+        if !stopping {
+            tokio::time::sleep(COALESCE).await;
+        }
+        changes.borrow_and_update();
+        let state = snapshot(&agent);
+        let target = path.clone();
+        match tokio::task::spawn_blocking(move || write(&target, &state)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%error, path = %path.display(), "could not save the agent's services and checks")
+            }
+            Err(error) => tracing::warn!(%error, "saving the agent's services and checks failed"),
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Registers again what the agent owned before it stopped.
+pub async fn restore(agent: &AgentInner, data_dir: &Path) -> Result<usize, String> {
+    let path = data_dir.join(FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+    };
+    let persisted: Persisted = serde_json::from_slice(&bytes)
+        .map_err(|error| format!("{} is corrupt: {error}", path.display()))?;
+    let mut checks: Vec<PersistedCheck> = persisted.checks;
+    let mut restored = 0;
+    for service in persisted.services {
+        let (own, rest): (Vec<_>, Vec<_>) = checks
+            .into_iter()
+            .partition(|check| check.check.service_id == service.id);
+        checks = rest;
+        let own = own
+            .into_iter()
+            .map(|check| LocalCheck::new(check.check, check.definition))
+            .collect();
+        agent
+            .add_service(service, own, true)
+            .await
+            .map_err(|error| error.to_string())?;
+        restored += 1;
+    }
+    for check in checks {
+        agent
+            .add_check(LocalCheck::new(check.check, check.definition))
+            .await
+            .map_err(|error| error.to_string())?;
+        restored += 1;
+    }
+    Ok(restored)
+}
