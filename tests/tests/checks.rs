@@ -644,3 +644,75 @@ async fn tcp_grpc_and_h2ping_checks_over_tls() {
     .await;
     wait_for_check(&agent, "tcp-plain", "critical", SOON).await;
 }
+
+#[tokio::test]
+async fn https_checks_send_tls_server_name_to_an_ip_target() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let certified = rcgen::generate_simple_self_signed(vec!["api.internal".to_string()]).unwrap();
+    let key =
+        rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (acceptor, record) = (acceptor.clone(), record.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let sni = tls.get_ref().1.server_name().unwrap_or("").to_string();
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&request).to_lowercase();
+                let host = text
+                    .lines()
+                    .find_map(|line| line.strip_prefix("host: "))
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                record.lock().unwrap().push((sni, host));
+                let _ = tls
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    let agent = TestAgent::start();
+    register_check(
+        &agent,
+        json!({"Name": "named", "HTTP": format!("https://{addr}/health"), "Interval": "1s",
+               "TLSServerName": "api.internal", "TLSSkipVerify": true}),
+    )
+    .await;
+    let check = wait_for_check(&agent, "named", "passing", SOON).await;
+    assert!(
+        check["Output"]
+            .as_str()
+            .unwrap()
+            .contains(&addr.to_string()),
+        "{check}"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|(sni, host)| sni == "api.internal" && host == &addr.to_string()),
+        "SNI is TLSServerName and Host the target: {seen:?}"
+    );
+}

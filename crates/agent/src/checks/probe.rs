@@ -36,6 +36,9 @@ pub enum Probe {
         follow_redirects: bool,
         /// `TLSSkipVerify`: accept any certificate from an HTTPS target.
         skip_verify: bool,
+        /// `TLSServerName` on an HTTPS URL with an IP address: a client of the check's
+        /// own that sends and verifies that name, and the URL it requests.
+        server_name: Option<(reqwest::Client, String)>,
     },
     Tcp {
         address: String,
@@ -129,6 +132,14 @@ impl ProbeSpec {
                 body: definition.body.clone(),
                 follow_redirects: !definition.disable_redirects,
                 skip_verify: definition.tls_skip_verify,
+                server_name: definition.tls_server_name.as_deref().and_then(|name| {
+                    server_name_client(
+                        url,
+                        name,
+                        !definition.disable_redirects,
+                        definition.tls_skip_verify,
+                    )
+                }),
             }
         } else if let Some(address) = &definition.tcp {
             Probe::Tcp {
@@ -175,6 +186,52 @@ impl ProbeSpec {
             timeout,
         })
     }
+}
+
+/// For `TLSServerName` on `https://<ip>:<port>/...`: the URL rewritten to the name and
+/// a client that resolves the name to the IP, so that the TLS handshake sends and
+/// verifies the name while the connection goes to the address. The `Host` header keeps
+/// the original authority. `None` when the URL does not need it (not HTTPS, or a host
+/// name, which then is what TLS uses).
+fn server_name_client(
+    url: &str,
+    name: &str,
+    follow_redirects: bool,
+    skip_verify: bool,
+) -> Option<(reqwest::Client, String)> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    if parsed.scheme() != "https" || name.is_empty() {
+        return None;
+    }
+    let ip: std::net::IpAddr = parsed
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    let authority = match parsed.port() {
+        Some(port) => format!("{}:{port}", parsed.host_str()?),
+        None => parsed.host_str()?.to_string(),
+    };
+    let mut rewritten = parsed.clone();
+    rewritten.set_host(Some(name)).ok()?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::HOST,
+        reqwest::header::HeaderValue::from_str(&authority).ok()?,
+    );
+    let builder = reqwest::Client::builder()
+        .user_agent("Consul Health Check")
+        .default_headers(headers)
+        .tls_danger_accept_invalid_certs(skip_verify)
+        .resolve(name, std::net::SocketAddr::new(ip, 0));
+    let builder = if follow_redirects {
+        builder
+    } else {
+        builder.redirect(reqwest::redirect::Policy::none())
+    };
+    Some((builder.build().ok()?, rewritten.to_string()))
 }
 
 /// HTTP clients shared by every HTTP check (connection pools are per client): one per
@@ -233,9 +290,13 @@ impl ProbeSpec {
                 body,
                 follow_redirects,
                 skip_verify,
+                server_name,
             } => {
-                let client = clients.pick(*follow_redirects, *skip_verify);
-                let mut request = client.request(method.clone(), url).timeout(self.timeout);
+                let (client, target) = match server_name {
+                    Some((client, target)) => (client, target),
+                    None => (clients.pick(*follow_redirects, *skip_verify), url),
+                };
+                let mut request = client.request(method.clone(), target).timeout(self.timeout);
                 for (name, value) in headers {
                     request = request.header(name, value);
                 }
