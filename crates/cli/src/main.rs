@@ -7,13 +7,20 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::commands::Cli;
 
 fn main() -> ExitCode {
     let argv = args::rewrite_go_style_flags(std::env::args_os(), &Cli::command());
-    let cli = match Cli::try_parse_from(argv) {
+    let parsed = Cli::command()
+        .try_get_matches_from(argv)
+        .and_then(|matches| {
+            let mut cli = Cli::from_arg_matches(&matches)?;
+            cli.record_argument_order(&matches);
+            Ok(cli)
+        });
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
             // Help goes to stdout with success; usage errors exit 1, as Consul's do.

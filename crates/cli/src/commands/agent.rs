@@ -42,6 +42,9 @@ pub struct AgentArgs {
     /// A directory of *.hcl and *.json configuration files; repeatable.
     #[arg(long = "config-dir", value_name = "PATH")]
     config_dir: Vec<PathBuf>,
+    /// Files and directories in command-line order (set after parsing).
+    #[arg(skip)]
+    ordered_sources: Option<Vec<ConfigSource>>,
     /// The node's name [default: the host name].
     #[arg(long, allow_hyphen_values = true)]
     node: Option<String>,
@@ -135,11 +138,36 @@ impl AgentArgs {
         Ok(())
     }
 
-    /// The configuration sources in the order they are read: files, then directories.
+    /// The configuration sources in the order they are read: as given on the command
+    /// line (when known), else files, then directories.
     fn sources(&self) -> Vec<ConfigSource> {
+        if let Some(ordered) = &self.ordered_sources {
+            return ordered.clone();
+        }
         let files = self.config_file.iter().cloned().map(ConfigSource::File);
         let dirs = self.config_dir.iter().cloned().map(ConfigSource::Dir);
         files.chain(dirs).collect()
+    }
+
+    /// Records the command-line order of `-config-file` and `-config-dir`.
+    pub fn order_sources(&mut self, matches: &clap::ArgMatches) {
+        let positions = |id: &str| -> Vec<usize> {
+            matches
+                .indices_of(id)
+                .map(Iterator::collect)
+                .unwrap_or_default()
+        };
+        let mut sources: Vec<(usize, ConfigSource)> = positions("config_file")
+            .into_iter()
+            .zip(self.config_file.iter().cloned().map(ConfigSource::File))
+            .chain(
+                positions("config_dir")
+                    .into_iter()
+                    .zip(self.config_dir.iter().cloned().map(ConfigSource::Dir)),
+            )
+            .collect();
+        sources.sort_by_key(|(position, _)| *position);
+        self.ordered_sources = Some(sources.into_iter().map(|(_, source)| source).collect());
     }
 
     /// The agent configuration: flags over files over Consul's defaults.
@@ -328,6 +356,39 @@ mod tests {
         Wrapper::try_parse_from(std::iter::once("agent").chain(args.iter().copied()))
             .unwrap()
             .agent
+    }
+
+    #[test]
+    fn config_sources_keep_command_line_order() {
+        use clap::{CommandFactory, FromArgMatches};
+        let argv = [
+            "proconsul",
+            "agent",
+            "--dev",
+            "--config-dir",
+            "d1",
+            "--config-file",
+            "f1",
+            "--config-dir",
+            "d2",
+            "--config-file",
+            "f2",
+        ];
+        let matches = super::super::Cli::command().get_matches_from(argv);
+        let mut cli = super::super::Cli::from_arg_matches(&matches).unwrap();
+        cli.record_argument_order(&matches);
+        let super::super::Commands::Agent(args) = cli.command else {
+            panic!("not the agent command");
+        };
+        let names: Vec<String> = args
+            .sources()
+            .into_iter()
+            .map(|source| match source {
+                ConfigSource::File(path) => format!("file {}", path.display()),
+                ConfigSource::Dir(path) => format!("dir {}", path.display()),
+            })
+            .collect();
+        assert_eq!(names, ["dir d1", "file f1", "dir d2", "file f2"]);
     }
 
     #[test]

@@ -113,6 +113,18 @@ impl HttpArgs {
     }
 }
 
+impl Cli {
+    /// Keeps what the parsed values lose: the order in which `-config-file` and
+    /// `-config-dir` were given, which is the order Consul merges them in.
+    pub fn record_argument_order(&mut self, matches: &clap::ArgMatches) {
+        if let Commands::Agent(args) = &mut self.command
+            && let Some(("agent", agent)) = matches.subcommand()
+        {
+            args.order_sources(agent);
+        }
+    }
+}
+
 /// Runs the parsed command and returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
