@@ -646,7 +646,7 @@ async fn tcp_grpc_and_h2ping_checks_over_tls() {
 }
 
 #[tokio::test]
-async fn https_checks_send_tls_server_name_to_an_ip_target() {
+async fn https_checks_send_tls_server_name() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let _ = rustls::crypto::ring::default_provider().install_default();
     let certified = rcgen::generate_simple_self_signed(vec!["api.internal".to_string()]).unwrap();

@@ -188,11 +188,11 @@ impl ProbeSpec {
     }
 }
 
-/// For `TLSServerName` on `https://<ip>:<port>/...`: the URL rewritten to the name and
-/// a client that resolves the name to the IP, so that the TLS handshake sends and
-/// verifies the name while the connection goes to the address. The `Host` header keeps
-/// the original authority. `None` when the URL does not need it (not HTTPS, or a host
-/// name, which then is what TLS uses).
+/// For `TLSServerName` on an HTTPS URL: the URL rewritten to the name and a client
+/// whose resolver answers for the name with the URL's own host (an address, or a name
+/// it looks up), so that the TLS handshake sends and verifies the name while the
+/// connection goes where the URL points. The `Host` header keeps the URL's authority.
+/// `None` when the check is not HTTPS.
 fn server_name_client(
     url: &str,
     name: &str,
@@ -203,15 +203,10 @@ fn server_name_client(
     if parsed.scheme() != "https" || name.is_empty() {
         return None;
     }
-    let ip: std::net::IpAddr = parsed
-        .host_str()?
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .ok()?;
+    let host = parsed.host_str()?.to_string();
     let authority = match parsed.port() {
-        Some(port) => format!("{}:{port}", parsed.host_str()?),
-        None => parsed.host_str()?.to_string(),
+        Some(port) => format!("{host}:{port}"),
+        None => host.clone(),
     };
     let mut rewritten = parsed.clone();
     rewritten.set_host(Some(name)).ok()?;
@@ -221,17 +216,36 @@ fn server_name_client(
         reqwest::header::HOST,
         reqwest::header::HeaderValue::from_str(&authority).ok()?,
     );
+    let target = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let builder = reqwest::Client::builder()
         .user_agent("Consul Health Check")
         .default_headers(headers)
         .tls_danger_accept_invalid_certs(skip_verify)
-        .resolve(name, std::net::SocketAddr::new(ip, 0));
+        .dns_resolver(std::sync::Arc::new(ResolveTo(target)));
     let builder = if follow_redirects {
         builder
     } else {
         builder.redirect(reqwest::redirect::Policy::none())
     };
     Some((builder.build().ok()?, rewritten.to_string()))
+}
+
+/// Resolves every name to one host: the real target of a check with `TLSServerName`.
+struct ResolveTo(String);
+
+impl reqwest::dns::Resolve for ResolveTo {
+    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = self.0.clone();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 /// HTTP clients shared by every HTTP check (connection pools are per client): one per
