@@ -43,43 +43,34 @@ pub async fn run(binary: &str, args: LocksArgs) -> anyhow::Result<()> {
     let window = Duration::from_secs(args.seconds);
 
     // Lock round trips: acquire then release, per client.
-    let round_trips = Arc::new(AtomicU64::new(0));
-    let cpu_before = agent.cpu_time()?;
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for worker in 0..args.clients {
-        let (client, http, round_trips) = (client.clone(), http.clone(), round_trips.clone());
-        workers.push(tokio::spawn(async move {
+    let rate = measure(&agent, args.clients, |worker, done| {
+        let (client, http) = (client.clone(), http.clone());
+        async move {
             let session = create_session(&client, &http).await?;
             let key = format!("{http}/v1/kv/bench/lock-{worker}");
             let until = Instant::now() + window;
             while Instant::now() < until {
                 for verb in ["acquire", "release"] {
-                    let done: bool = client
+                    let taken: bool = client
                         .put(format!("{key}?{verb}={session}"))
                         .send()
                         .await?
                         .json()
                         .await?;
-                    anyhow::ensure!(done, "{verb} failed");
+                    anyhow::ensure!(taken, "{verb} failed");
                 }
-                round_trips.fetch_add(1, Ordering::Relaxed);
+                done.fetch_add(1, Ordering::Relaxed);
             }
-            anyhow::Ok(())
-        }));
-    }
-    for worker in workers {
-        worker.await??;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let cpu = (agent.cpu_time()? - cpu_before).as_secs_f64();
-    println!(
-        "| Lock acquire + release round trips | {} | {:.0} | {:.0}% | {:.1} |",
+            Ok(())
+        }
+    })
+    .await?;
+    print_row(
+        &agent,
+        "Lock acquire + release round trips",
         args.clients,
-        round_trips.load(Ordering::Relaxed) as f64 / elapsed,
-        100.0 * cpu / elapsed,
-        agent.rss_mib()?
-    );
+        rate,
+    )?;
 
     // Renewals with many live sessions.
     let mut sessions = Vec::with_capacity(args.sessions);
@@ -87,18 +78,10 @@ pub async fn run(binary: &str, args: LocksArgs) -> anyhow::Result<()> {
         sessions.push(create_session(&client, &http).await?);
     }
     let sessions = Arc::new(sessions);
-    let renewals = Arc::new(AtomicU64::new(0));
-    let cpu_before = agent.cpu_time()?;
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for worker in 0..args.clients {
-        let (client, http, renewals, sessions) = (
-            client.clone(),
-            http.clone(),
-            renewals.clone(),
-            sessions.clone(),
-        );
-        workers.push(tokio::spawn(async move {
+    let clients = args.clients;
+    let rate = measure(&agent, args.clients, |worker, done| {
+        let (client, http, sessions) = (client.clone(), http.clone(), sessions.clone());
+        async move {
             let until = Instant::now() + window;
             let mut next = worker;
             while Instant::now() < until {
@@ -108,23 +91,52 @@ pub async fn run(binary: &str, args: LocksArgs) -> anyhow::Result<()> {
                     .send()
                     .await?
                     .error_for_status()?;
-                renewals.fetch_add(1, Ordering::Relaxed);
-                next += args.clients;
+                done.fetch_add(1, Ordering::Relaxed);
+                next += clients;
             }
-            anyhow::Ok(())
-        }));
-    }
+            Ok(())
+        }
+    })
+    .await?;
+    let label = format!("Session renewals ({} live sessions)", args.sessions);
+    print_row(&agent, &label, args.clients, rate)?;
+    Ok(())
+}
+
+/// Operations per second and the agent's CPU share while `clients` copies of `work`
+/// (each given its number and the shared counter) run.
+async fn measure<F, Fut>(
+    agent: &AgentProcess,
+    clients: usize,
+    work: F,
+) -> anyhow::Result<(f64, f64)>
+where
+    F: Fn(usize, Arc<AtomicU64>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let done = Arc::new(AtomicU64::new(0));
+    let cpu_before = agent.cpu_time()?;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|worker| tokio::spawn(work(worker, done.clone())))
+        .collect();
     for worker in workers {
         worker.await??;
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = (agent.cpu_time()? - cpu_before).as_secs_f64();
+    Ok((done.load(Ordering::Relaxed) as f64 / elapsed, cpu / elapsed))
+}
+
+fn print_row(
+    agent: &AgentProcess,
+    label: &str,
+    clients: usize,
+    (rate, cpu): (f64, f64),
+) -> anyhow::Result<()> {
     println!(
-        "| Session renewals ({} live sessions) | {} | {:.0} | {:.0}% | {:.1} |",
-        args.sessions,
-        args.clients,
-        renewals.load(Ordering::Relaxed) as f64 / elapsed,
-        100.0 * cpu / elapsed,
+        "| {label} | {clients} | {rate:.0} | {:.0}% | {:.1} |",
+        100.0 * cpu,
         agent.rss_mib()?
     );
     Ok(())

@@ -437,18 +437,22 @@ async fn h2ping_checks_ping_an_http2_server() {
     wait_for_check(&agent, "dead-ping", "critical", SOON).await;
 }
 
+/// A rustls server configuration with a self-signed certificate for `name`.
+fn self_signed(name: &str) -> rustls::ServerConfig {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let certified = rcgen::generate_simple_self_signed(vec![name.to_string()]).unwrap();
+    let key =
+        rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
+    rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap()
+}
+
 /// An HTTPS server with a self-signed certificate for `localhost`, answering 200.
 async fn start_tls_target() -> std::net::SocketAddr {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert = certified.cert.der().clone();
-    let key =
-        rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
-    let config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
+    let config = self_signed("localhost");
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -517,16 +521,7 @@ async fn start_tls_h2_target() -> (
     std::net::SocketAddr,
     std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 ) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["checks.internal".to_string()]).unwrap();
-    let cert = certified.cert.der().clone();
-    let key =
-        rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
-    let mut config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
+    let mut config = self_signed("checks.internal");
     config.alpn_protocols = vec![b"h2".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -648,14 +643,7 @@ async fn tcp_grpc_and_h2ping_checks_over_tls() {
 #[tokio::test]
 async fn https_checks_send_tls_server_name() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let certified = rcgen::generate_simple_self_signed(vec!["api.internal".to_string()]).unwrap();
-    let key =
-        rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
-    let config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![certified.cert.der().clone()], key)
-        .unwrap();
+    let config = self_signed("api.internal");
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

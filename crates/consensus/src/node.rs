@@ -64,6 +64,28 @@ struct Inner {
     node_id: u64,
 }
 
+/// Initialises a cluster whose only voter is this server.
+async fn bootstrap_alone(raft: &Raft, config: &ConsensusConfig) -> Result<(), ConsensusError> {
+    let members = BTreeMap::from([(
+        config.node_id,
+        BasicNode {
+            addr: config.rpc_addr.to_string(),
+        },
+    )]);
+    raft.initialize(members)
+        .await
+        .map_err(|error| ConsensusError::Raft(error.to_string()))
+}
+
+/// Waits until this server leads (a lone voter elects itself).
+async fn lead_within(raft: &Raft, timeout: Duration) -> Result<(), ConsensusError> {
+    raft.wait(Some(timeout))
+        .state(ServerState::Leader, "the lone voter elects itself")
+        .await
+        .map(|_| ())
+        .map_err(|error| ConsensusError::Raft(error.to_string()))
+}
+
 /// How long `start_dev` waits for the single voter to elect itself.
 const DEV_ELECTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `start_server` waits for its election (replaying a long log included).
@@ -97,19 +119,8 @@ impl Consensus {
         )
         .await
         .map_err(|error| ConsensusError::Raft(error.to_string()))?;
-        let members = BTreeMap::from([(
-            config.node_id,
-            BasicNode {
-                addr: config.rpc_addr.to_string(),
-            },
-        )]);
-        raft.initialize(members)
-            .await
-            .map_err(|error| ConsensusError::Raft(error.to_string()))?;
-        raft.wait(Some(DEV_ELECTION_TIMEOUT))
-            .state(ServerState::Leader, "dev server elects itself")
-            .await
-            .map_err(|error| ConsensusError::Raft(error.to_string()))?;
+        bootstrap_alone(&raft, &config).await?;
+        lead_within(&raft, DEV_ELECTION_TIMEOUT).await?;
         tracing::debug!(node = %config.node_name, "raft: leader");
         Ok(Consensus {
             inner: Arc::new(Inner {
@@ -157,21 +168,10 @@ impl Consensus {
             .await
             .map_err(|error| ConsensusError::Raft(error.to_string()))?;
         if !initialized {
-            let members = BTreeMap::from([(
-                config.node_id,
-                BasicNode {
-                    addr: config.rpc_addr.to_string(),
-                },
-            )]);
-            raft.initialize(members)
-                .await
-                .map_err(|error| ConsensusError::Raft(error.to_string()))?;
+            bootstrap_alone(&raft, &config).await?;
             tracing::info!(node = %config.node_name, "raft: bootstrapped a new single-server cluster");
         }
-        raft.wait(Some(SERVER_ELECTION_TIMEOUT))
-            .state(ServerState::Leader, "the bootstrap server elects itself")
-            .await
-            .map_err(|error| ConsensusError::Raft(error.to_string()))?;
+        lead_within(&raft, SERVER_ELECTION_TIMEOUT).await?;
         Ok(Consensus {
             inner: Arc::new(Inner {
                 raft,
