@@ -93,7 +93,15 @@ pub async fn watch_bindings(agent: Arc<AgentInner>) {
         nodes.borrow_and_update();
         checks.borrow_and_update();
         sessions.borrow_and_update();
-        for id in reader.current().sessions_to_invalidate() {
+        let state = reader.current();
+        // Sessions that arrived without this agent's API (a restored snapshot) get
+        // their timers here.
+        for session in state.sessions() {
+            if !agent.sessions.queue.contains(&session.id) {
+                agent.sessions.arm(session);
+            }
+        }
+        for id in state.sessions_to_invalidate() {
             destroy(&agent, &id, "its node or a bound check failed").await;
         }
         tokio::select! {

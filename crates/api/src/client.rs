@@ -305,6 +305,18 @@ impl Client {
         Ok((Self::decode(path, response).await?, meta))
     }
 
+    /// `GET path` as raw bytes (a backup file), with its query metadata.
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        options: &QueryOptions,
+    ) -> Result<(Vec<u8>, QueryMeta), ClientError> {
+        let request = self.request(reqwest::Method::GET, path, &self.query(options, true));
+        let response = self.send(request).await?;
+        let meta = QueryMeta::from_headers(response.headers());
+        Ok((response.bytes().await?.to_vec(), meta))
+    }
+
     /// `GET path` decoded as JSON; `None` on a 404 (a missing KV key), whose query
     /// metadata is still returned so that a blocking query can wait for the key.
     pub async fn get_json_optional<T: DeserializeOwned>(

@@ -22,6 +22,7 @@ impl fmt::Display for Proposal {
             Command::SessionDestroy { id, .. } => write!(f, "session destroy id={id}"),
             Command::Txn(ops) => write!(f, "txn ops={}", ops.len()),
             Command::EventFire(event) => write!(f, "event name={}", event.name),
+            Command::Restore(backup) => write!(f, "restore bytes={}", backup.len()),
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum Command {
     Txn(Vec<TxnOp>),
     /// `PUT /v1/event/fire/:name`: kept among the latest [`crate::MAX_EVENTS`] events.
     EventFire(Box<UserEvent>),
+    /// `PUT /v1/snapshot`: the whole state replaced by a backup file's (checked again
+    /// on apply; a bad file changes nothing).
+    Restore(Vec<u8>),
 }
 
 /// A KV write, with the check-and-set index when the client asked for one.

@@ -9,6 +9,7 @@
 //! **Architecture invariant:** this crate does no I/O, reads no clock and spawns nothing.
 //! Given the same commands at the same indexes it always reaches the same state.
 
+mod backup;
 mod catalog;
 mod command;
 mod event;
@@ -19,6 +20,7 @@ mod snapshot;
 mod state;
 mod txn;
 
+pub use backup::{BackupError, BackupMeta};
 pub use command::{Command, CommandOutcome, KvCommand, KvOp};
 pub use event::MAX_EVENTS;
 pub use snapshot::SnapshotError;

@@ -115,6 +115,7 @@ impl State {
             }
             Command::Txn(ops) => self.apply_txn(index, ops),
             Command::EventFire(event) => self.apply_event(index, event),
+            Command::Restore(backup) => self.apply_restore(index, backup),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod query;
 mod reload;
 mod respond;
 mod session;
+mod snapshot;
 mod status;
 mod txn;
 
@@ -108,6 +109,12 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/session/node/{*node}", get(session::node))
         .route("/v1/session/list", get(session::list))
         .route("/v1/txn", put(txn::txn))
+        .route(
+            "/v1/snapshot",
+            get(snapshot::save)
+                .put(snapshot::restore)
+                .layer(DefaultBodyLimit::max(snapshot::MAX_BACKUP)),
+        )
         .route("/v1/event/fire/{name}", put(event::fire))
         .route("/v1/event/list", get(event::list))
         .route("/v1/status/leader", get(status::leader))

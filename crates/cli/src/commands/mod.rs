@@ -11,6 +11,7 @@ pub mod maint;
 pub mod members;
 pub mod reload;
 pub mod services;
+pub mod snapshot;
 pub mod validate;
 pub mod version;
 pub mod watch;
@@ -52,6 +53,9 @@ enum Commands {
     Reload(reload::ReloadArgs),
     /// Fires a user event.
     Event(event::EventArgs),
+    /// Saves, restores and inspects backups of the whole state.
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
     /// Runs a command while holding a lock (or a semaphore slot with -n).
     Lock(lock::LockArgs),
     /// Watches a view (key, keyprefix, services, nodes, service, checks, event) for changes.
@@ -137,6 +141,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Validate(args) => Ok(validate::run(args)),
         Commands::Reload(args) => reload::run(args).await,
         Commands::Event(args) => event::run(args).await,
+        Commands::Snapshot(command) => snapshot::run(command).await,
         Commands::Lock(args) => lock::run(args).await,
         Commands::Watch(args) => watch::run(args).await,
         Commands::Version => Ok(version::run()),

@@ -1,0 +1,60 @@
+//! `/v1/snapshot`: saving the whole state to a backup file and restoring one.
+//!
+//! A restore is checked here (so that a bad file is refused with its reason and
+//! nothing is proposed) and again when applied; it goes through Raft as one command,
+//! so every server replaces its state at the same index.
+
+use axum::body::Bytes;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use proconsul_state::{Command, CommandOutcome, State, Table};
+
+use crate::http::context::Ctx;
+use crate::http::error::ApiError;
+
+/// The largest backup file accepted by `PUT /v1/snapshot`.
+pub const MAX_BACKUP: usize = 512 * 1024 * 1024;
+
+/// `GET /v1/snapshot`: the backup file, with `X-Consul-Index`.
+pub async fn save(ctx: Ctx) -> Result<Response, ApiError> {
+    if !ctx.authz.operator_read() {
+        return Err(ApiError::permission_denied());
+    }
+    let (meta, backup) = ctx
+        .blocking(&Table::ALL, |state| {
+            (state.last_applied(), state.to_backup())
+        })
+        .await?;
+    let mut response = backup.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    meta.write_headers(response.headers_mut());
+    Ok(response)
+}
+
+/// `PUT /v1/snapshot`: replaces the state with the backup's.
+pub async fn restore(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    if !ctx.authz.operator_write() {
+        return Err(ApiError::permission_denied());
+    }
+    let (meta, _) = State::from_backup(&body)
+        .map_err(|error| ApiError::bad_request(format!("Snapshot restore failed: {error}")))?;
+    tracing::info!(
+        index = meta.index,
+        bytes = body.len(),
+        "restoring a snapshot"
+    );
+    let applied = ctx
+        .agent
+        .consensus
+        .write(Command::Restore(body.to_vec()))
+        .await?;
+    match applied.outcome {
+        CommandOutcome::Rejected(reason) => Err(ApiError::internal(format!(
+            "Snapshot restore failed: {reason}"
+        ))),
+        _ => Ok(().into_response()),
+    }
+}

@@ -1,0 +1,111 @@
+//! `proconsul snapshot save|restore|inspect`: backups of the whole state through
+//! `/v1/snapshot`, with Consul's command names and messages.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use proconsul_api::client::QueryOptions;
+use proconsul_state::State;
+
+use crate::commands::{HttpArgs, fail};
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Saves the state to a file.
+    Save(FileArgs),
+    /// Replaces the state with a saved file's.
+    Restore(FileArgs),
+    /// Shows what a saved file holds, without an agent.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    #[command(flatten)]
+    http: HttpArgs,
+    /// The snapshot file.
+    file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The snapshot file.
+    file: PathBuf,
+}
+
+pub async fn run(command: SnapshotCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        SnapshotCommand::Save(args) => save(args).await,
+        SnapshotCommand::Restore(args) => restore(args).await,
+        SnapshotCommand::Inspect(args) => Ok(inspect(&args.file)),
+    }
+}
+
+async fn save(args: FileArgs) -> anyhow::Result<ExitCode> {
+    let client = args.http.client()?;
+    let (bytes, _) = match client
+        .get_bytes("/v1/snapshot", &QueryOptions::default())
+        .await
+    {
+        Ok(saved) => saved,
+        Err(error) => return Ok(fail(format!("Error saving snapshot: {error}"))),
+    };
+    // Checked before it is kept, as `consul snapshot save` verifies.
+    let meta = match State::from_backup(&bytes) {
+        Ok((meta, _)) => meta,
+        Err(error) => return Ok(fail(format!("Error verifying snapshot file: {error}"))),
+    };
+    let temporary = args.file.with_extension("part");
+    if let Err(error) =
+        std::fs::write(&temporary, &bytes).and_then(|()| std::fs::rename(&temporary, &args.file))
+    {
+        return Ok(fail(format!("Error writing snapshot file: {error}")));
+    }
+    println!("Saved and verified snapshot to index {}", meta.index);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn restore(args: FileArgs) -> anyhow::Result<ExitCode> {
+    let bytes = match std::fs::read(&args.file) {
+        Ok(bytes) => bytes,
+        Err(error) => return Ok(fail(format!("Error opening snapshot file: {error}"))),
+    };
+    if let Err(error) = State::from_backup(&bytes) {
+        return Ok(fail(format!("Error verifying snapshot file: {error}")));
+    }
+    let client = args.http.client()?;
+    match client.put_raw::<()>("/v1/snapshot", &[], bytes).await {
+        Ok(()) => {
+            println!("Restored snapshot");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => Ok(fail(format!("Error restoring snapshot: {error}"))),
+    }
+}
+
+fn inspect(file: &Path) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(error) => return fail(format!("Error opening snapshot file: {error}")),
+    };
+    let (meta, state) = match State::from_backup(&bytes) {
+        Ok(decoded) => decoded,
+        Err(error) => return fail(format!("Error verifying snapshot file: {error}")),
+    };
+    let rows = [
+        ("Index", meta.index.to_string()),
+        ("Size", meta.size.to_string()),
+        ("Version", meta.version.to_string()),
+        ("SHA256", meta.sha256.clone()),
+        ("Nodes", state.nodes().count().to_string()),
+        ("Services", state.all_instances().count().to_string()),
+        ("Checks", state.checks_in_state(None).len().to_string()),
+        ("KV entries", state.kv_list("").len().to_string()),
+        ("Sessions", state.sessions().count().to_string()),
+    ];
+    for (name, value) in rows {
+        println!(" {name:<11}{value}");
+    }
+    ExitCode::SUCCESS
+}
