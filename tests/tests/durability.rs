@@ -157,3 +157,51 @@ async fn the_agents_services_checks_and_maintenance_survive_a_restart() {
         200
     );
 }
+
+#[tokio::test]
+async fn operator_raft_shows_the_lone_server() {
+    let data = TempDir::new("operator");
+    let agent = TestAgent::start_server(data.path(), "durable-4", &[]);
+    put(&agent.url("/v1/kv/x"), "1").await;
+    let configuration = get(&agent.url("/v1/operator/raft/configuration"))
+        .await
+        .json();
+    let servers = configuration["Servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 1);
+    assert_eq!(servers[0]["Node"], "durable-4");
+    assert_eq!(servers[0]["Leader"], true);
+    assert_eq!(servers[0]["Voter"], true);
+    let peers = get(&agent.url("/v1/status/peers")).await.json();
+    assert_eq!(servers[0]["Address"], peers[0]);
+    assert!(servers[0]["LastIndex"].as_u64().unwrap() > 0);
+
+    let output = std::process::Command::new(binary())
+        .args(["operator", "raft", "list-peers"])
+        .env("CONSUL_HTTP_ADDR", agent.addr())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let table = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(table.starts_with("Node"), "{table}");
+    assert!(
+        table.contains("durable-4") && table.contains("leader") && table.contains("0 commits"),
+        "{table}"
+    );
+
+    let missing = proconsul_tests::call(
+        "DELETE",
+        &agent.url("/v1/operator/raft/peer?address=10.9.9.9:8300"),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, 500);
+    assert!(missing.body.contains("not found"), "{}", missing.body);
+    let only = proconsul_tests::call(
+        "POST",
+        &agent.url("/v1/operator/raft/transfer-leader"),
+        None,
+    )
+    .await;
+    assert_eq!(only.status, 500);
+    assert!(only.body.contains("no other voters"), "{}", only.body);
+}

@@ -361,6 +361,17 @@ impl Client {
             .await
     }
 
+    /// `POST path` with a raw body, answered with JSON.
+    pub async fn post_raw<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<T, ClientError> {
+        self.write(reqwest::Method::POST, path, params, Some(body))
+            .await
+    }
+
     /// `DELETE path`, answered with JSON.
     pub async fn delete_json<T: DeserializeOwned>(
         &self,

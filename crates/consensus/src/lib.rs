@@ -14,5 +14,7 @@ mod state_machine;
 mod types;
 
 pub use error::ConsensusError;
-pub use node::{Applied, Consensus, ConsensusConfig, LeaderInfo, ServerOptions};
+pub use node::{
+    Applied, Consensus, ConsensusConfig, LeaderInfo, RaftConfiguration, RaftServer, ServerOptions,
+};
 pub use reader::StateReader;

@@ -45,6 +45,27 @@ pub struct Applied {
     pub outcome: CommandOutcome,
 }
 
+/// One server of the Raft configuration (`/v1/operator/raft/configuration`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaftServer {
+    pub node_id: u64,
+    pub address: String,
+    pub leader: bool,
+    pub voter: bool,
+    /// Whether this is the server answering.
+    pub local: bool,
+}
+
+/// The Raft configuration and how far the log is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaftConfiguration {
+    pub servers: Vec<RaftServer>,
+    /// The log index at which this configuration took effect.
+    pub index: u64,
+    /// The last log index of this server.
+    pub last_index: u64,
+}
+
 /// The current leader as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaderInfo {
@@ -222,6 +243,29 @@ impl Consensus {
             .voter_ids()
             .filter_map(|id| membership.get_node(&id).map(|node| node.addr.clone()))
             .collect()
+    }
+
+    /// The servers of the configuration, voters first.
+    pub fn configuration(&self) -> RaftConfiguration {
+        let metrics = self.inner.raft.metrics();
+        let metrics = metrics.borrow_watched();
+        let membership = &metrics.membership_config;
+        let voters: Vec<u64> = membership.voter_ids().collect();
+        let servers = membership
+            .nodes()
+            .map(|(id, node)| RaftServer {
+                node_id: *id,
+                address: node.addr.clone(),
+                leader: metrics.current_leader == Some(*id),
+                voter: voters.contains(id),
+                local: *id == self.inner.node_id,
+            })
+            .collect();
+        RaftConfiguration {
+            servers,
+            index: membership.log_id().map_or(0, |log_id| log_id.index()),
+            last_index: metrics.last_log_index.unwrap_or(0),
+        }
     }
 
     /// Whether this server leads.

@@ -13,6 +13,7 @@ mod event;
 mod health;
 mod kv;
 mod maintenance;
+mod operator;
 pub mod query;
 mod reload;
 mod respond;
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{any, get, put};
+use axum::routing::{any, delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::agent::AgentInner;
@@ -109,6 +110,15 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/session/node/{*node}", get(session::node))
         .route("/v1/session/list", get(session::list))
         .route("/v1/txn", put(txn::txn))
+        .route(
+            "/v1/operator/raft/configuration",
+            get(operator::configuration),
+        )
+        .route("/v1/operator/raft/peer", delete(operator::remove_peer))
+        .route(
+            "/v1/operator/raft/transfer-leader",
+            post(operator::transfer_leader),
+        )
         .route(
             "/v1/snapshot",
             get(snapshot::save)

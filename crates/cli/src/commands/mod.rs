@@ -9,6 +9,7 @@ pub mod kv;
 pub mod lock;
 pub mod maint;
 pub mod members;
+pub mod operator;
 pub mod reload;
 pub mod services;
 pub mod snapshot;
@@ -53,6 +54,9 @@ enum Commands {
     Reload(reload::ReloadArgs),
     /// Fires a user event.
     Event(event::EventArgs),
+    /// Raft operations: list-peers, remove-peer, transfer-leader.
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
     /// Saves, restores and inspects backups of the whole state.
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
@@ -142,6 +146,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Reload(args) => reload::run(args).await,
         Commands::Event(args) => event::run(args).await,
         Commands::Snapshot(command) => snapshot::run(command).await,
+        Commands::Operator(command) => operator::run(command).await,
         Commands::Lock(args) => lock::run(args).await,
         Commands::Watch(args) => watch::run(args).await,
         Commands::Version => Ok(version::run()),
