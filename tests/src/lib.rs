@@ -146,6 +146,24 @@ impl TestAgent {
         format!("127.0.0.1:{}", self.http_port)
     }
 
+    /// Runs a `proconsul` CLI command against this agent (`CONSUL_HTTP_ADDR` set, no
+    /// token) and returns its output.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.cli_command(args)
+            .output()
+            .expect("cannot run proconsul")
+    }
+
+    /// The `proconsul` CLI command against this agent, to spawn or run.
+    pub fn cli_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary());
+        command
+            .args(args)
+            .env("CONSUL_HTTP_ADDR", self.addr())
+            .env_remove("CONSUL_HTTP_TOKEN");
+        command
+    }
+
     /// What the agent has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()

@@ -5,12 +5,7 @@ use std::process::{Command, Output};
 use proconsul_tests::{TestAgent, binary, get, put};
 
 fn run(agent: &TestAgent, args: &[&str]) -> Output {
-    Command::new(binary())
-        .args(args)
-        .env("CONSUL_HTTP_ADDR", agent.addr())
-        .env_remove("CONSUL_HTTP_TOKEN")
-        .output()
-        .expect("cannot run proconsul")
+    agent.cli(args)
 }
 
 fn stdout(output: &Output) -> String {
@@ -171,10 +166,8 @@ fn most_concurrent(log: &[String]) -> i32 {
 }
 
 fn spawn_cli(agent: &TestAgent, args: &[&str]) -> std::process::Child {
-    Command::new(binary())
-        .args(args)
-        .env("CONSUL_HTTP_ADDR", agent.addr())
-        .env_remove("CONSUL_HTTP_TOKEN")
+    agent
+        .cli_command(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -39,11 +39,7 @@ fn expect_refusal(args: &[&str]) -> String {
 }
 
 fn cli(agent: &TestAgent, args: &[&str]) -> Output {
-    Command::new(binary())
-        .args(args)
-        .env("CONSUL_HTTP_ADDR", agent.addr())
-        .output()
-        .unwrap()
+    agent.cli(args)
 }
 
 #[tokio::test]

@@ -2,18 +2,13 @@
 //! agents. A restore brings back exactly the saved state, on the same agent or a fresh
 //! one; a damaged file is refused and changes nothing.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use proconsul_tests::{TempDir, TestAgent, binary, call, get, put};
+use proconsul_tests::{TempDir, TestAgent, call, get, put};
 use serde_json::json;
 
 fn cli(agent: &TestAgent, args: &[&str]) -> Output {
-    Command::new(binary())
-        .args(args)
-        .env("CONSUL_HTTP_ADDR", agent.addr())
-        .env_remove("CONSUL_HTTP_TOKEN")
-        .output()
-        .expect("cannot run proconsul")
+    agent.cli(args)
 }
 
 fn text(bytes: &[u8]) -> String {
