@@ -34,6 +34,10 @@ struct PersistedCheck {
     definition: CheckRegistration,
 }
 
+/// What is kept: every service and check definition, and the status of the checks
+/// that clients set (TTL checks and maintenance, which have no probe). Other checks are
+/// kept with their initial status, as their probes set the rest again, so that status
+/// changes of probed checks do not rewrite the file (Consul keeps TTL state alone too).
 fn snapshot(agent: &AgentInner) -> Persisted {
     Persisted {
         services: agent.local.services().into_values().collect(),
@@ -41,21 +45,28 @@ fn snapshot(agent: &AgentInner) -> Persisted {
             .local
             .checks()
             .into_values()
-            .map(|local| PersistedCheck {
-                check: local.check,
-                definition: local.definition,
+            .map(|local| {
+                let mut check = local.check;
+                let client_set = local.definition.ttl.is_some() || check.check_id.starts_with('_');
+                if !client_set {
+                    check.status = local.definition.status.unwrap_or_default();
+                    check.output = String::new();
+                }
+                PersistedCheck {
+                    check,
+                    definition: local.definition,
+                }
             })
             .collect(),
     }
 }
 
-fn write(path: &Path, state: &Persisted) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec(state).map_err(std::io::Error::other)?;
+fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let temporary = path.with_extension("json.tmp");
     {
         use std::io::Write;
         let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(&bytes)?;
+        file.write_all(bytes)?;
         file.sync_all()?;
     }
     std::fs::rename(&temporary, path)
@@ -65,6 +76,7 @@ fn write(path: &Path, state: &Persisted) -> std::io::Result<()> {
 pub async fn keep(agent: Arc<AgentInner>, data_dir: PathBuf) {
     let path = data_dir.join(FILE);
     let mut changes = agent.local.subscribe();
+    let mut written: Vec<u8> = std::fs::read(&path).unwrap_or_default();
     loop {
         let stopping = tokio::select! {
             changed = changes.changed() => changed.is_err(),
@@ -74,10 +86,22 @@ pub async fn keep(agent: Arc<AgentInner>, data_dir: PathBuf) {
             tokio::time::sleep(COALESCE).await;
         }
         changes.borrow_and_update();
-        let state = snapshot(&agent);
-        let target = path.clone();
-        match tokio::task::spawn_blocking(move || write(&target, &state)).await {
-            Ok(Ok(())) => {}
+        let bytes = match serde_json::to_vec(&snapshot(&agent)) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::warn!(%error, "could not encode the agent's services and checks");
+                continue;
+            }
+        };
+        if bytes == written {
+            if stopping {
+                return;
+            }
+            continue;
+        }
+        let (target, contents) = (path.clone(), bytes.clone());
+        match tokio::task::spawn_blocking(move || write(&target, &contents)).await {
+            Ok(Ok(())) => written = bytes,
             Ok(Err(error)) => {
                 tracing::warn!(%error, path = %path.display(), "could not save the agent's services and checks")
             }

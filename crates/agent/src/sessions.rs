@@ -89,16 +89,21 @@ pub async fn watch_bindings(agent: Arc<AgentInner>) {
     let mut nodes = reader.subscribe(Table::Nodes);
     let mut checks = reader.subscribe(Table::Checks);
     let mut sessions = reader.subscribe(Table::Sessions);
+    let mut sessions_seen = None;
     loop {
         nodes.borrow_and_update();
         checks.borrow_and_update();
         sessions.borrow_and_update();
         let state = reader.current();
-        // Sessions that arrived without this agent's API (a restored snapshot) get
-        // their timers here.
-        for session in state.sessions() {
-            if !agent.sessions.queue.contains(&session.id) {
-                agent.sessions.arm(session);
+        let sessions_index = state.table_indexes().sessions;
+        if sessions_seen != Some(sessions_index) {
+            sessions_seen = Some(sessions_index);
+            // Sessions that arrived without this agent's API (a restored snapshot) get
+            // their timers here.
+            for session in state.sessions() {
+                if !agent.sessions.queue.contains(&session.id) {
+                    agent.sessions.arm(session);
+                }
             }
         }
         for id in state.sessions_to_invalidate() {

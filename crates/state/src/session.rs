@@ -123,6 +123,9 @@ impl State {
     /// The sessions that must end because their node is gone, or a check they are
     /// bound to is gone or critical. The leader proposes their destruction.
     pub fn sessions_to_invalidate(&self) -> Vec<String> {
+        if self.sessions.is_empty() {
+            return Vec::new();
+        }
         self.sessions
             .values()
             .filter(|session| {
