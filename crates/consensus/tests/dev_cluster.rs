@@ -5,6 +5,9 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+mod common;
+
+use common::set;
 use proconsul_consensus::{Consensus, ConsensusConfig, ConsensusError};
 use proconsul_state::{Command, CommandOutcome, KvCommand, KvOp, Table};
 
@@ -16,16 +19,6 @@ async fn dev() -> Consensus {
     })
     .await
     .expect("dev cluster starts")
-}
-
-fn set(key: &str, value: &str) -> Command {
-    Command::Kv(KvCommand {
-        op: KvOp::Set,
-        key: key.to_string(),
-        value: value.as_bytes().to_vec(),
-        flags: 0,
-        cas: None,
-    })
 }
 
 #[tokio::test]

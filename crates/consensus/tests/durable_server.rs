@@ -5,8 +5,10 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+mod common;
+
+use common::set;
 use proconsul_consensus::{Consensus, ConsensusConfig, ServerOptions};
-use proconsul_state::{Command, KvCommand, KvOp};
 
 async fn server(dir: &Path, snapshot_threshold: u64) -> Consensus {
     Consensus::start_server(
@@ -23,16 +25,6 @@ async fn server(dir: &Path, snapshot_threshold: u64) -> Consensus {
     )
     .await
     .expect("server starts")
-}
-
-fn set(key: &str, value: &str) -> Command {
-    Command::Kv(KvCommand {
-        op: KvOp::Set,
-        key: key.to_string(),
-        value: value.as_bytes().to_vec(),
-        flags: 0,
-        cas: None,
-    })
 }
 
 #[tokio::test]

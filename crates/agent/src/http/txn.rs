@@ -91,12 +91,12 @@ pub async fn txn(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
                 (state.last_applied(), state.read_txn(&ops))
             })
             .await?;
-        let mut response = reply(outcome)?;
+        let mut response = reply(outcome, ctx.options.pretty)?;
         meta.write_headers(response.headers_mut());
         return Ok(response);
     }
     let applied = ctx.agent.consensus.write(Command::Txn(ops)).await?;
-    reply(applied.outcome)
+    reply(applied.outcome, ctx.options.pretty)
 }
 
 fn convert(ctx: &Ctx, op: WireOp) -> Result<TxnOp, String> {
@@ -164,7 +164,7 @@ fn catalog_verb(name: &str) -> Result<CatalogVerb, String> {
 }
 
 /// 200 with `Results`, or 409 with `Errors`.
-fn reply(outcome: CommandOutcome) -> Result<Response, ApiError> {
+fn reply(outcome: CommandOutcome, pretty: bool) -> Result<Response, ApiError> {
     match outcome {
         CommandOutcome::Txn(Ok(results)) => {
             let results: Vec<Value> = results.iter().map(result_json).collect();
@@ -175,7 +175,7 @@ fn reply(outcome: CommandOutcome) -> Result<Response, ApiError> {
         }
         CommandOutcome::Txn(Err(errors)) => {
             let errors: Vec<Value> = errors.iter().map(error_json).collect();
-            let mut response = json_response(&json!({"Results": null, "Errors": errors}), false);
+            let mut response = json_response(&json!({"Results": null, "Errors": errors}), pretty);
             *response.status_mut() = StatusCode::CONFLICT;
             Ok(response.into_response())
         }

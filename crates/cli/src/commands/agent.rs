@@ -81,19 +81,14 @@ pub struct AgentArgs {
     #[arg(long = "enable-local-script-checks")]
     enable_local_script_checks: bool,
     /// How often anti-entropy compares the agent with the catalog (tests shorten it).
-    #[arg(long = "ae-interval", value_name = "DURATION", default_value = "1m", value_parser = go_duration, hide = true)]
+    #[arg(long = "ae-interval", value_name = "DURATION", default_value = "1m", value_parser = super::go_duration, hide = true)]
     ae_interval: Duration,
     /// How often services with long-critical checks are reaped (tests shorten it).
-    #[arg(long = "check-reap-interval", value_name = "DURATION", default_value = "30s", value_parser = go_duration, hide = true)]
+    #[arg(long = "check-reap-interval", value_name = "DURATION", default_value = "30s", value_parser = super::go_duration, hide = true)]
     check_reap_interval: Duration,
     /// The least DeregisterCriticalServiceAfter honoured (tests shorten it).
-    #[arg(long = "check-deregister-minimum", value_name = "DURATION", default_value = "1m", value_parser = go_duration, hide = true)]
+    #[arg(long = "check-deregister-minimum", value_name = "DURATION", default_value = "1m", value_parser = super::go_duration, hide = true)]
     check_deregister_minimum: Duration,
-}
-
-/// Parses a Go duration flag value.
-fn go_duration(text: &str) -> Result<Duration, String> {
-    proconsul_api::duration::parse_duration(text).map_err(|error| error.to_string())
 }
 
 impl AgentArgs {

@@ -32,7 +32,7 @@ pub struct LockArgs {
     #[arg(short = 'n', long = "n", default_value_t = 1)]
     limit: u32,
     /// Give up after waiting this long for the lock (0: wait forever).
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = go_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = super::go_duration)]
     timeout: Duration,
     /// The session's name.
     #[arg(long, default_value = "")]
@@ -42,10 +42,6 @@ pub struct LockArgs {
     /// The command to run while holding the lock (through `sh -c`).
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
-}
-
-fn go_duration(text: &str) -> Result<Duration, String> {
-    proconsul_api::duration::parse_duration(text).map_err(|error| error.to_string())
 }
 
 /// `PREFIX/.lock`'s value for a semaphore.

@@ -153,6 +153,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Parses a flag value written as Go writes durations (`10s`, `1m30s`).
+pub fn go_duration(text: &str) -> Result<std::time::Duration, String> {
+    proconsul_api::duration::parse_duration(text).map_err(|error| error.to_string())
+}
+
 /// Prints `message` on stderr, as Consul's `UI.Error` does, and returns exit code 1.
 pub fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("{message}");
