@@ -36,12 +36,35 @@ pub fn free_port() -> u16 {
 
 pub use tempdir::TempDir;
 
+/// The ports one agent listens on.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentPorts {
+    pub http: u16,
+    pub server: u16,
+    /// Every agent gets its own DNS port, so that agents can run side by side.
+    pub dns: u16,
+}
+
+impl AgentPorts {
+    pub fn free() -> AgentPorts {
+        AgentPorts {
+            http: free_port(),
+            server: free_port(),
+            dns: free_port(),
+        }
+    }
+}
+
+pub mod cluster;
+
 pub mod dig;
 
 /// A running `proconsul agent -dev`, killed on drop.
 pub struct TestAgent {
     child: Option<Child>,
     pub http_port: u16,
+    /// The server RPC (Raft) port.
+    pub server_port: u16,
     /// The DNS port (UDP and TCP), unless the test turned DNS off or chose its own.
     pub dns_port: u16,
     pub node_name: String,
@@ -95,10 +118,25 @@ impl TestAgent {
     }
 
     fn spawn(mode: &[&str], node: Option<&str>, extra: &[&str]) -> TestAgent {
-        let http_port = free_port();
-        let server_port = free_port();
-        // Every agent gets its own DNS port, so that agents can run side by side.
-        let dns_port = free_port();
+        let ports = AgentPorts::free();
+        let mut agent = TestAgent::launch(mode, node, extra, ports);
+        agent.wait_until_ready();
+        agent
+    }
+
+    /// Starts the binary on `ports` without waiting for it (cluster members wait for each
+    /// other).
+    pub fn launch(
+        mode: &[&str],
+        node: Option<&str>,
+        extra: &[&str],
+        ports: AgentPorts,
+    ) -> TestAgent {
+        let AgentPorts {
+            http: http_port,
+            server: server_port,
+            dns: dns_port,
+        } = ports;
         let node_name = node.map_or_else(|| format!("node-{http_port}"), str::to_string);
         let dir = TempDir::new("agent");
         let log_path = dir.path().join("agent.log");
@@ -119,16 +157,15 @@ impl TestAgent {
             .stdout(log.try_clone().expect("cannot share the log file"))
             .stderr(log);
         let child = command.spawn().expect("cannot start proconsul");
-        let mut agent = TestAgent {
+        TestAgent {
             child: Some(child),
             http_port,
+            server_port,
             dns_port,
             node_name,
             log_path,
             _dir: dir,
-        };
-        agent.wait_until_ready();
-        agent
+        }
     }
 
     /// Starts a plain dev agent.
@@ -169,8 +206,9 @@ impl TestAgent {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    fn wait_until_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+    /// Waits until the agent answers `/v1/status/leader` with a leader.
+    pub fn wait_until_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
         let url = self.url("/v1/status/leader");
         while Instant::now() < deadline {
             if let Some(status) = self
@@ -207,6 +245,24 @@ impl TestAgent {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Kills the process with SIGKILL: no clean shutdown.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends a signal (`STOP`, `CONT`, ...) to the process.
+    pub fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("agent stopped");
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .expect("cannot run kill");
+        assert!(status.success(), "kill -{signal} failed");
     }
 
     /// Whether the process is still running.

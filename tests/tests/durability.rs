@@ -94,9 +94,12 @@ fn unsupported_setups_are_refused() {
     let (code, stderr) = run(&["-server", "-bootstrap"]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("data_dir cannot be empty"), "{stderr}");
-    let (code, stderr) = run(&["-server", "-bootstrap-expect=3", &dir]);
+    let (code, stderr) = run(&["-server", "-bootstrap", "-bootstrap-expect=3", &dir]);
     assert_eq!(code, Some(1));
-    assert!(stderr.contains("not supported yet"), "{stderr}");
+    assert!(stderr.contains("mutually exclusive"), "{stderr}");
+    let (code, stderr) = run(&["-server", "-raft-multiplier=11", &dir]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("Must be between 1 and 10"), "{stderr}");
     let (code, stderr) = run(&[&dir]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("client agents"), "{stderr}");

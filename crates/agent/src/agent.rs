@@ -9,7 +9,7 @@ use std::sync::Arc;
 use proconsul_api::{
     AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus,
 };
-use proconsul_consensus::{Consensus, ConsensusConfig, ServerOptions};
+use proconsul_consensus::{ClusterOptions, Consensus, ConsensusConfig, ServerOptions};
 use proconsul_dns::{DnsConfig, DnsHandler, DnsServer};
 use proconsul_state::{Command, CommandOutcome};
 use tokio::net::TcpListener;
@@ -22,6 +22,7 @@ use crate::config_registrations::{self, ConfigOwned};
 use crate::error::{AgentError, WriteError};
 use crate::http;
 use crate::local::{LocalCheck, LocalState};
+use crate::node_id;
 use crate::persist;
 use crate::sessions::{self, SessionTimers};
 use crate::ttl::{self, TtlTimers};
@@ -197,49 +198,82 @@ pub struct Agent {
     anti_entropy_task: JoinHandle<()>,
     session_tasks: [JoinHandle<()>; 2],
     persist_task: Option<JoinHandle<()>>,
+    registration_task: Option<JoinHandle<()>>,
 }
 
 impl Agent {
     /// Starts consensus, registers this node and serves the HTTP API.
     pub async fn start(config: AgentConfig) -> Result<Agent, AgentError> {
         let node_name = config.node_name.clone().unwrap_or_else(host_name);
+        let server_data_dir = config.data_dir.clone().filter(|_| !config.dev);
+        let node_uuid = match &server_data_dir {
+            Some(data_dir) => node_id::load_or_create(data_dir).map_err(AgentError::Config)?,
+            None => uuid::Uuid::new_v4(),
+        };
         let node = NodeIdentity {
             name: node_name.clone(),
-            id: uuid::Uuid::new_v4().to_string(),
+            id: node_uuid.to_string(),
             address: config.bind_addr.to_string(),
         };
         tracing::info!(
             node = %node.name,
+            node_id = %node.id,
             datacenter = %config.datacenter,
             mode = if config.dev { "dev" } else { "server" },
             "starting Proconsul agent"
         );
         let rpc_addr = SocketAddr::new(config.bind_addr, config.server_port);
-        let consensus_config = ConsensusConfig {
-            node_id: 1,
-            node_name: node.name.clone(),
-            rpc_addr,
-        };
-        let consensus = match (&config.data_dir, config.dev) {
-            (Some(data_dir), false) => {
+        let consensus = match &server_data_dir {
+            Some(data_dir) => {
+                let consensus_config = ConsensusConfig {
+                    node_id: node_id::raft_id(&node_uuid),
+                    server_id: node.id.clone(),
+                    node_name: node.name.clone(),
+                    rpc_addr,
+                };
+                let cluster = ClusterOptions {
+                    bootstrap: config.bootstrap,
+                    bootstrap_expect: config.bootstrap_expect,
+                    join: config
+                        .retry_join
+                        .iter()
+                        .chain(&config.start_join)
+                        .cloned()
+                        .collect(),
+                    retry_interval: config.retry_interval,
+                    raft_multiplier: config.raft_multiplier,
+                    datacenter: config.datacenter.clone(),
+                };
                 let consensus = Consensus::start_server(
                     consensus_config,
                     ServerOptions {
                         data_dir: data_dir.clone(),
                         snapshot_threshold: config.raft_snapshot_threshold,
                         trailing_logs: config.raft_trailing_logs,
+                        cluster,
                     },
                 )
                 .await?;
-                tracing::info!(%rpc_addr, data_dir = %data_dir.display(), "raft: durable single-voter server elected this node leader");
+                tracing::info!(%rpc_addr, data_dir = %data_dir.display(), "raft: durable server started; server RPC listening");
                 consensus
             }
-            _ => {
+            None => {
+                let consensus_config = ConsensusConfig {
+                    node_id: 1,
+                    server_id: node.id.clone(),
+                    node_name: node.name.clone(),
+                    rpc_addr,
+                };
                 let consensus = Consensus::start_dev(consensus_config).await?;
                 tracing::info!(%rpc_addr, "raft: single-voter in-memory cluster elected this node leader");
                 consensus
             }
         };
+        for addr in &config.start_join {
+            if let Err(error) = consensus.join(addr).await {
+                tracing::warn!(%addr, %error, "join: could not join");
+            }
+        }
 
         let http_addr = SocketAddr::new(
             config.http_addr.unwrap_or(config.client_addr),
@@ -265,33 +299,38 @@ impl Agent {
             config_owned: ConfigOwned::default(),
             shutdown: CancellationToken::new(),
         });
-        register_self(&inner).await?;
-        tracing::info!(node = %inner.node.name, "catalog: registered this node, the consul service and serfHealth");
-        let data_dir = inner.config.data_dir.clone().filter(|_| !inner.config.dev);
-        if let Some(data_dir) = &data_dir {
-            let restored = persist::restore(&inner, data_dir)
-                .await
-                .map_err(AgentError::Config)?;
-            if restored > 0 {
-                tracing::info!(
-                    restored,
-                    "restored this agent's services and checks from the data dir"
-                );
-            }
-        }
         let from_files =
             config_registrations::prepare(&inner, &inner.config.services, &inner.config.checks)
                 .map_err(AgentError::Config)?;
-        config_registrations::apply(&inner, from_files)
-            .await
-            .map_err(|error| AgentError::Config(error.to_string()))?;
-        if !inner.config.services.is_empty() || !inner.config.checks.is_empty() {
+        let data_dir = server_data_dir;
+        let mut persist_task = None;
+        let registration_task = if inner.consensus.leader().is_some() {
+            register_everything(&inner, from_files).await?;
+            persist_task = data_dir
+                .clone()
+                .map(|data_dir| tokio::spawn(persist::keep(inner.clone(), data_dir)));
+            None
+        } else {
+            // A server waiting for its cluster: the API serves meanwhile, and the
+            // catalog learns about this node once there is a leader to write to.
             tracing::info!(
-                services = inner.config.services.len(),
-                checks = inner.config.checks.len(),
-                "registered services and checks from configuration files"
+                "catalog: no cluster leader yet; registering this node once there is one"
             );
-        }
+            let agent = inner.clone();
+            let data_dir = data_dir.clone();
+            Some(tokio::spawn(async move {
+                if !wait_for_leader(&agent).await {
+                    return;
+                }
+                if let Err(error) = register_everything(&agent, from_files).await {
+                    tracing::warn!(%error, "catalog: registering this node failed; anti-entropy will retry");
+                }
+                // Saved only once restored, so an empty start never overwrites the file.
+                if let Some(data_dir) = data_dir {
+                    persist::keep(agent, data_dir).await;
+                }
+            }))
+        };
 
         let router = http::router(inner.clone());
         let shutdown = inner.shutdown.clone();
@@ -309,8 +348,6 @@ impl Agent {
         let checks_task = tokio::spawn(checks::run_checks(inner.clone()));
         let reaper_task = tokio::spawn(reaper::reap_critical_services(inner.clone()));
         let anti_entropy_task = tokio::spawn(anti_entropy::run(inner.clone()));
-        let persist_task =
-            data_dir.map(|data_dir| tokio::spawn(persist::keep(inner.clone(), data_dir)));
         let session_tasks = [
             tokio::spawn(sessions::expire(inner.clone())),
             tokio::spawn(sessions::watch_bindings(inner.clone())),
@@ -331,6 +368,7 @@ impl Agent {
             anti_entropy_task,
             session_tasks,
             persist_task,
+            registration_task,
         })
     }
 
@@ -374,6 +412,11 @@ impl Agent {
         {
             tracing::error!(%join_error, "local state persistence task failed");
         }
+        if let Some(task) = self.registration_task
+            && let Err(join_error) = task.await
+        {
+            tracing::error!(%join_error, "catalog registration task failed");
+        }
         for task in self.session_tasks {
             if let Err(join_error) = task.await {
                 tracing::error!(%join_error, "session task failed");
@@ -408,6 +451,51 @@ async fn bind_dns(
     Ok(Some(DnsServer::bind(addr, handler).await?))
 }
 
+/// Waits until the cluster has a leader; false if the agent stops first.
+async fn wait_for_leader(agent: &AgentInner) -> bool {
+    loop {
+        if agent.consensus.leader().is_some() {
+            return true;
+        }
+        tokio::select! {
+            _ = agent.shutdown.cancelled() => return false,
+            _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+        }
+    }
+}
+
+/// Writes this node, the services and checks it kept in its data dir, and those of its
+/// configuration files to the catalog.
+async fn register_everything(
+    inner: &AgentInner,
+    from_files: config_registrations::Prepared,
+) -> Result<(), AgentError> {
+    register_self(inner).await?;
+    tracing::info!(node = %inner.node.name, "catalog: registered this node, the consul service and serfHealth");
+    if let Some(data_dir) = inner.config.data_dir.as_ref().filter(|_| !inner.config.dev) {
+        let restored = persist::restore(inner, data_dir)
+            .await
+            .map_err(AgentError::Config)?;
+        if restored > 0 {
+            tracing::info!(
+                restored,
+                "restored this agent's services and checks from the data dir"
+            );
+        }
+    }
+    config_registrations::apply(inner, from_files)
+        .await
+        .map_err(|error| AgentError::Config(error.to_string()))?;
+    if !inner.config.services.is_empty() || !inner.config.checks.is_empty() {
+        tracing::info!(
+            services = inner.config.services.len(),
+            checks = inner.config.checks.len(),
+            "registered services and checks from configuration files"
+        );
+    }
+    Ok(())
+}
+
 /// Runs an agent until `shutdown` resolves (or a client asks it to leave), then stops
 /// it cleanly.
 pub async fn run(
@@ -417,7 +505,14 @@ pub async fn run(
     let agent = Agent::start(config).await?;
     let left = agent.inner.shutdown.clone();
     tokio::select! {
-        _ = shutdown => {}
+        _ = shutdown => {
+            if agent.inner.config.leave_on_terminate {
+                tracing::info!("leave_on_terminate: leaving the cluster");
+                if let Err(error) = agent.inner.consensus.leave().await {
+                    tracing::error!(%error, "leaving the cluster failed");
+                }
+            }
+        }
         _ = left.cancelled() => {}
     }
     agent.stop().await

@@ -12,13 +12,28 @@ use proconsul_dns::DnsConfig;
 pub struct AgentConfig {
     /// `-dev`: in-memory server with one voter, no data dir.
     pub dev: bool,
-    /// Outside `-dev`: a server with one voter, bootstrapped on first start, whose Raft
-    /// log and snapshots live in this directory (`-data-dir`).
+    /// Outside `-dev`: a server whose Raft log, snapshots and node ID live in this
+    /// directory (`-data-dir`).
     pub data_dir: Option<std::path::PathBuf>,
     /// `raft_snapshot_threshold`: log entries between snapshots.
     pub raft_snapshot_threshold: u64,
     /// `raft_trailing_logs`: entries kept after a snapshot.
     pub raft_trailing_logs: u64,
+    /// `-bootstrap`: a new server initialises a cluster of itself alone.
+    pub bootstrap: bool,
+    /// `-bootstrap-expect`: a new server initialises a cluster once this many servers
+    /// know each other (0: never by itself).
+    pub bootstrap_expect: u32,
+    /// `-retry-join`/`retry_join`: servers to find others through, retried.
+    pub retry_join: Vec<String>,
+    /// `-join`/`start_join`: servers to join once at start.
+    pub start_join: Vec<String>,
+    /// `retry_interval`.
+    pub retry_interval: Duration,
+    /// `performance.raft_multiplier`.
+    pub raft_multiplier: u32,
+    /// `leave_on_terminate`: a server leaves the Raft configuration on SIGTERM.
+    pub leave_on_terminate: bool,
     /// `-node`; the host name when unset.
     pub node_name: Option<String>,
     /// `-datacenter`.
@@ -70,6 +85,13 @@ impl Default for AgentConfig {
             data_dir: None,
             raft_snapshot_threshold: 16384,
             raft_trailing_logs: 10240,
+            bootstrap: false,
+            bootstrap_expect: 0,
+            retry_join: Vec::new(),
+            start_join: Vec::new(),
+            retry_interval: Duration::from_secs(30),
+            raft_multiplier: 5,
+            leave_on_terminate: false,
             node_name: None,
             datacenter: "dc1".to_string(),
             client_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),

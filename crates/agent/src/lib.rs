@@ -14,6 +14,7 @@ mod deadlines;
 mod error;
 pub mod http;
 pub mod local;
+mod node_id;
 mod persist;
 mod reaper;
 mod sessions;

@@ -134,17 +134,20 @@ pub async fn restore(agent: &AgentInner, data_dir: &Path) -> Result<usize, Strin
             .into_iter()
             .map(|check| LocalCheck::new(check.check, check.definition))
             .collect();
-        agent
-            .add_service(service, own, true)
-            .await
-            .map_err(|error| error.to_string())?;
+        // The local state is set before the catalog write; a failed write is repaired by
+        // anti-entropy, so it does not stop the rest from being restored.
+        if let Err(error) = agent.add_service(service, own, true).await {
+            tracing::warn!(%error, "restored a service locally; the catalog write failed");
+        }
         restored += 1;
     }
     for check in checks {
-        agent
+        if let Err(error) = agent
             .add_check(LocalCheck::new(check.check, check.definition))
             .await
-            .map_err(|error| error.to_string())?;
+        {
+            tracing::warn!(%error, "restored a check locally; the catalog write failed");
+        }
         restored += 1;
     }
     Ok(restored)

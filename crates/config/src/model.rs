@@ -32,12 +32,26 @@ pub struct FileConfig {
     pub raft_snapshot_threshold: Option<u64>,
     pub raft_trailing_logs: Option<u64>,
     pub retry_join: Vec<String>,
+    /// Servers to join once at start (an error if none answers, unlike `retry_join`).
+    pub start_join: Vec<String>,
+    pub retry_interval: Option<GoDuration>,
+    /// Leave the cluster on SIGTERM (Consul: false for servers).
+    pub leave_on_terminate: Option<bool>,
+    pub performance: Performance,
     pub ui: Option<bool>,
     pub limits: Limits,
     /// Raw service blocks; see [`FileConfig::service_registrations`].
     pub services: Vec<serde_json::Value>,
     /// Raw check blocks; see [`FileConfig::check_registrations`].
     pub checks: Vec<serde_json::Value>,
+}
+
+/// `performance { ... }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Performance {
+    /// Scales Raft's timeouts: 1 is the fastest, Consul's default is 5.
+    pub raft_multiplier: Option<u32>,
 }
 
 /// `ports { ... }`. `-1` disables a listener, as in Consul.

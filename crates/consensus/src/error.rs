@@ -5,6 +5,9 @@
 pub enum ConsensusError {
     #[error("No cluster leader")]
     NoLeader,
+    /// A write or read that waited its whole hold time (no quorum to commit it).
+    #[error("timed out enqueuing operation")]
+    Timeout,
     #[error("raft is shutting down")]
     ShuttingDown,
     #[error("raft storage error: {0}")]

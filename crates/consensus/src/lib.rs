@@ -3,18 +3,28 @@
 //! openraft (pinned `=0.10.0-alpha.37`) is hidden behind this crate, so its API churn
 //! stops here. The crate provides the Raft log storage, the adapter that applies
 //! committed entries to [`proconsul_state::State`] and publishes each new version to
-//! readers, and [`Consensus`], the handle the agent writes through and reads from.
+//! readers, server RPC between servers (Raft traffic, forwarded writes and reads,
+//! discovery and membership changes), and [`Consensus`], the handle the agent writes
+//! through and reads from.
 
+mod discovery;
 mod error;
+mod forward;
 mod log_store;
+mod membership;
 mod network;
 mod node;
 mod reader;
+mod rpc;
 mod state_machine;
+mod timing;
 mod types;
 
+pub use discovery::{DEFAULT_SERVER_PORT, with_default_port};
 pub use error::ConsensusError;
+pub use forward::WRITE_TIMEOUT;
 pub use node::{
-    Applied, Consensus, ConsensusConfig, LeaderInfo, RaftConfiguration, RaftServer, ServerOptions,
+    Applied, ClusterOptions, Consensus, ConsensusConfig, LeaderInfo, RaftConfiguration, RaftServer,
+    ServerOptions,
 };
 pub use reader::StateReader;

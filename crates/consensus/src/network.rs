@@ -1,20 +1,23 @@
-//! The network between servers. A `-dev` agent is a cluster of one and never sends a Raft
-//! RPC; every target is reported unreachable. Server RPC (port 8300) replaces this when
-//! several servers form a cluster.
+//! The network between servers as openraft sees it. `-dev` is a cluster of one and never
+//! sends a Raft RPC ([`NoNetwork`]); servers send theirs over server RPC ([`RpcNetwork`]).
 
 use std::future::Future;
 
 use openraft::AnyError;
-use openraft::BasicNode;
 use openraft::alias::{SnapshotOf, VoteOf};
 use openraft::errors::{RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::v2::RaftNetworkV2;
 use openraft::network::{RPCOption, RaftNetworkFactory};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
 };
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::types::TypeConfig;
+use crate::rpc::client::{CallError, RpcClient};
+use crate::rpc::messages::{self, Answer, SnapshotTransfer};
+use crate::types::{ServerNode, TypeConfig};
 
 /// Hands out clients that cannot reach anyone.
 #[derive(Debug, Clone, Default)]
@@ -24,16 +27,16 @@ pub struct NoNetwork;
 #[derive(Debug, Clone, Default)]
 pub struct UnreachablePeer;
 
-fn unreachable() -> Unreachable<TypeConfig> {
-    Unreachable::new(&AnyError::error(
-        "this server has no peers: server RPC is not available in -dev mode",
-    ))
+fn unreachable(reason: impl std::fmt::Display) -> Unreachable<TypeConfig> {
+    Unreachable::new(&AnyError::error(reason))
 }
+
+const NO_PEERS: &str = "this server has no peers: server RPC is not available in -dev mode";
 
 impl RaftNetworkFactory<TypeConfig> for NoNetwork {
     type Network = UnreachablePeer;
 
-    async fn new_client(&mut self, _target: u64, _node: &BasicNode) -> UnreachablePeer {
+    async fn new_client(&mut self, _target: u64, _node: &ServerNode) -> UnreachablePeer {
         UnreachablePeer
     }
 }
@@ -46,7 +49,7 @@ impl RaftNetworkV2<TypeConfig> for UnreachablePeer {
         _rpc: AppendEntriesRequest<TypeConfig>,
         _option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        Err(RPCError::Unreachable(unreachable()))
+        Err(RPCError::Unreachable(unreachable(NO_PEERS)))
     }
 
     async fn vote(
@@ -54,7 +57,7 @@ impl RaftNetworkV2<TypeConfig> for UnreachablePeer {
         _rpc: VoteRequest<TypeConfig>,
         _option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        Err(RPCError::Unreachable(unreachable()))
+        Err(RPCError::Unreachable(unreachable(NO_PEERS)))
     }
 
     async fn full_snapshot(
@@ -64,6 +67,103 @@ impl RaftNetworkV2<TypeConfig> for UnreachablePeer {
         _cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
         _option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        Err(StreamingError::Unreachable(unreachable()))
+        Err(StreamingError::Unreachable(unreachable(NO_PEERS)))
+    }
+}
+
+/// Hands out server RPC clients, all sharing one connection pool.
+#[derive(Clone, Default)]
+pub struct RpcNetwork {
+    client: RpcClient,
+}
+
+/// Raft's messages to one peer, sent to its server RPC address.
+pub struct RpcPeer {
+    client: RpcClient,
+    addr: String,
+}
+
+impl RaftNetworkFactory<TypeConfig> for RpcNetwork {
+    type Network = RpcPeer;
+
+    async fn new_client(&mut self, _target: u64, node: &ServerNode) -> RpcPeer {
+        RpcPeer {
+            client: self.client.clone(),
+            addr: node.addr.clone(),
+        }
+    }
+}
+
+impl RpcPeer {
+    /// One Raft RPC: every failure to get an answer counts as "unreachable", so openraft
+    /// backs off instead of retrying in a tight loop.
+    async fn send<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: &Req,
+        option: &RPCOption,
+    ) -> Result<Resp, Unreachable<TypeConfig>> {
+        let answer: Answer<Resp> = self
+            .client
+            .call(&self.addr, path, request, option.hard_ttl())
+            .await
+            .map_err(|error: CallError| unreachable(error))?;
+        answer.map_err(|refused| unreachable(format!("{} refused: {refused:?}", self.addr)))
+    }
+}
+
+impl RaftNetworkV2<TypeConfig> for RpcPeer {
+    type SnapshotData = std::io::Cursor<Vec<u8>>;
+
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
+        Ok(self.send(messages::APPEND_ENTRIES, &rpc, &option).await?)
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        Ok(self.send(messages::VOTE, &rpc, &option).await?)
+    }
+
+    async fn pre_vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        Ok(self.send(messages::PRE_VOTE, &rpc, &option).await?)
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: VoteOf<TypeConfig>,
+        snapshot: SnapshotOf<TypeConfig, Self::SnapshotData>,
+        cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
+        let transfer = SnapshotTransfer {
+            vote,
+            meta: snapshot.meta,
+            data: snapshot.snapshot.into_inner(),
+        };
+        tokio::select! {
+            closed = cancel => Err(StreamingError::Closed(closed)),
+            answer = self.send(messages::SNAPSHOT, &transfer, &option) => Ok(answer?),
+        }
+    }
+
+    async fn transfer_leader(
+        &mut self,
+        request: TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        Ok(self
+            .send(messages::TRANSFER_LEADER, &request, &option)
+            .await?)
     }
 }

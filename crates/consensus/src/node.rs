@@ -2,26 +2,34 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use openraft::ServerState;
+use openraft::async_runtime::Instant as _;
 use openraft::async_runtime::WatchReceiver;
-use openraft::errors::{ClientWriteError, Fatal, RaftError};
-use openraft::{BasicNode, Config, ReadPolicy, ServerState, SnapshotPolicy};
-use proconsul_state::{Command, CommandOutcome};
+use openraft::errors::Fatal;
+use proconsul_state::CommandOutcome;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::ConsensusError;
 use crate::log_store::memory::MemoryLogStore;
 use crate::log_store::redb::RedbLogStore;
-use crate::network::NoNetwork;
+use crate::network::{NoNetwork, RpcNetwork};
 use crate::reader::StateReader;
+use crate::rpc::client::RpcClient;
+use crate::rpc::messages::ServerInfo;
 use crate::state_machine::StateMachine;
-use crate::types::{Proposal, Raft, TypeConfig};
+use crate::timing::RaftTiming;
+use crate::types::{Raft, ServerNode, TypeConfig};
 
 /// Who this server is in the Raft configuration.
 #[derive(Debug, Clone)]
 pub struct ConsensusConfig {
+    /// The Raft ID.
     pub node_id: u64,
+    /// The agent's node ID (a UUID), shown by `/v1/operator/raft/configuration`.
+    pub server_id: String,
     pub node_name: String,
     /// The server RPC address peers (and `/v1/status/leader`) know this server by.
     pub rpc_addr: SocketAddr,
@@ -35,6 +43,36 @@ pub struct ServerOptions {
     pub snapshot_threshold: u64,
     /// `raft_trailing_logs`: entries kept in the log after a snapshot (Consul: 10240).
     pub trailing_logs: u64,
+    pub cluster: ClusterOptions,
+}
+
+/// How a server finds the others and forms or joins a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// `-bootstrap`: initialise a cluster of this server alone.
+    pub bootstrap: bool,
+    /// `bootstrap_expect`: initialise once this many servers know each other.
+    pub bootstrap_expect: u32,
+    /// `retry_join`: server RPC addresses (`host[:port]`) to look for peers at.
+    pub join: Vec<String>,
+    /// `retry_interval`: the pause between rounds of join attempts.
+    pub retry_interval: Duration,
+    /// `performance.raft_multiplier` (1 fastest, Consul's default 5).
+    pub raft_multiplier: u32,
+    pub datacenter: String,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            bootstrap: true,
+            bootstrap_expect: 0,
+            join: Vec::new(),
+            retry_interval: Duration::from_secs(30),
+            raft_multiplier: 5,
+            datacenter: "dc1".to_string(),
+        }
+    }
 }
 
 /// A committed and applied write.
@@ -49,11 +87,18 @@ pub struct Applied {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RaftServer {
     pub node_id: u64,
+    /// The agent's node ID (a UUID).
+    pub id: String,
+    /// The server's node name.
+    pub name: String,
     pub address: String,
     pub leader: bool,
     pub voter: bool,
     /// Whether this is the server answering.
     pub local: bool,
+    /// The last log index it has: its own for the answering server, what the leader
+    /// has replicated to it when the leader answers, else 0 (unknown).
+    pub last_index: u64,
 }
 
 /// The Raft configuration and how far the log is.
@@ -76,21 +121,45 @@ pub struct LeaderInfo {
 /// A running Raft server and its published state. Cheap to clone.
 #[derive(Clone)]
 pub struct Consensus {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    raft: Raft,
-    reader: StateReader,
-    node_id: u64,
+pub(crate) struct Inner {
+    pub(crate) raft: Raft,
+    pub(crate) reader: StateReader,
+    pub(crate) node_id: u64,
+    /// Who this server is, as discovery describes it to peers.
+    pub(crate) me: ServerIdentity,
+    pub(crate) rpc: RpcClient,
+    /// Servers heard of through join addresses and their answers, before and after the
+    /// cluster forms.
+    pub(crate) discovered: Mutex<BTreeMap<u64, ServerInfo>>,
+    /// When the leader last reached this follower (append entries or heartbeat).
+    pub(crate) last_contact: Mutex<Option<Instant>>,
+    pub(crate) started: Instant,
+    pub(crate) timing: RaftTiming,
+    /// Stops server RPC and discovery.
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// The parts of a server's description that do not change while it runs.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerIdentity {
+    pub id: String,
+    pub name: String,
+    pub rpc_addr: String,
+    pub datacenter: String,
+    pub bootstrap_expect: u32,
 }
 
 /// Initialises a cluster whose only voter is this server.
 async fn bootstrap_alone(raft: &Raft, config: &ConsensusConfig) -> Result<(), ConsensusError> {
     let members = BTreeMap::from([(
         config.node_id,
-        BasicNode {
+        ServerNode {
             addr: config.rpc_addr.to_string(),
+            name: config.node_name.clone(),
+            id: config.server_id.clone(),
         },
     )]);
     raft.initialize(members)
@@ -109,27 +178,16 @@ async fn lead_within(raft: &Raft, timeout: Duration) -> Result<(), ConsensusErro
 
 /// How long `start_dev` waits for the single voter to elect itself.
 const DEV_ELECTION_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long `start_server` waits for its election (replaying a long log included).
+/// How long `start_server` waits for a lone voter's election (replaying a long log
+/// included).
 const SERVER_ELECTION_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Consensus {
     /// `-dev` mode: an in-memory log and a cluster of one voter, initialised here.
     /// Returns once this server is the leader.
     pub async fn start_dev(config: ConsensusConfig) -> Result<Consensus, ConsensusError> {
-        let raft_config = Config {
-            cluster_name: "proconsul-dev".to_string(),
-            heartbeat_interval: 50,
-            election_timeout_min: 150,
-            election_timeout_max: 300,
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(16384),
-            max_in_snapshot_log_to_keep: 10240,
-            ..Config::default()
-        };
-        let raft_config = Arc::new(
-            raft_config
-                .validate()
-                .map_err(|error| ConsensusError::Raft(error.to_string()))?,
-        );
+        let timing = RaftTiming::dev();
+        let raft_config = timing.raft_config("proconsul-dev", 16384, 10240)?;
         let reader = StateReader::default();
         let raft = Raft::new(
             config.node_id,
@@ -143,18 +201,46 @@ impl Consensus {
         bootstrap_alone(&raft, &config).await?;
         lead_within(&raft, DEV_ELECTION_TIMEOUT).await?;
         tracing::debug!(node = %config.node_name, "raft: leader");
-        Ok(Consensus {
+        Ok(Consensus::assemble(raft, reader, &config, timing, None))
+    }
+
+    fn assemble(
+        raft: Raft,
+        reader: StateReader,
+        config: &ConsensusConfig,
+        timing: RaftTiming,
+        cluster: Option<&ClusterOptions>,
+    ) -> Consensus {
+        Consensus {
             inner: Arc::new(Inner {
                 raft,
                 reader,
                 node_id: config.node_id,
+                me: ServerIdentity {
+                    id: config.server_id.clone(),
+                    name: config.node_name.clone(),
+                    rpc_addr: config.rpc_addr.to_string(),
+                    datacenter: cluster.map(|c| c.datacenter.clone()).unwrap_or_default(),
+                    bootstrap_expect: cluster.map_or(0, |c| c.bootstrap_expect),
+                },
+                rpc: RpcClient::default(),
+                discovered: Mutex::new(BTreeMap::new()),
+                last_contact: Mutex::new(None),
+                started: Instant::now(),
+                timing,
+                shutdown: CancellationToken::new(),
             }),
-        })
+        }
     }
 
-    /// Server mode with one voter (`-server -bootstrap`): a durable log (redb) and
-    /// snapshots in `data_dir/raft`; the cluster is initialised on first start only, and
-    /// a restart replays the snapshot and the log. Returns once this server leads.
+    /// Server mode: a durable log (redb) and snapshots in `data_dir/raft`, and server RPC
+    /// on `config.rpc_addr`. A restart replays the snapshot and the log. A new server
+    /// either bootstraps a cluster of its own (`-bootstrap`, or `bootstrap_expect = 1`),
+    /// forms one with the `bootstrap_expect` servers it discovers through its join
+    /// addresses, or asks an existing cluster found there to add it.
+    ///
+    /// A lone voter returns once it leads; a server of a larger cluster returns at once
+    /// and finds its leader in the background.
     pub async fn start_server(
         config: ConsensusConfig,
         options: ServerOptions,
@@ -163,58 +249,76 @@ impl Consensus {
         std::fs::create_dir_all(&raft_dir).map_err(|error| {
             ConsensusError::Storage(format!("cannot create {}: {error}", raft_dir.display()))
         })?;
-        let raft_config = Config {
-            cluster_name: "proconsul".to_string(),
-            heartbeat_interval: 100,
-            election_timeout_min: 500,
-            election_timeout_max: 1000,
-            snapshot_policy: SnapshotPolicy::LogsSinceLast(options.snapshot_threshold),
-            max_in_snapshot_log_to_keep: options.trailing_logs,
-            ..Config::default()
+        let timing = RaftTiming::from_multiplier(options.cluster.raft_multiplier);
+        let raft_config = timing.raft_config(
+            "proconsul",
+            options.snapshot_threshold,
+            options.trailing_logs,
+        )?;
+        let listen_error = |error: std::io::Error| {
+            ConsensusError::Storage(format!(
+                "cannot listen for server RPC on {}: {error}",
+                config.rpc_addr
+            ))
         };
-        let raft_config = Arc::new(
-            raft_config
-                .validate()
-                .map_err(|error| ConsensusError::Raft(error.to_string()))?,
-        );
+        let listener = tokio::net::TcpListener::bind(config.rpc_addr)
+            .await
+            .map_err(listen_error)?;
+        // Port 0 (tests): peers must be told the port actually bound.
+        let config = ConsensusConfig {
+            rpc_addr: listener.local_addr().map_err(listen_error)?,
+            ..config
+        };
         let storage = |error: std::io::Error| ConsensusError::Storage(error.to_string());
         let log = RedbLogStore::open(&raft_dir.join("raft.db")).map_err(storage)?;
         let reader = StateReader::default();
         let machine = StateMachine::durable(reader.clone(), &raft_dir).map_err(storage)?;
-        let raft = Raft::new(config.node_id, raft_config, NoNetwork, log, machine)
-            .await
-            .map_err(|error| ConsensusError::Raft(error.to_string()))?;
+        let raft = Raft::new(
+            config.node_id,
+            raft_config,
+            RpcNetwork::default(),
+            log,
+            machine,
+        )
+        .await
+        .map_err(|error| ConsensusError::Raft(error.to_string()))?;
+        let consensus = Consensus::assemble(raft, reader, &config, timing, Some(&options.cluster));
+        crate::rpc::server::spawn(consensus.clone(), listener);
+
+        let raft = &consensus.inner.raft;
         let initialized = raft
             .is_initialized()
             .await
             .map_err(|error| ConsensusError::Raft(error.to_string()))?;
-        if !initialized {
-            bootstrap_alone(&raft, &config).await?;
+        let cluster = &options.cluster;
+        if !initialized && (cluster.bootstrap || cluster.bootstrap_expect == 1) {
+            bootstrap_alone(raft, &config).await?;
             tracing::info!(node = %config.node_name, "raft: bootstrapped a new single-server cluster");
+        } else if !initialized {
+            tracing::info!(
+                node = %config.node_name,
+                bootstrap_expect = cluster.bootstrap_expect,
+                join = ?cluster.join,
+                "raft: not part of a cluster yet; looking for servers"
+            );
         }
-        lead_within(&raft, SERVER_ELECTION_TIMEOUT).await?;
-        Ok(Consensus {
-            inner: Arc::new(Inner {
-                raft,
-                reader,
-                node_id: config.node_id,
-            }),
-        })
+        if consensus.lone_voter() {
+            if initialized {
+                // Nobody else can be waited for: elect at once, not after a timeout.
+                raft.trigger().elect(false).await.map_err(fatal_error)?;
+            }
+            lead_within(raft, SERVER_ELECTION_TIMEOUT).await?;
+        }
+        crate::discovery::spawn(consensus.clone(), cluster.clone());
+        Ok(consensus)
     }
 
-    /// Proposes `command` and returns once it is committed and applied.
-    pub async fn write(&self, command: Command) -> Result<Applied, ConsensusError> {
-        match self.inner.raft.client_write(Proposal(command)).await {
-            Ok(response) => Ok(Applied {
-                index: response.log_id.index(),
-                outcome: response.data,
-            }),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
-                Err(ConsensusError::NoLeader)
-            }
-            Err(RaftError::Fatal(fatal)) => Err(fatal_error(fatal)),
-            Err(error) => Err(ConsensusError::Raft(error.to_string())),
-        }
+    /// Whether the configuration has exactly one voter and it is this server.
+    fn lone_voter(&self) -> bool {
+        let metrics = self.inner.raft.metrics();
+        let metrics = metrics.borrow_watched();
+        let voters: Vec<u64> = metrics.membership_config.voter_ids().collect();
+        voters == [self.inner.node_id]
     }
 
     /// The published state and its change notifications.
@@ -222,11 +326,20 @@ impl Consensus {
         &self.inner.reader
     }
 
-    /// The leader this server knows of, if any.
+    /// The leader this server knows of, if any. A leader that has not heard from a
+    /// quorum within its lease does not count: it can commit nothing.
     pub fn leader(&self) -> Option<LeaderInfo> {
         let metrics = self.inner.raft.metrics();
         let metrics = metrics.borrow_watched();
         let leader = metrics.current_leader?;
+        if leader == self.inner.node_id
+            && metrics.membership_config.voter_ids().nth(1).is_some()
+            && metrics.last_quorum_acked.as_ref().is_none_or(|acked| {
+                acked.elapsed() > Duration::from_millis(self.inner.timing.lease_millis())
+            })
+        {
+            return None;
+        }
         let node = metrics.membership_config.get_node(&leader)?;
         Some(LeaderInfo {
             node_id: leader,
@@ -251,14 +364,28 @@ impl Consensus {
         let metrics = metrics.borrow_watched();
         let membership = &metrics.membership_config;
         let voters: Vec<u64> = membership.voter_ids().collect();
+        let replicated = |id: &u64| {
+            metrics
+                .replication
+                .as_ref()
+                .and_then(|replication| replication.get(id).cloned().flatten())
+                .map_or(0, |log_id| log_id.index())
+        };
         let servers = membership
             .nodes()
             .map(|(id, node)| RaftServer {
                 node_id: *id,
+                id: node.id.clone(),
+                name: node.name.clone(),
                 address: node.addr.clone(),
                 leader: metrics.current_leader == Some(*id),
                 voter: voters.contains(id),
                 local: *id == self.inner.node_id,
+                last_index: if *id == self.inner.node_id {
+                    metrics.last_log_index.unwrap_or(0)
+                } else {
+                    replicated(id)
+                },
             })
             .collect();
         RaftConfiguration {
@@ -268,29 +395,29 @@ impl Consensus {
         }
     }
 
+    /// The server RPC address this server is known by.
+    pub fn rpc_addr(&self) -> &str {
+        &self.inner.me.rpc_addr
+    }
+
     /// Whether this server leads.
     pub fn is_leader(&self) -> bool {
         self.inner.raft.metrics().borrow_watched().current_leader == Some(self.inner.node_id)
     }
 
     /// How long since this server last heard from the leader, as `X-Consul-LastContact`
-    /// reports it: zero on the leader itself, which is the only server in `-dev`.
-    /// (Followers measure it from heartbeats once servers form clusters.)
+    /// reports it: zero on the leader itself; since start-up if no leader ever called.
     pub fn last_contact(&self) -> Duration {
-        Duration::ZERO
+        if self.is_leader() {
+            return Duration::ZERO;
+        }
+        let last = *lock(&self.inner.last_contact);
+        last.unwrap_or(self.inner.started).elapsed()
     }
 
-    /// Confirms with a quorum that this server still leads (ReadIndex), for `?consistent`.
-    pub async fn confirm_leadership(&self) -> Result<(), ConsensusError> {
-        self.inner
-            .raft
-            .ensure_linearizable(ReadPolicy::ReadIndex)
-            .await
-            .map(|_| ())
-            .map_err(|error| match error {
-                RaftError::APIError(_) => ConsensusError::NoLeader,
-                RaftError::Fatal(fatal) => fatal_error(fatal),
-            })
+    /// Records that the leader reached this server (server RPC calls it).
+    pub(crate) fn heard_from_leader(&self) {
+        *lock(&self.inner.last_contact) = Some(Instant::now());
     }
 
     /// Asks openraft to build a snapshot now (tests and operators; normally the policy
@@ -304,8 +431,10 @@ impl Consensus {
             .map_err(fatal_error)
     }
 
-    /// Stops Raft. Later writes fail with [`ConsensusError::ShuttingDown`].
+    /// Stops server RPC, discovery and Raft. Later writes fail with
+    /// [`ConsensusError::ShuttingDown`].
     pub async fn shutdown(&self) -> Result<(), ConsensusError> {
+        self.inner.shutdown.cancel();
         self.inner
             .raft
             .shutdown()
@@ -314,8 +443,16 @@ impl Consensus {
     }
 }
 
+/// Locks a mutex whose holders never leave it half-written (single assignments), so a
+/// poisoned one is still consistent.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Maps openraft's fatal errors: a stopped Raft is a shutdown, anything else a failure.
-fn fatal_error(fatal: Fatal<TypeConfig>) -> ConsensusError {
+pub(crate) fn fatal_error(fatal: Fatal<TypeConfig>) -> ConsensusError {
     match fatal {
         Fatal::Stopped => ConsensusError::ShuttingDown,
         Fatal::StorageError(error) => ConsensusError::Storage(error.to_string()),

@@ -11,6 +11,7 @@ use super::{Consensus, ConsensusConfig};
 #[tokio::test]
 async fn a_triggered_snapshot_is_stored_and_restores_the_published_state() {
     let consensus = Consensus::start_dev(ConsensusConfig {
+        server_id: "test-server".to_string(),
         node_id: 7,
         node_name: "snap".to_string(),
         rpc_addr: "127.0.0.1:8300".parse::<SocketAddr>().unwrap(),

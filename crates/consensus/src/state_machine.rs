@@ -12,6 +12,7 @@ use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, StoredMembership};
 use proconsul_state::{CommandOutcome, State};
 
+use crate::node::lock;
 use crate::reader::StateReader;
 use crate::types::TypeConfig;
 
@@ -80,13 +81,6 @@ impl StateMachine {
     fn snapshot_slot(&self) -> std::sync::MutexGuard<'_, Option<StoredSnapshot>> {
         lock(&self.current_snapshot)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Only whole values are ever stored under this lock, so a poisoned one is consistent.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// `[meta length: u32 BE][postcard meta][state snapshot]`.

@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use openraft::BasicNode;
 use proconsul_state::{Command, CommandOutcome};
 use serde::{Deserialize, Serialize};
 
@@ -27,13 +26,29 @@ impl fmt::Display for Proposal {
     }
 }
 
+/// A server as the Raft configuration records it: where its server RPC listens, and the
+/// node name operators know it by (`/v1/operator/raft/configuration`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerNode {
+    pub addr: String,
+    pub name: String,
+    /// The node ID (a UUID) the server's agent is known by.
+    pub id: String,
+}
+
+impl fmt::Display for ServerNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.name, self.addr)
+    }
+}
+
 openraft::declare_raft_types!(
-    /// Proconsul's Raft: node IDs are u64, nodes carry their server RPC address.
+    /// Proconsul's Raft: node IDs are u64, nodes carry their server RPC address and name.
     pub TypeConfig:
         D = Proposal,
         R = CommandOutcome,
         NodeId = u64,
-        Node = BasicNode,
+        Node = ServerNode,
 );
 
 /// The Raft instance, typed by our state machine adapter.

@@ -13,6 +13,7 @@ use proconsul_state::{Command, CommandOutcome, KvCommand, KvOp, Table};
 
 async fn dev() -> Consensus {
     Consensus::start_dev(ConsensusConfig {
+        server_id: "test-server".to_string(),
         node_id: 1,
         node_name: "test".to_string(),
         rpc_addr: "127.0.0.1:8300".parse::<SocketAddr>().unwrap(),

@@ -8,19 +8,21 @@ use std::path::Path;
 mod common;
 
 use common::set;
-use proconsul_consensus::{Consensus, ConsensusConfig, ServerOptions};
+use proconsul_consensus::{ClusterOptions, Consensus, ConsensusConfig, ServerOptions};
 
 async fn server(dir: &Path, snapshot_threshold: u64) -> Consensus {
     Consensus::start_server(
         ConsensusConfig {
             node_id: 1,
+            server_id: "durable-server".to_string(),
             node_name: "durable".to_string(),
-            rpc_addr: "127.0.0.1:8300".parse::<SocketAddr>().unwrap(),
+            rpc_addr: "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
         },
         ServerOptions {
             data_dir: dir.to_path_buf(),
             snapshot_threshold,
             trailing_logs: 5,
+            cluster: ClusterOptions::default(),
         },
     )
     .await

@@ -363,18 +363,37 @@ fn authorize_check_write(ctx: &Ctx, local: &LocalCheck) -> Result<(), ApiError> 
     }
 }
 
-/// `PUT /v1/agent/leave`: answers, then shuts the agent down gracefully.
+/// `PUT /v1/agent/leave`: a server first takes itself out of the Raft configuration, so
+/// the others' quorum stops counting it; then the agent answers and shuts down.
 pub async fn leave(ctx: Ctx) -> Result<Response, ApiError> {
     if !ctx.authz.agent_write(&ctx.agent.node.name) {
         return Err(ApiError::permission_denied());
     }
     tracing::info!("leave requested through the HTTP API");
+    ctx.agent.consensus.leave().await?;
     let shutdown = ctx.agent.shutdown.clone();
     tokio::spawn(async move {
         // Let the response reach the client before the listener closes.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         shutdown.cancel();
     });
+    Ok(Response::default())
+}
+
+/// `PUT /v1/agent/join/:address`: introduces this server to the server at `address`
+/// (server RPC, port 8300 unless given); the one not yet in a cluster joins the other's.
+pub async fn join(ctx: Ctx, Path(address): Path<String>) -> Result<Response, ApiError> {
+    if !ctx.authz.agent_write(&ctx.agent.node.name) {
+        return Err(ApiError::permission_denied());
+    }
+    if ctx.params.flag("wan") {
+        return Err(ApiError::internal(
+            "WAN join is not supported: this build has one datacenter",
+        ));
+    }
+    let address = address.trim_start_matches('/');
+    ctx.agent.consensus.join(address).await?;
+    tracing::info!(%address, "joined through the HTTP API");
     Ok(Response::default())
 }
 

@@ -58,15 +58,15 @@ impl Ctx {
         }
     }
 
-    /// Applies the consistency mode: `?consistent` confirms leadership with a quorum; the
-    /// default mode needs a known leader; `?stale` answers from whatever is here.
+    /// Applies the consistency mode: the default reads what the leader has (a follower
+    /// first applies up to the leader's commit index); `?consistent` also has the leader
+    /// confirm its leadership with a quorum; `?stale` answers from whatever is here.
     async fn check_consistency(&self) -> Result<(), ApiError> {
         let consensus = &self.agent.consensus;
         match self.options.consistency {
             Consistency::Stale => Ok(()),
-            Consistency::Leader if consensus.leader().is_some() => Ok(()),
-            Consistency::Leader => Err(ApiError::internal("No cluster leader")),
-            Consistency::Consistent => Ok(consensus.confirm_leadership().await?),
+            Consistency::Leader => Ok(consensus.read_barrier(false).await?),
+            Consistency::Consistent => Ok(consensus.read_barrier(true).await?),
         }
     }
 

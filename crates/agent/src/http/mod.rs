@@ -99,6 +99,7 @@ pub fn router(agent: AppState) -> Router {
             get(kv::get).put(kv::put).delete(kv::delete),
         )
         .route("/v1/agent/leave", put(agent::leave))
+        .route("/v1/agent/join/{*address}", put(agent::join))
         .route("/v1/agent/reload", put(reload::reload))
         .route("/v1/agent/force-leave/{*node}", put(agent::force_leave))
         .route("/v1/agent/token/{*kind}", put(acl::disabled))

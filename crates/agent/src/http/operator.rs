@@ -1,8 +1,8 @@
-//! `/v1/operator/raft/*`: the Raft configuration, and the peer removal and leadership
-//! transfer operators ask for. With one server, removal and transfer have nothing to
-//! act on and say so.
+//! `/v1/operator/raft/*`: the Raft configuration, removing a server from it, and handing
+//! leadership to another voter. Any server answers; changes are made by the leader.
 
 use axum::response::Response;
+use proconsul_consensus::RaftServer;
 use serde_json::json;
 
 use crate::http::context::Ctx;
@@ -19,21 +19,14 @@ pub async fn configuration(ctx: Ctx) -> Result<Response, ApiError> {
         .servers
         .iter()
         .map(|server| {
-            // This server is known by its node; others by their Raft ID until servers
-            // exchange node names.
-            let (id, node) = if server.local {
-                (ctx.agent.node.id.clone(), ctx.agent.node.name.clone())
-            } else {
-                (server.node_id.to_string(), String::new())
-            };
             json!({
-                "ID": id,
-                "Node": node,
+                "ID": server.id,
+                "Node": server.name,
                 "Address": server.address,
                 "Leader": server.leader,
                 "ProtocolVersion": "3",
                 "Voter": server.voter,
-                "LastIndex": if server.local { configuration.last_index } else { 0 },
+                "LastIndex": server.last_index,
             })
         })
         .collect();
@@ -43,11 +36,8 @@ pub async fn configuration(ctx: Ctx) -> Result<Response, ApiError> {
     ))
 }
 
-/// `DELETE /v1/operator/raft/peer?id=|address=`.
-pub async fn remove_peer(ctx: Ctx) -> Result<Response, ApiError> {
-    if !ctx.authz.operator_write() {
-        return Err(ApiError::permission_denied());
-    }
+/// The server `?id=` (node ID, or Raft ID) or `?address=` names.
+fn find_server(ctx: &Ctx) -> Result<RaftServer, ApiError> {
     let (kind, wanted) = match (ctx.params.get("id"), ctx.params.get("address")) {
         (Some(id), _) => ("id", id.to_string()),
         (None, Some(address)) => ("address", address.to_string()),
@@ -58,32 +48,41 @@ pub async fn remove_peer(ctx: Ctx) -> Result<Response, ApiError> {
         }
     };
     let configuration = ctx.agent.consensus.configuration();
-    let found = configuration.servers.iter().find(|server| match kind {
-        "id" => server.local && wanted == ctx.agent.node.id || server.node_id.to_string() == wanted,
-        _ => server.address == wanted,
-    });
-    match found {
-        None => Err(ApiError::internal(format!(
-            "{kind} {wanted:?} was not found in the Raft configuration"
-        ))),
-        Some(_) => Err(ApiError::internal(
-            "cannot remove the only server of the Raft configuration",
-        )),
-    }
+    configuration
+        .servers
+        .into_iter()
+        .find(|server| match kind {
+            "id" => server.id == wanted || server.node_id.to_string() == wanted,
+            _ => server.address == wanted,
+        })
+        .ok_or_else(|| {
+            ApiError::internal(format!(
+                "{kind} {wanted:?} was not found in the Raft configuration"
+            ))
+        })
 }
 
-/// `POST /v1/operator/raft/transfer-leader`.
+/// `DELETE /v1/operator/raft/peer?id=|address=`.
+pub async fn remove_peer(ctx: Ctx) -> Result<Response, ApiError> {
+    if !ctx.authz.operator_write() {
+        return Err(ApiError::permission_denied());
+    }
+    let server = find_server(&ctx)?;
+    ctx.agent.consensus.remove_server(server.node_id).await?;
+    tracing::info!(node = %server.name, address = %server.address, "operator: removed server from the Raft configuration");
+    Ok(Response::default())
+}
+
+/// `POST /v1/operator/raft/transfer-leader[?id=]`: `{"Success": true}` once the new
+/// leader leads.
 pub async fn transfer_leader(ctx: Ctx) -> Result<Response, ApiError> {
     if !ctx.authz.operator_write() {
         return Err(ApiError::permission_denied());
     }
-    let voters = ctx.agent.consensus.voters();
-    if voters.len() < 2 {
-        return Err(ApiError::internal(
-            "cannot transfer leadership: there are no other voters",
-        ));
-    }
-    Err(ApiError::internal(
-        "leadership transfer needs server RPC, which is not built yet",
-    ))
+    let to = match ctx.params.get("id") {
+        Some(_) => Some(find_server(&ctx)?.node_id),
+        None => None,
+    };
+    ctx.agent.consensus.transfer_leadership(to).await?;
+    Ok(json(&json!({"Success": true}), ctx.options.pretty))
 }

@@ -27,15 +27,31 @@ pub struct AgentArgs {
     /// Bootstrap a cluster with this server as its only voter.
     #[arg(long)]
     bootstrap: bool,
-    /// How many servers to wait for before bootstrapping (only 1 in this build).
+    /// How many servers to wait for before bootstrapping a cluster of them.
     #[arg(long = "bootstrap-expect", value_name = "N")]
     bootstrap_expect: Option<u32>,
+    /// A server to join (its server RPC address, port 8300 by default), retried until it
+    /// answers; repeatable.
+    #[arg(long = "retry-join", value_name = "ADDR")]
+    retry_join: Vec<String>,
+    /// A server to join at start-up; repeatable.
+    #[arg(long = "join", value_name = "ADDR")]
+    join: Vec<String>,
+    /// The pause between join attempts [default: 30s].
+    #[arg(long = "retry-interval", value_name = "DURATION", value_parser = super::go_duration)]
+    retry_interval: Option<Duration>,
+    /// performance.raft_multiplier: scales Raft's timeouts (1 fastest) [default: 5].
+    #[arg(long = "raft-multiplier", value_name = "N", hide = true)]
+    raft_multiplier: Option<u32>,
     /// Where the Raft log and snapshots are kept (required outside -dev).
     #[arg(long = "data-dir", value_name = "PATH")]
     data_dir: Option<PathBuf>,
     /// Log entries between Raft snapshots [default: 16384].
     #[arg(long = "raft-snapshot-threshold", value_name = "N", hide = true)]
     raft_snapshot_threshold: Option<u64>,
+    /// Log entries kept after a Raft snapshot [default: 10240].
+    #[arg(long = "raft-trailing-logs", value_name = "N", hide = true)]
+    raft_trailing_logs: Option<u64>,
     /// A configuration file (HCL or JSON); repeatable.
     #[arg(long = "config-file", value_name = "PATH")]
     config_file: Vec<PathBuf>,
@@ -92,8 +108,8 @@ pub struct AgentArgs {
 }
 
 impl AgentArgs {
-    /// Outside `-dev` this build runs one kind of agent: a server that bootstraps a
-    /// cluster of itself, with a data directory. Everything else is refused clearly.
+    /// Outside `-dev` this build runs one kind of agent: a server with a data directory,
+    /// alone (`-bootstrap`) or in a cluster. Client agents are refused clearly.
     fn check_mode(&self, files: &FileConfig) -> Result<(), String> {
         if self.dev {
             return Ok(());
@@ -113,22 +129,20 @@ impl AgentArgs {
         }
         let expect = self.bootstrap_expect.or(files.bootstrap_expect);
         let bootstrap = self.bootstrap || files.bootstrap == Some(true);
-        match expect {
-            Some(expect) if expect > 1 => {
-                return Err(format!(
-                    "bootstrap_expect = {expect}: clusters of several servers are not supported yet; use -bootstrap (or bootstrap_expect = 1)"
-                ));
-            }
-            Some(_) => {}
-            None if bootstrap => {}
-            None => {
-                return Err(
-                    "a server needs -bootstrap (or bootstrap_expect = 1) in this build".to_string(),
-                );
-            }
+        if bootstrap && expect.is_some() {
+            return Err("'bootstrap' and 'bootstrap_expect' are mutually exclusive".to_string());
         }
-        if !files.retry_join.is_empty() {
-            return Err("retry_join: joining other servers is not supported yet".to_string());
+        if expect == Some(0) {
+            return Err("bootstrap_expect must be at least 1".to_string());
+        }
+        if let Some(multiplier) = self
+            .raft_multiplier
+            .or(files.performance.raft_multiplier)
+            .filter(|m| !(1..=10).contains(m))
+        {
+            return Err(format!(
+                "performance.raft_multiplier cannot be {multiplier}. Must be between 1 and 10"
+            ));
         }
         Ok(())
     }
@@ -190,9 +204,26 @@ impl AgentArgs {
                 .raft_snapshot_threshold
                 .or(files.raft_snapshot_threshold)
                 .unwrap_or(defaults.raft_snapshot_threshold),
-            raft_trailing_logs: files
+            raft_trailing_logs: self
                 .raft_trailing_logs
+                .or(files.raft_trailing_logs)
                 .unwrap_or(defaults.raft_trailing_logs),
+            bootstrap: self.bootstrap || files.bootstrap == Some(true),
+            bootstrap_expect: self
+                .bootstrap_expect
+                .or(files.bootstrap_expect)
+                .unwrap_or(0),
+            retry_join: merged(&self.retry_join, &files.retry_join),
+            start_join: merged(&self.join, &files.start_join),
+            retry_interval: self
+                .retry_interval
+                .or(files.retry_interval.map(|d| d.0))
+                .unwrap_or(defaults.retry_interval),
+            raft_multiplier: self
+                .raft_multiplier
+                .or(files.performance.raft_multiplier)
+                .unwrap_or(defaults.raft_multiplier),
+            leave_on_terminate: files.leave_on_terminate.unwrap_or(false),
             dns_port: dns.port,
             dns_addr: dns.addr,
             http_addr: files.addresses.http,
@@ -236,6 +267,14 @@ impl AgentArgs {
             ..defaults
         })
     }
+}
+
+/// Flag values then file values, each once.
+fn merged(flags: &[String], files: &[String]) -> Vec<String> {
+    let mut all: Vec<String> = flags.iter().chain(files).cloned().collect();
+    let mut seen = std::collections::BTreeSet::new();
+    all.retain(|addr| seen.insert(addr.clone()));
+    all
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {

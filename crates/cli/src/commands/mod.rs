@@ -5,7 +5,9 @@ pub mod agent;
 mod agent_dns;
 pub mod catalog;
 pub mod event;
+pub mod join;
 pub mod kv;
+pub mod leave;
 pub mod lock;
 pub mod maint;
 pub mod members;
@@ -43,6 +45,10 @@ enum Commands {
     Catalog(catalog::CatalogCommand),
     /// Lists the members of the cluster.
     Members(members::MembersArgs),
+    /// Joins this agent to the servers at the given addresses.
+    Join(join::JoinArgs),
+    /// Makes the local agent leave its cluster and shut down.
+    Leave(leave::LeaveArgs),
     /// Puts the node or a service in maintenance mode, or takes it out.
     Maint(maint::MaintArgs),
     /// Registers and deregisters services with the local agent.
@@ -140,6 +146,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Kv(command) => kv::run(command).await,
         Commands::Catalog(command) => catalog::run(command).await,
         Commands::Members(args) => members::run(args).await,
+        Commands::Join(args) => join::run(args).await,
+        Commands::Leave(args) => leave::run(args).await,
         Commands::Maint(args) => maint::run(args).await,
         Commands::Services(command) => services::run(command).await,
         Commands::Validate(args) => Ok(validate::run(args)),

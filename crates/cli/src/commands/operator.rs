@@ -23,7 +23,7 @@ pub enum RaftCommand {
     /// Removes a server from the Raft configuration.
     RemovePeer(RemovePeerArgs),
     /// Asks the leader to hand leadership to another voter.
-    TransferLeader(HttpOnly),
+    TransferLeader(TransferLeaderArgs),
 }
 
 #[derive(Debug, Args)]
@@ -44,6 +44,15 @@ pub struct RemovePeerArgs {
     address: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct TransferLeaderArgs {
+    #[command(flatten)]
+    http: HttpArgs,
+    /// The ID of the server to hand leadership to [default: the most up-to-date voter].
+    #[arg(long)]
+    id: Option<String>,
+}
+
 pub async fn run(command: OperatorCommand) -> anyhow::Result<ExitCode> {
     let OperatorCommand::Raft(command) = command;
     match command {
@@ -51,8 +60,9 @@ pub async fn run(command: OperatorCommand) -> anyhow::Result<ExitCode> {
         RaftCommand::RemovePeer(args) => remove_peer(args).await,
         RaftCommand::TransferLeader(args) => {
             let client = args.http.client()?;
+            let params: Vec<(&str, String)> = args.id.iter().map(|id| ("id", id.clone())).collect();
             match client
-                .post_raw::<Value>("/v1/operator/raft/transfer-leader", &[], Vec::new())
+                .post_raw::<Value>("/v1/operator/raft/transfer-leader", &params, Vec::new())
                 .await
             {
                 Ok(_) => {

@@ -1,0 +1,10 @@
+//! Server RPC (port 8300): what servers say to each other. Raft's own messages, plus what
+//! makes any server able to serve any request: writes and read barriers forwarded to the
+//! leader, and the discovery and membership requests that form and change a cluster.
+//!
+//! It is HTTP/1.1 with postcard bodies: axum serves it, hyper's pooled client sends it,
+//! so connection reuse, framing and timeouts come from well-worn code.
+
+pub(crate) mod client;
+pub(crate) mod messages;
+pub(crate) mod server;

@@ -1,0 +1,137 @@
+//! A cluster of server processes on loopback. Each server keeps its ports and data dir
+//! for the whole test, so a killed server restarts as the same member.
+
+use std::time::{Duration, Instant};
+
+use crate::{AgentPorts, TempDir, TestAgent};
+
+/// One member's fixed identity.
+struct Member {
+    name: String,
+    ports: AgentPorts,
+    data: TempDir,
+}
+
+/// Servers started with `-bootstrap-expect=N` and `-retry-join` to each other, with
+/// `raft_multiplier = 1` so that elections take about a second.
+pub struct TestCluster {
+    members: Vec<Member>,
+    agents: Vec<Option<TestAgent>>,
+    extra: Vec<String>,
+}
+
+impl TestCluster {
+    /// Starts `size` servers and waits until every one knows the leader.
+    pub fn start(size: usize, extra: &[&str]) -> TestCluster {
+        let members: Vec<Member> = (0..size)
+            .map(|i| Member {
+                name: format!("server-{}", i + 1),
+                ports: AgentPorts::free(),
+                data: TempDir::new("cluster"),
+            })
+            .collect();
+        let mut cluster = TestCluster {
+            agents: (0..size).map(|_| None).collect(),
+            members,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        for i in 0..size {
+            cluster.launch(i);
+        }
+        for i in 0..size {
+            cluster.agent_mut(i).wait_until_ready();
+        }
+        cluster
+    }
+
+    fn launch(&mut self, i: usize) {
+        let size = self.members.len();
+        let member = &self.members[i];
+        let mut args = vec![
+            "-server".to_string(),
+            format!("-bootstrap-expect={size}"),
+            format!("-data-dir={}", member.data.path().display()),
+            "-raft-multiplier=1".to_string(),
+            "-retry-interval=200ms".to_string(),
+        ];
+        for (j, other) in self.members.iter().enumerate() {
+            if j != i {
+                args.push(format!("-retry-join=127.0.0.1:{}", other.ports.server));
+            }
+        }
+        args.extend(self.extra.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.agents[i] = Some(TestAgent::launch(
+            &[],
+            Some(&member.name),
+            &args,
+            member.ports,
+        ));
+    }
+
+    pub fn size(&self) -> usize {
+        self.members.len()
+    }
+
+    /// The running server `i`.
+    pub fn agent(&self, i: usize) -> &TestAgent {
+        self.agents[i].as_ref().expect("server is stopped")
+    }
+
+    fn agent_mut(&mut self, i: usize) -> &mut TestAgent {
+        self.agents[i].as_mut().expect("server is stopped")
+    }
+
+    /// The running servers' indexes.
+    pub fn running(&self) -> Vec<usize> {
+        (0..self.size())
+            .filter(|i| self.agents[*i].is_some())
+            .collect()
+    }
+
+    /// Kills server `i` with SIGKILL.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut agent) = self.agents[i].take() {
+            agent.kill();
+        }
+    }
+
+    /// Starts server `i` again with its data dir and ports.
+    pub fn restart(&mut self, i: usize) {
+        assert!(self.agents[i].is_none(), "server {i} is running");
+        self.launch(i);
+    }
+
+    /// Restarts server `i` and waits until it knows a leader (the others must be up).
+    pub fn restart_and_wait(&mut self, i: usize) {
+        self.restart(i);
+        self.agent_mut(i).wait_until_ready();
+    }
+
+    /// The index of the server every running server agrees leads, once they agree.
+    pub fn wait_for_leader(&self, within: Duration) -> usize {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(leader) = self.agreed_leader() {
+                return leader;
+            }
+            assert!(Instant::now() < deadline, "no leader within {within:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn agreed_leader(&self) -> Option<usize> {
+        let mut agreed = None;
+        for i in self.running() {
+            let body = crate::blocking_get(&self.agent(i).url("/v1/status/leader")).ok()?;
+            let addr: String = serde_json::from_str(&body).ok()?;
+            let port: u16 = addr.rsplit(':').next()?.parse().ok()?;
+            let leader = self.members.iter().position(|m| m.ports.server == port)?;
+            if agreed.is_some_and(|agreed| agreed != leader) {
+                return None;
+            }
+            agreed = Some(leader);
+        }
+        agreed.filter(|leader| self.agents[*leader].is_some())
+    }
+}
