@@ -26,12 +26,29 @@ pub fn binary() -> PathBuf {
     path
 }
 
-/// A free TCP port on 127.0.0.1 (released before use; tests tolerate the tiny race).
+/// A free port on 127.0.0.1 (TCP and UDP), released before use.
+///
+/// Ports come from below the kernel's ephemeral range (32768+), so an outgoing
+/// connection cannot take one between this check and the agent's bind, nor while a
+/// killed server is down before it restarts on the same port. Each test process walks
+/// the range from its own starting point.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("no free loopback port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 10_000;
+    const SPAN: u32 = 22_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919) % SPAN;
+    for _ in 0..SPAN {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        // 13 is coprime with SPAN, so the walk visits every port once.
+        let port = (FIRST + (start + step.wrapping_mul(13)) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        {
+            return port;
+        }
+    }
+    panic!("no free loopback port below the ephemeral range")
 }
 
 pub use tempdir::TempDir;

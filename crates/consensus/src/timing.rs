@@ -1,9 +1,11 @@
 //! Raft timing: Consul's `performance.raft_multiplier` turned into openraft's settings.
 //!
-//! Consul scales its Raft timeouts by the multiplier: with 1, a follower waits 1000 ms
-//! without a heartbeat before it stands for election, and a leader's lease is 500 ms; the
-//! default of 5 is tuned for small cloud machines. Heartbeats go out at a tenth of the
-//! follower timeout, so a few lost packets do not start an election.
+//! Consul scales its Raft timeouts by the multiplier: with 1, a follower stands for
+//! election 1000–2000 ms after the last heartbeat, and a leader's lease is 500 ms; the
+//! default of 5 is tuned for small cloud machines. An openraft follower waits its leader's
+//! lease (the longest election timeout) *plus* an election timeout, so our timeouts are
+//! half Consul's: 500–750 ms per unit, a failover after 1250–1500 ms, and a 750 ms lease.
+//! Heartbeats go out every 100 ms per unit, so a few lost packets start no election.
 
 use std::sync::Arc;
 
@@ -11,8 +13,8 @@ use openraft::{Config, SnapshotPolicy};
 
 use crate::error::ConsensusError;
 
-/// Milliseconds for one unit of `raft_multiplier`.
-const FOLLOWER_TIMEOUT_MS: u64 = 1000;
+/// The shortest election timeout, in milliseconds, for one unit of `raft_multiplier`.
+const ELECTION_TIMEOUT_MS: u64 = 500;
 
 /// The timeouts one server runs with.
 #[derive(Debug, Clone, Copy)]
@@ -39,9 +41,9 @@ impl RaftTiming {
         } else {
             multiplier.min(10)
         });
-        let election_min_ms = FOLLOWER_TIMEOUT_MS * multiplier;
+        let election_min_ms = ELECTION_TIMEOUT_MS * multiplier;
         RaftTiming {
-            heartbeat_ms: election_min_ms / 10,
+            heartbeat_ms: election_min_ms / 5,
             election_min_ms,
             election_max_ms: election_min_ms + election_min_ms / 2,
         }
@@ -92,11 +94,11 @@ mod tests {
                 fastest.election_min_ms,
                 fastest.election_max_ms
             ),
-            (100, 1000, 1500)
+            (100, 500, 750)
         );
         let default = RaftTiming::from_multiplier(0);
-        assert_eq!(default.election_min_ms, 5000);
-        assert_eq!(RaftTiming::from_multiplier(50).election_min_ms, 10_000);
+        assert_eq!(default.election_min_ms, 2500);
+        assert_eq!(RaftTiming::from_multiplier(50).election_min_ms, 5000);
         for multiplier in 0..12 {
             let timing = RaftTiming::from_multiplier(multiplier);
             assert!(timing.raft_config("t", 100, 10).is_ok(), "{multiplier}");
