@@ -1,10 +1,14 @@
-//! `proconsul-bench`: starts a release `proconsul agent -dev`, drives one workload at it
-//! and prints a Markdown table row per configuration. `bench/run.sh` runs the suite
+//! `proconsul-bench`: drives one workload at a release `proconsul` (started here, or by
+//! the calling script for clusters and peers) and prints a Markdown table row per
+//! configuration. `bench/run.sh` runs the suite
 //! and writes `docs/BENCHMARKS.md`.
 
 mod agent_process;
 mod checks;
+mod failover;
+mod kv_put;
 mod locks;
+mod snapshot_size;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +28,12 @@ enum Workload {
     Checks(checks::ChecksArgs),
     /// Lock round trips and session renewals per second.
     Locks(locks::LocksArgs),
+    /// Durable KV writes per second and their latency, Proconsul or etcd.
+    KvPut(kv_put::KvPutArgs),
+    /// Time from killing the leader to the first successful write.
+    Failover(failover::FailoverArgs),
+    /// Backup size and save/restore time with many services and keys.
+    SnapshotSize(snapshot_size::SnapshotSizeArgs),
 }
 
 #[tokio::main]
@@ -32,5 +42,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.workload {
         Workload::Checks(args) => checks::run(&cli.binary, args).await,
         Workload::Locks(args) => locks::run(&cli.binary, args).await,
+        Workload::KvPut(args) => kv_put::run(args).await,
+        Workload::Failover(args) => failover::run(args).await,
+        Workload::SnapshotSize(args) => snapshot_size::run(&cli.binary, args).await,
     }
 }

@@ -77,14 +77,21 @@ pub async fn keep(agent: Arc<AgentInner>, data_dir: PathBuf) {
     let path = data_dir.join(FILE);
     let mut changes = agent.local.subscribe();
     let mut written: Vec<u8> = std::fs::read(&path).unwrap_or_default();
+    // The first pass saves what changed before this task started.
+    let mut first = true;
     loop {
-        let stopping = tokio::select! {
-            changed = changes.changed() => changed.is_err(),
-            () = agent.shutdown.cancelled() => true,
+        let stopping = if std::mem::take(&mut first) {
+            false
+        } else {
+            let stopping = tokio::select! {
+                changed = changes.changed() => changed.is_err(),
+                () = agent.shutdown.cancelled() => true,
+            };
+            if !stopping {
+                tokio::time::sleep(COALESCE).await;
+            }
+            stopping
         };
-        if !stopping {
-            tokio::time::sleep(COALESCE).await;
-        }
         changes.borrow_and_update();
         let bytes = match serde_json::to_vec(&snapshot(&agent)) {
             Ok(bytes) => bytes,

@@ -291,7 +291,8 @@ impl Consensus {
             .await
             .map_err(|error| ConsensusError::Raft(error.to_string()))?;
         let cluster = &options.cluster;
-        if !initialized && (cluster.bootstrap || cluster.bootstrap_expect == 1) {
+        let alone = !initialized && (cluster.bootstrap || cluster.bootstrap_expect == 1);
+        if alone {
             bootstrap_alone(raft, &config).await?;
             tracing::info!(node = %config.node_name, "raft: bootstrapped a new single-server cluster");
         } else if !initialized {
@@ -302,7 +303,7 @@ impl Consensus {
                 "raft: not part of a cluster yet; looking for servers"
             );
         }
-        if consensus.lone_voter() {
+        if alone || consensus.lone_voter() {
             if initialized {
                 // Nobody else can be waited for: elect at once, not after a timeout.
                 raft.trigger().elect(false).await.map_err(fatal_error)?;
@@ -326,15 +327,16 @@ impl Consensus {
         &self.inner.reader
     }
 
-    /// The leader this server knows of, if any. A leader that has not heard from a
-    /// quorum within its lease does not count: it can commit nothing.
+    /// The leader this server knows of, if any. A leader whose last acknowledgement by a
+    /// quorum is older than its lease does not count: it can commit nothing. (One just
+    /// elected, not yet acknowledged, counts: its election was a quorum's answer.)
     pub fn leader(&self) -> Option<LeaderInfo> {
         let metrics = self.inner.raft.metrics();
         let metrics = metrics.borrow_watched();
         let leader = metrics.current_leader?;
         if leader == self.inner.node_id
             && metrics.membership_config.voter_ids().nth(1).is_some()
-            && metrics.last_quorum_acked.as_ref().is_none_or(|acked| {
+            && metrics.last_quorum_acked.as_ref().is_some_and(|acked| {
                 acked.elapsed() > Duration::from_millis(self.inner.timing.lease_millis())
             })
         {

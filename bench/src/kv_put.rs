@@ -1,0 +1,133 @@
+//! Durable KV writes side by side with etcd: N clients each loop one write at a time
+//! against the servers (round-robin over the given URLs, so followers forward to their
+//! leader, as both systems do), and each write's latency is recorded.
+//!
+//! Proconsul is written through `PUT /v1/kv/<key>`; etcd through its HTTP/JSON gateway
+//! (`POST /v3/kv/put`), so both carry the same HTTP/1.1 + JSON cost on the client side.
+//! etcd's gateway forwards to its own gRPC server inside the process, an internal hop
+//! Proconsul does not have; the table says so.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use clap::{Args, ValueEnum};
+
+/// Which API the servers speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Api {
+    Consul,
+    Etcd,
+}
+
+#[derive(Debug, Args)]
+pub struct KvPutArgs {
+    #[arg(long, value_enum)]
+    pub api: Api,
+    /// Base URLs of the servers, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub urls: Vec<String>,
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// The first column of the printed row.
+    #[arg(long)]
+    pub label: String,
+    /// Bytes per value.
+    #[arg(long, default_value_t = 128)]
+    pub value_size: usize,
+}
+
+/// One write of `key` through `url`; true when acknowledged.
+pub async fn put(client: &reqwest::Client, api: Api, url: &str, key: &str, value: &[u8]) -> bool {
+    let request = match api {
+        Api::Consul => client
+            .put(format!("{url}/v1/kv/{key}"))
+            .body(value.to_vec()),
+        Api::Etcd => {
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let body = serde_json::json!({"key": b64.encode(key), "value": b64.encode(value)});
+            client.post(format!("{url}/v3/kv/put")).json(&body)
+        }
+    };
+    match request.send().await {
+        Ok(response) if response.status().is_success() => match api {
+            Api::Consul => response
+                .text()
+                .await
+                .is_ok_and(|body| body.trim() == "true"),
+            Api::Etcd => response.bytes().await.is_ok(),
+        },
+        _ => false,
+    }
+}
+
+/// A client that gives up on a request after 10 s.
+pub fn client() -> anyhow::Result<reqwest::Client> {
+    let _ = proconsul_api::client::http_client();
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .pool_max_idle_per_host(1024)
+        .build()?)
+}
+
+pub async fn run(args: KvPutArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(!args.urls.is_empty(), "--urls is empty");
+    let client = client()?;
+    let value = vec![b'x'; args.value_size];
+    // Warm up the connections and the servers.
+    for url in &args.urls {
+        put(&client, args.api, url, "bench/warmup", &value).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..args.clients)
+        .map(|c| {
+            let (client, urls, value, api) =
+                (client.clone(), args.urls.clone(), value.clone(), args.api);
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut failures = 0u64;
+                let mut n = 0usize;
+                while Instant::now() < deadline {
+                    let url = &urls[(c + n) % urls.len()];
+                    let key = format!("bench/{c}/{n}");
+                    n += 1;
+                    let sent = Instant::now();
+                    if put(&client, api, url, &key, &value).await {
+                        latencies.push(sent.elapsed());
+                    } else {
+                        failures += 1;
+                    }
+                }
+                (latencies, failures)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for worker in workers {
+        let (mine, failed) = worker.await?;
+        latencies.extend(mine);
+        failures += failed;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let percentile = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i].as_secs_f64() * 1000.0
+    };
+    println!(
+        "| {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+        args.label,
+        args.clients,
+        latencies.len() as f64 / elapsed,
+        percentile(0.50),
+        percentile(0.99),
+        failures
+    );
+    Ok(())
+}
