@@ -357,7 +357,31 @@ async fn servers_are_removed_leave_and_join() {
     assert_eq!(put_ok.body.trim(), "true");
     cluster.kill(a);
 
-    // The operator removes another: one voter is left, still a working cluster.
+    // Started again, it finds through retry_join a cluster that does not count it, and
+    // is added back (as Consul's autopilot re-adds a returning server).
+    cluster.restart(a);
+    eventually(
+        "the returning server to be a voter again",
+        Duration::from_secs(30),
+        || async {
+            get(&via.url("/v1/status/peers"))
+                .await
+                .json()
+                .as_array()
+                .map(Vec::len)
+                == Some(3)
+        },
+    )
+    .await;
+    let a_agent = cluster.agent(a);
+    eventually(
+        "the returning server to see the writes",
+        Duration::from_secs(10),
+        || async { get(&a_agent.url("/v1/kv/after-leave?raw")).await.body == "x" },
+    )
+    .await;
+
+    // The operator removes another: two voters are left, still a working cluster.
     let b_port = cluster.agent(b).server_port;
     let removed = call(
         "DELETE",
@@ -372,7 +396,7 @@ async fn servers_are_removed_leave_and_join() {
     let configuration = get(&via.url("/v1/operator/raft/configuration"))
         .await
         .json();
-    assert_eq!(configuration["Servers"].as_array().unwrap().len(), 1);
+    assert_eq!(configuration["Servers"].as_array().unwrap().len(), 2);
     assert_eq!(put(&via.url("/v1/kv/alone"), "x").await.body.trim(), "true");
 
     // A new server with no join address is joined with `proconsul join`.
@@ -406,15 +430,24 @@ async fn servers_are_removed_leave_and_join() {
                 .json()
                 .as_array()
                 .map(Vec::len)
-                == Some(2)
+                == Some(3)
         },
     )
     .await;
     let read = get(&joiner.url("/v1/kv/alone?raw")).await;
     assert_eq!(read.body, "x");
 
-    // Leadership moves to the joiner on request.
-    let moved = call("POST", &via.url("/v1/operator/raft/transfer-leader"), None).await;
+    // Leadership moves to the joiner on request (by its node ID).
+    let joiner_id = get(&joiner.url("/v1/agent/self")).await.json()["Config"]["NodeID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let moved = call(
+        "POST",
+        &via.url(&format!("/v1/operator/raft/transfer-leader?id={joiner_id}")),
+        None,
+    )
+    .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(moved.json()["Success"], true);
     let leader_addr = get(&joiner.url("/v1/status/leader")).await.json();

@@ -47,24 +47,34 @@ pub fn with_default_port(addr: &str) -> String {
     }
 }
 
-/// Starts looking for servers if this one is not in a cluster yet.
+/// Looks for servers whenever this one is not a settled voter (a voter that knows its
+/// leader), until the server stops. A new server looks until it is added; one that was
+/// removed and restarted, or left a learner by an interrupted join, asks its cluster to
+/// make it a voter again. A settled server only checks every `retry_interval`.
 pub(crate) fn spawn(consensus: Consensus, options: ClusterOptions) {
-    if consensus.initialized() {
-        return;
-    }
     let shutdown = consensus.inner.shutdown.clone();
     tokio::spawn(async move {
-        let pause = options.retry_interval.min(FORMING_INTERVAL);
-        while !consensus.initialized() {
-            if let Err(error) = round(&consensus, &options).await {
-                tracing::warn!(%error, "raft: forming the cluster failed; will retry");
+        let forming = options.retry_interval.min(FORMING_INTERVAL);
+        let mut was_settled = consensus.settled();
+        loop {
+            let settled = consensus.settled();
+            if settled && !was_settled {
+                tracing::info!("raft: this server is a voter of its cluster");
             }
+            was_settled = settled;
+            if !settled && let Err(error) = round(&consensus, &options).await {
+                tracing::warn!(%error, "raft: joining the cluster failed; will retry");
+            }
+            let pause = if settled {
+                options.retry_interval
+            } else {
+                forming
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(pause) => {}
             }
         }
-        tracing::info!("raft: this server is part of a cluster");
     });
 }
 
@@ -79,16 +89,19 @@ async fn round(consensus: &Consensus, options: &ClusterOptions) -> Result<(), Co
     targets.sort();
     targets.dedup();
     targets.retain(|addr| *addr != consensus.inner.me.rpc_addr);
+    let me = consensus.inner.node_id;
     for addr in &targets {
-        let Ok(peer) = consensus.hello(addr).await else {
+        let Ok((peer, voters)) = consensus.hello(addr).await else {
             continue;
         };
-        if peer.initialized {
-            tracing::info!(peer = %peer.name, %addr, "raft: found a cluster; asking to join it");
+        // A cluster that does not count this server as a voter (it never joined, or it
+        // was removed while down) is asked to add it.
+        if peer.initialized && !voters.is_empty() && !voters.contains(&me) {
+            tracing::info!(peer = %peer.name, %addr, "raft: found a cluster that does not count this server; asking to join it");
             return consensus.ask_to_be_added(addr).await;
         }
     }
-    if options.bootstrap_expect > 1 {
+    if options.bootstrap_expect > 1 && !consensus.initialized() {
         consensus.bootstrap_if_ready(options).await?;
     }
     Ok(())
@@ -100,6 +113,26 @@ impl Consensus {
         let metrics = self.inner.raft.metrics();
         let metrics = metrics.borrow_watched();
         metrics.membership_config.nodes().next().is_some()
+    }
+
+    /// A voter that leads or recently heard from its leader: nothing for discovery to
+    /// do. (A server removed while it was down still names its old leader, but that
+    /// leader no longer calls it.)
+    fn settled(&self) -> bool {
+        let quiet_limit = Duration::from_millis(3 * self.inner.timing.lease_millis());
+        self.is_voter()
+            && self.leader().is_some()
+            && (self.is_leader() || self.last_contact() < quiet_limit)
+    }
+
+    /// Whether this server is a voter of the configuration it knows.
+    pub(crate) fn is_voter(&self) -> bool {
+        let metrics = self.inner.raft.metrics();
+        let metrics = metrics.borrow_watched();
+        metrics
+            .membership_config
+            .voter_ids()
+            .any(|id| id == self.inner.node_id)
     }
 
     /// This server as discovery describes it.
@@ -116,23 +149,30 @@ impl Consensus {
         }
     }
 
-    /// Introduces this server to `addr` and learns whom it knows; returns the peer.
-    async fn hello(&self, addr: &str) -> Result<ServerInfo, CallError> {
+    /// Introduces this server to `addr` and learns whom it knows; returns the peer and
+    /// the voters of its configuration.
+    async fn hello(&self, addr: &str) -> Result<(ServerInfo, Vec<u64>), CallError> {
         let hello = self.hello_message();
         let answer: Hello = self
             .inner
             .rpc
             .call(addr, messages::HELLO, &hello, HELLO_TIMEOUT)
             .await?;
-        let peer = answer.from.clone();
+        let (peer, voters) = (answer.from.clone(), answer.voters.clone());
         self.learn(answer);
-        Ok(peer)
+        Ok((peer, voters))
     }
 
     fn hello_message(&self) -> Hello {
+        let voters = {
+            let metrics = self.inner.raft.metrics();
+            let metrics = metrics.borrow_watched();
+            metrics.membership_config.voter_ids().collect()
+        };
         Hello {
             from: self.server_info(),
             known: lock(&self.inner.discovered).values().cloned().collect(),
+            voters,
         }
     }
 
@@ -232,7 +272,7 @@ impl Consensus {
     /// cluster, the other is added to it.
     pub async fn join(&self, addr: &str) -> Result<(), ConsensusError> {
         let addr = with_default_port(addr);
-        let peer = self
+        let (peer, _) = self
             .hello(&addr)
             .await
             .map_err(|error| ConsensusError::Raft(error.to_string()))?;

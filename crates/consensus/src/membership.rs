@@ -8,6 +8,7 @@ use std::time::Duration;
 use openraft::ChangeMembers;
 use openraft::async_runtime::WatchReceiver;
 use openraft::errors::{ChangeMembershipError, ClientWriteError, RaftError};
+use openraft::raft::ClientWriteResponse;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -18,7 +19,7 @@ use crate::rpc::client::CallError;
 use crate::rpc::messages::{
     self, AddServer, Answer, RemoteError, RemoveServer, ServerInfo, TransferLeadership,
 };
-use crate::types::ServerNode;
+use crate::types::{ServerNode, TypeConfig};
 
 /// How long a membership change may take (a new server catching up included).
 const CHANGE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -132,14 +133,15 @@ impl Consensus {
             return Ok(());
         }
         let raft = &self.inner.raft;
-        let node = server.node();
-        let added =
-            tokio::time::timeout(CHANGE_TIMEOUT, raft.add_learner(server.node_id, node, true))
-                .await
-                .map_err(|_| RemoteError::Failed(format!("{} did not catch up", server.name)))?;
-        added.map_err(membership_error)?;
-        self.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([server.node_id])))
-            .await?;
+        let caught_up = tokio::time::timeout(
+            CHANGE_TIMEOUT,
+            retry_in_progress(|| raft.add_learner(server.node_id, server.node(), true)),
+        )
+        .await
+        .map_err(|_| RemoteError::Failed(format!("{} did not catch up", server.name)))?;
+        caught_up?;
+        let promote = ChangeMembers::AddVoterIds(BTreeSet::from([server.node_id]));
+        retry_in_progress(|| raft.change_membership(promote.clone(), false)).await?;
         tracing::info!(node = %server.name, addr = %server.rpc_addr, "raft: added server as a voter");
         Ok(())
     }
@@ -172,30 +174,10 @@ impl Consensus {
                 "server {node_id} is not in the Raft configuration"
             )));
         };
-        self.change_membership(change).await?;
+        let raft = &self.inner.raft;
+        retry_in_progress(|| raft.change_membership(change.clone(), false)).await?;
         tracing::info!(node_id, "raft: removed server from the configuration");
         Ok(())
-    }
-
-    /// On the leader: one membership change, waiting for one in progress to finish first.
-    async fn change_membership(&self, change: ChangeMembers<u64, ServerNode>) -> Answer<()> {
-        let deadline = Instant::now() + CHANGE_TIMEOUT;
-        loop {
-            match self
-                .inner
-                .raft
-                .change_membership(change.clone(), false)
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(
-                    ChangeMembershipError::InProgress(_),
-                ))) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(error) => return Err(membership_error(error)),
-            }
-        }
     }
 
     /// On the leader: triggers the transfer and waits until `to` leads.
@@ -255,10 +237,30 @@ impl Consensus {
     }
 }
 
+/// Runs one membership change, waiting for one already in progress to finish first.
+async fn retry_in_progress<Change>(change: impl Fn() -> Change) -> Answer<()>
+where
+    Change: Future<Output = Result<ClientWriteResponse<TypeConfig>, ChangeError>>,
+{
+    let deadline = Instant::now() + CHANGE_TIMEOUT;
+    loop {
+        match change().await {
+            Ok(_) => return Ok(()),
+            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(
+                ChangeMembershipError::InProgress(_),
+            ))) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => return Err(membership_error(error)),
+        }
+    }
+}
+
+/// What openraft answers to a membership change.
+type ChangeError = RaftError<TypeConfig, ClientWriteError<TypeConfig>>;
+
 /// A membership change the leader could not make.
-fn membership_error(
-    error: RaftError<crate::types::TypeConfig, ClientWriteError<crate::types::TypeConfig>>,
-) -> RemoteError {
+fn membership_error(error: ChangeError) -> RemoteError {
     match error {
         RaftError::APIError(ClientWriteError::ForwardToLeader(_)) => RemoteError::NotLeader,
         RaftError::Fatal(fatal) => fatal_error(fatal).into(),

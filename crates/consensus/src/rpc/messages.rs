@@ -57,6 +57,8 @@ impl ServerInfo {
 pub struct Hello {
     pub from: ServerInfo,
     pub known: Vec<ServerInfo>,
+    /// The voters of the sender's Raft configuration (empty before it has one).
+    pub voters: Vec<u64>,
 }
 
 /// A write proposed by a follower on behalf of its client.
