@@ -7,10 +7,12 @@
 //! etcd's gateway forwards to its own gRPC server inside the process, an internal hop
 //! Proconsul does not have; the table says so.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use clap::{Args, ValueEnum};
+
+use crate::load::closed_loop;
 
 /// Which API the servers speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,55 +81,23 @@ pub async fn run(args: KvPutArgs) -> anyhow::Result<()> {
     for url in &args.urls {
         put(&client, args.api, url, "bench/warmup", &value).await;
     }
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let started = Instant::now();
-    let workers: Vec<_> = (0..args.clients)
-        .map(|c| {
-            let (client, urls, value, api) =
-                (client.clone(), args.urls.clone(), value.clone(), args.api);
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let mut failures = 0u64;
-                let mut n = 0usize;
-                while Instant::now() < deadline {
-                    let url = &urls[(c + n) % urls.len()];
-                    let key = format!("bench/{c}/{n}");
-                    n += 1;
-                    let sent = Instant::now();
-                    if put(&client, api, url, &key, &value).await {
-                        latencies.push(sent.elapsed());
-                    } else {
-                        failures += 1;
-                    }
-                }
-                (latencies, failures)
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    for worker in workers {
-        let (mine, failed) = worker.await?;
-        latencies.extend(mine);
-        failures += failed;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort();
-    let percentile = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
+    let (urls, api) = (args.urls.clone(), args.api);
+    let result = closed_loop(args.clients, Duration::from_secs(args.seconds), move |c, n| {
+        let (client, urls, value) = (client.clone(), urls.clone(), value.clone());
+        async move {
+            let url = &urls[(c + n) % urls.len()];
+            put(&client, api, url, &format!("bench/{c}/{n}"), &value).await
         }
-        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[i].as_secs_f64() * 1000.0
-    };
+    })
+    .await;
     println!(
         "| {} | {} | {:.0} | {:.2} | {:.2} | {} |",
         args.label,
         args.clients,
-        latencies.len() as f64 / elapsed,
-        percentile(0.50),
-        percentile(0.99),
-        failures
+        result.per_second(),
+        result.percentile_ms(0.50),
+        result.percentile_ms(0.99),
+        result.failed
     );
     Ok(())
 }

@@ -6,8 +6,14 @@
 mod agent_process;
 mod checks;
 mod failover;
+mod fanout;
+mod footprint;
 mod kv_put;
+mod load;
 mod locks;
+mod peers;
+mod plot_data;
+mod registry;
 mod snapshot_size;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +40,17 @@ enum Workload {
     Failover(failover::FailoverArgs),
     /// Backup size and save/restore time with many services and keys.
     SnapshotSize(snapshot_size::SnapshotSizeArgs),
+    /// Registrations, discovery reads and KV side by side with rnacos, etcd and axum.
+    Registry(registry::RegistryArgs),
+    /// Idle blocking queries: memory, idle CPU, and wake-up delay after a write.
+    Fanout(fanout::FanoutArgs),
+    /// RSS idle and with many instances; start-up time.
+    Footprint(footprint::FootprintArgs),
+    /// Serves `GET /hello` (the ceiling peer, run as a child process).
+    HelloServer {
+        #[arg(long)]
+        port: u16,
+    },
 }
 
 #[tokio::main]
@@ -45,5 +62,9 @@ async fn main() -> anyhow::Result<()> {
         Workload::KvPut(args) => kv_put::run(args).await,
         Workload::Failover(args) => failover::run(args).await,
         Workload::SnapshotSize(args) => snapshot_size::run(&cli.binary, args).await,
+        Workload::Registry(args) => registry::run(&cli.binary, args).await,
+        Workload::Fanout(args) => fanout::run(&cli.binary, args).await,
+        Workload::Footprint(args) => footprint::run(&cli.binary, args).await,
+        Workload::HelloServer { port } => peers::serve_hello(port).await,
     }
 }

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use proconsul_api::{AgentService, HealthStatus, Node};
-use proconsul_state::State;
+use proconsul_api::{AgentService, HealthCheck, HealthStatus, Node};
+use proconsul_state::{NodeChecksCursor, State};
 
 /// One instance that may be returned, with the SRV weight its health gives it.
 #[derive(Debug, Clone)]
@@ -70,13 +70,15 @@ fn healthy_instances(
     tag: Option<&str>,
     only_passing: bool,
 ) -> Vec<Healthy> {
+    let mut checks = NodeChecksCursor::default();
     state
         .service_instances(service)
         .filter(|(_, instance)| {
             tag.is_none_or(|tag| instance.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)))
         })
         .filter_map(|(node, instance)| {
-            let weight = match worst_status(state, node, instance) {
+            let grouped = checks.at(state, &node.node);
+            let weight = match worst_status(grouped.of_instance(&instance.id)) {
                 HealthStatus::Passing => instance.weights.passing,
                 HealthStatus::Warning if !only_passing => instance.weights.warning,
                 _ => return None,
@@ -91,9 +93,9 @@ fn healthy_instances(
 }
 
 /// The worst status among the checks that decide an instance's health.
-fn worst_status(state: &State, node: &Node, service: &AgentService) -> HealthStatus {
+fn worst_status<'a>(checks: impl Iterator<Item = &'a Arc<HealthCheck>>) -> HealthStatus {
     let mut worst = HealthStatus::Passing;
-    for check in state.instance_checks(&node.node, service) {
+    for check in checks {
         match check.status {
             HealthStatus::Critical => return HealthStatus::Critical,
             HealthStatus::Warning => worst = HealthStatus::Warning,

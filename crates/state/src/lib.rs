@@ -23,6 +23,7 @@ mod txn;
 pub use backup::{BackupError, BackupMeta};
 pub use command::{Command, CommandOutcome, KvCommand, KvOp};
 pub use event::MAX_EVENTS;
+pub use health::{NodeChecks, NodeChecksCursor};
 pub use snapshot::SnapshotError;
 pub use state::{State, Table, TableIndexes};
 pub use txn::{CatalogVerb, KvVerb, TxnError, TxnOp, TxnResult};

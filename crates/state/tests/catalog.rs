@@ -135,6 +135,39 @@ fn health_service_joins_node_and_service_checks() {
 }
 
 #[test]
+fn many_instances_on_one_node_each_get_the_node_checks_and_only_their_own() {
+    let mut state = State::default();
+    state.apply(
+        1,
+        &register("agent", None, vec![check("serfHealth", "", HealthStatus::Passing)]),
+    );
+    let mut index = 1;
+    for i in 0..50 {
+        let id = format!("web-{i}");
+        index += 1;
+        let status = if i % 7 == 0 { HealthStatus::Critical } else { HealthStatus::Passing };
+        state.apply(
+            index,
+            &register("agent", Some((&id, "web")), vec![check(&format!("c-{i}"), &id, status)]),
+        );
+        index += 1;
+        state.apply(index, &register("agent", Some((&format!("db-{i}"), "db")), vec![]));
+    }
+    let entries = state.health_service("web");
+    assert_eq!(entries.len(), 50);
+    for entry in &entries {
+        let suffix = entry.service.id.trim_start_matches("web-");
+        let ids: Vec<&str> = entry.checks.iter().map(|c| c.check_id.as_str()).collect();
+        assert_eq!(ids, ["serfHealth".to_string(), format!("c-{suffix}")]);
+    }
+    let db = state.health_service("db");
+    assert!(db.iter().all(|entry| entry.checks.len() == 1));
+    let web_checks = state.service_checks("web");
+    assert_eq!(web_checks.len(), 50);
+    assert!(web_checks.iter().all(|c| c.service_id.starts_with("web-")));
+}
+
+#[test]
 fn service_index_moves_only_for_changes_that_touch_the_service() {
     let mut state = State::default();
     state.apply(1, &register("n1", Some(("web1", "web")), vec![]));
