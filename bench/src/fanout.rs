@@ -37,16 +37,32 @@ pub async fn run(binary: &str, args: FanoutArgs) -> anyhow::Result<()> {
     let mut plot = PlotData::new(args.csv.clone());
     println!("## Blocking-query fan-out");
     println!();
-    println!("One `agent -dev` (release build). N clients each hold `GET /v1/health/service/fan?index=I&wait=10m`");
-    println!("open (the service has one instance). Memory is the agent's RSS growth over N; idle CPU is");
-    println!("the agent's CPU time over 5 s while they wait. Then a service the watchers do not read is");
-    println!("registered (the answers it woke, within 1 s, are counted: it should be none), and then an");
-    println!("instance of the watched service: the delay from that write's acknowledgement to each");
-    println!("watcher's answer. HTTP/1.1 holds a connection per watcher; this machine allows a process");
-    println!("20,000 open files, so 100,000 watchers use HTTP/2 streams, 200 per connection. Command:");
+    println!(
+        "One `agent -dev` (release build). N clients each hold `GET /v1/health/service/fan?index=I&wait=10m`"
+    );
+    println!(
+        "open (the service has one instance). Memory is the agent's RSS growth over N; idle CPU is"
+    );
+    println!(
+        "the agent's CPU time over 5 s while they wait. Then a service the watchers do not read is"
+    );
+    println!(
+        "registered (the answers it woke, within 1 s, are counted: it should be none), and then an"
+    );
+    println!(
+        "instance of the watched service: the delay from that write's acknowledgement to each"
+    );
+    println!(
+        "watcher's answer. HTTP/1.1 holds a connection per watcher; this machine allows a process"
+    );
+    println!(
+        "20,000 open files, so 100,000 watchers use HTTP/2 streams, 200 per connection. Command:"
+    );
     println!("`proconsul-bench fanout`.");
     println!();
-    println!("| Watchers | Transport | Agent RSS growth (MiB) | Per watcher (KiB) | Idle CPU | Woken by another service | Woken by the write | p50 wake (ms) | p99 wake (ms) |");
+    println!(
+        "| Watchers | Transport | Agent RSS growth (MiB) | Per watcher (KiB) | Idle CPU | Woken by another service | Woken by the write | p50 wake (ms) | p99 wake (ms) |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (watchers, http2) in [(args.http1, false), (args.http2, true)] {
         if watchers > 0 {
@@ -57,7 +73,12 @@ pub async fn run(binary: &str, args: FanoutArgs) -> anyhow::Result<()> {
     plot.flush()
 }
 
-async fn register(client: &reqwest::Client, http: &str, name: &str, id: &str) -> anyhow::Result<()> {
+async fn register(
+    client: &reqwest::Client,
+    http: &str,
+    name: &str,
+    id: &str,
+) -> anyhow::Result<()> {
     let body = serde_json::json!({"Name": name, "ID": id, "Port": 80});
     client
         .put(format!("{http}/v1/agent/service/register"))
@@ -68,7 +89,12 @@ async fn register(client: &reqwest::Client, http: &str, name: &str, id: &str) ->
     Ok(())
 }
 
-async fn measure(binary: &str, watchers: usize, http2: bool, plot: &mut PlotData) -> anyhow::Result<()> {
+async fn measure(
+    binary: &str,
+    watchers: usize,
+    http2: bool,
+    plot: &mut PlotData,
+) -> anyhow::Result<()> {
     let agent = AgentProcess::start(binary).await?;
     let client = crate::kv_put::client()?;
     register(&client, &agent.http, "fan", "fan-1").await?;
@@ -204,7 +230,9 @@ async fn spawn_http2_watchers(
             tokio::spawn(async move {
                 let request = http::Request::get(uri).body(()).expect("a valid request");
                 let response = match send.ready().await {
-                    Ok(mut ready) => ready.send_request(request, true).map(|(response, _)| response),
+                    Ok(mut ready) => ready
+                        .send_request(request, true)
+                        .map(|(response, _)| response),
                     Err(error) => Err(error),
                 };
                 parked.wait().await;

@@ -21,10 +21,16 @@ pub async fn run(binary: &str, args: FootprintArgs) -> anyhow::Result<()> {
     let mut plot = PlotData::new(args.csv.clone());
     println!("## Memory and start-up");
     println!();
-    println!("RSS of one `agent -dev` (release build): idle 5 s after start, then after registering");
-    println!("instances through `PUT /v1/agent/service/register` (64 in flight), each with a TTL check the");
+    println!(
+        "RSS of one `agent -dev` (release build): idle 5 s after start, then after registering"
+    );
+    println!(
+        "instances through `PUT /v1/agent/service/register` (64 in flight), each with a TTL check the"
+    );
     println!("agent tracks, 5 s after the last. Start-up: from spawning the process until");
-    println!("`/v1/status/leader` names a leader (median of 5). Command: `proconsul-bench footprint`.");
+    println!(
+        "`/v1/status/leader` names a leader (median of 5). Command: `proconsul-bench footprint`."
+    );
     println!();
     println!("| Instances | Agent RSS (MiB) | Registration time (s) |");
     println!("|---|---|---|");

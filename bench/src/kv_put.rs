@@ -82,13 +82,17 @@ pub async fn run(args: KvPutArgs) -> anyhow::Result<()> {
         put(&client, args.api, url, "bench/warmup", &value).await;
     }
     let (urls, api) = (args.urls.clone(), args.api);
-    let result = closed_loop(args.clients, Duration::from_secs(args.seconds), move |c, n| {
-        let (client, urls, value) = (client.clone(), urls.clone(), value.clone());
-        async move {
-            let url = &urls[(c + n) % urls.len()];
-            put(&client, api, url, &format!("bench/{c}/{n}"), &value).await
-        }
-    })
+    let result = closed_loop(
+        args.clients,
+        Duration::from_secs(args.seconds),
+        move |c, n| {
+            let (client, urls, value) = (client.clone(), urls.clone(), value.clone());
+            async move {
+                let url = &urls[(c + n) % urls.len()];
+                put(&client, api, url, &format!("bench/{c}/{n}"), &value).await
+            }
+        },
+    )
     .await;
     println!(
         "| {} | {} | {:.0} | {:.2} | {:.2} | {} |",

@@ -37,7 +37,9 @@ pub async fn start_etcd(binary: &str) -> anyhow::Result<AgentProcess> {
         .arg(format!("--listen-client-urls=http://127.0.0.1:{client}"))
         .arg(format!("--advertise-client-urls=http://127.0.0.1:{client}"))
         .arg(format!("--listen-peer-urls=http://127.0.0.1:{peer}"))
-        .arg(format!("--initial-advertise-peer-urls=http://127.0.0.1:{peer}"))
+        .arg(format!(
+            "--initial-advertise-peer-urls=http://127.0.0.1:{peer}"
+        ))
         .arg(format!("--initial-cluster=bench=http://127.0.0.1:{peer}"));
     let http = format!("http://127.0.0.1:{client}");
     let ready = format!("{http}/health");

@@ -18,7 +18,10 @@ impl PlotData {
     }
 
     pub fn add(&mut self, section: &str, label: &str, x: usize, value: f64) {
-        self.rows.push(format!("{section},{},{x},{value:.1}", label.replace(',', "")));
+        self.rows.push(format!(
+            "{section},{},{x},{value:.1}",
+            label.replace(',', "")
+        ));
     }
 
     /// Appends the figures to the CSV file, if one was given.
@@ -26,7 +29,10 @@ impl PlotData {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
         for row in self.rows.drain(..) {
             writeln!(file, "{row}")?;
         }

@@ -49,29 +49,48 @@ pub async fn run(binary: &str, args: RegistryArgs) -> anyhow::Result<()> {
 /// Sends `request`; true when it succeeded with a body of at least `min_body` bytes.
 async fn answered(request: reqwest::RequestBuilder, min_body: usize) -> bool {
     match request.send().await {
-        Ok(response) if response.status().is_success() => {
-            response.bytes().await.is_ok_and(|body| body.len() >= min_body)
-        }
+        Ok(response) if response.status().is_success() => response
+            .bytes()
+            .await
+            .is_ok_and(|body| body.len() >= min_body),
         _ => false,
     }
 }
 
 fn ratio(ours: &LoadResult, theirs: &LoadResult) -> String {
-    format!("{:.2}×", ours.per_second() / theirs.per_second().max(f64::EPSILON))
+    format!(
+        "{:.2}×",
+        ours.per_second() / theirs.per_second().max(f64::EPSILON)
+    )
 }
 
 fn rate(result: &LoadResult) -> String {
-    format!("{:.0} (p99 {:.1} ms)", result.per_second(), result.percentile_ms(0.99))
+    format!(
+        "{:.0} (p99 {:.1} ms)",
+        result.per_second(),
+        result.percentile_ms(0.99)
+    )
 }
 
 async fn register_proconsul(client: &reqwest::Client, http: &str, service: &str) -> bool {
     let id = SEQUENCE.fetch_add(1, Ordering::Relaxed);
     let body = json!({"Name": service, "ID": format!("{service}-{id}"), "Port": 8080,
         "Address": "10.1.2.3", "Check": {"TTL": "10m", "Status": "passing"}});
-    answered(client.put(format!("{http}/v1/agent/service/register")).json(&body), 0).await
+    answered(
+        client
+            .put(format!("{http}/v1/agent/service/register"))
+            .json(&body),
+        0,
+    )
+    .await
 }
 
-async fn register_rnacos(client: &reqwest::Client, http: &str, service: &str, ephemeral: bool) -> bool {
+async fn register_rnacos(
+    client: &reqwest::Client,
+    http: &str,
+    service: &str,
+    ephemeral: bool,
+) -> bool {
     let id = SEQUENCE.fetch_add(1, Ordering::Relaxed);
     let ip = format!("10.{}.{}.{}", (id >> 16) & 255, (id >> 8) & 255, id & 255);
     let url = format!(
@@ -94,14 +113,27 @@ async fn registrations(
 ) -> anyhow::Result<()> {
     println!("## Service registrations per second");
     println!();
-    println!("C clients each loop one registration of a new instance for {} s; the median of {} runs.", args.seconds, args.runs);
-    println!("Proconsul: `PUT /v1/agent/service/register` with a TTL check (one Raft write each), on");
+    println!(
+        "C clients each loop one registration of a new instance for {} s; the median of {} runs.",
+        args.seconds, args.runs
+    );
+    println!(
+        "Proconsul: `PUT /v1/agent/service/register` with a TTL check (one Raft write each), on"
+    );
     println!("`agent -dev` and on a durable single server (`-server -bootstrap`, fsync per write");
-    println!("batch). rnacos: `POST /nacos/v1/ns/instance` with an ephemeral instance (Nacos's usual");
-    println!("registration; rnacos keeps ephemeral instances in memory, without Raft or disk). The seed");
-    println!("document quotes Consul at about 1,000 registrations/s. Cells: registrations/s (p99).");
+    println!(
+        "batch). rnacos: `POST /nacos/v1/ns/instance` with an ephemeral instance (Nacos's usual"
+    );
+    println!(
+        "registration; rnacos keeps ephemeral instances in memory, without Raft or disk). The seed"
+    );
+    println!(
+        "document quotes Consul at about 1,000 registrations/s. Cells: registrations/s (p99)."
+    );
     println!();
-    println!("| Clients | Proconsul dev | Proconsul durable | rnacos | dev / rnacos | durable / rnacos | dev / 1,000 |");
+    println!(
+        "| Clients | Proconsul dev | Proconsul durable | rnacos | dev / rnacos | durable / rnacos | dev / 1,000 |"
+    );
     println!("|---|---|---|---|---|---|---|");
     let dev = AgentProcess::start(binary).await?;
     let durable = AgentProcess::start_durable(binary).await?;
@@ -140,8 +172,18 @@ async fn registrations(
             ratio(&on_durable, &on_rnacos),
             on_dev.per_second() / 1000.0
         );
-        plot.add("registrations", "Proconsul dev", clients, on_dev.per_second());
-        plot.add("registrations", "Proconsul durable", clients, on_durable.per_second());
+        plot.add(
+            "registrations",
+            "Proconsul dev",
+            clients,
+            on_dev.per_second(),
+        );
+        plot.add(
+            "registrations",
+            "Proconsul durable",
+            clients,
+            on_durable.per_second(),
+        );
         plot.add("registrations", "rnacos", clients, on_rnacos.per_second());
     }
     println!();
@@ -149,7 +191,11 @@ async fn registrations(
 }
 
 /// Registers `count` instances of `service` with `parallel` requests in flight.
-async fn populate(count: usize, parallel: usize, register: impl Fn() -> futures::future::BoxFuture<'static, bool>) -> anyhow::Result<()> {
+async fn populate(
+    count: usize,
+    parallel: usize,
+    register: impl Fn() -> futures::future::BoxFuture<'static, bool>,
+) -> anyhow::Result<()> {
     use futures::StreamExt;
     let failures = futures::stream::iter(0..count)
         .map(|_| register())
@@ -170,14 +216,25 @@ async fn discovery(
     const CLIENTS: usize = 32;
     println!("## Discovery reads per second");
     println!();
-    println!("{CLIENTS} clients loop one read each for {} s; the median of {} runs. Proconsul (`agent -dev`):", args.seconds, args.runs);
-    println!("`GET /v1/health/service/<s>?passing` over N instances with a passing check each, and");
+    println!(
+        "{CLIENTS} clients loop one read each for {} s; the median of {} runs. Proconsul (`agent -dev`):",
+        args.seconds, args.runs
+    );
+    println!(
+        "`GET /v1/health/service/<s>?passing` over N instances with a passing check each, and"
+    );
     println!("`GET /v1/catalog/services` (1,010 instances in 3 services). rnacos: `GET");
-    println!("/nacos/v1/ns/instance/list?serviceName=<s>&healthyOnly=true` over N persistent instances,");
-    println!("and `GET /nacos/v1/ns/service/list`. The ceiling: an axum server answering `GET /hello` with");
+    println!(
+        "/nacos/v1/ns/instance/list?serviceName=<s>&healthyOnly=true` over N persistent instances,"
+    );
+    println!(
+        "and `GET /nacos/v1/ns/service/list`. The ceiling: an axum server answering `GET /hello` with"
+    );
     println!("5 bytes. Cells: reads/s (p99).");
     println!();
-    println!("| Read | Proconsul | rnacos | axum hello | Proconsul / rnacos | Proconsul / ceiling |");
+    println!(
+        "| Read | Proconsul | rnacos | axum hello | Proconsul / rnacos | Proconsul / ceiling |"
+    );
     println!("|---|---|---|---|---|---|");
     let proconsul = AgentProcess::start(binary).await?;
     let rnacos = peers::start_rnacos(&args.rnacos).await?;
@@ -209,9 +266,30 @@ async fn discovery(
     };
     let ceiling = median_run(args.runs, || read(format!("{}/hello", hello.http), 5)).await;
     let cases = [
-        ("health, 10 instances", format!("{}/v1/health/service/disc-10?passing", proconsul.http), format!("{}/nacos/v1/ns/instance/list?serviceName=disc-10&healthyOnly=true", rnacos.http)),
-        ("health, 1,000 instances", format!("{}/v1/health/service/disc-1000?passing", proconsul.http), format!("{}/nacos/v1/ns/instance/list?serviceName=disc-1000&healthyOnly=true", rnacos.http)),
-        ("service list", format!("{}/v1/catalog/services", proconsul.http), format!("{}/nacos/v1/ns/service/list?pageNo=1&pageSize=100", rnacos.http)),
+        (
+            "health, 10 instances",
+            format!("{}/v1/health/service/disc-10?passing", proconsul.http),
+            format!(
+                "{}/nacos/v1/ns/instance/list?serviceName=disc-10&healthyOnly=true",
+                rnacos.http
+            ),
+        ),
+        (
+            "health, 1,000 instances",
+            format!("{}/v1/health/service/disc-1000?passing", proconsul.http),
+            format!(
+                "{}/nacos/v1/ns/instance/list?serviceName=disc-1000&healthyOnly=true",
+                rnacos.http
+            ),
+        ),
+        (
+            "service list",
+            format!("{}/v1/catalog/services", proconsul.http),
+            format!(
+                "{}/nacos/v1/ns/service/list?pageNo=1&pageSize=100",
+                rnacos.http
+            ),
+        ),
     ];
     for (label, ours, theirs) in cases {
         let on_proconsul = median_run(args.runs, || read(ours.clone(), 2)).await;
@@ -224,8 +302,18 @@ async fn discovery(
             ratio(&on_proconsul, &on_rnacos),
             ratio(&on_proconsul, &ceiling)
         );
-        plot.add("reads", &format!("Proconsul: {label}"), CLIENTS, on_proconsul.per_second());
-        plot.add("reads", &format!("rnacos: {label}"), CLIENTS, on_rnacos.per_second());
+        plot.add(
+            "reads",
+            &format!("Proconsul: {label}"),
+            CLIENTS,
+            on_proconsul.per_second(),
+        );
+        plot.add(
+            "reads",
+            &format!("rnacos: {label}"),
+            CLIENTS,
+            on_rnacos.per_second(),
+        );
     }
     plot.add("reads", "axum hello", CLIENTS, ceiling.per_second());
     println!();
@@ -241,9 +329,16 @@ async fn key_values(
     const CLIENTS: usize = 16;
     println!("## KV writes and reads per second");
     println!();
-    println!("{CLIENTS} clients, {} s per run, the median of {} runs. Writes put a 128-byte value under a new key;", args.seconds, args.runs);
-    println!("reads get one existing key. Proconsul: `PUT`/`GET /v1/kv/<key>` on `agent -dev` and on a");
-    println!("durable single server; etcd 3.4 (one durable member): `POST /v3/kv/put` and `/v3/kv/range`");
+    println!(
+        "{CLIENTS} clients, {} s per run, the median of {} runs. Writes put a 128-byte value under a new key;",
+        args.seconds, args.runs
+    );
+    println!(
+        "reads get one existing key. Proconsul: `PUT`/`GET /v1/kv/<key>` on `agent -dev` and on a"
+    );
+    println!(
+        "durable single server; etcd 3.4 (one durable member): `POST /v3/kv/put` and `/v3/kv/range`"
+    );
     println!("through its HTTP/JSON gateway. Cells: operations/s (p99).");
     println!();
     println!("| Operation | Proconsul dev | Proconsul durable | etcd | durable / etcd |");
@@ -268,7 +363,13 @@ async fn key_values(
     let put_dev = median_run(args.runs, || writes(Api::Consul, dev.http.clone())).await;
     let put_durable = median_run(args.runs, || writes(Api::Consul, durable.http.clone())).await;
     let put_etcd = median_run(args.runs, || writes(Api::Etcd, etcd.http.clone())).await;
-    println!("| put | {} | {} | {} | {} |", rate(&put_dev), rate(&put_durable), rate(&put_etcd), ratio(&put_durable, &put_etcd));
+    println!(
+        "| put | {} | {} | {} | {} |",
+        rate(&put_dev),
+        rate(&put_durable),
+        rate(&put_etcd),
+        ratio(&put_durable, &put_etcd)
+    );
     for http in [&dev.http, &durable.http] {
         crate::kv_put::put(client, Api::Consul, http, "kv/read", &value).await;
     }
@@ -290,7 +391,13 @@ async fn key_values(
             closed_loop(CLIENTS, duration, move |_, _| {
                 let (client, http, key) = (client.clone(), http.clone(), key.clone());
                 async move {
-                    answered(client.post(format!("{http}/v3/kv/range")).json(&json!({"key": key})), 1).await
+                    answered(
+                        client
+                            .post(format!("{http}/v3/kv/range"))
+                            .json(&json!({"key": key})),
+                        1,
+                    )
+                    .await
                 }
             })
             .await
@@ -299,9 +406,21 @@ async fn key_values(
     let get_dev = median_run(args.runs, || read_consul(dev.http.clone())).await;
     let get_durable = median_run(args.runs, || read_consul(durable.http.clone())).await;
     let get_etcd = median_run(args.runs, read_etcd).await;
-    println!("| get | {} | {} | {} | {} |", rate(&get_dev), rate(&get_durable), rate(&get_etcd), ratio(&get_durable, &get_etcd));
-    for (label, result) in [("Proconsul dev put", &put_dev), ("Proconsul durable put", &put_durable), ("etcd put", &put_etcd),
-        ("Proconsul dev get", &get_dev), ("Proconsul durable get", &get_durable), ("etcd get", &get_etcd)] {
+    println!(
+        "| get | {} | {} | {} | {} |",
+        rate(&get_dev),
+        rate(&get_durable),
+        rate(&get_etcd),
+        ratio(&get_durable, &get_etcd)
+    );
+    for (label, result) in [
+        ("Proconsul dev put", &put_dev),
+        ("Proconsul durable put", &put_durable),
+        ("etcd put", &put_etcd),
+        ("Proconsul dev get", &get_dev),
+        ("Proconsul durable get", &get_durable),
+        ("etcd get", &get_etcd),
+    ] {
         plot.add("kv", label, CLIENTS, result.per_second());
     }
     println!();

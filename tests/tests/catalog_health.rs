@@ -305,3 +305,44 @@ async fn connect_endpoints_list_proxies_and_native_services() {
     let sidecar = json!({"Name": "s", "Connect": {"SidecarService": {}}});
     assert_eq!(register(sidecar).await.status, 400);
 }
+
+#[tokio::test]
+async fn reused_health_answers_follow_their_parameters_and_changes() {
+    let agent = TestAgent::start();
+    for (node, id, status) in [("n1", "web-1", "passing"), ("n2", "web-2", "critical")] {
+        let answer = put(
+            &agent.url("/v1/catalog/register"),
+            registration(node, id, &["v1"], status).to_string(),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    let count = |body: Value| body.as_array().map(Vec::len).unwrap_or(0);
+    // The same questions asked twice, interleaved: each keeps its own answer.
+    for _ in 0..2 {
+        let all = get(&agent.url("/v1/health/service/web")).await.json();
+        assert_eq!(count(all), 2);
+        let passing = get(&agent.url("/v1/health/service/web?passing"))
+            .await
+            .json();
+        assert_eq!(count(passing), 1);
+        let filtered =
+            get(&agent.url("/v1/health/service/web?filter=Service.ID%20%3D%3D%20%22web-2%22"))
+                .await
+                .json();
+        assert_eq!(filtered[0]["Service"]["ID"], "web-2");
+        let pretty = get(&agent.url("/v1/health/service/web?passing&pretty")).await;
+        assert!(pretty.body.contains("\n"), "{}", pretty.body);
+    }
+    // A change moves the service's index: the reused answer is replaced.
+    let healed = put(
+        &agent.url("/v1/catalog/register"),
+        registration("n2", "web-2", &["v1"], "passing").to_string(),
+    )
+    .await;
+    assert_eq!(healed.status, 200);
+    let passing = get(&agent.url("/v1/health/service/web?passing"))
+        .await
+        .json();
+    assert_eq!(count(passing), 2);
+}

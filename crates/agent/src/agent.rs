@@ -21,6 +21,7 @@ use crate::config::AgentConfig;
 use crate::config_registrations::{self, ConfigOwned};
 use crate::error::{AgentError, WriteError};
 use crate::http;
+use crate::http::answer_cache::AnswerCache;
 use crate::local::{LocalCheck, LocalState};
 use crate::node_id;
 use crate::persist;
@@ -55,6 +56,8 @@ pub struct AgentInner {
     pub config_owned: ConfigOwned,
     /// Cancelled on shutdown; blocking queries return early when it fires.
     pub shutdown: CancellationToken,
+    /// Encoded health answers, reused while their service's index is unchanged.
+    pub answers: AnswerCache,
 }
 
 impl AgentInner {
@@ -298,6 +301,7 @@ impl Agent {
             checks: CheckRunner::default(),
             config_owned: ConfigOwned::default(),
             shutdown: CancellationToken::new(),
+            answers: AnswerCache::default(),
         });
         let from_files =
             config_registrations::prepare(&inner, &inner.config.services, &inner.config.checks)

@@ -35,7 +35,11 @@ pub struct NodeChecksCursor<'a> {
 impl<'a> NodeChecksCursor<'a> {
     /// The grouped checks of `node`, read from `state` only when the node changes.
     pub fn at(&mut self, state: &'a State, node: &'a str) -> &NodeChecks<'a> {
-        if self.current.as_ref().is_none_or(|current| current.node != node) {
+        if self
+            .current
+            .as_ref()
+            .is_none_or(|current| current.node != node)
+        {
             self.current = Some(state.grouped_checks(node));
         }
         self.current.as_ref().expect("set above")

@@ -139,19 +139,34 @@ fn many_instances_on_one_node_each_get_the_node_checks_and_only_their_own() {
     let mut state = State::default();
     state.apply(
         1,
-        &register("agent", None, vec![check("serfHealth", "", HealthStatus::Passing)]),
+        &register(
+            "agent",
+            None,
+            vec![check("serfHealth", "", HealthStatus::Passing)],
+        ),
     );
     let mut index = 1;
     for i in 0..50 {
         let id = format!("web-{i}");
         index += 1;
-        let status = if i % 7 == 0 { HealthStatus::Critical } else { HealthStatus::Passing };
+        let status = if i % 7 == 0 {
+            HealthStatus::Critical
+        } else {
+            HealthStatus::Passing
+        };
         state.apply(
             index,
-            &register("agent", Some((&id, "web")), vec![check(&format!("c-{i}"), &id, status)]),
+            &register(
+                "agent",
+                Some((&id, "web")),
+                vec![check(&format!("c-{i}"), &id, status)],
+            ),
         );
         index += 1;
-        state.apply(index, &register("agent", Some((&format!("db-{i}"), "db")), vec![]));
+        state.apply(
+            index,
+            &register("agent", Some((&format!("db-{i}"), "db")), vec![]),
+        );
     }
     let entries = state.health_service("web");
     assert_eq!(entries.len(), 50);

@@ -10,7 +10,7 @@ use proconsul_state::{State, Table};
 use crate::http::catalog::node_meta_matches;
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
-use crate::http::respond::query_json;
+use crate::http::respond::{encode_json, query_encoded, query_json};
 
 /// `GET /v1/health/node/:node`.
 pub async fn node(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
@@ -57,12 +57,19 @@ pub async fn checks(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiE
 
 /// `GET /v1/health/service/:service` (`?passing`, `?tag` repeated, `?node-meta`).
 pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
-    service_entries(ctx, name, State::health_service, State::service_index).await
+    service_entries(
+        ctx,
+        "service",
+        name,
+        State::health_service,
+        State::service_index,
+    )
+    .await
 }
 
 /// `GET /v1/health/connect/:service`: Connect-capable instances with their health.
 pub async fn connect(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
-    service_entries(ctx, name, State::health_connect, |state, _| {
+    service_entries(ctx, "connect", name, State::health_connect, |state, _| {
         let t = state.table_indexes();
         t.nodes.max(t.services).max(t.checks)
     })
@@ -73,6 +80,7 @@ pub async fn connect(ctx: Ctx, Path(name): Path<String>) -> Result<Response, Api
 /// `?node-meta`, ACLs and `?filter`; none for a `?peer` (no peerings exist).
 async fn service_entries(
     ctx: Ctx,
+    kind: &str,
     name: String,
     entries: fn(&State, &str) -> Vec<ServiceEntry>,
     index: fn(&State, &str) -> u64,
@@ -81,8 +89,21 @@ async fn service_entries(
     let tags: Vec<String> = ctx.params.all("tag").map(str::to_string).collect();
     let peered = ctx.options.peer.is_some();
     let tables = [Table::Nodes, Table::Services, Table::Checks];
-    let (meta, entries) = ctx
+    // Everything that shapes the answer (see answer_cache.rs).
+    let key = format!(
+        "{kind}|{name}|{passing_only}|{tags:?}|{:?}|{:?}|{:?}|{}",
+        ctx.options.node_meta,
+        ctx.params.get("filter"),
+        ctx.options.peer,
+        ctx.options.pretty
+    );
+    let cache = &ctx.agent.answers;
+    let (meta, encoded) = ctx
         .blocking(&tables, |state| {
+            let index = index(state, &name);
+            if let Some(encoded) = cache.get(&key, index) {
+                return (index, encoded);
+            }
             let entries: Vec<ServiceEntry> = if ctx.authz.service_read(&name) && !peered {
                 entries(state, &name)
                     .into_iter()
@@ -95,10 +116,12 @@ async fn service_entries(
             } else {
                 Vec::new()
             };
-            (index(state, &name), entries)
+            let encoded = encode_json(&entries, ctx.options.pretty);
+            cache.put(key.clone(), index, encoded.clone());
+            (index, encoded)
         })
         .await?;
-    Ok(query_json(&meta, &entries, ctx.options.pretty))
+    Ok(query_encoded(&meta, encoded))
 }
 
 fn all_passing(entry: &ServiceEntry) -> bool {

@@ -4,6 +4,7 @@
 mod acl;
 mod agent;
 mod agent_health;
+pub mod answer_cache;
 mod blocking;
 mod catalog;
 mod context;

@@ -5,6 +5,7 @@ use std::any::Any;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::http::error::ApiError;
@@ -18,18 +19,41 @@ pub fn json<T: Serialize + ?Sized>(value: &T, pretty: bool) -> Response {
         serde_json::to_vec(value)
     };
     match encoded {
-        Ok(bytes) => {
-            let mut response = Response::new(Body::from(bytes));
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            response
-        }
+        Ok(bytes) => json_body(Bytes::from(bytes)),
         Err(error) => {
             ApiError::internal(format!("failed to encode response: {error}")).into_response()
         }
     }
+}
+
+/// `value` encoded as JSON, to answer with later (or more than once). Our wire types
+/// always encode; should one not, the body says so rather than the agent failing.
+pub fn encode_json<T: Serialize + ?Sized>(value: &T, pretty: bool) -> Bytes {
+    let encoded = if pretty {
+        serde_json::to_vec_pretty(value)
+    } else {
+        serde_json::to_vec(value)
+    };
+    encoded.map(Bytes::from).unwrap_or_else(|error| {
+        tracing::error!(%error, "failed to encode a response");
+        Bytes::from_static(b"null")
+    })
+}
+
+fn json_body(bytes: Bytes) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// An already encoded JSON answer to a read, with the query headers.
+pub fn query_encoded(meta: &QueryMeta, encoded: Bytes) -> Response {
+    let mut response = json_body(encoded);
+    meta.write_headers(response.headers_mut());
+    response
 }
 
 /// A JSON response to a read, with `X-Consul-Index` and friends.

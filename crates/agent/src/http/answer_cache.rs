@@ -1,0 +1,71 @@
+//! Encoded answers to health reads, reused while the service's index is unchanged.
+//!
+//! Discovery clients and blocking watchers ask the same few questions over and over
+//! (`/v1/health/service/web?passing`), and a service's index moves whenever anything
+//! its answer depends on changes (its instances, their checks, the nodes they run on).
+//! So the encoded JSON of an answer at index N is valid for every request with the same
+//! parameters until the index moves: it is built once and served as shared bytes. When
+//! 10,000 watchers wake on one write, one of them builds the answer and the rest copy a
+//! pointer.
+//!
+//! The key holds every parameter that shapes the answer. Authorization is allow-all
+//! today; when ACLs filter answers per token, the token's identity must join the key.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+
+/// Entries kept before the cache is emptied and starts again (a bound, not an LRU:
+/// answers are cheap to rebuild, and a busy agent asks far fewer distinct questions).
+const MAX_ENTRIES: usize = 4096;
+
+#[derive(Default)]
+pub struct AnswerCache {
+    entries: Mutex<HashMap<String, (u64, Bytes)>>,
+}
+
+impl AnswerCache {
+    /// The encoded answer for `key` if it was built at `index`.
+    pub fn get(&self, key: &str, index: u64) -> Option<Bytes> {
+        let entries = self.lock();
+        entries
+            .get(key)
+            .filter(|(built_at, _)| *built_at == index)
+            .map(|(_, bytes)| bytes.clone())
+    }
+
+    /// Keeps the answer for `key` built at `index`.
+    pub fn put(&self, key: String, index: u64, bytes: Bytes) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(&key) {
+            entries.clear();
+        }
+        entries.insert(key, (index, bytes));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Bytes)>> {
+        // Whole entries are inserted or removed; a poisoned map is still consistent.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_reused_only_at_the_index_it_was_built_at() {
+        let cache = AnswerCache::default();
+        cache.put("web".to_string(), 7, Bytes::from_static(b"[1]"));
+        assert_eq!(cache.get("web", 7).as_deref(), Some(&b"[1]"[..]));
+        assert_eq!(cache.get("web", 8), None);
+        assert_eq!(cache.get("db", 7), None);
+        for i in 0..MAX_ENTRIES {
+            cache.put(format!("k{i}"), 1, Bytes::new());
+        }
+        assert!(cache.lock().len() <= MAX_ENTRIES);
+    }
+}
