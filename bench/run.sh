@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
 # Runs the benchmark suite against a release build and writes docs/BENCHMARKS.md.
-# Usage: bench/run.sh            (about 10 minutes on a 2-core machine; installs Debian's
-#                                  etcd-server when missing, as root or through sudo)
+# Usage: bench/run.sh
+# About 15 minutes on a 2-core machine. It installs the peers when missing: Debian's
+# etcd-server and nsd (apt-get, as root or through sudo), rnacos (cargo install), and
+# matplotlib for the plots (pip, in target/bench-venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p proconsul-cli -p proconsul-bench
 cargo build --release --locked -p proconsul-dns --example profile_answers
 bench=target/release/proconsul-bench
 out=docs/BENCHMARKS.md
+figures=target/bench-figures.csv
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+command -v etcd >/dev/null || as_root apt-get install -y etcd-server >&2
+rnacos="$(command -v rnacos || echo "$HOME/.cargo/bin/rnacos")"
+[ -x "$rnacos" ] || cargo install --locked rnacos >&2
+if [ ! -x target/bench-venv/bin/python ]; then
+    python3 -m venv target/bench-venv >&2
+    target/bench-venv/bin/pip install --quiet matplotlib >&2
+fi
+rm -f "$figures"
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 cores="$(nproc)"
 memory="$(free -g | awk '/Mem:/ {print $2}') GiB"
@@ -69,8 +82,15 @@ memory="$(free -g | awk '/Mem:/ {print $2}') GiB"
     echo "|---|---|---|---|---|---|"
     "$bench" --binary target/release/proconsul snapshot-size
     echo
-    echo "Not measured yet: registrations, discovery reads, KV reads, blocking-query fan-out, memory at 100k"
-    echo "instances and start-up time, side by side with rnacos, etcd and an axum ceiling."
+    "$bench" --binary target/release/proconsul registry --rnacos "$rnacos" --etcd etcd --csv "$figures"
+    "$bench" --binary target/release/proconsul fanout --csv "$figures"
+    "$bench" --binary target/release/proconsul footprint --csv "$figures"
+    echo "## Plots"
+    echo
+    for chart in registrations reads kv fanout-memory fanout-p99 memory; do
+        echo "![${chart}](bench/${chart}.png)"
+    done
 } > "$out.tmp"
+target/bench-venv/bin/python bench/plot.py "$figures" docs/bench
 mv "$out.tmp" "$out"
 cat "$out"

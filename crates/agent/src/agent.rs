@@ -56,7 +56,7 @@ pub struct AgentInner {
     pub config_owned: ConfigOwned,
     /// Cancelled on shutdown; blocking queries return early when it fires.
     pub shutdown: CancellationToken,
-    /// Encoded health answers, reused while their service's index is unchanged.
+    /// Encoded answers to hot reads, reused while their index is unchanged.
     pub answers: AnswerCache,
 }
 

@@ -1,4 +1,5 @@
-//! Encoded answers to health reads, reused while the service's index is unchanged.
+//! Encoded answers to hot reads (health of a service, the service list), reused while
+//! the index they were built at is unchanged.
 //!
 //! Discovery clients and blocking watchers ask the same few questions over and over
 //! (`/v1/health/service/web?passing`), and a service's index moves whenever anything

@@ -15,7 +15,7 @@ use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
 use crate::http::error::ApiError;
 use crate::http::query::QueryMeta;
-use crate::http::respond::{json, query_json};
+use crate::http::respond::{encode_json, json, query_encoded, query_json};
 
 /// `PUT /v1/catalog/register`.
 pub async fn register(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
@@ -122,9 +122,21 @@ pub async fn nodes(ctx: Ctx) -> Result<Response, ApiError> {
 /// `GET /v1/catalog/services`: every service name with its tags.
 pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
     let tables = [Table::Nodes, Table::Services];
-    let (meta, services) = ctx
+    // Everything that shapes the answer (see answer_cache.rs).
+    let key = format!(
+        "catalog-services|{:?}|{:?}|{}",
+        ctx.options.node_meta,
+        ctx.params.get("filter"),
+        ctx.options.pretty
+    );
+    let cache = &ctx.agent.answers;
+    let (meta, encoded) = ctx
         .blocking(&tables, |state| {
             let indexes = state.table_indexes();
+            let index = indexes.services.max(indexes.nodes);
+            if let Some(encoded) = cache.get(&key, index) {
+                return (index, encoded);
+            }
             let mut names = state.service_names();
             names.retain(|name, _| ctx.authz.service_read(name));
             if ctx.filter.is_some() {
@@ -156,10 +168,12 @@ pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
                         .any(|(node, _)| node_meta_matches(&ctx.options.node_meta, &node.meta))
                 });
             }
-            (indexes.services.max(indexes.nodes), names)
+            let encoded = encode_json(&names, ctx.options.pretty);
+            cache.put(key.clone(), index, encoded.clone());
+            (index, encoded)
         })
         .await?;
-    Ok(query_json(&meta, &services, ctx.options.pretty))
+    Ok(query_encoded(&meta, encoded))
 }
 
 /// `GET /v1/catalog/service/:name` (`?tag` repeated: an instance must carry all).
