@@ -93,3 +93,45 @@ async fn acl_endpoints_say_acls_are_disabled() {
         );
     }
 }
+
+#[tokio::test]
+async fn blocking_queries_share_one_http2_connection() {
+    let agent = TestAgent::start();
+    let first = get(&agent.url("/v1/kv/h2/watched")).await;
+    assert_eq!(first.status, 404);
+    let index = first.index();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", agent.http_port))
+        .await
+        .unwrap();
+    let (send, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    // Fifty blocking queries in flight on one cleartext HTTP/2 connection.
+    let mut answers = Vec::new();
+    for _ in 0..50 {
+        let mut send = send.clone().ready().await.unwrap();
+        let request = http::Request::get(format!(
+            "http://127.0.0.1:{}/v1/kv/h2/watched?index={index}&wait=30s",
+            agent.http_port
+        ))
+        .body(())
+        .unwrap();
+        let (response, _) = send.send_request(request, true).unwrap();
+        answers.push(response);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let written = put(&agent.url("/v1/kv/h2/watched"), "now").await;
+    assert_eq!(written.body.trim(), "true");
+    for answer in answers {
+        let response = tokio::time::timeout(std::time::Duration::from_secs(10), answer)
+            .await
+            .expect("a blocking query over HTTP/2 woke")
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let modified: u64 = response.headers()["x-consul-index"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(modified > index);
+    }
+}
