@@ -33,6 +33,18 @@ async fn eventually<F: std::future::Future<Output = bool>>(
     }
 }
 
+/// Waits until `url` answers with a JSON array of `len` items.
+async fn wait_for_array(what: &str, url: &str, len: usize, within: Duration) {
+    eventually(what, within, || async {
+        let answer = get(url).await;
+        serde_json::from_str::<Value>(&answer.body)
+            .ok()
+            .and_then(|body| body.as_array().map(Vec::len))
+            == Some(len)
+    })
+    .await;
+}
+
 /// Every key under `prefix` the server at `agent` has (default consistency).
 async fn keys(agent: &TestAgent, prefix: &str) -> BTreeSet<String> {
     let answer = get(&agent.url(&format!("/v1/kv/{prefix}?keys"))).await;
@@ -108,17 +120,11 @@ async fn three_servers_form_a_cluster_and_each_serves_every_endpoint() {
     assert!(last_contact < 5000, "{last_contact}");
 
     // Every server registered itself; the catalog shows them from any server.
-    eventually(
+    wait_for_array(
         "three nodes in the catalog",
+        &reader.url("/v1/catalog/service/consul"),
+        3,
         Duration::from_secs(10),
-        || async {
-            get(&reader.url("/v1/catalog/service/consul"))
-                .await
-                .json()
-                .as_array()
-                .map(Vec::len)
-                == Some(3)
-        },
     )
     .await;
     // Agent endpoints answer locally on every server; writes through them reach all.
@@ -344,14 +350,12 @@ async fn servers_are_removed_leave_and_join() {
     );
     let via = cluster.agent(leader).url("");
     let via = ViaUrl(via);
-    eventually("two voters", Duration::from_secs(10), || async {
-        get(&via.url("/v1/status/peers"))
-            .await
-            .json()
-            .as_array()
-            .map(Vec::len)
-            == Some(2)
-    })
+    wait_for_array(
+        "two voters",
+        &via.url("/v1/status/peers"),
+        2,
+        Duration::from_secs(10),
+    )
     .await;
     let put_ok = put(&via.url("/v1/kv/after-leave"), "x").await;
     assert_eq!(put_ok.body.trim(), "true");
@@ -360,17 +364,11 @@ async fn servers_are_removed_leave_and_join() {
     // Started again, it finds through retry_join a cluster that does not count it, and
     // is added back (as Consul's autopilot re-adds a returning server).
     cluster.restart(a);
-    eventually(
+    wait_for_array(
         "the returning server to be a voter again",
+        &via.url("/v1/status/peers"),
+        3,
         Duration::from_secs(30),
-        || async {
-            get(&via.url("/v1/status/peers"))
-                .await
-                .json()
-                .as_array()
-                .map(Vec::len)
-                == Some(3)
-        },
     )
     .await;
     let a_agent = cluster.agent(a);
@@ -421,17 +419,11 @@ async fn servers_are_removed_leave_and_join() {
         joiner.log()
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("Successfully joined cluster"));
-    eventually(
+    wait_for_array(
         "the joiner to be a voter",
+        &via.url("/v1/status/peers"),
+        3,
         Duration::from_secs(20),
-        || async {
-            get(&via.url("/v1/status/peers"))
-                .await
-                .json()
-                .as_array()
-                .map(Vec::len)
-                == Some(3)
-        },
     )
     .await;
     let read = get(&joiner.url("/v1/kv/alone?raw")).await;
