@@ -66,7 +66,7 @@ memory="$(free -g | awk '/Mem:/ {print $2}') GiB"
         "$bench" --binary target/release/proconsul locks --clients "$clients"
     done
     echo
-    echo "No peer is measured for locks yet (etcd's lease and lock API comes with the registry benchmarks)."
+    echo "No peer is measured for locks yet (etcd's lease and lock API would be the one; not built)."
     echo
     bench/cluster.sh target/release/proconsul "$bench"
     echo
