@@ -5,8 +5,8 @@
 //! written to the catalog; anti-entropy repairs the catalog when the two drift apart
 //! (a failed write, or a change made behind the agent's back).
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -66,31 +66,86 @@ impl Default for LocalState {
     }
 }
 
+/// Values are behind `Arc`s so the maps' nodes stay small (a registration is hundreds of
+/// bytes; half-empty B-tree nodes holding them inline cost ~1.5 KB per service), and a
+/// per-service index of check IDs spares scanning every check of the agent.
 #[derive(Debug, Default, Clone)]
 struct LocalTables {
-    services: BTreeMap<String, AgentService>,
-    checks: BTreeMap<String, LocalCheck>,
+    services: BTreeMap<String, Arc<AgentService>>,
+    checks: BTreeMap<String, Arc<LocalCheck>>,
+    checks_by_service: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl LocalTables {
+    fn insert_check(&mut self, check: LocalCheck) {
+        let (id, service_id) = (check.check.check_id.clone(), check.check.service_id.clone());
+        if let Some(previous) = self.checks.insert(id.clone(), Arc::new(check)) {
+            self.unindex(&previous.check.service_id, &id);
+        }
+        if !service_id.is_empty() {
+            self.checks_by_service
+                .entry(service_id)
+                .or_default()
+                .insert(id);
+        }
+    }
+
+    fn remove_check(&mut self, id: &str) -> Option<Arc<LocalCheck>> {
+        let removed = self.checks.remove(id)?;
+        self.unindex(&removed.check.service_id, id);
+        Some(removed)
+    }
+
+    fn unindex(&mut self, service_id: &str, check_id: &str) {
+        if let Some(ids) = self.checks_by_service.get_mut(service_id) {
+            ids.remove(check_id);
+            if ids.is_empty() {
+                self.checks_by_service.remove(service_id);
+            }
+        }
+    }
+
+    /// The IDs of the checks bound to one service.
+    fn service_check_ids(&self, service_id: &str) -> Vec<String> {
+        self.checks_by_service
+            .get(service_id)
+            .map(|ids| ids.iter().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 impl LocalState {
     /// The registered services by ID.
     pub fn services(&self) -> BTreeMap<String, AgentService> {
-        self.lock().services.clone()
+        let tables = self.lock();
+        tables
+            .services
+            .iter()
+            .map(|(id, service)| (id.clone(), (**service).clone()))
+            .collect()
     }
 
     /// One service by ID.
     pub fn service(&self, id: &str) -> Option<AgentService> {
-        self.lock().services.get(id).cloned()
+        self.lock()
+            .services
+            .get(id)
+            .map(|service| (**service).clone())
     }
 
     /// The registered checks by ID.
     pub fn checks(&self) -> BTreeMap<String, LocalCheck> {
-        self.lock().checks.clone()
+        let tables = self.lock();
+        tables
+            .checks
+            .iter()
+            .map(|(id, check)| (id.clone(), (**check).clone()))
+            .collect()
     }
 
     /// One check by ID.
     pub fn check(&self, id: &str) -> Option<LocalCheck> {
-        self.lock().checks.get(id).cloned()
+        self.lock().checks.get(id).map(|check| (**check).clone())
     }
 
     /// Services with a check that has been critical for longer than its
@@ -125,11 +180,12 @@ impl LocalState {
 
     /// The checks bound to one service.
     pub fn service_checks(&self, service_id: &str) -> Vec<LocalCheck> {
-        self.lock()
-            .checks
-            .values()
-            .filter(|check| check.check.service_id == service_id)
-            .cloned()
+        let tables = self.lock();
+        tables
+            .service_check_ids(service_id)
+            .iter()
+            .filter_map(|id| tables.checks.get(id))
+            .map(|check| (**check).clone())
             .collect()
     }
 
@@ -146,20 +202,20 @@ impl LocalState {
         if replace_checks {
             let keep: Vec<&str> = checks.iter().map(|c| c.check.check_id.as_str()).collect();
             dropped = tables
-                .checks
-                .values()
-                .filter(|c| c.check.service_id == service.id)
-                .map(|c| c.check.check_id.clone())
+                .service_check_ids(&service.id)
+                .into_iter()
                 .filter(|id| !keep.contains(&id.as_str()))
                 .collect();
             for id in &dropped {
-                tables.checks.remove(id);
+                tables.remove_check(id);
             }
         }
         for check in checks {
-            tables.checks.insert(check.check.check_id.clone(), check);
+            tables.insert_check(check);
         }
-        tables.services.insert(service.id.clone(), service);
+        tables
+            .services
+            .insert(service.id.clone(), Arc::new(service));
         drop(tables);
         self.changed();
         dropped
@@ -169,7 +225,7 @@ impl LocalState {
     pub fn set_service_tags(&self, id: &str, tags: Vec<String>) {
         let mut tables = self.lock();
         if let Some(service) = tables.services.get_mut(id) {
-            service.tags = tags;
+            Arc::make_mut(service).tags = tags;
             drop(tables);
             self.changed();
         }
@@ -179,25 +235,23 @@ impl LocalState {
     pub fn remove_service(&self, id: &str) -> Option<AgentService> {
         let mut tables = self.lock();
         let service = tables.services.remove(id)?;
-        tables
-            .checks
-            .retain(|_, check| check.check.service_id != id);
-        Some(service)
+        for check_id in tables.service_check_ids(id) {
+            tables.remove_check(&check_id);
+        }
+        Some(Arc::unwrap_or_clone(service))
     }
 
     /// Adds or replaces one check.
     pub fn put_check(&self, check: LocalCheck) {
-        self.lock()
-            .checks
-            .insert(check.check.check_id.clone(), check);
+        self.lock().insert_check(check);
         self.changed();
     }
 
     /// Removes one check; returns it if it was registered.
     pub fn remove_check(&self, id: &str) -> Option<LocalCheck> {
-        let removed = self.lock().checks.remove(id);
+        let removed = self.lock().remove_check(id);
         self.changed();
-        removed
+        removed.map(Arc::unwrap_or_clone)
     }
 
     /// Sets a check's status and output; returns the updated check, or `None` if unknown.
@@ -208,7 +262,7 @@ impl LocalState {
         output: String,
     ) -> Option<LocalCheck> {
         let mut tables = self.lock();
-        let check = tables.checks.get_mut(id)?;
+        let check = Arc::make_mut(tables.checks.get_mut(id)?);
         if status != HealthStatus::Critical {
             check.critical_since = None;
         } else if check.check.status != HealthStatus::Critical || check.critical_since.is_none() {
@@ -461,6 +515,68 @@ mod tests {
             service: "web".into(),
             ..AgentService::default()
         }
+    }
+
+    fn bound_check(id: &str, service_id: &str) -> LocalCheck {
+        LocalCheck::new(
+            HealthCheck {
+                check_id: id.to_string(),
+                service_id: service_id.to_string(),
+                ..HealthCheck::default()
+            },
+            ttl_check("10s"),
+        )
+    }
+
+    fn ids(checks: Vec<LocalCheck>) -> Vec<String> {
+        let mut ids: Vec<String> = checks.into_iter().map(|c| c.check.check_id).collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn checks_follow_their_service_through_every_change() {
+        let local = LocalState::default();
+        let web = service();
+        let db = AgentService {
+            id: "db1".into(),
+            service: "db".into(),
+            ..AgentService::default()
+        };
+        local.put_service(
+            web.clone(),
+            vec![bound_check("a", "web1"), bound_check("b", "web1")],
+            false,
+        );
+        local.put_service(db, vec![bound_check("d", "db1")], false);
+        local.put_check(bound_check("node", ""));
+        assert_eq!(ids(local.service_checks("web1")), ["a", "b"]);
+        // Replacing the service's checks drops the ones not given again.
+        let dropped = local.put_service(
+            web.clone(),
+            vec![bound_check("b", "web1"), bound_check("c", "web1")],
+            true,
+        );
+        assert_eq!(dropped, ["a"]);
+        assert_eq!(ids(local.service_checks("web1")), ["b", "c"]);
+        // A check re-registered under another service moves with it.
+        local.put_check(bound_check("c", "db1"));
+        assert_eq!(ids(local.service_checks("web1")), ["b"]);
+        assert_eq!(ids(local.service_checks("db1")), ["c", "d"]);
+        local.remove_check("b");
+        assert!(local.service_checks("web1").is_empty());
+        assert!(
+            local
+                .update_check("d", HealthStatus::Critical, "down".into())
+                .is_some()
+        );
+        assert_eq!(local.check("d").unwrap().check.output, "down");
+        // Removing a service removes its checks and no others.
+        assert!(local.remove_service("db1").is_some());
+        assert!(local.service_checks("db1").is_empty());
+        assert_eq!(local.checks().keys().collect::<Vec<_>>(), ["node"]);
+        local.set_service_tags("web1", vec!["t".into()]);
+        assert_eq!(local.service("web1").unwrap().tags, ["t"]);
     }
 
     #[test]
