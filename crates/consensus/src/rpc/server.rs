@@ -45,7 +45,8 @@ pub(crate) fn spawn(consensus: Consensus, listener: TcpListener) {
         .layer(DefaultBodyLimit::max(MAX_REQUEST))
         .with_state(consensus);
     tokio::spawn(async move {
-        let served = axum::serve(listener, router)
+        // One shared router for every connection (see the agent's HTTP server).
+        let served = axum::serve(listener, router.into_make_service())
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await;
         if let Err(error) = served {
