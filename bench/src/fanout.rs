@@ -49,9 +49,7 @@ pub async fn run(binary: &str, args: FanoutArgs) -> anyhow::Result<()> {
     println!(
         "registered (the answers it woke, within 1 s, are counted: it should be none), and then an"
     );
-    println!(
-        "instance of the watched service: the delay from that write's acknowledgement to each"
-    );
+    println!("instance of the watched service: the delay from sending that write to each");
     println!(
         "watcher's answer. HTTP/1.1 holds a connection per watcher; this machine allows a process"
     );
@@ -127,8 +125,10 @@ async fn measure(
     while woken_rx.try_recv().is_ok() {
         spurious += 1;
     }
-    register(&client, &agent.http, "fan", "fan-2").await?;
+    // Measured from sending the write: the agent may wake (and answer) watchers before
+    // the writer's own answer is back.
     let written = Instant::now();
+    register(&client, &agent.http, "fan", "fan-2").await?;
     let mut delays = Vec::with_capacity(watchers);
     while delays.len() + spurious < watchers {
         match tokio::time::timeout(Duration::from_secs(30), woken_rx.recv()).await {
