@@ -127,12 +127,7 @@ impl Consensus {
 
     /// Whether this server is a voter of the configuration it knows.
     pub(crate) fn is_voter(&self) -> bool {
-        let metrics = self.inner.raft.metrics();
-        let metrics = metrics.borrow_watched();
-        metrics
-            .membership_config
-            .voter_ids()
-            .any(|id| id == self.inner.node_id)
+        self.voter_ids().contains(&self.inner.node_id)
     }
 
     /// This server as discovery describes it.
@@ -164,15 +159,10 @@ impl Consensus {
     }
 
     fn hello_message(&self) -> Hello {
-        let voters = {
-            let metrics = self.inner.raft.metrics();
-            let metrics = metrics.borrow_watched();
-            metrics.membership_config.voter_ids().collect()
-        };
         Hello {
             from: self.server_info(),
             known: lock(&self.inner.discovered).values().cloned().collect(),
-            voters,
+            voters: self.voter_ids().into_iter().collect(),
         }
     }
 

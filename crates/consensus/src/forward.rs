@@ -152,11 +152,6 @@ impl Consensus {
             .map_err(|_| ConsensusError::Timeout)
     }
 
-    /// Confirms with a quorum that this server still leads (ReadIndex), for `?consistent`.
-    pub async fn confirm_leadership(&self) -> Result<(), ConsensusError> {
-        self.read_barrier(true).await
-    }
-
     /// On the leader: the log index a follower must apply before it reads. With
     /// `consistent` the leadership is confirmed by a quorum round, else by the lease.
     pub(crate) async fn read_index(&self, consistent: bool) -> Result<u64, ConsensusError> {

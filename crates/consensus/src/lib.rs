@@ -20,9 +20,7 @@ mod state_machine;
 mod timing;
 mod types;
 
-pub use discovery::{DEFAULT_SERVER_PORT, with_default_port};
 pub use error::ConsensusError;
-pub use forward::WRITE_TIMEOUT;
 pub use node::{
     Applied, ClusterOptions, Consensus, ConsensusConfig, LeaderInfo, RaftConfiguration, RaftServer,
     ServerOptions,

@@ -120,7 +120,8 @@ impl Consensus {
         self.remove_server(self.inner.node_id).await
     }
 
-    fn voter_ids(&self) -> BTreeSet<u64> {
+    /// The voters of the configuration this server knows.
+    pub(crate) fn voter_ids(&self) -> BTreeSet<u64> {
         let metrics = self.inner.raft.metrics();
         let metrics = metrics.borrow_watched();
         metrics.membership_config.voter_ids().collect()

@@ -107,8 +107,6 @@ pub struct RaftConfiguration {
     pub servers: Vec<RaftServer>,
     /// The log index at which this configuration took effect.
     pub index: u64,
-    /// The last log index of this server.
-    pub last_index: u64,
 }
 
 /// The current leader as clients see it.
@@ -393,7 +391,6 @@ impl Consensus {
         RaftConfiguration {
             servers,
             index: membership.log_id().map_or(0, |log_id| log_id.index()),
-            last_index: metrics.last_log_index.unwrap_or(0),
         }
     }
 

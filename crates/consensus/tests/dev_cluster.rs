@@ -29,7 +29,7 @@ async fn a_dev_server_elects_itself() {
     let leader = consensus.leader().expect("a leader");
     assert_eq!(leader.rpc_addr, "127.0.0.1:8300");
     assert_eq!(consensus.voters(), ["127.0.0.1:8300"]);
-    consensus.confirm_leadership().await.unwrap();
+    consensus.read_barrier(true).await.unwrap();
     consensus.shutdown().await.unwrap();
 }
 
