@@ -25,10 +25,7 @@ pub struct FailoverArgs {
 }
 
 pub async fn run(args: FailoverArgs) -> anyhow::Result<()> {
-    let _ = proconsul_api::client::http_client();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(500))
-        .build()?;
+    let client = crate::load::load_client(Duration::from_millis(500))?;
     let value = b"failover".to_vec();
     let mut n = 0usize;
     // Writes flow for a second before the kill.

@@ -94,7 +94,7 @@ async fn measure(
     plot: &mut PlotData,
 ) -> anyhow::Result<()> {
     let agent = AgentProcess::start(binary).await?;
-    let client = crate::kv_put::client()?;
+    let client = crate::load::load_client(Duration::from_secs(10))?;
     register(&client, &agent.http, "fan", "fan-1").await?;
     let first = client
         .get(format!("{}/v1/health/service/fan", agent.http))

@@ -39,7 +39,7 @@ pub async fn run(binary: &str, args: FootprintArgs) -> anyhow::Result<()> {
     let idle = agent.rss_mib()?;
     println!("| 0 (idle) | {idle:.1} | |");
     plot.add("memory", "RSS MiB", 0, idle);
-    let client = crate::kv_put::client()?;
+    let client = crate::load::load_client(Duration::from_secs(10))?;
     let mut registered = 0usize;
     for target in [10_000usize, 100_000] {
         let started = Instant::now();

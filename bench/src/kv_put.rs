@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine;
 use clap::{Args, ValueEnum};
 
-use crate::load::closed_loop;
+use crate::load::{closed_loop, load_client};
 
 /// Which API the servers speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,18 +64,9 @@ pub async fn put(client: &reqwest::Client, api: Api, url: &str, key: &str, value
     }
 }
 
-/// A client that gives up on a request after 10 s.
-pub fn client() -> anyhow::Result<reqwest::Client> {
-    let _ = proconsul_api::client::http_client();
-    Ok(reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .pool_max_idle_per_host(1024)
-        .build()?)
-}
-
 pub async fn run(args: KvPutArgs) -> anyhow::Result<()> {
     anyhow::ensure!(!args.urls.is_empty(), "--urls is empty");
-    let client = client()?;
+    let client = load_client(Duration::from_secs(10))?;
     let value = vec![b'x'; args.value_size];
     // Warm up the connections and the servers.
     for url in &args.urls {

@@ -4,6 +4,17 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+/// The HTTP client load generators share: connections kept for many clients, each
+/// request given up after `timeout`.
+pub fn load_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    // Installs the ring crypto provider reqwest's rustls build needs.
+    let _ = proconsul_api::client::http_client();
+    Ok(reqwest::Client::builder()
+        .timeout(timeout)
+        .pool_max_idle_per_host(1024)
+        .build()?)
+}
+
 /// What one load run measured.
 #[derive(Debug, Clone, Default)]
 pub struct LoadResult {

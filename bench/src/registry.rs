@@ -39,7 +39,7 @@ static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 pub async fn run(binary: &str, args: RegistryArgs) -> anyhow::Result<()> {
     let mut plot = PlotData::new(args.csv.clone());
-    let client = crate::kv_put::client()?;
+    let client = crate::load::load_client(Duration::from_secs(10))?;
     registrations(binary, &args, &client, &mut plot).await?;
     discovery(binary, &args, &client, &mut plot).await?;
     key_values(binary, &args, &client, &mut plot).await?;

@@ -2,7 +2,7 @@
 //! keys are written through `/v1/txn`, then `GET /v1/snapshot` (the same serialization
 //! Raft snapshots use) is timed and measured, and restored with `PUT /v1/snapshot`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use clap::Args;
@@ -25,7 +25,7 @@ const SERVICES_PER_NODE: usize = 100;
 
 pub async fn run(binary: &str, args: SnapshotSizeArgs) -> anyhow::Result<()> {
     let agent = AgentProcess::start(binary).await?;
-    let client = crate::kv_put::client()?;
+    let client = crate::load::load_client(Duration::from_secs(10))?;
     let nodes = args.services.div_ceil(SERVICES_PER_NODE);
     let mut ops: Vec<Value> = (0..nodes)
         .map(|n| json!({"Node": {"Verb": "set", "Node": {"Node": format!("node-{n}"), "Address": format!("10.0.{}.{}", n / 250, n % 250)}}}))
