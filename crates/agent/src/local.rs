@@ -5,7 +5,7 @@
 //! written to the catalog; anti-entropy repairs the catalog when the two drift apart
 //! (a failed write, or a change made behind the agent's back).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -73,7 +73,9 @@ impl Default for LocalState {
 struct LocalTables {
     services: BTreeMap<String, Arc<AgentService>>,
     checks: BTreeMap<String, Arc<LocalCheck>>,
-    checks_by_service: BTreeMap<String, BTreeSet<String>>,
+    /// A service has one check or a few: a short list costs one small allocation where a
+    /// set would cost a whole B-tree node per service.
+    checks_by_service: BTreeMap<String, Vec<String>>,
 }
 
 impl LocalTables {
@@ -83,10 +85,10 @@ impl LocalTables {
             self.unindex(&previous.check.service_id, &id);
         }
         if !service_id.is_empty() {
-            self.checks_by_service
-                .entry(service_id)
-                .or_default()
-                .insert(id);
+            let ids = self.checks_by_service.entry(service_id).or_default();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
         }
     }
 
@@ -98,7 +100,7 @@ impl LocalTables {
 
     fn unindex(&mut self, service_id: &str, check_id: &str) {
         if let Some(ids) = self.checks_by_service.get_mut(service_id) {
-            ids.remove(check_id);
+            ids.retain(|id| id != check_id);
             if ids.is_empty() {
                 self.checks_by_service.remove(service_id);
             }
@@ -107,10 +109,13 @@ impl LocalTables {
 
     /// The IDs of the checks bound to one service.
     fn service_check_ids(&self, service_id: &str) -> Vec<String> {
-        self.checks_by_service
+        let mut ids = self
+            .checks_by_service
             .get(service_id)
-            .map(|ids| ids.iter().cloned().collect())
-            .unwrap_or_default()
+            .cloned()
+            .unwrap_or_default();
+        ids.sort();
+        ids
     }
 }
 

@@ -7,8 +7,10 @@
 //! so a write is never applied twice by us. Every write gives up after
 //! [`WRITE_TIMEOUT`] (Consul's `rpc_hold_timeout`), so nothing hangs without a quorum.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use openraft::ReadPolicy;
 use openraft::errors::{ClientWriteError, LinearizableReadError, RaftError};
 use proconsul_state::Command;
@@ -17,9 +19,7 @@ use tokio::time::Instant;
 use crate::error::ConsensusError;
 use crate::node::{Applied, Consensus, fatal_error};
 use crate::rpc::client::CallError;
-use crate::rpc::messages::{
-    self, Answer, ForwardedWrite, ReadIndexRequest, RemoteError, WriteApplied,
-};
+use crate::rpc::messages::{self, Answer, ReadIndexRequest, RemoteError, WriteApplied};
 use crate::types::Proposal;
 
 /// How long a write may wait for a leader and its commit (Consul's `rpc_hold_timeout`).
@@ -38,6 +38,7 @@ impl Consensus {
     /// Proposes `command` (through the leader if this server is not it) and returns once
     /// it is committed and applied on the leader.
     pub async fn write(&self, command: Command) -> Result<Applied, ConsensusError> {
+        let command = Arc::new(command);
         let deadline = Instant::now() + WRITE_TIMEOUT;
         loop {
             let leader = self.leader();
@@ -51,15 +52,14 @@ impl Consensus {
                     }
                 }
                 Some(leader) => {
-                    let request = ForwardedWrite {
-                        command: command.clone(),
-                    };
-                    let remaining = deadline.saturating_duration_since(Instant::now());
-                    let answer: Result<Answer<WriteApplied>, CallError> = self
+                    let forwarded = self
                         .inner
-                        .rpc
-                        .call(&leader.rpc_addr, messages::WRITE, &request, remaining)
-                        .await;
+                        .forward_queue
+                        .forward(&leader.rpc_addr, command.clone());
+                    let answer = match tokio::time::timeout_at(deadline, forwarded).await {
+                        Ok(answer) => answer,
+                        Err(_) => return Err(ConsensusError::Timeout),
+                    };
                     match answer {
                         Ok(Ok(applied)) => {
                             return Ok(Applied {
@@ -88,7 +88,7 @@ impl Consensus {
     }
 
     /// Proposes on this server's Raft.
-    async fn propose(&self, command: Command) -> Result<Proposed, ConsensusError> {
+    async fn propose(&self, command: Arc<Command>) -> Result<Proposed, ConsensusError> {
         match self.inner.raft.client_write(Proposal(command)).await {
             Ok(response) => Ok(Proposed::Done(Applied {
                 index: response.log_id.index(),
@@ -102,18 +102,40 @@ impl Consensus {
         }
     }
 
-    /// A write a follower forwarded: proposed here, never forwarded again.
-    pub(crate) async fn write_for_follower(&self, command: Command) -> Answer<WriteApplied> {
-        let proposed = tokio::time::timeout(WRITE_TIMEOUT, self.propose(command))
-            .await
-            .map_err(|_| RemoteError::from(ConsensusError::Timeout))?;
-        match proposed? {
-            Proposed::Done(applied) => Ok(WriteApplied {
-                index: applied.index,
-                outcome: applied.outcome,
-            }),
-            Proposed::NotLeader => Err(RemoteError::NotLeader),
+    /// Writes a follower forwarded, proposed here together (one message to Raft) and
+    /// never forwarded again; one answer per write, in order.
+    pub(crate) async fn write_for_follower(
+        &self,
+        commands: Vec<Arc<Command>>,
+    ) -> Vec<Answer<WriteApplied>> {
+        let count = commands.len();
+        let mut answers = Vec::with_capacity(count);
+        let proposals = commands.into_iter().map(Proposal);
+        let mut results = match self.inner.raft.client_write_many(proposals).await {
+            Ok(results) => results,
+            Err(fatal) => {
+                let refused = RemoteError::from(fatal_error(fatal));
+                return (0..count).map(|_| Err(refused.clone())).collect();
+            }
+        };
+        let deadline = Instant::now() + WRITE_TIMEOUT;
+        while answers.len() < count {
+            let answer = match tokio::time::timeout_at(deadline, results.next()).await {
+                Ok(Some(Ok(Ok(written)))) => Ok(WriteApplied {
+                    index: written.log_id.index(),
+                    outcome: written.response,
+                }),
+                Ok(Some(Ok(Err(ClientWriteError::ForwardToLeader(_))))) => {
+                    Err(RemoteError::NotLeader)
+                }
+                Ok(Some(Ok(Err(error)))) => Err(RemoteError::Failed(error.to_string())),
+                Ok(Some(Err(fatal))) => Err(RemoteError::from(fatal_error(fatal))),
+                Ok(None) => Err(RemoteError::ShuttingDown),
+                Err(_) => Err(RemoteError::from(ConsensusError::Timeout)),
+            };
+            answers.push(answer);
         }
+        answers
     }
 
     /// Makes this server's state at least as new as the leader's was when the read began

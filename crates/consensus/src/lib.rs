@@ -10,6 +10,7 @@
 mod discovery;
 mod error;
 mod forward;
+mod forward_queue;
 mod log_store;
 mod membership;
 mod network;

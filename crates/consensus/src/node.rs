@@ -13,6 +13,7 @@ use proconsul_state::CommandOutcome;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ConsensusError;
+use crate::forward_queue::ForwardQueue;
 use crate::log_store::memory::MemoryLogStore;
 use crate::log_store::redb::RedbLogStore;
 use crate::network::{NoNetwork, RpcNetwork};
@@ -129,6 +130,8 @@ pub(crate) struct Inner {
     /// Who this server is, as discovery describes it to peers.
     pub(crate) me: ServerIdentity,
     pub(crate) rpc: RpcClient,
+    /// Writes this server forwards to the leader, sent in batches.
+    pub(crate) forward_queue: ForwardQueue,
     /// Servers heard of through join addresses and their answers, before and after the
     /// cluster forms.
     pub(crate) discovered: Mutex<BTreeMap<u64, ServerInfo>>,
@@ -180,12 +183,20 @@ const DEV_ELECTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// included).
 const SERVER_ELECTION_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// `-dev`: entries between snapshots (Consul's `raft_snapshot_threshold` default).
+const DEV_SNAPSHOT_THRESHOLD: u64 = 16384;
+/// `-dev`: entries kept after a snapshot.
+const DEV_TRAILING_LOGS: u64 = 64;
+
 impl Consensus {
     /// `-dev` mode: an in-memory log and a cluster of one voter, initialised here.
     /// Returns once this server is the leader.
     pub async fn start_dev(config: ConsensusConfig) -> Result<Consensus, ConsensusError> {
         let timing = RaftTiming::dev();
-        let raft_config = timing.raft_config("proconsul-dev", 16384, 10240)?;
+        // No follower will ever need old entries, so a snapshot lets the in-memory log
+        // drop nearly all of them (a server keeps `raft_trailing_logs` for followers).
+        let raft_config =
+            timing.raft_config("proconsul-dev", DEV_SNAPSHOT_THRESHOLD, DEV_TRAILING_LOGS)?;
         let reader = StateReader::default();
         let raft = Raft::new(
             config.node_id,
@@ -209,6 +220,8 @@ impl Consensus {
         timing: RaftTiming,
         cluster: Option<&ClusterOptions>,
     ) -> Consensus {
+        let rpc = RpcClient::default();
+        let shutdown = CancellationToken::new();
         Consensus {
             inner: Arc::new(Inner {
                 raft,
@@ -221,12 +234,13 @@ impl Consensus {
                     datacenter: cluster.map(|c| c.datacenter.clone()).unwrap_or_default(),
                     bootstrap_expect: cluster.map_or(0, |c| c.bootstrap_expect),
                 },
-                rpc: RpcClient::default(),
+                forward_queue: ForwardQueue::spawn(rpc.clone(), shutdown.clone()),
+                rpc,
                 discovered: Mutex::new(BTreeMap::new()),
                 last_contact: Mutex::new(None),
                 started: Instant::now(),
                 timing,
-                shutdown: CancellationToken::new(),
+                shutdown,
             }),
         }
     }

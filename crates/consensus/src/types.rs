@@ -1,19 +1,21 @@
 //! The openraft type configuration: what travels in the log and what comes back.
 
 use std::fmt;
+use std::sync::Arc;
 
 use proconsul_state::{Command, CommandOutcome};
 use serde::{Deserialize, Serialize};
 
 /// A log entry's payload: one state machine command. A newtype because openraft wants
-/// `Display` on its payloads and the state crate has no reason to provide it.
+/// `Display` on its payloads and the state crate has no reason to provide it. Shared, so
+/// that the log, a retry and a forwarded batch hold the same command without copying it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Proposal(pub Command);
+pub struct Proposal(pub Arc<Command>);
 
 impl fmt::Display for Proposal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
+        match self.0.as_ref() {
             Command::Register(r) => write!(f, "register node={}", r.node),
             Command::Deregister(d) => write!(f, "deregister node={}", d.node),
             Command::Kv(kv) => write!(f, "kv {:?} key={}", kv.op, kv.key),

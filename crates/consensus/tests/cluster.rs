@@ -129,6 +129,59 @@ async fn servers_join_replicate_and_serve_writes_and_reads_anywhere() {
     }
 }
 
+/// Many writes forwarded at once travel in batches; each caller still gets its own
+/// write's outcome and index, in the order the leader applied them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_forwarded_writes_each_get_their_own_answer() {
+    let cluster = cluster(2, 100_000).await;
+    let [first, second] = &cluster.servers[..] else {
+        unreachable!()
+    };
+    eventually("the follower to know the leader", || {
+        second.leader().is_some_and(|l| l.node_id == 1)
+    })
+    .await;
+    for i in (0..400).step_by(2) {
+        first
+            .write(set(&format!("taken/{i}"), "old"))
+            .await
+            .unwrap();
+    }
+    // Check-and-set "only if absent": odd keys are free, even keys are taken, so the
+    // outcomes alternate and a mixed-up answer would show.
+    let writes = (0..400).map(|i| {
+        let follower = second.clone();
+        tokio::spawn(async move {
+            let mut command = set(&format!("taken/{i}"), "new");
+            if let proconsul_state::Command::Kv(kv) = &mut command {
+                kv.cas = Some(0);
+            }
+            (i, follower.write(command).await)
+        })
+    });
+    let mut indexes = Vec::new();
+    for write in writes.collect::<Vec<_>>() {
+        let (i, written) = write.await.unwrap();
+        let applied = written.unwrap_or_else(|error| panic!("write {i} failed: {error}"));
+        let expected = proconsul_state::CommandOutcome::Applied(i % 2 == 1);
+        assert_eq!(applied.outcome, expected, "write {i}");
+        indexes.push(applied.index);
+    }
+    indexes.sort_unstable();
+    indexes.dedup();
+    assert_eq!(indexes.len(), 400, "every write has its own log index");
+    for i in 0..400 {
+        let expected = if i % 2 == 1 { "new" } else { "old" };
+        assert_eq!(
+            value(first, &format!("taken/{i}")).as_deref(),
+            Some(expected)
+        );
+    }
+    for server in &cluster.servers {
+        server.shutdown().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_new_leader_keeps_every_acknowledged_write() {
     let cluster = cluster(3, 100_000).await;
@@ -186,6 +239,11 @@ async fn a_server_added_after_compaction_catches_up_by_snapshot() {
     let late = server(late_dir.path(), 2, &[first.rpc_addr()], false, 20).await;
     eventually("the late server to be a voter", || {
         first.voters().len() == 2
+    })
+    .await;
+    // Being counted as a voter comes before hearing from the leader as one.
+    eventually("the late server to know the leader", || {
+        late.leader().is_some()
     })
     .await;
     late.read_barrier(false).await.unwrap();

@@ -76,7 +76,7 @@ impl State {
         for table in Table::ALL {
             restored.table_indexes.bump(table, index);
         }
-        let names: Vec<String> = restored.instances_by_name.keys().cloned().collect();
+        let names: Vec<_> = restored.instances_by_name.keys().cloned().collect();
         for name in names {
             restored.service_indexes.insert(name, index);
         }

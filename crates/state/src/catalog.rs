@@ -9,7 +9,7 @@ use proconsul_api::{
 };
 
 use crate::command::CommandOutcome;
-use crate::state::{State, Table};
+use crate::state::{Key, NodeScopedKey, State, Table, scoped_key};
 
 impl State {
     pub(crate) fn apply_register(
@@ -40,7 +40,7 @@ impl State {
         if registration.node.is_empty() {
             return Err("Must provide node".to_string());
         }
-        let node_known = self.nodes.contains_key(&registration.node);
+        let node_known = self.nodes.contains_key(registration.node.as_str());
         if registration.address.is_empty() && !(registration.skip_node_update && node_known) {
             return Err("Must provide address".to_string());
         }
@@ -61,7 +61,7 @@ impl State {
                 && new_service_id.as_deref() != Some(check.service_id.as_str())
                 && !self
                     .services
-                    .contains_key(&(registration.node.clone(), check.service_id.clone()))
+                    .contains_key(&scoped_key(&registration.node, &check.service_id))
             {
                 return Err(format!(
                     "Unknown service ID '{}' for check ID '{}'",
@@ -73,7 +73,7 @@ impl State {
     }
 
     fn upsert_node(&mut self, index: u64, registration: &CatalogRegistration) {
-        let existing = self.nodes.get(&registration.node).cloned();
+        let existing = self.nodes.get(registration.node.as_str()).cloned();
         let mut node = Node {
             id: registration.id.clone(),
             node: registration.node.clone(),
@@ -92,7 +92,7 @@ impl State {
             }
             node.modify_index = index;
         }
-        self.nodes.insert(node.node.clone(), Arc::new(node));
+        self.nodes.insert(Key::new(&node.node), Arc::new(node));
         self.table_indexes.bump(Table::Nodes, index);
         self.bump_services_on_node(&registration.node, index);
     }
@@ -102,7 +102,7 @@ impl State {
         stored.id = service_id_of(service).to_string();
         stored.create_index = index;
         stored.modify_index = index;
-        let key = (node.to_string(), stored.id.clone());
+        let key = scoped_key(node, &stored.id);
         let existing = self.services.get(&key).cloned();
         if let Some(existing) = &existing {
             stored.create_index = existing.create_index;
@@ -117,7 +117,7 @@ impl State {
         }
         let name = stored.service.clone();
         self.instances_by_name
-            .entry(name.clone())
+            .entry(Key::new(&name))
             .or_default()
             .insert(key.clone());
         self.services.insert(key, Arc::new(stored));
@@ -129,14 +129,12 @@ impl State {
         let mut stored = check.clone();
         stored.node = node.to_string();
         if !stored.service_id.is_empty()
-            && let Some(service) = self
-                .services
-                .get(&(node.to_string(), stored.service_id.clone()))
+            && let Some(service) = self.services.get(&scoped_key(node, &stored.service_id))
         {
             stored.service_name = service.service.clone();
             stored.service_tags = service.tags.clone();
         }
-        let key = (node.to_string(), stored.check_id.clone());
+        let key = scoped_key(node, &stored.check_id);
         stored.create_index = index;
         stored.modify_index = index;
         if let Some(existing) = self.checks.get(&key) {
@@ -201,7 +199,7 @@ impl State {
     }
 
     fn delete_service(&mut self, index: u64, node: &str, service_id: &str) {
-        let key = (node.to_string(), service_id.to_string());
+        let key = scoped_key(node, service_id);
         let Some(service) = self.services.remove(&key) else {
             return;
         };
@@ -218,10 +216,7 @@ impl State {
     }
 
     fn delete_check(&mut self, index: u64, node: &str, check_id: &str) {
-        let Some(check) = self
-            .checks
-            .remove(&(node.to_string(), check_id.to_string()))
-        else {
+        let Some(check) = self.checks.remove(&scoped_key(node, check_id)) else {
             return;
         };
         self.table_indexes.bump(Table::Checks, index);
@@ -232,7 +227,7 @@ impl State {
         }
     }
 
-    fn remove_instance_from_name(&mut self, name: &str, key: &(String, String), index: u64) {
+    fn remove_instance_from_name(&mut self, name: &str, key: &NodeScopedKey, index: u64) {
         if let Some(instances) = self.instances_by_name.get_mut(name) {
             instances.remove(key);
             if instances.is_empty() {
@@ -265,7 +260,7 @@ impl State {
                     .collect();
                 tags.sort();
                 tags.dedup();
-                (name.clone(), tags)
+                (name.to_string(), tags)
             })
             .collect()
     }
@@ -280,7 +275,7 @@ impl State {
         self.instances_by_name
             .keys()
             .find(|candidate| candidate.eq_ignore_ascii_case(name))
-            .map(String::as_str)
+            .map(Key::as_str)
     }
 
     /// A node by name, matched without regard to case; exact matches first.
@@ -296,7 +291,7 @@ impl State {
     /// Every service instance with its node, in key order (reverse lookups scan these).
     pub fn all_instances(&self) -> impl Iterator<Item = (&Arc<Node>, &Arc<AgentService>)> {
         self.services.iter().filter_map(|(key, service)| {
-            let node = self.nodes.get(&key.0)?;
+            let node = self.nodes.get(key.0.as_str())?;
             Some((node, service))
         })
     }
@@ -312,7 +307,7 @@ impl State {
             .flat_map(|instances| instances.iter())
             .filter_map(|key| {
                 let service = self.services.get(key)?;
-                let node = self.nodes.get(&key.0)?;
+                let node = self.nodes.get(key.0.as_str())?;
                 Some((node, service))
             })
     }
@@ -347,7 +342,7 @@ impl State {
                 if !(proxies_for_name || native) {
                     return None;
                 }
-                Some((self.nodes.get(node)?, service))
+                Some((self.nodes.get(node.as_str())?, service))
             })
     }
 
@@ -365,8 +360,7 @@ impl State {
 
     /// One service instance on `node`.
     pub fn node_service(&self, node: &str, service_id: &str) -> Option<&Arc<AgentService>> {
-        self.services
-            .get(&(node.to_string(), service_id.to_string()))
+        self.services.get(&scoped_key(node, service_id))
     }
 }
 

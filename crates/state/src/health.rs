@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use proconsul_api::{AgentService, HealthCheck, HealthStatus, Node, ServiceEntry};
 
-use crate::state::State;
+use crate::state::{State, scoped_key};
 
 /// One node's checks, read once and grouped: the node-level ones and each instance's.
 /// Instances come ordered by node, so a query over many instances on one node (an agent
@@ -132,6 +132,6 @@ impl State {
 
     /// One check by node and ID.
     pub fn check(&self, node: &str, check_id: &str) -> Option<&Arc<HealthCheck>> {
-        self.checks.get(&(node.to_string(), check_id.to_string()))
+        self.checks.get(&scoped_key(node, check_id))
     }
 }

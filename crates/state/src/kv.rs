@@ -5,11 +5,11 @@ use std::sync::Arc;
 use proconsul_api::KvPair;
 
 use crate::command::{CommandOutcome, KvCommand, KvOp};
-use crate::state::{State, Table};
+use crate::state::{Key, State, Table};
 
 impl State {
     pub(crate) fn apply_kv(&mut self, index: u64, command: &KvCommand) -> CommandOutcome {
-        let existing = self.kvs.get(&command.key).cloned();
+        let existing = self.kvs.get(command.key.as_str()).cloned();
         if let Some(cas) = command.cas
             && command.op != KvOp::DeleteTree
         {
@@ -35,13 +35,13 @@ impl State {
                 self.put_entry(index, command, create_index, lock_index, session);
             }
             KvOp::Delete => {
-                if self.kvs.remove(&command.key).is_some() {
+                if self.kvs.remove(command.key.as_str()).is_some() {
                     self.table_indexes.bump(Table::Kvs, index);
                 }
             }
             KvOp::Acquire(_) | KvOp::Release(_) => {}
             KvOp::DeleteTree => {
-                let doomed: Vec<String> = self.kv_keys_with_prefix(&command.key).cloned().collect();
+                let doomed: Vec<Key> = self.kv_keys_with_prefix(&command.key).cloned().collect();
                 if !doomed.is_empty() {
                     for key in doomed {
                         self.kvs.remove(&key);
@@ -121,7 +121,7 @@ impl State {
             create_index,
             modify_index: index,
         };
-        self.kvs.insert(command.key.clone(), Arc::new(entry));
+        self.kvs.insert(Key::new(&command.key), Arc::new(entry));
         self.table_indexes.bump(Table::Kvs, index);
     }
 
@@ -130,9 +130,12 @@ impl State {
         self.lock_delays.get(key).copied()
     }
 
-    fn kv_keys_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+    fn kv_keys_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Key> + 'a {
         self.kvs
-            .range(prefix.to_string()..)
+            .range::<_, str>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(move |(key, _)| key.starts_with(prefix))
             .map(|(key, _)| key)
     }
@@ -145,7 +148,10 @@ impl State {
     /// Every entry whose key starts with `prefix`, in key order.
     pub fn kv_list(&self, prefix: &str) -> Vec<Arc<KvPair>> {
         self.kvs
-            .range(prefix.to_string()..)
+            .range::<_, str>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|(key, _)| key.starts_with(prefix))
             .map(|(_, entry)| entry.clone())
             .collect()

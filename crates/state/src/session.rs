@@ -7,14 +7,14 @@ use std::sync::Arc;
 use proconsul_api::{HealthStatus, Session, SessionBehavior};
 
 use crate::command::CommandOutcome;
-use crate::state::{State, Table};
+use crate::state::{Key, State, Table};
 
 impl State {
     pub(crate) fn apply_session_create(&mut self, index: u64, session: &Session) -> CommandOutcome {
-        if self.sessions.contains_key(&session.id) {
+        if self.sessions.contains_key(session.id.as_str()) {
             return CommandOutcome::Rejected(format!("Session '{}' already exists", session.id));
         }
-        if !self.nodes.contains_key(&session.node) {
+        if !self.nodes.contains_key(session.node.as_str()) {
             return CommandOutcome::Rejected("Missing node registration".to_string());
         }
         let checks = session
@@ -41,7 +41,8 @@ impl State {
             modify_index: index,
             ..session.clone()
         };
-        self.sessions.insert(session.id.clone(), Arc::new(stored));
+        self.sessions
+            .insert(Key::new(&session.id), Arc::new(stored));
         self.table_indexes.bump(Table::Sessions, index);
         CommandOutcome::Done
     }
@@ -59,7 +60,7 @@ impl State {
         };
         self.table_indexes.bump(Table::Sessions, index);
         // Delays that have run out are forgotten, so the map holds only live ones.
-        let expired: Vec<String> = self
+        let expired: Vec<Key> = self
             .lock_delays
             .iter()
             .filter(|(_, until)| **until <= now_ms)
@@ -68,7 +69,7 @@ impl State {
         for key in expired {
             self.lock_delays.remove(&key);
         }
-        let held: Vec<String> = self
+        let held: Vec<Key> = self
             .kvs
             .iter()
             .filter(|(_, entry)| entry.session.as_deref() == Some(id))
@@ -129,7 +130,7 @@ impl State {
         self.sessions
             .values()
             .filter(|session| {
-                if !self.nodes.contains_key(&session.node) {
+                if !self.nodes.contains_key(session.node.as_str()) {
                     return true;
                 }
                 session

@@ -9,7 +9,7 @@ use imbl::OrdMap;
 use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::state::{State, TableIndexes};
+use crate::state::{Key, NodeScopedKey, State, TableIndexes};
 
 /// The first bytes of every snapshot, followed by the format version.
 const MAGIC: &[u8; 8] = b"PCSNAP\0\x02";
@@ -27,13 +27,13 @@ pub enum SnapshotError {
 struct SnapshotBody {
     last_applied: u64,
     table_indexes: TableIndexes,
-    service_indexes: Vec<(String, u64)>,
+    service_indexes: Vec<(Key, u64)>,
     nodes: Vec<Arc<Node>>,
-    services: Vec<(String, Arc<AgentService>)>,
+    services: Vec<(Key, Arc<AgentService>)>,
     checks: Vec<Arc<HealthCheck>>,
     kvs: Vec<Arc<KvPair>>,
     sessions: Vec<Arc<Session>>,
-    lock_delays: Vec<(String, u64)>,
+    lock_delays: Vec<(Key, u64)>,
     events: Vec<Arc<UserEvent>>,
 }
 
@@ -80,32 +80,32 @@ impl State {
             nodes: body
                 .nodes
                 .into_iter()
-                .map(|node| (node.node.clone(), node))
+                .map(|node| (Key::new(&node.node), node))
                 .collect(),
             checks: body
                 .checks
                 .into_iter()
-                .map(|check| ((check.node.clone(), check.check_id.clone()), check))
+                .map(|check| ((Key::new(&check.node), Key::new(&check.check_id)), check))
                 .collect(),
             kvs: body
                 .kvs
                 .into_iter()
-                .map(|entry| (entry.key.clone(), entry))
+                .map(|entry| (Key::new(&entry.key), entry))
                 .collect(),
             sessions: body
                 .sessions
                 .into_iter()
-                .map(|session| (session.id.clone(), session))
+                .map(|session| (Key::new(&session.id), session))
                 .collect(),
             lock_delays: body.lock_delays.into_iter().collect(),
             events: body.events.into_iter().collect(),
             ..State::default()
         };
-        let mut instances_by_name: OrdMap<String, imbl::OrdSet<(String, String)>> = OrdMap::new();
+        let mut instances_by_name: OrdMap<Key, imbl::OrdSet<NodeScopedKey>> = OrdMap::new();
         for (node, service) in body.services {
-            let key = (node, service.id.clone());
+            let key = (node, Key::new(&service.id));
             instances_by_name
-                .entry(service.service.clone())
+                .entry(Key::new(&service.service))
                 .or_default()
                 .insert(key.clone());
             state.services.insert(key, service);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use imbl::{OrdMap, OrdSet};
 use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent};
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 use crate::command::{Command, CommandOutcome};
 
@@ -68,28 +69,39 @@ impl TableIndexes {
     }
 }
 
+/// The keys of the tables. Applying a batch of writes copies the B-tree nodes on the path
+/// to each change (earlier versions still share them with readers), and a copied node
+/// clones its 64 keys: a `String` key would cost an allocation each, a `SmolStr` copies
+/// short keys inline and shares long ones.
+pub(crate) type Key = SmolStr;
+
 /// `(node name, service or check ID)`: the primary key of services and checks.
-pub(crate) type NodeScopedKey = (String, String);
+pub(crate) type NodeScopedKey = (Key, Key);
+
+/// The key of `id` on `node` (short names are copied inline, without allocating).
+pub(crate) fn scoped_key(node: &str, id: &str) -> NodeScopedKey {
+    (Key::new(node), Key::new(id))
+}
 
 /// The whole replicated state. Cheap to clone; see the crate documentation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
-    pub(crate) nodes: OrdMap<String, Arc<Node>>,
+    pub(crate) nodes: OrdMap<Key, Arc<Node>>,
     pub(crate) services: OrdMap<NodeScopedKey, Arc<AgentService>>,
     pub(crate) checks: OrdMap<NodeScopedKey, Arc<HealthCheck>>,
-    pub(crate) kvs: OrdMap<String, Arc<KvPair>>,
-    pub(crate) sessions: OrdMap<String, Arc<Session>>,
+    pub(crate) kvs: OrdMap<Key, Arc<KvPair>>,
+    pub(crate) sessions: OrdMap<Key, Arc<Session>>,
     /// Keys whose lock was lost when a session ended, with the time (ms since the
     /// epoch, from the log) before which they may not be acquired again.
-    pub(crate) lock_delays: OrdMap<String, u64>,
+    pub(crate) lock_delays: OrdMap<Key, u64>,
     /// The latest user events, oldest first.
     pub(crate) events: imbl::Vector<Arc<UserEvent>>,
     /// Derived: service name to the instances that carry it. Rebuilt on restore.
-    pub(crate) instances_by_name: OrdMap<String, OrdSet<NodeScopedKey>>,
+    pub(crate) instances_by_name: OrdMap<Key, OrdSet<NodeScopedKey>>,
     /// The latest change touching each service name (its instances, their checks and
     /// the checks and entries of the nodes they run on), so that a blocking query on one
     /// service is not woken by churn elsewhere.
-    pub(crate) service_indexes: OrdMap<String, u64>,
+    pub(crate) service_indexes: OrdMap<Key, u64>,
     pub(crate) table_indexes: TableIndexes,
     pub(crate) last_applied: u64,
 }
@@ -147,7 +159,7 @@ impl State {
 
     pub(crate) fn bump_service(&mut self, name: &str, index: u64) {
         if self.instances_by_name.contains_key(name) {
-            self.service_indexes.insert(name.to_string(), index);
+            self.service_indexes.insert(Key::new(name), index);
         } else {
             self.service_indexes.remove(name);
         }
@@ -171,7 +183,7 @@ impl State {
         node: &'a str,
     ) -> impl Iterator<Item = &'a Arc<AgentService>> + 'a {
         self.services
-            .range((node.to_string(), String::new())..)
+            .range(scoped_key(node, "")..)
             .take_while(move |((n, _), _)| n == node)
             .map(|(_, service)| service)
     }
@@ -182,7 +194,7 @@ impl State {
         node: &'a str,
     ) -> impl Iterator<Item = &'a Arc<HealthCheck>> + 'a {
         self.checks
-            .range((node.to_string(), String::new())..)
+            .range(scoped_key(node, "")..)
             .take_while(move |((n, _), _)| n == node)
             .map(|(_, check)| check)
     }

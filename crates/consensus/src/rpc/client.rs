@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Why a call failed, split by what the caller may conclude.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
     /// The request never reached the peer: nothing was done there, trying again is safe.
     #[error("cannot reach {addr}: {reason}")]

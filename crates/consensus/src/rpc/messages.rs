@@ -1,5 +1,7 @@
 //! The requests and answers of server RPC, and the paths they travel on.
 
+use std::sync::Arc;
+
 use openraft::alias::{SnapshotMetaOf, VoteOf};
 use proconsul_state::{Command, CommandOutcome};
 use serde::{Deserialize, Serialize};
@@ -61,13 +63,14 @@ pub struct Hello {
     pub voters: Vec<u64>,
 }
 
-/// A write proposed by a follower on behalf of its client.
+/// Writes a follower proposes on behalf of its clients, in the order they arrived; the
+/// answer holds one result per write, in the same order.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct ForwardedWrite {
-    pub command: Command,
+pub struct ForwardedWrites {
+    pub commands: Vec<Arc<Command>>,
 }
 
-/// The leader's answer to a forwarded write: the index it was applied at.
+/// The leader's answer to one forwarded write: the index it was applied at.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WriteApplied {
     pub index: u64,

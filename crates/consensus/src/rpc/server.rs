@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::node::{Consensus, fatal_error};
 use crate::rpc::messages::{
-    self, AddServer, Answer, ForwardedWrite, Hello, ReadIndexRequest, RemoteError, RemoveServer,
+    self, AddServer, Answer, ForwardedWrites, Hello, ReadIndexRequest, RemoteError, RemoveServer,
     SnapshotTransfer, TransferLeadership,
 };
 use crate::types::TypeConfig;
@@ -138,8 +138,8 @@ async fn hello(State(consensus): State<Consensus>, body: Bytes) -> Response {
 }
 
 async fn write(State(consensus): State<Consensus>, body: Bytes) -> Response {
-    serve(body, async |request: ForwardedWrite| {
-        consensus.write_for_follower(request.command).await
+    serve(body, async |request: ForwardedWrites| -> Answer<_> {
+        Ok(consensus.write_for_follower(request.commands).await)
     })
     .await
 }
