@@ -136,7 +136,10 @@ impl AgentInner {
         for check_id in &dropped {
             self.unschedule(check_id);
         }
+        let check_ids: Vec<String> = catalog_checks.iter().map(|c| c.check_id.clone()).collect();
+        let service_id = service.id.clone();
         self.register_local(Some(service), catalog_checks).await?;
+        self.adopt_catalog_copies(Some(&service_id), &check_ids);
         for check_id in &dropped {
             self.deregister_local("", check_id).await?;
         }
@@ -155,9 +158,24 @@ impl AgentInner {
     /// Adds or replaces one of this agent's checks.
     pub async fn add_check(&self, check: LocalCheck) -> Result<(), WriteError> {
         let catalog_check = check.check.clone();
+        let check_id = catalog_check.check_id.clone();
         self.schedule(&check);
         self.local.put_check(check);
-        self.register_local(None, vec![catalog_check]).await
+        self.register_local(None, vec![catalog_check]).await?;
+        self.adopt_catalog_copies(None, &[check_id]);
+        Ok(())
+    }
+
+    /// Lets the agent's tables share the catalog's copies of what it just wrote.
+    fn adopt_catalog_copies(&self, service_id: Option<&str>, check_ids: &[String]) {
+        let state = self.consensus.reader().current();
+        let node = self.node.name.as_str();
+        let service = service_id.and_then(|id| state.node_service(node, id));
+        let checks: Vec<&Arc<HealthCheck>> = check_ids
+            .iter()
+            .filter_map(|id| state.check(node, id))
+            .collect();
+        self.local.adopt_catalog_copies(service, &checks);
     }
 
     /// Removes one of this agent's checks.
@@ -184,7 +202,10 @@ impl AgentInner {
         else {
             return Ok(());
         };
-        self.register_local(None, vec![updated.check]).await
+        let check_id = updated.check.check_id.clone();
+        self.register_local(None, vec![updated.check]).await?;
+        self.adopt_catalog_copies(None, &[check_id]);
+        Ok(())
     }
 }
 

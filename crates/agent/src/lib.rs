@@ -7,6 +7,7 @@
 pub mod acl;
 mod agent;
 mod anti_entropy;
+pub mod check_definition;
 mod checks;
 pub mod config;
 mod config_registrations;

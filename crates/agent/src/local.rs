@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use proconsul_api::duration::{format_duration, parse_duration};
+
+use crate::check_definition::StoredDefinition;
 use proconsul_api::{
     AgentService, CheckDefinitionSummary, CheckRegistration, HealthCheck, HealthStatus,
     ServiceConnect, ServiceRegistration, Weights,
@@ -27,18 +29,18 @@ const MIN_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalCheck {
     pub check: HealthCheck,
-    pub definition: CheckRegistration,
+    pub definition: StoredDefinition,
     /// When the check last turned critical, for `DeregisterCriticalServiceAfter`.
     pub critical_since: Option<Instant>,
 }
 
 impl LocalCheck {
     /// A check as registered; a check registered critical is critical from now.
-    pub fn new(check: HealthCheck, definition: CheckRegistration) -> LocalCheck {
+    pub fn new(check: HealthCheck, definition: &CheckRegistration) -> LocalCheck {
         let critical_since = (check.status == HealthStatus::Critical).then(Instant::now);
         LocalCheck {
             check,
-            definition,
+            definition: StoredDefinition::new(definition),
             critical_since,
         }
     }
@@ -69,19 +71,153 @@ impl Default for LocalState {
 /// Values are behind `Arc`s so the maps' nodes stay small (a registration is hundreds of
 /// bytes; half-empty B-tree nodes holding them inline cost ~1.5 KB per service), and a
 /// per-service index of check IDs spares scanning every check of the agent.
+///
+/// Once the catalog holds a service or check exactly as the agent registered it, the
+/// agent keeps the catalog's copy instead of its own ([`LocalState::adopt_catalog_copies`]):
+/// both are immutable, so sharing one costs nothing and halves what an instance takes.
+/// Such a copy carries the catalog's indexes; what the accessors hand out never does.
 #[derive(Debug, Default, Clone)]
 struct LocalTables {
     services: BTreeMap<String, Arc<AgentService>>,
-    checks: BTreeMap<String, Arc<LocalCheck>>,
+    checks: BTreeMap<String, Arc<StoredCheck>>,
     /// A service has one check or a few: a short list costs one small allocation where a
     /// set would cost a whole B-tree node per service.
     checks_by_service: BTreeMap<String, Vec<String>>,
 }
 
+/// A [`LocalCheck`] as the tables keep it: the catalog-shaped part is shareable.
+#[derive(Debug, Clone, PartialEq)]
+struct StoredCheck {
+    check: Arc<HealthCheck>,
+    definition: StoredDefinition,
+    critical_since: Option<Instant>,
+}
+
+impl StoredCheck {
+    fn new(local: LocalCheck) -> StoredCheck {
+        StoredCheck {
+            check: Arc::new(local.check),
+            definition: local.definition,
+            critical_since: local.critical_since,
+        }
+    }
+
+    /// The check as the agent shows it: without catalog indexes.
+    fn to_local(&self) -> LocalCheck {
+        LocalCheck {
+            check: without_indexes(&self.check),
+            definition: self.definition.clone(),
+            critical_since: self.critical_since,
+        }
+    }
+}
+
+/// What the catalog adds to a service or check the agent registered: its indexes.
+trait CatalogIndexes: Clone {
+    fn clear_indexes(&mut self);
+    /// Equal in everything but the indexes. Every field is named, so a field added to
+    /// the type cannot be forgotten here.
+    fn same_but_indexes(&self, other: &Self) -> bool;
+}
+
+impl CatalogIndexes for AgentService {
+    fn clear_indexes(&mut self) {
+        self.create_index = 0;
+        self.modify_index = 0;
+    }
+
+    fn same_but_indexes(&self, other: &Self) -> bool {
+        let AgentService {
+            kind,
+            id,
+            service,
+            tags,
+            meta,
+            port,
+            address,
+            tagged_addresses,
+            weights,
+            enable_tag_override,
+            proxy,
+            connect,
+            locality,
+            datacenter,
+            create_index: _,
+            modify_index: _,
+        } = self;
+        *kind == other.kind
+            && *id == other.id
+            && *service == other.service
+            && *tags == other.tags
+            && *meta == other.meta
+            && *port == other.port
+            && *address == other.address
+            && *tagged_addresses == other.tagged_addresses
+            && *weights == other.weights
+            && *enable_tag_override == other.enable_tag_override
+            && *proxy == other.proxy
+            && *connect == other.connect
+            && *locality == other.locality
+            && *datacenter == other.datacenter
+    }
+}
+
+impl CatalogIndexes for HealthCheck {
+    fn clear_indexes(&mut self) {
+        self.create_index = 0;
+        self.modify_index = 0;
+    }
+
+    fn same_but_indexes(&self, other: &Self) -> bool {
+        let HealthCheck {
+            node,
+            check_id,
+            name,
+            status,
+            notes,
+            output,
+            service_id,
+            service_name,
+            service_tags,
+            check_type,
+            interval,
+            timeout,
+            exposed_port,
+            definition,
+            create_index: _,
+            modify_index: _,
+        } = self;
+        *node == other.node
+            && *check_id == other.check_id
+            && *name == other.name
+            && *status == other.status
+            && *notes == other.notes
+            && *output == other.output
+            && *service_id == other.service_id
+            && *service_name == other.service_name
+            && *service_tags == other.service_tags
+            && *check_type == other.check_type
+            && *interval == other.interval
+            && *timeout == other.timeout
+            && *exposed_port == other.exposed_port
+            && *definition == other.definition
+    }
+}
+
+/// A copy as agent views show it: without the catalog's indexes.
+fn without_indexes<T: CatalogIndexes>(value: &T) -> T {
+    let mut copy = value.clone();
+    copy.clear_indexes();
+    copy
+}
+
 impl LocalTables {
     fn insert_check(&mut self, check: LocalCheck) {
         let (id, service_id) = (check.check.check_id.clone(), check.check.service_id.clone());
-        if let Some(previous) = self.checks.insert(id.clone(), Arc::new(check)) {
+        if let Some(previous) = self
+            .checks
+            .insert(id.clone(), Arc::new(StoredCheck::new(check)))
+        {
             self.unindex(&previous.check.service_id, &id);
         }
         if !service_id.is_empty() {
@@ -92,7 +228,7 @@ impl LocalTables {
         }
     }
 
-    fn remove_check(&mut self, id: &str) -> Option<Arc<LocalCheck>> {
+    fn remove_check(&mut self, id: &str) -> Option<Arc<StoredCheck>> {
         let removed = self.checks.remove(id)?;
         self.unindex(&removed.check.service_id, id);
         Some(removed)
@@ -126,7 +262,7 @@ impl LocalState {
         tables
             .services
             .iter()
-            .map(|(id, service)| (id.clone(), (**service).clone()))
+            .map(|(id, service)| (id.clone(), without_indexes(&**service)))
             .collect()
     }
 
@@ -135,7 +271,7 @@ impl LocalState {
         self.lock()
             .services
             .get(id)
-            .map(|service| (**service).clone())
+            .map(|service| without_indexes(&**service))
     }
 
     /// The registered checks by ID.
@@ -144,13 +280,13 @@ impl LocalState {
         tables
             .checks
             .iter()
-            .map(|(id, check)| (id.clone(), (**check).clone()))
+            .map(|(id, check)| (id.clone(), check.to_local()))
             .collect()
     }
 
     /// One check by ID.
     pub fn check(&self, id: &str) -> Option<LocalCheck> {
-        self.lock().checks.get(id).map(|check| (**check).clone())
+        self.lock().checks.get(id).map(|check| check.to_local())
     }
 
     /// Services with a check that has been critical for longer than its
@@ -162,13 +298,7 @@ impl LocalState {
             .values()
             .filter(|local| !local.check.service_id.is_empty())
             .filter_map(|local| {
-                let after = local
-                    .definition
-                    .deregister_critical_service_after
-                    .as_deref()
-                    .and_then(|text| parse_duration(text).ok())
-                    .filter(|after| !after.is_zero())?
-                    .max(minimum);
+                let after = local.definition.deregister_after?.max(minimum);
                 let since = local.critical_since?;
                 (since.elapsed() > after).then(|| (local.check.service_id.clone(), after))
             })
@@ -190,7 +320,7 @@ impl LocalState {
             .service_check_ids(service_id)
             .iter()
             .filter_map(|id| tables.checks.get(id))
-            .map(|check| (**check).clone())
+            .map(|check| check.to_local())
             .collect()
     }
 
@@ -243,7 +373,7 @@ impl LocalState {
         for check_id in tables.service_check_ids(id) {
             tables.remove_check(&check_id);
         }
-        Some(Arc::unwrap_or_clone(service))
+        Some(without_indexes(&*service))
     }
 
     /// Adds or replaces one check.
@@ -256,7 +386,7 @@ impl LocalState {
     pub fn remove_check(&self, id: &str) -> Option<LocalCheck> {
         let removed = self.lock().remove_check(id);
         self.changed();
-        removed.map(Arc::unwrap_or_clone)
+        removed.map(|check| check.to_local())
     }
 
     /// Sets a check's status and output; returns the updated check, or `None` if unknown.
@@ -273,12 +403,38 @@ impl LocalState {
         } else if check.check.status != HealthStatus::Critical || check.critical_since.is_none() {
             check.critical_since = Some(Instant::now());
         }
-        check.check.status = status;
-        check.check.output = output;
-        let updated = check.clone();
+        let health = Arc::make_mut(&mut check.check);
+        health.status = status;
+        health.output = output;
+        let updated = check.to_local();
         drop(tables);
         self.changed();
         Some(updated)
+    }
+
+    /// Keeps the catalog's copies of a service and checks where they are exactly what the
+    /// agent registered, so that one copy serves both. Changes nothing the agent shows.
+    pub fn adopt_catalog_copies(
+        &self,
+        service: Option<&Arc<AgentService>>,
+        checks: &[&Arc<HealthCheck>],
+    ) {
+        let mut tables = self.lock();
+        if let Some(catalog) = service
+            && let Some(local) = tables.services.get_mut(catalog.id.as_str())
+            && !Arc::ptr_eq(local, catalog)
+            && catalog.same_but_indexes(local)
+        {
+            *local = Arc::clone(catalog);
+        }
+        for catalog in checks {
+            if let Some(stored) = tables.checks.get_mut(catalog.check_id.as_str())
+                && !Arc::ptr_eq(&stored.check, catalog)
+                && catalog.same_but_indexes(&stored.check)
+            {
+                Arc::make_mut(stored).check = Arc::clone(catalog);
+            }
+        }
     }
 
     /// A receiver that changes whenever a local service or check does.
@@ -356,11 +512,11 @@ pub fn service_from_registration(
         tagged_addresses: registration.tagged_addresses.clone(),
         weights: Weights { ..weights },
         enable_tag_override: registration.enable_tag_override,
-        proxy: registration.proxy.clone(),
+        proxy: registration.proxy.clone().map(Box::new),
         connect: registration.connect.as_ref().map(|connect| ServiceConnect {
             native: connect.native,
         }),
-        locality: registration.locality.clone(),
+        locality: registration.locality.clone().map(Box::new),
         datacenter: datacenter.to_string(),
         create_index: 0,
         modify_index: 0,
@@ -452,7 +608,7 @@ pub fn check_from_registration(
         create_index: 0,
         modify_index: 0,
     };
-    Ok(LocalCheck::new(check, definition.clone()))
+    Ok(LocalCheck::new(check, definition))
 }
 
 /// Validates a service registration with its checks and builds what the agent stores:
@@ -529,7 +685,7 @@ mod tests {
                 service_id: service_id.to_string(),
                 ..HealthCheck::default()
             },
-            ttl_check("10s"),
+            &ttl_check("10s"),
         )
     }
 
@@ -537,6 +693,45 @@ mod tests {
         let mut ids: Vec<String> = checks.into_iter().map(|c| c.check.check_id).collect();
         ids.sort();
         ids
+    }
+
+    #[test]
+    fn the_catalogs_copies_are_shared_only_when_identical_and_never_shown_with_indexes() {
+        let local = LocalState::default();
+        local.put_service(service(), vec![bound_check("a", "web1")], false);
+        let indexed = |mut service: AgentService| {
+            service.create_index = 7;
+            service.modify_index = 9;
+            Arc::new(service)
+        };
+        let same = indexed(service());
+        let check = Arc::new(HealthCheck {
+            create_index: 7,
+            modify_index: 9,
+            ..local.check("a").unwrap().check
+        });
+        local.adopt_catalog_copies(Some(&same), &[&check]);
+        assert!(Arc::ptr_eq(&local.lock().services["web1"], &same));
+        assert!(Arc::ptr_eq(&local.lock().checks["a"].check, &check));
+        // What the agent shows carries no catalog indexes.
+        assert_eq!(local.service("web1").unwrap(), service());
+        assert_eq!(local.services()["web1"].modify_index, 0);
+        assert_eq!(local.check("a").unwrap().check.create_index, 0);
+        assert_eq!(local.checks()["a"].check.modify_index, 0);
+        // A status change copies the shared check instead of changing the catalog's.
+        let updated = local
+            .update_check("a", HealthStatus::Passing, "ok".to_string())
+            .unwrap();
+        assert_eq!(updated.check.output, "ok");
+        assert_eq!(check.output, "");
+        // A catalog copy that differs (e.g. tags changed through the catalog) is not taken.
+        let different = indexed(AgentService {
+            tags: vec!["v2".to_string()],
+            ..service()
+        });
+        local.adopt_catalog_copies(Some(&different), &[]);
+        assert!(Arc::ptr_eq(&local.lock().services["web1"], &same));
+        assert!(local.service("web1").unwrap().tags.is_empty());
     }
 
     #[test]

@@ -47,15 +47,13 @@ fn snapshot(agent: &AgentInner) -> Persisted {
             .into_values()
             .map(|local| {
                 let mut check = local.check;
+                let definition = local.definition.decode();
                 let client_set = local.definition.ttl.is_some() || check.check_id.starts_with('_');
                 if !client_set {
-                    check.status = local.definition.status.unwrap_or_default();
+                    check.status = definition.status.unwrap_or_default();
                     check.output = String::new();
                 }
-                PersistedCheck {
-                    check,
-                    definition: local.definition,
-                }
+                PersistedCheck { check, definition }
             })
             .collect(),
     }
@@ -139,7 +137,7 @@ pub async fn restore(agent: &AgentInner, data_dir: &Path) -> Result<usize, Strin
         checks = rest;
         let own = own
             .into_iter()
-            .map(|check| LocalCheck::new(check.check, check.definition))
+            .map(|check| LocalCheck::new(check.check, &check.definition))
             .collect();
         // The local state is set before the catalog write; a failed write is repaired by
         // anti-entropy, so it does not stop the rest from being restored.
@@ -150,7 +148,7 @@ pub async fn restore(agent: &AgentInner, data_dir: &Path) -> Result<usize, Strin
     }
     for check in checks {
         if let Err(error) = agent
-            .add_check(LocalCheck::new(check.check, check.definition))
+            .add_check(LocalCheck::new(check.check, &check.definition))
             .await
         {
             tracing::warn!(%error, "restored a check locally; the catalog write failed");

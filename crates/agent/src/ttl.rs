@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use proconsul_api::HealthStatus;
-use proconsul_api::duration::parse_duration;
 use tokio::time::Instant;
 
 use crate::agent::AgentInner;
@@ -23,12 +22,7 @@ pub struct TtlTimers {
 impl TtlTimers {
     /// (Re)starts the TTL of `check` if it is a TTL check.
     pub fn watch(&self, check: &LocalCheck) {
-        let ttl = check
-            .definition
-            .ttl
-            .as_deref()
-            .and_then(|text| parse_duration(text).ok());
-        if let Some(ttl) = ttl {
+        if let Some(ttl) = check.definition.ttl {
             self.queue.set(&check.check.check_id, Instant::now() + ttl);
         }
     }

@@ -102,9 +102,12 @@ pub struct AgentService {
     pub tagged_addresses: BTreeMap<String, ServiceAddress>,
     pub weights: Weights,
     pub enable_tag_override: bool,
-    pub proxy: Option<ServiceProxy>,
+    /// Boxed, like `locality`: most instances have neither, and an instance is kept in
+    /// several places (the agent, the catalog, the Raft log), so the 170 bytes they
+    /// would take inline add up over many instances.
+    pub proxy: Option<Box<ServiceProxy>>,
     pub connect: Option<ServiceConnect>,
-    pub locality: Option<Locality>,
+    pub locality: Option<Box<Locality>>,
     pub datacenter: String,
     pub create_index: u64,
     pub modify_index: u64,

@@ -391,9 +391,9 @@ fn catalog_row(node: &Node, service: &AgentService) -> CatalogService {
         service_meta: service.meta.clone(),
         service_port: service.port,
         service_enable_tag_override: service.enable_tag_override,
-        service_proxy: service.proxy.clone(),
+        service_proxy: service.proxy.as_deref().cloned(),
         service_connect: service.connect.clone(),
-        service_locality: service.locality.clone(),
+        service_locality: service.locality.as_deref().cloned(),
         create_index: service.create_index,
         modify_index: service.modify_index,
     }

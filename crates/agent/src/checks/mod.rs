@@ -142,7 +142,7 @@ async fn apply_results(
             continue;
         };
         let streak = streaks.entry(check_id.clone()).or_default();
-        let Some(status) = streak.record(result.status, &local.definition) else {
+        let Some(status) = streak.record(result.status, &local.definition.thresholds) else {
             continue;
         };
         if let Err(error) = agent.set_check_status(&local, status, result.output).await {

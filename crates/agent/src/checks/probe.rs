@@ -95,7 +95,7 @@ pub struct ProbeSpec {
 impl ProbeSpec {
     /// The spec of a check this agent knows how to run.
     pub fn from_check(check: &LocalCheck) -> Option<ProbeSpec> {
-        let definition = &check.definition;
+        let definition = &check.definition.decode();
         let duration = |text: &Option<String>| text.as_deref().and_then(|t| parse_duration(t).ok());
         let is_alias = definition.alias_service.is_some() || definition.alias_node.is_some();
         let interval = match duration(&definition.interval) {

@@ -1,7 +1,9 @@
 //! `success_before_passing`, `failures_before_warning` and `failures_before_critical`:
 //! how many results in a row it takes before a check's status changes.
 
-use proconsul_api::{CheckRegistration, HealthStatus};
+use proconsul_api::HealthStatus;
+
+use crate::check_definition::Thresholds;
 
 /// Consecutive results of one check.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -16,7 +18,7 @@ impl Streak {
     pub fn record(
         &mut self,
         result: HealthStatus,
-        definition: &CheckRegistration,
+        definition: &Thresholds,
     ) -> Option<HealthStatus> {
         if result == HealthStatus::Passing {
             self.failures = 0;
@@ -38,12 +40,11 @@ impl Streak {
 mod tests {
     use super::*;
 
-    fn definition(passing: u32, warning: u32, critical: u32) -> CheckRegistration {
-        CheckRegistration {
+    fn definition(passing: u32, warning: u32, critical: u32) -> Thresholds {
+        Thresholds {
             success_before_passing: passing,
             failures_before_warning: warning,
             failures_before_critical: critical,
-            ..CheckRegistration::default()
         }
     }
 

@@ -58,7 +58,7 @@ fn maintenance_check(
             check_type: "maintenance".to_string(),
             ..HealthCheck::default()
         },
-        CheckRegistration {
+        &CheckRegistration {
             id,
             name: name.to_string(),
             notes,
