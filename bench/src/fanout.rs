@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::agent_process::AgentProcess;
 use crate::plot_data::PlotData;
@@ -107,10 +107,14 @@ async fn measure(
     let path = format!("/v1/health/service/fan?index={index}&wait=10m");
     let (woken_tx, mut woken_rx) = mpsc::channel::<Instant>(watchers);
     let parked = Arc::new(tokio::sync::Barrier::new(watchers + 1));
+    // Watchers keep their connections until the measurement is over: a client closing
+    // its connection as soon as it is woken would make the agent tear down thousands of
+    // connections while the others are still waiting for their answers.
+    let (over_tx, over) = watch::channel(false);
     if http2 {
         spawn_http2_watchers(&addr, &path, watchers, woken_tx, parked.clone()).await?;
     } else {
-        spawn_http1_watchers(&addr, &path, watchers, woken_tx, parked.clone());
+        spawn_http1_watchers(&addr, &path, watchers, woken_tx, parked.clone(), over);
     }
     parked.wait().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -136,6 +140,7 @@ async fn measure(
             _ => break,
         }
     }
+    let _ = over_tx.send(true);
     delays.sort();
     let percentile = |q: f64| -> f64 {
         if delays.is_empty() {
@@ -166,17 +171,19 @@ fn spawn_http1_watchers(
     watchers: usize,
     woken: mpsc::Sender<Instant>,
     parked: Arc<tokio::sync::Barrier>,
+    over: watch::Receiver<bool>,
 ) {
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
     // Connect in bounded waves so the listen backlog never overflows.
     let connecting = Arc::new(Semaphore::new(256));
     for _ in 0..watchers {
-        let (addr, request, woken, parked, connecting) = (
+        let (addr, request, woken, parked, connecting, mut over) = (
             addr.to_string(),
             request.clone(),
             woken.clone(),
             parked.clone(),
             connecting.clone(),
+            over.clone(),
         );
         tokio::spawn(async move {
             let permit = connecting.acquire_owned().await;
@@ -191,12 +198,21 @@ fn spawn_http1_watchers(
             if sent.is_err() {
                 return;
             }
-            let mut byte = [0u8; 1];
-            if matches!(stream.read(&mut byte).await, Ok(n) if n > 0) {
+            // The first bytes of the answer are the wake-up (one read takes them all).
+            let mut answer = [0u8; 4096];
+            if matches!(stream.read(&mut answer).await, Ok(n) if n > 0) {
                 let _ = woken.send(Instant::now()).await;
             }
             // Keep the connection until the measurement is over.
-            let _ = tokio::time::timeout(Duration::from_secs(60), stream.read(&mut byte)).await;
+            let hold = async {
+                while matches!(stream.read(&mut answer).await, Ok(n) if n > 0) {}
+                std::future::pending::<()>().await;
+            };
+            tokio::select! {
+                _ = hold => {}
+                _ = over.wait_for(|over| *over) => {}
+                _ = tokio::time::sleep(Duration::from_secs(120)) => {}
+            }
         });
     }
 }

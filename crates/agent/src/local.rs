@@ -223,6 +223,8 @@ impl LocalTables {
         if !service_id.is_empty() {
             let ids = self.checks_by_service.entry(service_id).or_default();
             if !ids.contains(&id) {
+                // Grown one at a time: `push` would reserve room for four.
+                ids.reserve_exact(1);
                 ids.push(id);
             }
         }

@@ -29,6 +29,10 @@ impl Ctx {
             .map(|table| reader.subscribe(*table))
             .collect();
         let deadline = Instant::now() + self.options.wait;
+        // One timer for the whole wait: a change elsewhere that wakes this query but
+        // leaves its answer as it was must not cost a new timer.
+        let timeout = tokio::time::sleep_until(deadline);
+        tokio::pin!(timeout);
         loop {
             for receiver in &mut receivers {
                 receiver.borrow_and_update();
@@ -48,7 +52,7 @@ impl Ctx {
                         return Ok((self.meta(index), answer));
                     }
                 }
-                _ = tokio::time::sleep_until(deadline) => {
+                _ = &mut timeout => {
                     return Ok((self.meta(index), answer));
                 }
                 _ = self.agent.shutdown.cancelled() => {
