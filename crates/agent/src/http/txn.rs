@@ -77,7 +77,7 @@ pub async fn txn(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
             ),
         ));
     }
-    let ops = wire
+    let mut ops = wire
         .into_iter()
         .enumerate()
         .map(|(i, op)| {
@@ -85,6 +85,9 @@ pub async fn txn(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
                 .map_err(|what| ApiError::bad_request(format!("Operation {i}: {what}")))
         })
         .collect::<Result<Vec<TxnOp>, ApiError>>()?;
+    // The collection reused the wire operations' larger allocation; the command is kept
+    // in the Raft log, so it gets an allocation of its own size.
+    ops.shrink_to_fit();
     if ops.iter().all(TxnOp::is_read) {
         let (meta, outcome) = ctx
             .blocking(&Table::ALL, |state| {
