@@ -81,12 +81,15 @@ impl AgentInner {
         }
     }
 
-    /// Writes this node's service and/or checks to the catalog.
+    /// Writes this node's service and/or checks to the catalog, then lets the agent share
+    /// the catalog's copies of them.
     pub async fn register_local(
         &self,
         service: Option<AgentService>,
         checks: Vec<HealthCheck>,
     ) -> Result<(), WriteError> {
+        let service_id = service.as_ref().map(|service| service.id.clone());
+        let check_ids: Vec<String> = checks.iter().map(|c| c.check_id.clone()).collect();
         let registration = CatalogRegistration {
             node: self.node.name.clone(),
             address: self.node.address.clone(),
@@ -96,7 +99,10 @@ impl AgentInner {
             checks,
             ..CatalogRegistration::default()
         };
-        self.commit(Command::Register(Box::new(registration))).await
+        self.commit(Command::Register(Box::new(registration)))
+            .await?;
+        self.adopt_catalog_copies(service_id.as_deref(), &check_ids);
+        Ok(())
     }
 
     /// Removes one of this node's services (with its checks) or checks from the catalog.
@@ -136,10 +142,7 @@ impl AgentInner {
         for check_id in &dropped {
             self.unschedule(check_id);
         }
-        let check_ids: Vec<String> = catalog_checks.iter().map(|c| c.check_id.clone()).collect();
-        let service_id = service.id.clone();
         self.register_local(Some(service), catalog_checks).await?;
-        self.adopt_catalog_copies(Some(&service_id), &check_ids);
         for check_id in &dropped {
             self.deregister_local("", check_id).await?;
         }
@@ -158,12 +161,9 @@ impl AgentInner {
     /// Adds or replaces one of this agent's checks.
     pub async fn add_check(&self, check: LocalCheck) -> Result<(), WriteError> {
         let catalog_check = check.check.clone();
-        let check_id = catalog_check.check_id.clone();
         self.schedule(&check);
         self.local.put_check(check);
-        self.register_local(None, vec![catalog_check]).await?;
-        self.adopt_catalog_copies(None, &[check_id]);
-        Ok(())
+        self.register_local(None, vec![catalog_check]).await
     }
 
     /// Lets the agent's tables share the catalog's copies of what it just wrote.
@@ -202,10 +202,7 @@ impl AgentInner {
         else {
             return Ok(());
         };
-        let check_id = updated.check.check_id.clone();
-        self.register_local(None, vec![updated.check]).await?;
-        self.adopt_catalog_copies(None, &[check_id]);
-        Ok(())
+        self.register_local(None, vec![updated.check]).await
     }
 }
 

@@ -130,14 +130,21 @@ impl State {
         self.lock_delays.get(key).copied()
     }
 
-    fn kv_keys_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Key> + 'a {
+    /// The entries whose key starts with `prefix`, in key order.
+    fn kv_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a Key, &'a Arc<KvPair>)> + 'a {
         self.kvs
             .range::<_, str>((
                 std::ops::Bound::Included(prefix),
                 std::ops::Bound::Unbounded,
             ))
             .take_while(move |(key, _)| key.starts_with(prefix))
-            .map(|(key, _)| key)
+    }
+
+    fn kv_keys_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Key> + 'a {
+        self.kv_with_prefix(prefix).map(|(key, _)| key)
     }
 
     /// One entry by exact key.
@@ -147,12 +154,7 @@ impl State {
 
     /// Every entry whose key starts with `prefix`, in key order.
     pub fn kv_list(&self, prefix: &str) -> Vec<Arc<KvPair>> {
-        self.kvs
-            .range::<_, str>((
-                std::ops::Bound::Included(prefix),
-                std::ops::Bound::Unbounded,
-            ))
-            .take_while(|(key, _)| key.starts_with(prefix))
+        self.kv_with_prefix(prefix)
             .map(|(_, entry)| entry.clone())
             .collect()
     }
