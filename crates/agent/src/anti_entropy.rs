@@ -8,11 +8,12 @@
 
 use std::sync::Arc;
 
-use proconsul_api::{AgentService, HealthCheck};
+use proconsul_api::HealthCheck;
 use tokio::time::MissedTickBehavior;
 
 use crate::agent::AgentInner;
 use crate::error::WriteError;
+use crate::local::CatalogIndexes;
 
 /// The service the servers register for themselves on their node, not the agent's.
 const SERVER_SERVICE: &str = "consul";
@@ -72,7 +73,7 @@ pub async fn sync(agent: &AgentInner) -> Result<SyncReport, WriteError> {
             wanted.tags = catalog.tags.clone();
             agent.local.set_service_tags(id, catalog.tags.clone());
         }
-        if catalog.is_none_or(|catalog| !same_service(catalog, &wanted)) {
+        if catalog.is_none_or(|catalog| !catalog.same_but_indexes(&wanted)) {
             agent.register_local(Some(wanted), Vec::new()).await?;
             report.services_written += 1;
         }
@@ -109,14 +110,6 @@ pub async fn sync(agent: &AgentInner) -> Result<SyncReport, WriteError> {
         }
     }
     Ok(report)
-}
-
-/// Equal but for the indexes the catalog assigns.
-fn same_service(catalog: &AgentService, local: &AgentService) -> bool {
-    let mut catalog = catalog.clone();
-    catalog.create_index = 0;
-    catalog.modify_index = 0;
-    catalog == *local
 }
 
 /// Equal in everything the agent decides.

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use proconsul_api::duration::{format_duration, parse_duration};
-
-use crate::check_definition::StoredDefinition;
 use proconsul_api::{
     AgentService, CheckDefinitionSummary, CheckRegistration, HealthCheck, HealthStatus,
     ServiceConnect, ServiceRegistration, Weights,
 };
+
+use crate::check_definition::StoredDefinition;
 
 /// Why a script check was refused: the agent does not run scripts unless told to.
 pub const SCRIPTS_DISABLED: &str = "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true";
@@ -113,7 +113,7 @@ impl StoredCheck {
 }
 
 /// What the catalog adds to a service or check the agent registered: its indexes.
-trait CatalogIndexes: Clone {
+pub(crate) trait CatalogIndexes: Clone {
     fn clear_indexes(&mut self);
     /// Equal in everything but the indexes. Every field is named, so a field added to
     /// the type cannot be forgotten here.
