@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use crate::kv_put::{Api, put};
+use crate::lean_http::LeanClient;
 
 #[derive(Debug, Args)]
 pub struct FailoverArgs {
@@ -25,14 +26,18 @@ pub struct FailoverArgs {
 }
 
 pub async fn run(args: FailoverArgs) -> anyhow::Result<()> {
-    let client = crate::load::load_client(Duration::from_millis(500))?;
+    let clients: Vec<LeanClient> = args
+        .urls
+        .iter()
+        .map(|url| LeanClient::with_timeout(url, Duration::from_millis(500)))
+        .collect();
     let value = b"failover".to_vec();
     let mut n = 0usize;
     // Writes flow for a second before the kill.
     let warm_until = Instant::now() + Duration::from_secs(1);
     while Instant::now() < warm_until {
-        let url = &args.urls[n % args.urls.len()];
-        put(&client, args.api, url, &format!("failover/{n}"), &value).await;
+        let client = &clients[n % clients.len()];
+        put(client, args.api, &format!("failover/{n}"), &value).await;
         n += 1;
     }
     let status = std::process::Command::new("kill")
@@ -42,11 +47,11 @@ pub async fn run(args: FailoverArgs) -> anyhow::Result<()> {
     let killed = Instant::now();
     let give_up = killed + Duration::from_secs(60);
     loop {
-        let url = &args.urls[n % args.urls.len()];
+        let client = &clients[n % clients.len()];
         n += 1;
         // A write already in flight at the kill can succeed on the old leader's last
         // breath; only writes sent after the kill count.
-        if put(&client, args.api, url, &format!("failover/{n}"), &value).await {
+        if put(client, args.api, &format!("failover/{n}"), &value).await {
             break;
         }
         anyhow::ensure!(Instant::now() < give_up, "no write succeeded within 60 s");

@@ -47,11 +47,13 @@ pub async fn run(binary: &str, args: FanoutArgs) -> anyhow::Result<()> {
         "the agent's CPU time over 5 s while they wait. Then a service the watchers do not read is"
     );
     println!(
-        "registered (the answers it woke, within 1 s, are counted: it should be none), and then an"
+        "registered (the answers it woke, within 1 s, are counted: it should be none; and the agent's"
     );
+    println!("CPU time over that second, at the kernel's 10 ms granularity), and then an");
     println!("instance of the watched service: the delay from sending that write to each");
+    println!("watcher's answer, and the agent's CPU time until the last answer, per watcher. The");
     println!(
-        "watcher's answer. HTTP/1.1 holds a connection per watcher; this machine allows a process"
+        "watchers run on one thread of the load generator. HTTP/1.1 holds a connection per watcher; this machine allows a process"
     );
     println!(
         "20,000 open files, so 100,000 watchers use HTTP/2 streams, 200 per connection. Command:"
@@ -59,9 +61,9 @@ pub async fn run(binary: &str, args: FanoutArgs) -> anyhow::Result<()> {
     println!("`proconsul-bench fanout`.");
     println!();
     println!(
-        "| Watchers | Transport | Agent RSS growth (MiB) | Per watcher (KiB) | Idle CPU | Woken by another service | Woken by the write | p50 wake (ms) | p99 wake (ms) |"
+        "| Watchers | Transport | Agent RSS growth (MiB) | Per watcher (KiB) | Idle CPU | Woken by another service | Agent CPU for that write (ms) | Woken by the write | p50 wake (ms) | p99 wake (ms) | Agent CPU per woken watcher (µs) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (watchers, http2) in [(args.http1, false), (args.http2, true)] {
         if watchers > 0 {
             measure(binary, watchers, http2, &mut plot).await?;
@@ -123,14 +125,17 @@ async fn measure(
     tokio::time::sleep(Duration::from_secs(5)).await;
     let idle_cpu = (agent.cpu_time()? - cpu_before).as_secs_f64() / 5.0 * 100.0;
 
+    let cpu_before_unrelated = agent.cpu_time()?;
     register(&client, &agent.http, "unrelated", "unrelated-1").await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let unrelated_cpu = agent.cpu_time()? - cpu_before_unrelated;
     let mut spurious = 0;
     while woken_rx.try_recv().is_ok() {
         spurious += 1;
     }
     // Measured from sending the write: the agent may wake (and answer) watchers before
     // the writer's own answer is back.
+    let agent_cpu_before = agent.cpu_time()?;
     let written = Instant::now();
     register(&client, &agent.http, "fan", "fan-2").await?;
     let mut delays = Vec::with_capacity(watchers);
@@ -140,6 +145,7 @@ async fn measure(
             _ => break,
         }
     }
+    let wake_cpu = agent.cpu_time()? - agent_cpu_before;
     let _ = over_tx.send(true);
     delays.sort();
     let percentile = |q: f64| -> f64 {
@@ -151,12 +157,14 @@ async fn measure(
     };
     let growth = rss_after - rss_before;
     println!(
-        "| {watchers} | {} | {growth:.0} | {:.1} | {idle_cpu:.1}% | {spurious} | {} | {:.1} | {:.1} |",
+        "| {watchers} | {} | {growth:.0} | {:.1} | {idle_cpu:.1}% | {spurious} | {} | {} | {:.1} | {:.1} | {:.0} |",
         if http2 { "HTTP/2" } else { "HTTP/1.1" },
         growth * 1024.0 / watchers as f64,
+        unrelated_cpu.as_millis(),
         delays.len(),
         percentile(0.50),
-        percentile(0.99)
+        percentile(0.99),
+        wake_cpu.as_secs_f64() * 1e6 / watchers as f64
     );
     let transport = if http2 { "HTTP/2" } else { "HTTP/1.1" };
     plot.add("fanout-memory", transport, watchers, growth);
@@ -176,45 +184,51 @@ fn spawn_http1_watchers(
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
     // Connect in bounded waves so the listen backlog never overflows.
     let connecting = Arc::new(Semaphore::new(256));
-    for _ in 0..watchers {
-        let (addr, request, woken, parked, connecting, mut over) = (
-            addr.to_string(),
-            request.clone(),
-            woken.clone(),
-            parked.clone(),
-            connecting.clone(),
-            over.clone(),
-        );
-        tokio::spawn(async move {
-            let permit = connecting.acquire_owned().await;
-            let stream = TcpStream::connect(&addr).await;
-            let Ok(mut stream) = stream else {
-                parked.wait().await;
-                return;
-            };
-            let sent = stream.write_all(request.as_bytes()).await;
-            drop(permit);
-            parked.wait().await;
-            if sent.is_err() {
-                return;
+    let (addr, ended) = (addr.to_string(), over.clone());
+    let client = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            for _ in 0..watchers {
+                let (addr, request, woken, parked, connecting, mut over) = (
+                    addr.to_string(),
+                    request.clone(),
+                    woken.clone(),
+                    parked.clone(),
+                    connecting.clone(),
+                    over.clone(),
+                );
+                tokio::spawn(async move {
+                    let permit = connecting.acquire_owned().await;
+                    let stream = TcpStream::connect(&addr).await;
+                    let Ok(mut stream) = stream else {
+                        parked.wait().await;
+                        return;
+                    };
+                    let sent = stream.write_all(request.as_bytes()).await;
+                    drop(permit);
+                    parked.wait().await;
+                    if sent.is_err() {
+                        return;
+                    }
+                    // The first bytes of the answer are the wake-up (one read takes them all).
+                    let mut answer = [0u8; 4096];
+                    if matches!(stream.read(&mut answer).await, Ok(n) if n > 0) {
+                        let _ = woken.send(Instant::now()).await;
+                    }
+                    // Keep the connection, and do nothing else, until the measurement is over (or
+                    // abandoned): every cycle spent here is taken from the agent being measured.
+                    let _ = over.wait_for(|over| *over).await;
+                    drop(stream);
+                });
             }
-            // The first bytes of the answer are the wake-up (one read takes them all).
-            let mut answer = [0u8; 4096];
-            if matches!(stream.read(&mut answer).await, Ok(n) if n > 0) {
-                let _ = woken.send(Instant::now()).await;
-            }
-            // Keep the connection until the measurement is over.
-            let hold = async {
-                while matches!(stream.read(&mut answer).await, Ok(n) if n > 0) {}
-                std::future::pending::<()>().await;
-            };
-            tokio::select! {
-                _ = hold => {}
-                _ = over.wait_for(|over| *over) => {}
-                _ = tokio::time::sleep(Duration::from_secs(120)) => {}
-            }
+            let mut ended = ended;
+            let _ = ended.wait_for(|over| *over).await;
         });
-    }
+    });
+    drop(client);
 }
 
 /// HTTP/2 streams, `STREAMS_PER_CONNECTION` per connection; the response headers are the

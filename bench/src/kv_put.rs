@@ -7,12 +7,14 @@
 //! etcd's gateway forwards to its own gRPC server inside the process, an internal hop
 //! Proconsul does not have; the table says so.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use clap::{Args, ValueEnum};
 
-use crate::load::{closed_loop, load_client};
+use crate::lean_http::LeanClient;
+use crate::load::closed_loop;
 
 /// Which API the servers speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,25 +42,20 @@ pub struct KvPutArgs {
     pub value_size: usize,
 }
 
-/// One write of `key` through `url`; true when acknowledged.
-pub async fn put(client: &reqwest::Client, api: Api, url: &str, key: &str, value: &[u8]) -> bool {
+/// One write of `key`; true when acknowledged.
+pub async fn put(client: &LeanClient, api: Api, key: &str, value: &[u8]) -> bool {
     let request = match api {
-        Api::Consul => client
-            .put(format!("{url}/v1/kv/{key}"))
-            .body(value.to_vec()),
+        Api::Consul => client.request("PUT", &format!("/v1/kv/{key}"), value),
         Api::Etcd => {
             let b64 = base64::engine::general_purpose::STANDARD;
             let body = serde_json::json!({"key": b64.encode(key), "value": b64.encode(value)});
-            client.post(format!("{url}/v3/kv/put")).json(&body)
+            client.request("POST", "/v3/kv/put", body.to_string().as_bytes())
         }
     };
-    match request.send().await {
-        Ok(response) if response.status().is_success() => match api {
-            Api::Consul => response
-                .text()
-                .await
-                .is_ok_and(|body| body.trim() == "true"),
-            Api::Etcd => response.bytes().await.is_ok(),
+    match client.send(&request).await {
+        Ok(answer) if answer.is_success() => match api {
+            Api::Consul => answer.body.trim_ascii() == b"true",
+            Api::Etcd => true,
         },
         _ => false,
     }
@@ -66,21 +63,22 @@ pub async fn put(client: &reqwest::Client, api: Api, url: &str, key: &str, value
 
 pub async fn run(args: KvPutArgs) -> anyhow::Result<()> {
     anyhow::ensure!(!args.urls.is_empty(), "--urls is empty");
-    let client = load_client(Duration::from_secs(10))?;
-    let value = vec![b'x'; args.value_size];
+    let clients: Arc<Vec<LeanClient>> =
+        Arc::new(args.urls.iter().map(|url| LeanClient::new(url)).collect());
+    let value = Arc::new(vec![b'x'; args.value_size]);
     // Warm up the connections and the servers.
-    for url in &args.urls {
-        put(&client, args.api, url, "bench/warmup", &value).await;
+    for client in clients.iter() {
+        put(client, args.api, "bench/warmup", &value).await;
     }
-    let (urls, api) = (args.urls.clone(), args.api);
+    let api = args.api;
     let result = closed_loop(
         args.clients,
         Duration::from_secs(args.seconds),
         move |c, n| {
-            let (client, urls, value) = (client.clone(), urls.clone(), value.clone());
+            let (clients, value) = (clients.clone(), value.clone());
             async move {
-                let url = &urls[(c + n) % urls.len()];
-                put(&client, api, url, &format!("bench/{c}/{n}"), &value).await
+                let client = &clients[(c + n) % clients.len()];
+                put(client, api, &format!("bench/{c}/{n}"), &value).await
             }
         },
     )

@@ -9,6 +9,7 @@ mod failover;
 mod fanout;
 mod footprint;
 mod kv_put;
+mod lean_http;
 mod load;
 mod locks;
 mod peers;

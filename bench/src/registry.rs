@@ -11,6 +11,8 @@ use clap::Args;
 use serde_json::json;
 
 use crate::agent_process::AgentProcess;
+use crate::kv_put::Api;
+use crate::lean_http::{LeanClient, Request};
 use crate::load::{LoadResult, closed_loop, median_run};
 use crate::peers;
 use crate::plot_data::PlotData;
@@ -32,6 +34,17 @@ pub struct RegistryArgs {
     /// Where figures are appended as CSV for the plots.
     #[arg(long)]
     pub csv: Option<std::path::PathBuf>,
+    /// Runs only these parts (all when empty), e.g. to profile one of them.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<RegistryPart>,
+}
+
+/// The suite's parts, for `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RegistryPart {
+    Registrations,
+    Discovery,
+    Kv,
 }
 
 /// Counts requests across runs so every registration is new.
@@ -39,22 +52,17 @@ static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 pub async fn run(binary: &str, args: RegistryArgs) -> anyhow::Result<()> {
     let mut plot = PlotData::new(args.csv.clone());
-    let client = crate::load::load_client(Duration::from_secs(10))?;
-    registrations(binary, &args, &client, &mut plot).await?;
-    discovery(binary, &args, &client, &mut plot).await?;
-    key_values(binary, &args, &client, &mut plot).await?;
-    plot.flush()
-}
-
-/// Sends `request`; true when it succeeded with a body of at least `min_body` bytes.
-async fn answered(request: reqwest::RequestBuilder, min_body: usize) -> bool {
-    match request.send().await {
-        Ok(response) if response.status().is_success() => response
-            .bytes()
-            .await
-            .is_ok_and(|body| body.len() >= min_body),
-        _ => false,
+    let wanted = |part| args.only.is_empty() || args.only.contains(&part);
+    if wanted(RegistryPart::Registrations) {
+        registrations(binary, &args, &mut plot).await?;
     }
+    if wanted(RegistryPart::Discovery) {
+        discovery(binary, &args, &mut plot).await?;
+    }
+    if wanted(RegistryPart::Kv) {
+        key_values(binary, &args, &mut plot).await?;
+    }
+    plot.flush()
 }
 
 fn ratio(ours: &LoadResult, theirs: &LoadResult) -> String {
@@ -72,43 +80,35 @@ fn rate(result: &LoadResult) -> String {
     )
 }
 
-async fn register_proconsul(client: &reqwest::Client, http: &str, service: &str) -> bool {
+async fn register_proconsul(client: &LeanClient, service: &str) -> bool {
     let id = SEQUENCE.fetch_add(1, Ordering::Relaxed);
     let body = json!({"Name": service, "ID": format!("{service}-{id}"), "Port": 8080,
         "Address": "10.1.2.3", "Check": {"TTL": "10m", "Status": "passing"}});
-    answered(
-        client
-            .put(format!("{http}/v1/agent/service/register"))
-            .json(&body),
-        0,
-    )
-    .await
+    let request = client.request(
+        "PUT",
+        "/v1/agent/service/register",
+        body.to_string().as_bytes(),
+    );
+    client.answered(&request, 0).await
 }
 
-async fn register_rnacos(
-    client: &reqwest::Client,
-    http: &str,
-    service: &str,
-    ephemeral: bool,
-) -> bool {
+async fn register_rnacos(client: &LeanClient, service: &str, ephemeral: bool) -> bool {
     let id = SEQUENCE.fetch_add(1, Ordering::Relaxed);
     let ip = format!("10.{}.{}.{}", (id >> 16) & 255, (id >> 8) & 255, id & 255);
-    let url = format!(
-        "{http}/nacos/v1/ns/instance?serviceName={service}&ip={ip}&port={}&ephemeral={ephemeral}",
+    let path = format!(
+        "/nacos/v1/ns/instance?serviceName={service}&ip={ip}&port={}&ephemeral={ephemeral}",
         8000 + (id >> 24) % 1000
     );
-    match client.post(url).send().await {
-        Ok(response) if response.status().is_success() => {
-            response.text().await.is_ok_and(|body| body.trim() == "ok")
-        }
-        _ => false,
-    }
+    let request = client.request("POST", &path, b"");
+    client
+        .send(&request)
+        .await
+        .is_ok_and(|answer| answer.is_success() && answer.body.trim_ascii() == b"ok")
 }
 
 async fn registrations(
     binary: &str,
     args: &RegistryArgs,
-    client: &reqwest::Client,
     plot: &mut PlotData,
 ) -> anyhow::Result<()> {
     println!("## Service registrations per second");
@@ -138,26 +138,26 @@ async fn registrations(
     let dev = AgentProcess::start(binary).await?;
     let durable = AgentProcess::start_durable(binary).await?;
     let rnacos = peers::start_rnacos(&args.rnacos).await?;
+    let dev_client = Arc::new(LeanClient::new(&dev.http));
+    let durable_client = Arc::new(LeanClient::new(&durable.http));
+    let rnacos_client = Arc::new(LeanClient::new(&rnacos.http));
     for clients in [1usize, 16, 256] {
         let duration = Duration::from_secs(args.seconds);
-        let measure_proconsul = |http: String| {
-            let client = client.clone();
-            async move {
-                closed_loop(clients, duration, move |_, _| {
-                    let (client, http) = (client.clone(), http.clone());
-                    async move { register_proconsul(&client, &http, "registered").await }
-                })
-                .await
-            }
+        let measure_proconsul = |client: Arc<LeanClient>| async move {
+            closed_loop(clients, duration, move |_, _| {
+                let client = client.clone();
+                async move { register_proconsul(&client, "registered").await }
+            })
+            .await
         };
-        let on_dev = median_run(args.runs, || measure_proconsul(dev.http.clone())).await;
-        let on_durable = median_run(args.runs, || measure_proconsul(durable.http.clone())).await;
+        let on_dev = median_run(args.runs, || measure_proconsul(dev_client.clone())).await;
+        let on_durable = median_run(args.runs, || measure_proconsul(durable_client.clone())).await;
         let on_rnacos = median_run(args.runs, || {
-            let (client, http) = (client.clone(), rnacos.http.clone());
+            let client = rnacos_client.clone();
             async move {
                 closed_loop(clients, duration, move |_, _| {
-                    let (client, http) = (client.clone(), http.clone());
-                    async move { register_rnacos(&client, &http, "registered", true).await }
+                    let client = client.clone();
+                    async move { register_rnacos(&client, "registered", true).await }
                 })
                 .await
             }
@@ -207,12 +207,7 @@ async fn populate(
     Ok(())
 }
 
-async fn discovery(
-    binary: &str,
-    args: &RegistryArgs,
-    client: &reqwest::Client,
-    plot: &mut PlotData,
-) -> anyhow::Result<()> {
+async fn discovery(binary: &str, args: &RegistryArgs, plot: &mut PlotData) -> anyhow::Result<()> {
     const CLIENTS: usize = 32;
     println!("## Discovery reads per second");
     println!();
@@ -239,61 +234,56 @@ async fn discovery(
     let proconsul = AgentProcess::start(binary).await?;
     let rnacos = peers::start_rnacos(&args.rnacos).await?;
     let hello = peers::start_hello().await?;
+    let proconsul_client = Arc::new(LeanClient::new(&proconsul.http));
+    let rnacos_client = Arc::new(LeanClient::new(&rnacos.http));
+    let hello_client = Arc::new(LeanClient::new(&hello.http));
     for (service, count) in [("disc-10", 10usize), ("disc-1000", 1000)] {
-        let (c, h) = (client.clone(), proconsul.http.clone());
+        let client = proconsul_client.clone();
         populate(count, 16, move || {
-            let (c, h) = (c.clone(), h.clone());
-            Box::pin(async move { register_proconsul(&c, &h, service).await })
+            let client = client.clone();
+            Box::pin(async move { register_proconsul(&client, service).await })
         })
         .await?;
-        let (c, h) = (client.clone(), rnacos.http.clone());
+        let client = rnacos_client.clone();
         populate(count, 16, move || {
-            let (c, h) = (c.clone(), h.clone());
-            Box::pin(async move { register_rnacos(&c, &h, service, false).await })
+            let client = client.clone();
+            Box::pin(async move { register_rnacos(&client, service, false).await })
         })
         .await?;
     }
     let duration = Duration::from_secs(args.seconds);
-    let read = |url: String, expect: usize| {
+    let read = |client: &Arc<LeanClient>, path: &str, expect: usize| {
+        let request = Arc::new(client.request("GET", path, b""));
         let client = client.clone();
         async move {
             closed_loop(CLIENTS, duration, move |_, _| {
-                let (client, url) = (client.clone(), url.clone());
-                async move { answered(client.get(&url), expect).await }
+                let (client, request) = (client.clone(), request.clone());
+                async move { client.answered(&request, expect).await }
             })
             .await
         }
     };
-    let ceiling = median_run(args.runs, || read(format!("{}/hello", hello.http), 5)).await;
+    let ceiling = median_run(args.runs, || read(&hello_client, "/hello", 5)).await;
     let cases = [
         (
             "health, 10 instances",
-            format!("{}/v1/health/service/disc-10?passing", proconsul.http),
-            format!(
-                "{}/nacos/v1/ns/instance/list?serviceName=disc-10&healthyOnly=true",
-                rnacos.http
-            ),
+            "/v1/health/service/disc-10?passing",
+            "/nacos/v1/ns/instance/list?serviceName=disc-10&healthyOnly=true",
         ),
         (
             "health, 1,000 instances",
-            format!("{}/v1/health/service/disc-1000?passing", proconsul.http),
-            format!(
-                "{}/nacos/v1/ns/instance/list?serviceName=disc-1000&healthyOnly=true",
-                rnacos.http
-            ),
+            "/v1/health/service/disc-1000?passing",
+            "/nacos/v1/ns/instance/list?serviceName=disc-1000&healthyOnly=true",
         ),
         (
             "service list",
-            format!("{}/v1/catalog/services", proconsul.http),
-            format!(
-                "{}/nacos/v1/ns/service/list?pageNo=1&pageSize=100",
-                rnacos.http
-            ),
+            "/v1/catalog/services",
+            "/nacos/v1/ns/service/list?pageNo=1&pageSize=100",
         ),
     ];
     for (label, ours, theirs) in cases {
-        let on_proconsul = median_run(args.runs, || read(ours.clone(), 2)).await;
-        let on_rnacos = median_run(args.runs, || read(theirs.clone(), 2)).await;
+        let on_proconsul = median_run(args.runs, || read(&proconsul_client, ours, 2)).await;
+        let on_rnacos = median_run(args.runs, || read(&rnacos_client, theirs, 2)).await;
         println!(
             "| {label} | {} | {} | {} | {} | {} |",
             rate(&on_proconsul),
@@ -320,12 +310,7 @@ async fn discovery(
     Ok(())
 }
 
-async fn key_values(
-    binary: &str,
-    args: &RegistryArgs,
-    client: &reqwest::Client,
-    plot: &mut PlotData,
-) -> anyhow::Result<()> {
+async fn key_values(binary: &str, args: &RegistryArgs, plot: &mut PlotData) -> anyhow::Result<()> {
     const CLIENTS: usize = 16;
     println!("## KV writes and reads per second");
     println!();
@@ -346,23 +331,25 @@ async fn key_values(
     let dev = AgentProcess::start(binary).await?;
     let durable = AgentProcess::start_durable(binary).await?;
     let etcd = peers::start_etcd(&args.etcd).await?;
+    let dev_client = Arc::new(LeanClient::new(&dev.http));
+    let durable_client = Arc::new(LeanClient::new(&durable.http));
+    let etcd_client = Arc::new(LeanClient::new(&etcd.http));
     let duration = Duration::from_secs(args.seconds);
     let value = Arc::new(vec![b'x'; 128]);
-    let writes = |api: crate::kv_put::Api, http: String| {
+    let writes = |api: Api, client: &Arc<LeanClient>| {
         let (client, value) = (client.clone(), value.clone());
         async move {
             closed_loop(CLIENTS, duration, move |c, n| {
-                let (client, http, value) = (client.clone(), http.clone(), value.clone());
+                let (client, value) = (client.clone(), value.clone());
                 let key = format!("kv/{}/{c}/{n}", SEQUENCE.fetch_add(1, Ordering::Relaxed));
-                async move { crate::kv_put::put(&client, api, &http, &key, &value).await }
+                async move { crate::kv_put::put(&client, api, &key, &value).await }
             })
             .await
         }
     };
-    use crate::kv_put::Api;
-    let put_dev = median_run(args.runs, || writes(Api::Consul, dev.http.clone())).await;
-    let put_durable = median_run(args.runs, || writes(Api::Consul, durable.http.clone())).await;
-    let put_etcd = median_run(args.runs, || writes(Api::Etcd, etcd.http.clone())).await;
+    let put_dev = median_run(args.runs, || writes(Api::Consul, &dev_client)).await;
+    let put_durable = median_run(args.runs, || writes(Api::Consul, &durable_client)).await;
+    let put_etcd = median_run(args.runs, || writes(Api::Etcd, &etcd_client)).await;
     println!(
         "| put | {} | {} | {} | {} |",
         rate(&put_dev),
@@ -370,42 +357,33 @@ async fn key_values(
         rate(&put_etcd),
         ratio(&put_durable, &put_etcd)
     );
-    for http in [&dev.http, &durable.http] {
-        crate::kv_put::put(client, Api::Consul, http, "kv/read", &value).await;
+    for client in [&dev_client, &durable_client] {
+        crate::kv_put::put(client, Api::Consul, "kv/read", &value).await;
     }
-    crate::kv_put::put(client, Api::Etcd, &etcd.http, "kv/read", &value).await;
-    let read_consul = |http: String| {
-        let client = client.clone();
-        async move {
-            closed_loop(CLIENTS, duration, move |_, _| {
-                let (client, http) = (client.clone(), http.clone());
-                async move { answered(client.get(format!("{http}/v1/kv/kv/read")), 1).await }
-            })
-            .await
-        }
-    };
+    crate::kv_put::put(&etcd_client, Api::Etcd, "kv/read", &value).await;
     let key = base64::engine::general_purpose::STANDARD.encode("kv/read");
-    let read_etcd = || {
-        let (client, http, key) = (client.clone(), etcd.http.clone(), key.clone());
+    let etcd_range = json!({"key": key}).to_string();
+    let reads = |client: &Arc<LeanClient>, request: Request| {
+        let (client, request) = (client.clone(), Arc::new(request));
         async move {
             closed_loop(CLIENTS, duration, move |_, _| {
-                let (client, http, key) = (client.clone(), http.clone(), key.clone());
-                async move {
-                    answered(
-                        client
-                            .post(format!("{http}/v3/kv/range"))
-                            .json(&json!({"key": key})),
-                        1,
-                    )
-                    .await
-                }
+                let (client, request) = (client.clone(), request.clone());
+                async move { client.answered(&request, 1).await }
             })
             .await
         }
     };
-    let get_dev = median_run(args.runs, || read_consul(dev.http.clone())).await;
-    let get_durable = median_run(args.runs, || read_consul(durable.http.clone())).await;
-    let get_etcd = median_run(args.runs, read_etcd).await;
+    let consul_get = |client: &Arc<LeanClient>| client.request("GET", "/v1/kv/kv/read", b"");
+    let get_dev = median_run(args.runs, || reads(&dev_client, consul_get(&dev_client))).await;
+    let get_durable = median_run(args.runs, || {
+        reads(&durable_client, consul_get(&durable_client))
+    })
+    .await;
+    let get_etcd = median_run(args.runs, || {
+        let request = etcd_client.request("POST", "/v3/kv/range", etcd_range.as_bytes());
+        reads(&etcd_client, request)
+    })
+    .await;
     println!(
         "| get | {} | {} | {} | {} |",
         rate(&get_dev),

@@ -1,6 +1,13 @@
 //! `proconsul`: the agent and the command-line client in one binary, like `consul`.
 //! This file only parses argv and dispatches; the commands live in [`commands`].
 
+/// jemalloc rather than glibc's malloc: writes are decoded on HTTP workers and freed on
+/// the Raft state machine's task, a cross-thread pattern glibc's arenas handle poorly
+/// (malloc was a fifth of a registration's CPU). Measured with bench/: registrations
+/// +15–40%, the same memory idle and less with 100k instances.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod args;
 mod commands;
 mod output;

@@ -20,7 +20,28 @@ use crate::types::TypeConfig;
 #[derive(Debug, Clone)]
 struct StoredSnapshot {
     meta: SnapshotMetaOf<TypeConfig>,
-    data: Arc<Vec<u8>>,
+    content: SnapshotContent,
+}
+
+/// A snapshot's state, encoded or not yet.
+#[derive(Debug, Clone)]
+enum SnapshotContent {
+    Encoded(Arc<Vec<u8>>),
+    /// In memory (`-dev`) a snapshot only lets the log drop entries, and no follower
+    /// ever asks for it: keeping the immutable version (which shares its nodes with
+    /// the live state) costs nothing, where encoding the whole state every
+    /// `DEV_SNAPSHOT_THRESHOLD` writes cost a tenth of a registration load's CPU and
+    /// kept an encoded copy of the state in memory. Encoded if someone asks.
+    Version(Arc<State>),
+}
+
+impl SnapshotContent {
+    fn encoded(&self) -> Arc<Vec<u8>> {
+        match self {
+            SnapshotContent::Encoded(data) => data.clone(),
+            SnapshotContent::Version(state) => Arc::new(state.to_snapshot()),
+        }
+    }
 }
 
 /// Owned by openraft's state machine task; nothing else mutates the working state.
@@ -70,7 +91,7 @@ impl StateMachine {
         machine.last_membership = meta.last_membership.clone();
         *machine.snapshot_slot() = Some(StoredSnapshot {
             meta,
-            data: Arc::new(data.to_vec()),
+            content: SnapshotContent::Encoded(Arc::new(data.to_vec())),
         });
         machine
             .reader
@@ -130,24 +151,35 @@ pub struct SnapshotBuilder {
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     type SnapshotData = Cursor<Vec<u8>>;
 
+    /// In memory the answer carries no data: openraft keeps only the meta of a snapshot
+    /// it had built, and `get_current_snapshot` encodes the kept version on demand.
     async fn build_snapshot(
         &mut self,
     ) -> Result<SnapshotOf<TypeConfig, Cursor<Vec<u8>>>, io::Error> {
+        let Some(dir) = &self.snapshot_dir else {
+            *lock(&self.current_snapshot) = Some(StoredSnapshot {
+                meta: self.meta.clone(),
+                content: SnapshotContent::Version(self.state.clone()),
+            });
+            return Ok(SnapshotOf::<TypeConfig, Cursor<Vec<u8>>> {
+                meta: self.meta.clone(),
+                snapshot: Cursor::new(Vec::new()),
+            });
+        };
         let data = self.state.to_snapshot();
         tracing::debug!(bytes = data.len(), last_log_id = ?self.meta.last_log_id, "raft: built snapshot");
-        if let Some(dir) = &self.snapshot_dir {
-            let (dir, meta, bytes) = (dir.clone(), self.meta.clone(), data.clone());
-            tokio::task::spawn_blocking(move || write_snapshot_file(&dir, &meta, &bytes))
-                .await
-                .map_err(io::Error::other)??;
-        }
+        let data = Arc::new(data);
+        let (dir, meta, bytes) = (dir.clone(), self.meta.clone(), data.clone());
+        tokio::task::spawn_blocking(move || write_snapshot_file(&dir, &meta, &bytes))
+            .await
+            .map_err(io::Error::other)??;
         *lock(&self.current_snapshot) = Some(StoredSnapshot {
             meta: self.meta.clone(),
-            data: Arc::new(data.clone()),
+            content: SnapshotContent::Encoded(data.clone()),
         });
         Ok(SnapshotOf::<TypeConfig, Cursor<Vec<u8>>> {
             meta: self.meta.clone(),
-            snapshot: Cursor::new(data),
+            snapshot: Cursor::new(data.as_ref().clone()),
         })
     }
 }
@@ -225,7 +257,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.last_membership = meta.last_membership.clone();
         *self.snapshot_slot() = Some(StoredSnapshot {
             meta: meta.clone(),
-            data: Arc::new(data),
+            content: SnapshotContent::Encoded(Arc::new(data)),
         });
         self.reader.publish(Arc::new(self.state.clone()), None);
         Ok(())
@@ -234,13 +266,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_current_snapshot(
         &mut self,
     ) -> Result<Option<SnapshotOf<TypeConfig, Cursor<Vec<u8>>>>, io::Error> {
-        Ok(self
-            .snapshot_slot()
-            .as_ref()
-            .map(|stored| SnapshotOf::<TypeConfig, Cursor<Vec<u8>>> {
-                meta: stored.meta.clone(),
-                snapshot: Cursor::new(stored.data.as_ref().clone()),
-            }))
+        let Some(stored) = self.snapshot_slot().clone() else {
+            return Ok(None);
+        };
+        Ok(Some(SnapshotOf::<TypeConfig, Cursor<Vec<u8>>> {
+            snapshot: Cursor::new(stored.content.encoded().as_ref().clone()),
+            meta: stored.meta,
+        }))
     }
 }
 
@@ -267,8 +299,20 @@ mod tests {
             );
         }
         let mut builder = source.get_snapshot_builder().await;
-        let snapshot = builder.build_snapshot().await.unwrap();
-        assert!(source.get_current_snapshot().await.unwrap().is_some());
+        let built = builder.build_snapshot().await.unwrap();
+        // Written after the build: the snapshot keeps the version it was built from.
+        source.state.apply(
+            11,
+            &Command::Kv(KvCommand {
+                op: KvOp::Delete,
+                key: "k1".to_string(),
+                value: Vec::new(),
+                flags: 0,
+                cas: None,
+            }),
+        );
+        let snapshot = source.get_current_snapshot().await.unwrap().unwrap();
+        assert_eq!(snapshot.meta, built.meta);
 
         let target_reader = StateReader::default();
         let mut kvs = target_reader.subscribe(Table::Kvs);
@@ -277,7 +321,12 @@ mod tests {
             .install_snapshot(&snapshot.meta, snapshot.snapshot)
             .await
             .unwrap();
-        assert_eq!(*target_reader.current(), source.state);
+        let restored = target_reader.current();
+        assert_eq!(
+            restored.kv_get("k1").map(|entry| entry.value.clone()),
+            Some(Some(vec![1]))
+        );
+        assert_eq!(restored.kv_get("k10").map(|entry| entry.flags), Some(10));
         assert!(kvs.has_changed().unwrap());
         assert_eq!(*kvs.borrow_and_update(), 10);
 
@@ -290,7 +339,7 @@ mod tests {
         );
         assert_eq!(
             *target_reader.current(),
-            source.state,
+            *restored,
             "a bad snapshot changes nothing"
         );
     }

@@ -2,17 +2,33 @@
 //! `?index`, sleep until a table it reads changes (or the wait runs out) and run it again.
 //!
 //! An idle blocking query is one parked future holding a `watch::Receiver` per table it
-//! reads: no polling, no task of its own. A change to another table does not wake it.
+//! reads (or one for the service it reads): no polling, no task of its own. A change to
+//! another table, or to another service, does not wake it.
 
 use std::sync::Arc;
 
 use futures::future::select_all;
 use proconsul_state::{State, Table};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
 use crate::http::query::{Consistency, QueryMeta};
+
+/// What a query about one service waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceScope {
+    /// The service's own index (`State::service_index`): only changes to its instances,
+    /// their checks and their nodes wake the query.
+    Service,
+    /// The catalog tables' latest change (Connect views, which also read proxies
+    /// registered under other names).
+    Catalog,
+}
+
+/// The tables a service's answer is read from.
+const CATALOG_TABLES: [Table; 3] = [Table::Nodes, Table::Services, Table::Checks];
 
 impl Ctx {
     /// Runs `read` against the latest state, blocking per the request's options.
@@ -22,12 +38,61 @@ impl Ctx {
         tables: &[Table],
         read: impl Fn(&State) -> (u64, T),
     ) -> Result<(QueryMeta, T), ApiError> {
+        let reader = self.agent.consensus.reader();
+        let subscribe = || tables.iter().map(|table| reader.subscribe(*table)).collect();
+        self.block_on(subscribe, read).await
+    }
+
+    /// Runs `read` (given the state and the answer's index) on service `name`,
+    /// blocking per the request's options until `scope`'s index moves.
+    pub async fn blocking_service<T>(
+        &self,
+        name: &str,
+        scope: ServiceScope,
+        read: impl Fn(&State, u64) -> T,
+    ) -> Result<(QueryMeta, T), ApiError> {
+        let reader = self.agent.consensus.reader();
+        match scope {
+            ServiceScope::Service => {
+                let subscribe = || vec![reader.subscribe_service(name)];
+                self.block_on(subscribe, |state| {
+                    let index = state.service_index(name);
+                    (index, read(state, index))
+                })
+                .await
+            }
+            ServiceScope::Catalog => {
+                let subscribe = || {
+                    let tables = CATALOG_TABLES.iter();
+                    tables.map(|table| reader.subscribe(*table)).collect()
+                };
+                self.block_on(subscribe, |state| {
+                    let t = state.table_indexes();
+                    let index = t.nodes.max(t.services).max(t.checks);
+                    (index, read(state, index))
+                })
+                .await
+            }
+        }
+    }
+
+    /// The blocking loop: the receivers `subscribe` gives change when the answer may
+    /// have. A read without `?index` answers at once and subscribes to nothing.
+    async fn block_on<T>(
+        &self,
+        subscribe: impl FnOnce() -> Vec<watch::Receiver<u64>>,
+        read: impl Fn(&State) -> (u64, T),
+    ) -> Result<(QueryMeta, T), ApiError> {
         self.check_consistency().await?;
         let reader = self.agent.consensus.reader();
-        let mut receivers: Vec<_> = tables
-            .iter()
-            .map(|table| reader.subscribe(*table))
-            .collect();
+        let min_index = self.options.min_index;
+        if min_index == 0 {
+            let (index, answer) = read(&reader.current());
+            // Clients echo back X-Consul-Index, which is never 0.
+            return Ok((self.meta(index.max(1)), answer));
+        }
+        // Subscribed before the first read, so no change after it can be missed.
+        let mut receivers = subscribe();
         let deadline = Instant::now() + self.options.wait;
         // One timer for the whole wait: a change elsewhere that wakes this query but
         // leaves its answer as it was must not cost a new timer.
@@ -41,8 +106,7 @@ impl Ctx {
             let (index, answer) = read(&state);
             // Clients echo back X-Consul-Index, which is never 0; compare like for like.
             let index = index.max(1);
-            let min_index = self.options.min_index;
-            if min_index == 0 || index != min_index || Instant::now() >= deadline {
+            if index != min_index || Instant::now() >= deadline {
                 return Ok((self.meta(index), answer));
             }
             let changed = select_all(receivers.iter_mut().map(|rx| Box::pin(rx.changed())));

@@ -11,6 +11,7 @@ use proconsul_api::{
 };
 use proconsul_state::{Command, CommandOutcome, State, Table};
 
+use crate::http::blocking::ServiceScope;
 use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
 use crate::http::error::ApiError;
@@ -178,16 +179,12 @@ pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `GET /v1/catalog/service/:name` (`?tag` repeated: an instance must carry all).
 pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
-    service_rows(ctx, name, State::catalog_service, State::service_index).await
+    service_rows(ctx, name, State::catalog_service, ServiceScope::Service).await
 }
 
 /// `GET /v1/catalog/connect/:name`: the Connect-capable instances for a service.
 pub async fn connect(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
-    service_rows(ctx, name, State::catalog_connect, |state, _| {
-        let t = state.table_indexes();
-        t.nodes.max(t.services).max(t.checks)
-    })
-    .await
+    service_rows(ctx, name, State::catalog_connect, ServiceScope::Catalog).await
 }
 
 /// Catalog rows for one service from `rows`, filtered by `?tag`, `?node-meta`, ACLs
@@ -196,13 +193,12 @@ async fn service_rows(
     ctx: Ctx,
     name: String,
     rows: fn(&State, &str) -> Vec<CatalogService>,
-    index: fn(&State, &str) -> u64,
+    scope: ServiceScope,
 ) -> Result<Response, ApiError> {
     let tags: Vec<String> = ctx.params.all("tag").map(str::to_string).collect();
     let peered = ctx.options.peer.is_some();
-    let tables = [Table::Nodes, Table::Services, Table::Checks];
     let (meta, rows) = ctx
-        .blocking(&tables, |state| {
+        .blocking_service(&name, scope, |state, _| {
             let rows: Vec<CatalogService> = if ctx.authz.service_read(&name) && !peered {
                 rows(state, &name)
                     .into_iter()
@@ -214,7 +210,7 @@ async fn service_rows(
             } else {
                 Vec::new()
             };
-            (index(state, &name), rows)
+            rows
         })
         .await?;
     Ok(query_json(&meta, &rows, ctx.options.pretty))

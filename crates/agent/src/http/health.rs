@@ -7,6 +7,7 @@ use axum::response::Response;
 use proconsul_api::{HealthCheck, HealthStatus, ServiceEntry};
 use proconsul_state::{State, Table};
 
+use crate::http::blocking::ServiceScope;
 use crate::http::catalog::node_meta_matches;
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
@@ -31,9 +32,8 @@ pub async fn node(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiErr
 
 /// `GET /v1/health/checks/:service`.
 pub async fn checks(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
-    let tables = [Table::Nodes, Table::Services, Table::Checks];
     let (meta, checks) = ctx
-        .blocking(&tables, |state| {
+        .blocking_service(&name, ServiceScope::Service, |state, _| {
             let checks: Vec<Arc<HealthCheck>> = if ctx.authz.service_read(&name) {
                 state
                     .service_checks(&name)
@@ -49,7 +49,7 @@ pub async fn checks(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiE
             } else {
                 Vec::new()
             };
-            (state.service_index(&name), checks)
+            checks
         })
         .await?;
     Ok(query_json(&meta, &checks, ctx.options.pretty))
@@ -62,17 +62,20 @@ pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, Api
         "service",
         name,
         State::health_service,
-        State::service_index,
+        ServiceScope::Service,
     )
     .await
 }
 
 /// `GET /v1/health/connect/:service`: Connect-capable instances with their health.
 pub async fn connect(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
-    service_entries(ctx, "connect", name, State::health_connect, |state, _| {
-        let t = state.table_indexes();
-        t.nodes.max(t.services).max(t.checks)
-    })
+    service_entries(
+        ctx,
+        "connect",
+        name,
+        State::health_connect,
+        ServiceScope::Catalog,
+    )
     .await
 }
 
@@ -83,12 +86,11 @@ async fn service_entries(
     kind: &str,
     name: String,
     entries: fn(&State, &str) -> Vec<ServiceEntry>,
-    index: fn(&State, &str) -> u64,
+    scope: ServiceScope,
 ) -> Result<Response, ApiError> {
     let passing_only = ctx.params.flag("passing");
     let tags: Vec<String> = ctx.params.all("tag").map(str::to_string).collect();
     let peered = ctx.options.peer.is_some();
-    let tables = [Table::Nodes, Table::Services, Table::Checks];
     // Everything that shapes the answer (see answer_cache.rs).
     let key = format!(
         "{kind}|{name}|{passing_only}|{tags:?}|{:?}|{:?}|{:?}|{}",
@@ -99,10 +101,9 @@ async fn service_entries(
     );
     let cache = &ctx.agent.answers;
     let (meta, encoded) = ctx
-        .blocking(&tables, |state| {
-            let index = index(state, &name);
+        .blocking_service(&name, scope, |state, index| {
             if let Some(encoded) = cache.get(&key, index) {
-                return (index, encoded);
+                return encoded;
             }
             let entries: Vec<ServiceEntry> = if ctx.authz.service_read(&name) && !peered {
                 entries(state, &name)
@@ -118,7 +119,7 @@ async fn service_entries(
             };
             let encoded = encode_json(&entries, ctx.options.pretty);
             cache.put(key.clone(), index, encoded.clone());
-            (index, encoded)
+            encoded
         })
         .await?;
     Ok(query_encoded(&meta, encoded))
