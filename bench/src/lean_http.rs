@@ -282,3 +282,93 @@ fn invalid(what: &str) -> io::Error {
 fn truncated() -> ConnectionError {
     io::Error::new(io::ErrorKind::UnexpectedEof, "truncated body").into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::net::TcpListener;
+
+    /// A server that answers each request on a connection with the next canned answer,
+    /// and counts the connections it accepted.
+    async fn canned_server(answers: Vec<&'static [u8]>) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let answers = answers.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 1024];
+                    for answer in answers {
+                        if !matches!(stream.read(&mut request).await, Ok(n) if n > 0) {
+                            return;
+                        }
+                        // Split the answer to exercise reads of partial heads and bodies.
+                        let (head, tail) = answer.split_at(answer.len() / 2);
+                        stream.write_all(head).await.unwrap();
+                        stream.flush().await.unwrap();
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        stream.write_all(tail).await.unwrap();
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    #[tokio::test]
+    async fn reads_sized_and_chunked_answers_on_one_kept_alive_connection() {
+        let (url, accepted) = canned_server(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+            b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+        ])
+        .await;
+        let client = LeanClient::new(&url);
+        let request = client.request("GET", "/x", b"");
+        let first = client.send(&request).await.unwrap();
+        assert_eq!((first.status, first.body.as_slice()), (200, &b"hello"[..]));
+        let second = client.send(&request).await.unwrap();
+        assert_eq!(
+            (second.status, second.body.as_slice()),
+            (200, &b"abcdefg"[..])
+        );
+        let third = client.send(&request).await.unwrap();
+        assert_eq!((third.status, third.body.len()), (404, 0));
+        assert!(!third.is_success());
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "one kept-alive connection"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closed_is_replaced() {
+        // Each connection answers once, then the server closes it.
+        let (url, accepted) =
+            canned_server(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]).await;
+        let client = LeanClient::new(&url);
+        let request = client.request("PUT", "/y", b"{}");
+        for _ in 0..3 {
+            assert!(client.answered(&request, 2).await);
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn requests_carry_a_length_when_they_have_a_body_or_are_not_gets() {
+        let client = LeanClient::new("http://127.0.0.1:1");
+        let get = String::from_utf8(client.request("GET", "/a", b"").0).unwrap();
+        assert_eq!(get, "GET /a HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n");
+        let post = String::from_utf8(client.request("POST", "/b", b"").0).unwrap();
+        assert!(post.ends_with("Content-Length: 0\r\n\r\n"), "{post}");
+        let put = String::from_utf8(client.request("PUT", "/c", b"{}").0).unwrap();
+        assert!(put.contains("Content-Type: application/json\r\n"), "{put}");
+        assert!(put.ends_with("Content-Length: 2\r\n\r\n{}"), "{put}");
+    }
+}

@@ -78,6 +78,51 @@ async fn writes_elsewhere_do_not_end_a_service_watch() {
     assert_eq!(answer.json().as_array().unwrap().len(), 2);
 }
 
+/// Every read scoped to one service wakes on what changes its answer: a check of one of
+/// its instances, and the node an instance runs on (not only on its own registrations).
+#[tokio::test]
+async fn service_watches_wake_on_their_checks_and_nodes() {
+    let agent = TestAgent::start();
+    let register = |address: &str, status: &str| {
+        json!({"Node": "n1", "Address": address,
+            "Service": {"ID": "web1", "Service": "web"},
+            "Check": {"CheckID": "web-alive", "Name": "alive", "ServiceID": "web1", "Status": status}})
+        .to_string()
+    };
+    put(
+        &agent.url("/v1/catalog/register"),
+        register("10.0.0.1", "passing"),
+    )
+    .await;
+    let changes = [
+        ("a check's status", register("10.0.0.1", "critical")),
+        ("the node's address", register("10.0.0.9", "critical")),
+    ];
+    for (change, body) in changes {
+        let paths = [
+            "/v1/health/service/web",
+            "/v1/health/checks/web",
+            "/v1/catalog/service/web",
+        ];
+        let mut waiters = Vec::new();
+        for path in paths {
+            let index = get(&agent.url(path)).await.index();
+            let url = agent.url(&format!("{path}?index={index}&wait=30s"));
+            waiters.push((path, index, tokio::spawn(async move { get(&url).await })));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(waiters.iter().all(|(_, _, waiter)| !waiter.is_finished()));
+        put(&agent.url("/v1/catalog/register"), body).await;
+        for (path, index, waiter) in waiters {
+            let answer = tokio::time::timeout(Duration::from_secs(10), waiter)
+                .await
+                .unwrap_or_else(|_| panic!("{path} not woken by {change}"))
+                .unwrap();
+            assert!(answer.index() > index, "{path} after {change}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn index_is_never_zero_and_a_reset_index_returns_at_once() {
     let agent = TestAgent::start();

@@ -39,7 +39,12 @@ impl Ctx {
         read: impl Fn(&State) -> (u64, T),
     ) -> Result<(QueryMeta, T), ApiError> {
         let reader = self.agent.consensus.reader();
-        let subscribe = || tables.iter().map(|table| reader.subscribe(*table)).collect();
+        let subscribe = || {
+            tables
+                .iter()
+                .map(|table| reader.subscribe(*table))
+                .collect()
+        };
         self.block_on(subscribe, read).await
     }
 
