@@ -2,7 +2,8 @@
 //! and one per service name that blocking queries are waiting on.
 //!
 //! Readers never lock: they load an `Arc` and keep that version for as long as they
-//! need it. The state machine stores a new version *before* it bumps the channels, so a
+//! need it (a blocking query takes a short lock once, to subscribe to its service's
+//! channel). The state machine stores a new version *before* it bumps the channels, so a
 //! reader that subscribed, then loaded, cannot miss a change.
 
 use std::collections::HashMap;
