@@ -114,9 +114,19 @@ impl Ctx {
             if index != min_index || Instant::now() >= deadline {
                 return Ok((self.meta(index), answer));
             }
-            let changed = select_all(receivers.iter_mut().map(|rx| Box::pin(rx.changed())));
+            let changed = async {
+                match receivers.as_mut_slice() {
+                    // The usual case (one service, or one table) needs no selection.
+                    [receiver] => receiver.changed().await,
+                    all => {
+                        select_all(all.iter_mut().map(|rx| Box::pin(rx.changed())))
+                            .await
+                            .0
+                    }
+                }
+            };
             tokio::select! {
-                (result, _, _) = changed => {
+                result = changed => {
                     if result.is_err() {
                         return Ok((self.meta(index), answer));
                     }

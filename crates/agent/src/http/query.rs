@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use proconsul_api::duration::parse_duration;
 use rand::Rng;
 
@@ -214,21 +214,29 @@ pub struct QueryMeta {
     pub consistency: Consistency,
 }
 
+// Parsed once: every read answers with these, and a woken blocking query is mostly
+// answer headers and a socket write.
+const X_CONSUL_INDEX: HeaderName = HeaderName::from_static("x-consul-index");
+const X_CONSUL_KNOWN_LEADER: HeaderName = HeaderName::from_static("x-consul-knownleader");
+const X_CONSUL_LAST_CONTACT: HeaderName = HeaderName::from_static("x-consul-lastcontact");
+const X_CONSUL_EFFECTIVE_CONSISTENCY: HeaderName =
+    HeaderName::from_static("x-consul-effective-consistency");
+
 impl QueryMeta {
     /// Writes Consul's `X-Consul-*` headers. The index is never 0: a client that sends
     /// `?index=0` back would not block at all.
     pub fn write_headers(&self, headers: &mut HeaderMap) {
-        headers.insert("x-consul-index", HeaderValue::from(self.index.max(1)));
+        headers.insert(X_CONSUL_INDEX, HeaderValue::from(self.index.max(1)));
         headers.insert(
-            "x-consul-knownleader",
+            X_CONSUL_KNOWN_LEADER,
             HeaderValue::from_static(if self.known_leader { "true" } else { "false" }),
         );
         headers.insert(
-            "x-consul-lastcontact",
+            X_CONSUL_LAST_CONTACT,
             HeaderValue::from(self.last_contact.as_millis() as u64),
         );
         headers.insert(
-            "x-consul-effective-consistency",
+            X_CONSUL_EFFECTIVE_CONSISTENCY,
             HeaderValue::from_static(self.consistency.header_value()),
         );
     }
