@@ -151,10 +151,16 @@ impl State {
     /// instances the catalog tables' maximum stands in, which is never lower than the
     /// index at which its last instance went away.
     pub fn service_index(&self, name: &str) -> u64 {
-        self.service_indexes.get(name).copied().unwrap_or_else(|| {
-            let t = self.table_indexes;
-            t.nodes.max(t.services).max(t.checks)
-        })
+        self.service_indexes
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| self.catalog_index())
+    }
+
+    /// The latest change to the catalog tables (nodes, services, checks).
+    pub fn catalog_index(&self) -> u64 {
+        let t = self.table_indexes;
+        t.nodes.max(t.services).max(t.checks)
     }
 
     pub(crate) fn bump_service(&mut self, name: &str, index: u64) {

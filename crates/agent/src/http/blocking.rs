@@ -72,8 +72,7 @@ impl Ctx {
                     tables.map(|table| reader.subscribe(*table)).collect()
                 };
                 self.block_on(subscribe, |state| {
-                    let t = state.table_indexes();
-                    let index = t.nodes.max(t.services).max(t.checks);
+                    let index = state.catalog_index();
                     (index, read(state, index))
                 })
                 .await
