@@ -172,7 +172,8 @@ async fn measure(
     Ok(())
 }
 
-/// One connection per watcher; the first byte of the answer is the wake-up.
+/// One connection per watcher, all on one thread of their own; the first byte of the
+/// answer is the wake-up.
 fn spawn_http1_watchers(
     addr: &str,
     path: &str,
@@ -184,21 +185,21 @@ fn spawn_http1_watchers(
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
     // Connect in bounded waves so the listen backlog never overflows.
     let connecting = Arc::new(Semaphore::new(256));
-    let (addr, ended) = (addr.to_string(), over.clone());
-    let client = std::thread::spawn(move || {
+    let addr = addr.to_string();
+    let mut over = over;
+    std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("a runtime");
         runtime.block_on(async move {
             for _ in 0..watchers {
-                let (addr, request, woken, parked, connecting, mut over) = (
+                let (addr, request, woken, parked, connecting) = (
                     addr.to_string(),
                     request.clone(),
                     woken.clone(),
                     parked.clone(),
                     connecting.clone(),
-                    over.clone(),
                 );
                 tokio::spawn(async move {
                     let permit = connecting.acquire_owned().await;
@@ -218,17 +219,16 @@ fn spawn_http1_watchers(
                     if matches!(stream.read(&mut answer).await, Ok(n) if n > 0) {
                         let _ = woken.send(Instant::now()).await;
                     }
-                    // Keep the connection, and do nothing else, until the measurement is over (or
-                    // abandoned): every cycle spent here is taken from the agent being measured.
-                    let _ = over.wait_for(|over| *over).await;
+                    // Keep the connection, and do nothing else: every cycle spent here is
+                    // taken from the agent being measured. The connections close when the
+                    // measurement is over (or abandoned) and this runtime is dropped.
+                    std::future::pending::<()>().await;
                     drop(stream);
                 });
             }
-            let mut ended = ended;
-            let _ = ended.wait_for(|over| *over).await;
+            let _ = over.wait_for(|over| *over).await;
         });
     });
-    drop(client);
 }
 
 /// HTTP/2 streams, `STREAMS_PER_CONNECTION` per connection; the response headers are the
