@@ -53,7 +53,9 @@ impl FromStr for HealthStatus {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct CheckDefinitionSummary {
+    #[serde(rename = "HTTP")]
     pub http: String,
+    #[serde(rename = "TCP")]
     pub tcp: String,
     pub interval: String,
     pub timeout: String,

@@ -8,8 +8,10 @@ pub mod catalog;
 pub mod decode;
 pub mod duration;
 pub mod event;
+pub mod go_json;
 pub mod health;
 pub mod kv;
+pub mod query;
 pub mod session;
 
 #[cfg(feature = "client")]

@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::HeaderValue;
 use axum::response::Response;
+use proconsul_api::go_json::{self, Shape};
 use proconsul_api::{
     AgentMember, CheckRegistration, CheckUpdate, HealthCheck, HealthStatus, ServiceRegistration,
 };
@@ -20,7 +21,7 @@ use crate::checks::{OUTPUT_MAX_SIZE, truncate_output};
 use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
 use crate::http::error::ApiError;
-use crate::http::respond::json;
+use crate::http::respond::{json, json_shaped};
 use crate::local::{LocalCheck, allow_check_type, check_from_registration, prepare_service};
 
 /// `GET /v1/agent/self`: configuration and runtime facts, in Consul's shape (clients
@@ -145,7 +146,7 @@ pub async fn members(ctx: Ctx) -> Result<Response, ApiError> {
 pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
     let mut services = ctx.agent.local.services();
     services.retain(|_, service| ctx.authz.service_read(&service.service) && ctx.keep(service));
-    Ok(json(&services, ctx.options.pretty))
+    Ok(json_shaped(Shape::Agent, &services, ctx.options.pretty))
 }
 
 /// `GET /v1/agent/service/:id`: one service, with the `ContentHash` Consul adds.
@@ -159,7 +160,7 @@ pub async fn service(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiEr
         changes.borrow_and_update();
         let (body, hash) = service_with_hash(&ctx, &id)?;
         if answer_now || wanted != Some(hash.as_str()) {
-            let mut response = json(&body, ctx.options.pretty);
+            let mut response = json_shaped(Shape::Agent, &body, ctx.options.pretty);
             if let Ok(value) = HeaderValue::from_str(&hash) {
                 response.headers_mut().insert("x-consul-contenthash", value);
             }
@@ -180,8 +181,8 @@ fn service_with_hash(ctx: &Ctx, id: &str) -> Result<(Value, String), ApiError> {
         .service(id)
         .filter(|service| ctx.authz.service_read(&service.service))
         .ok_or_else(|| ApiError::not_found(format!("unknown service ID: {id}")))?;
-    let mut body =
-        serde_json::to_value(&service).map_err(|error| ApiError::internal(error.to_string()))?;
+    let mut body = go_json::to_value(&service, Shape::Agent)
+        .map_err(|error| ApiError::internal(error.to_string()))?;
     let mut hasher = DefaultHasher::new();
     body.to_string().hash(&mut hasher);
     let hash = format!("{:016x}", hasher.finish());

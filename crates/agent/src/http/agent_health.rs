@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
-use crate::http::respond::json;
+use crate::http::respond::json_shaped;
+use proconsul_api::go_json::Shape;
 
 /// One instance with its checks and their worst status.
 #[derive(Debug, Serialize)]
@@ -65,7 +66,7 @@ fn answer<T: Serialize>(ctx: &Ctx, status: HealthStatus, body: &T) -> Response {
         );
         text
     } else {
-        json(body, ctx.options.pretty)
+        json_shaped(Shape::Agent, body, ctx.options.pretty)
     };
     *response.status_mut() = status_code(status);
     response

@@ -6,19 +6,21 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use proconsul_api::go_json::{self, Shape};
 use serde::Serialize;
 
 use crate::http::error::ApiError;
 use crate::http::query::QueryMeta;
 
-/// A JSON response, pretty-printed when the client asked with `?pretty`.
+/// A JSON response in Consul's server shapes (see [`Shape`]), pretty-printed when the
+/// client asked with `?pretty`.
 pub fn json<T: Serialize + ?Sized>(value: &T, pretty: bool) -> Response {
-    let encoded = if pretty {
-        serde_json::to_vec_pretty(value)
-    } else {
-        serde_json::to_vec(value)
-    };
-    match encoded {
+    json_shaped(Shape::Catalog, value, pretty)
+}
+
+/// A JSON response in `shape`: the agent's own endpoints answer in [`Shape::Agent`].
+pub fn json_shaped<T: Serialize + ?Sized>(shape: Shape, value: &T, pretty: bool) -> Response {
+    match go_json::to_vec(value, shape, pretty) {
         Ok(bytes) => json_body(Bytes::from(bytes)),
         Err(error) => {
             ApiError::internal(format!("failed to encode response: {error}")).into_response()
@@ -26,18 +28,16 @@ pub fn json<T: Serialize + ?Sized>(value: &T, pretty: bool) -> Response {
     }
 }
 
-/// `value` encoded as JSON, to answer with later (or more than once). Our wire types
-/// always encode; should one not, the body says so rather than the agent failing.
+/// `value` encoded as JSON in Consul's server shapes, to answer with later (or more than
+/// once). Our wire types always encode; should one not, the body says so rather than the
+/// agent failing.
 pub fn encode_json<T: Serialize + ?Sized>(value: &T, pretty: bool) -> Bytes {
-    let encoded = if pretty {
-        serde_json::to_vec_pretty(value)
-    } else {
-        serde_json::to_vec(value)
-    };
-    encoded.map(Bytes::from).unwrap_or_else(|error| {
-        tracing::error!(%error, "failed to encode a response");
-        Bytes::from_static(b"null")
-    })
+    go_json::to_vec(value, Shape::Catalog, pretty)
+        .map(Bytes::from)
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "failed to encode a response");
+            Bytes::from_static(b"null")
+        })
 }
 
 fn json_body(bytes: Bytes) -> Response {
