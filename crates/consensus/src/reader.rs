@@ -100,6 +100,7 @@ fn slot(table: Table) -> usize {
         Table::Kvs => 3,
         Table::Sessions => 4,
         Table::Events => 5,
+        Table::PreparedQueries => 6,
     }
 }
 

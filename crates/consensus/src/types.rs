@@ -24,6 +24,10 @@ impl fmt::Display for Proposal {
             Command::Txn(ops) => write!(f, "txn ops={}", ops.len()),
             Command::EventFire(event) => write!(f, "event name={}", event.name),
             Command::Restore(backup) => write!(f, "restore bytes={}", backup.len()),
+            Command::PreparedQuerySet { op, query } => {
+                write!(f, "prepared query {op:?} id={}", query.id)
+            }
+            Command::PreparedQueryDelete { id } => write!(f, "prepared query delete id={id}"),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The commands that travel through the Raft log, and what applying one answers.
 
+use proconsul_api::query::PreparedQuery;
 use proconsul_api::{CatalogDeregistration, CatalogRegistration, Session, UserEvent};
 use serde::{Deserialize, Serialize};
 
+use crate::prepared_query::PreparedQueryOp;
 use crate::txn::{TxnError, TxnOp, TxnResult};
 
 /// One replicated write. Validation that needs no state happens before a command is
@@ -30,6 +32,14 @@ pub enum Command {
     /// `PUT /v1/snapshot`: the whole state replaced by a backup file's (checked again
     /// on apply; a bad file changes nothing).
     Restore(Vec<u8>),
+    /// `POST /v1/query` and `PUT /v1/query/:id`: the query with its ID chosen by the
+    /// proposer.
+    PreparedQuerySet {
+        op: PreparedQueryOp,
+        query: Box<PreparedQuery>,
+    },
+    /// `DELETE /v1/query/:id`.
+    PreparedQueryDelete { id: String },
 }
 
 /// A KV write, with the check-and-set index when the client asked for one.

@@ -15,6 +15,7 @@ mod command;
 mod event;
 mod health;
 mod kv;
+mod prepared_query;
 mod session;
 mod snapshot;
 mod state;
@@ -24,6 +25,10 @@ pub use backup::{BackupError, BackupMeta};
 pub use command::{Command, CommandOutcome, KvCommand, KvOp};
 pub use event::MAX_EVENTS;
 pub use health::{NodeChecks, NodeChecksCursor};
+pub use prepared_query::{
+    CompiledTemplate, ExecuteRequest, Execution, PreparedQueryOp, QUERY_NOT_FOUND, looks_like_uuid,
+    validate_query,
+};
 pub use snapshot::SnapshotError;
 pub use state::{State, Table, TableIndexes};
 pub use txn::{CatalogVerb, KvVerb, TxnError, TxnOp, TxnResult};

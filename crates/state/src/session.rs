@@ -59,6 +59,7 @@ impl State {
             return CommandOutcome::Done;
         };
         self.table_indexes.bump(Table::Sessions, index);
+        self.delete_session_queries(index, id);
         // Delays that have run out are forgotten, so the map holds only live ones.
         let expired: Vec<Key> = self
             .lock_delays

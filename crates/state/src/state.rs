@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use imbl::{OrdMap, OrdSet};
+use proconsul_api::query::PreparedQuery;
 use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent};
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
 use crate::command::{Command, CommandOutcome};
+use crate::prepared_query::QueryIndexes;
 
 /// A table whose highest modification index blocking queries wait on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,17 +20,19 @@ pub enum Table {
     Kvs,
     Sessions,
     Events,
+    PreparedQueries,
 }
 
 impl Table {
     /// Every table, in a fixed order (the order of [`TableIndexes`]' fields).
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
         Table::Nodes,
         Table::Services,
         Table::Checks,
         Table::Kvs,
         Table::Sessions,
         Table::Events,
+        Table::PreparedQueries,
     ];
 }
 
@@ -41,6 +45,7 @@ pub struct TableIndexes {
     pub kvs: u64,
     pub sessions: u64,
     pub events: u64,
+    pub prepared_queries: u64,
 }
 
 impl TableIndexes {
@@ -53,6 +58,7 @@ impl TableIndexes {
             Table::Kvs => self.kvs,
             Table::Sessions => self.sessions,
             Table::Events => self.events,
+            Table::PreparedQueries => self.prepared_queries,
         }
     }
 
@@ -64,6 +70,7 @@ impl TableIndexes {
             Table::Kvs => &mut self.kvs,
             Table::Sessions => &mut self.sessions,
             Table::Events => &mut self.events,
+            Table::PreparedQueries => &mut self.prepared_queries,
         };
         *slot = (*slot).max(index);
     }
@@ -96,6 +103,10 @@ pub struct State {
     pub(crate) lock_delays: OrdMap<Key, u64>,
     /// The latest user events, oldest first.
     pub(crate) events: imbl::Vector<Arc<UserEvent>>,
+    /// Prepared queries by ID.
+    pub(crate) prepared_queries: OrdMap<Key, Arc<PreparedQuery>>,
+    /// Derived: prepared query names and template prefixes. Rebuilt on restore.
+    pub(crate) query_indexes: QueryIndexes,
     /// Derived: service name to the instances that carry it. Rebuilt on restore.
     pub(crate) instances_by_name: OrdMap<Key, OrdSet<NodeScopedKey>>,
     /// The latest change touching each service name (its instances, their checks and
@@ -128,6 +139,10 @@ impl State {
             Command::Txn(ops) => self.apply_txn(index, ops),
             Command::EventFire(event) => self.apply_event(index, event),
             Command::Restore(backup) => self.apply_restore(index, backup),
+            Command::PreparedQuerySet { op, query } => {
+                self.apply_prepared_query_set(index, *op, query)
+            }
+            Command::PreparedQueryDelete { id } => self.apply_prepared_query_delete(index, id),
         }
     }
 

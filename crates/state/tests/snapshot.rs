@@ -1,17 +1,19 @@
 //! Property tests: any sequence of commands, snapshotted and restored at any point,
 //! answers every query the same as the original, and keeps doing so as commands go on.
 
+use proconsul_api::query::{PreparedQuery, QueryTemplate, ServiceQuery};
 use proconsul_api::{
     AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus, Session,
     SessionBehavior, UserEvent,
 };
-use proconsul_state::{Command, KvCommand, KvOp, State, Table};
+use proconsul_state::{Command, KvCommand, KvOp, PreparedQueryOp, State, Table};
 use proptest::prelude::*;
 
 const NODES: &[&str] = &["n1", "n2", "n3"];
 const SERVICES: &[&str] = &["web", "db", "cache"];
 const KEYS: &[&str] = &["a", "a/b", "a/c", "b", "b/x/y", ""];
 const SESSIONS: &[&str] = &["s1", "s2"];
+const QUERY_IDS: &[&str] = &["q1", "q2"];
 
 fn status() -> impl Strategy<Value = HealthStatus> {
     prop_oneof![
@@ -116,13 +118,52 @@ fn command() -> impl Strategy<Value = Command> {
             ..UserEvent::default()
         }))
     });
+    let query_set = (
+        0..QUERY_IDS.len(),
+        0..3usize,
+        any::<bool>(),
+        proptest::option::of(0..SESSIONS.len()),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(id, name, template, session, update)| Command::PreparedQuerySet {
+                op: if update {
+                    PreparedQueryOp::Update
+                } else {
+                    PreparedQueryOp::Create
+                },
+                query: Box::new(PreparedQuery {
+                    id: QUERY_IDS[id].to_string(),
+                    name: ["", "q", "web"][name].to_string(),
+                    session: session.map(|s| SESSIONS[s].to_string()).unwrap_or_default(),
+                    template: QueryTemplate {
+                        kind: if template {
+                            "name_prefix_match".into()
+                        } else {
+                            String::new()
+                        },
+                        ..QueryTemplate::default()
+                    },
+                    service: ServiceQuery {
+                        service: "${name.full}".into(),
+                        ..ServiceQuery::default()
+                    },
+                    ..PreparedQuery::default()
+                }),
+            },
+        );
+    let query_delete = (0..QUERY_IDS.len()).prop_map(|id| Command::PreparedQueryDelete {
+        id: QUERY_IDS[id].to_string(),
+    });
     prop_oneof![
         register,
         deregister,
         kv,
         session_create,
         session_destroy,
-        event
+        event,
+        query_set,
+        query_delete
     ]
 }
 
@@ -161,6 +202,10 @@ fn answers(state: &State) -> String {
         out += &format!("{key} {:?}\n", state.lock_delay_until(key));
     }
     out += &format!("{:?}\n", state.events().collect::<Vec<_>>());
+    out += &format!("{:?}\n", state.prepared_queries().collect::<Vec<_>>());
+    for name in ["q", "web", "webby", "x", "q1"] {
+        out += &format!("{name} {:?}\n", state.resolve_prepared_query(name));
+    }
     out
 }
 
