@@ -15,6 +15,7 @@ mod health;
 mod kv;
 mod maintenance;
 mod operator;
+mod prepared_query;
 pub mod query;
 mod reload;
 mod respond;
@@ -129,6 +130,7 @@ pub fn router(agent: AppState) -> Router {
         )
         .route("/v1/event/fire/{name}", put(event::fire))
         .route("/v1/event/list", get(event::list))
+        .merge(prepared_query::routes())
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .fallback(not_found)

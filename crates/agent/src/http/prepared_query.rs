@@ -1,0 +1,251 @@
+//! `/v1/query`: prepared queries. Create, update and delete go through Raft; list and
+//! read are blocking-capable reads of the prepared-query table; execute and explain
+//! resolve an ID or a name (templates by longest prefix) and run or render the query
+//! against one state (`proconsul_state`'s pure functions).
+//!
+//! Errors are Consul's: an unknown query is a 404 `Query not found`; a query Consul's
+//! server refuses (no service name, a bad template, a name taken) is a 500 with its text;
+//! a body that does not decode is a 400.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path};
+use axum::http::{Extensions, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use proconsul_api::query::{
+    BodyQueryMeta, PreparedQuery, PreparedQueryExecuteResponse, PreparedQueryExplainResponse,
+};
+use proconsul_state::{
+    Command, CommandOutcome, ExecuteRequest, PreparedQueryOp, QUERY_NOT_FOUND, State, Table,
+    validate_query,
+};
+use serde_json::json;
+
+use crate::http::AppState;
+use crate::http::context::Ctx;
+use crate::http::decode::decode_body;
+use crate::http::error::ApiError;
+use crate::http::query::{Consistency, QueryMeta};
+use crate::http::respond::{json, query_json};
+
+/// The tables an execution reads: the queries and the catalog.
+const EXECUTE_TABLES: [Table; 4] = [
+    Table::PreparedQueries,
+    Table::Nodes,
+    Table::Services,
+    Table::Checks,
+];
+
+/// The `/v1/query` routes, merged into the API router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/query", get(list).post(create))
+        .route("/v1/query/{id}", get(read).put(update).delete(delete))
+        .route("/v1/query/{id}/execute", get(execute))
+        .route("/v1/query/{id}/explain", get(explain))
+}
+
+/// `POST /v1/query`: stores a new query under a fresh ID; answers `{"ID": ...}`.
+async fn create(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    let mut query: PreparedQuery = decode_body(&body)?;
+    query.id = uuid::Uuid::new_v4().to_string();
+    let id = query.id.clone();
+    write(&ctx, PreparedQueryOp::Create, query).await?;
+    Ok(json(&json!({ "ID": id }), ctx.options.pretty))
+}
+
+/// `PUT /v1/query/:id`: replaces the query (the ID in the path wins over the body's).
+async fn update(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    let mut query: PreparedQuery = decode_body(&body)?;
+    query.id = id;
+    write(&ctx, PreparedQueryOp::Update, query).await?;
+    Ok(().into_response())
+}
+
+/// `DELETE /v1/query/:id`.
+async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let state = ctx.agent.consensus.reader().current();
+    if let Some(query) = state.prepared_query(&id)
+        && !ctx.authz.service_write(&query.service.service)
+    {
+        return Err(ApiError::permission_denied());
+    }
+    let applied = ctx
+        .agent
+        .consensus
+        .write(Command::PreparedQueryDelete { id })
+        .await?;
+    if let CommandOutcome::Rejected(reason) = applied.outcome {
+        return Err(ApiError::internal(reason));
+    }
+    Ok(().into_response())
+}
+
+/// Validates and proposes a create or update; answers once it is committed and applied.
+async fn write(ctx: &Ctx, op: PreparedQueryOp, mut query: PreparedQuery) -> Result<(), ApiError> {
+    if !ctx.authz.service_write(&query.service.service) {
+        return Err(ApiError::permission_denied());
+    }
+    query.create_index = 0;
+    query.modify_index = 0;
+    validate_query(&query).map_err(ApiError::internal)?;
+    let applied = ctx
+        .agent
+        .consensus
+        .write(Command::PreparedQuerySet {
+            op,
+            query: Box::new(query),
+        })
+        .await?;
+    match applied.outcome {
+        CommandOutcome::Rejected(reason) => Err(ApiError::internal(reason)),
+        _ => Ok(()),
+    }
+}
+
+/// `GET /v1/query`: every query (blocking on the table with `?index`).
+async fn list(ctx: Ctx) -> Result<Response, ApiError> {
+    let (meta, queries) = ctx
+        .blocking(&[Table::PreparedQueries], |state| {
+            let queries: Vec<PreparedQuery> = state
+                .prepared_queries()
+                .filter(|query| ctx.authz.service_read(&query.service.service))
+                .map(|query| (**query).clone())
+                .filter(|query| ctx.keep(query))
+                .collect();
+            (state.table_indexes().prepared_queries, queries)
+        })
+        .await?;
+    Ok(query_json(&meta, &queries, ctx.options.pretty))
+}
+
+/// `GET /v1/query/:id`: the query in a list of one; 404 when there is none.
+async fn read(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (meta, query) = ctx
+        .blocking(&[Table::PreparedQueries], |state| {
+            let query = state.prepared_query(&id).map(|query| (**query).clone());
+            (state.table_indexes().prepared_queries, query)
+        })
+        .await?;
+    match query {
+        Some(query) => Ok(query_json(&meta, &[query], ctx.options.pretty)),
+        None => Err(ApiError::not_found(QUERY_NOT_FOUND)),
+    }
+}
+
+/// The query `id_or_name` resolves to in `state`, rendered; the index of its answer.
+fn resolve(state: &State, id_or_name: &str) -> Result<PreparedQuery, ApiError> {
+    match state.resolve_prepared_query(id_or_name) {
+        Ok(Some(query)) => Ok(query),
+        Ok(None) => Err(ApiError::not_found(QUERY_NOT_FOUND)),
+        Err(reason) => Err(ApiError::internal(reason)),
+    }
+}
+
+/// `GET /v1/query/:id_or_name/execute` (`?near`, `?limit`, `?connect`).
+async fn execute(
+    ctx: Ctx,
+    Path(id_or_name): Path<String>,
+    headers: HeaderMap,
+    extensions: Extensions,
+) -> Result<Response, ApiError> {
+    let limit = ctx.params.u64("limit", "limit")?.unwrap_or(0);
+    let connect = ctx.params.flag("connect");
+    let near = ctx.params.get("near").map(str::to_string);
+    let source_ip = source_ip(&headers, &extensions);
+    let agent_node = ctx.agent.node.name.clone();
+    let datacenter = ctx.agent.config.datacenter.clone();
+    let seed: u64 = rand::random();
+    let (meta, outcome) = ctx
+        .blocking(&EXECUTE_TABLES, |state| {
+            let query = match resolve(state, &id_or_name) {
+                Ok(query) => query,
+                Err(error) => return (state.table_indexes().prepared_queries, Err(error)),
+            };
+            let request = ExecuteRequest {
+                agent_node: &agent_node,
+                source_ip: source_ip.as_deref(),
+                near: near.as_deref(),
+                limit: usize::try_from(limit).unwrap_or(usize::MAX),
+                connect,
+                seed,
+            };
+            let mut execution = state.execute_prepared_query(&query, &request);
+            if !ctx.authz.service_read(&execution.service) {
+                execution.nodes.clear();
+            }
+            execution
+                .nodes
+                .retain(|entry| ctx.authz.node_read(&entry.node.node));
+            let index = state
+                .table_indexes()
+                .prepared_queries
+                .max(state.service_index(&execution.service));
+            (index, Ok(execution))
+        })
+        .await?;
+    let execution = outcome?;
+    let response = PreparedQueryExecuteResponse {
+        service: execution.service,
+        nodes: execution.nodes,
+        dns: execution.dns,
+        datacenter,
+        failovers: execution.failovers,
+        meta: body_meta(&meta),
+    };
+    Ok(query_json(&meta, &response, ctx.options.pretty))
+}
+
+/// `GET /v1/query/:id_or_name/explain`: the query as it would run for that name.
+async fn explain(ctx: Ctx, Path(id_or_name): Path<String>) -> Result<Response, ApiError> {
+    let (meta, outcome) = ctx
+        .blocking(&[Table::PreparedQueries], |state| {
+            (
+                state.table_indexes().prepared_queries,
+                resolve(state, &id_or_name),
+            )
+        })
+        .await?;
+    let response = PreparedQueryExplainResponse {
+        query: outcome?,
+        meta: body_meta(&meta),
+    };
+    Ok(query_json(&meta, &response, ctx.options.pretty))
+}
+
+/// The `QueryMeta` Consul embeds in execute and explain bodies.
+fn body_meta(meta: &QueryMeta) -> BodyQueryMeta {
+    BodyQueryMeta {
+        index: meta.index.max(1),
+        last_contact: u64::try_from(meta.last_contact.as_nanos()).unwrap_or(u64::MAX),
+        known_leader: meta.known_leader,
+        consistency_level: match meta.consistency {
+            Consistency::Leader => "leader",
+            Consistency::Stale => "stale",
+            Consistency::Consistent => "consistent",
+        }
+        .to_string(),
+        not_modified: false,
+        backend: 0,
+    }
+}
+
+/// The request's source address as Consul takes it for `Near: "_ip"`: the first
+/// `X-Forwarded-For` entry, else the peer's address (when the server records it).
+fn source_ip(headers: &HeaderMap, extensions: &Extensions) -> Option<String> {
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_string);
+    forwarded.or_else(|| {
+        extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip().to_string())
+    })
+}
