@@ -254,3 +254,157 @@ async fn services_register_and_deregister_from_flags_and_files() {
     let output = cli(&agent, &["services", "register"]);
     assert!(!output.status.success());
 }
+
+/// The file HashiCorp's Go test harness (sdk/testutil v0.18.2) writes and starts
+/// `consul agent -config-file FILE` with: Consul keys Proconsul does not implement are
+/// accepted with one warning naming them, legacy names are read, `node_id`, `node_meta`
+/// and the DNS, HTTP and server ports are honoured, and nothing listens on the others.
+/// The server leads at once, and SIGINT stops it within the harness's 10 seconds.
+#[tokio::test]
+async fn a_consul_test_harness_file_starts_a_leading_server() {
+    let scratch = TempDir::new("harness");
+    let dir = scratch.path();
+    let [dns, http, https, serf_lan, serf_wan, server, grpc, grpc_tls] =
+        std::array::from_fn(|_| proconsul_tests::free_port());
+    let node_id = "6f0c1e0e-6a55-4f7e-9d43-1d1e5a3c7b1a";
+    let config = json!({
+        "node_name": "node-harness", "node_id": node_id, "node_meta": {"rack": "r1"},
+        "performance": {"raft_multiplier": 1}, "bootstrap": true, "server": true,
+        "data_dir": dir.join("data"), "segments": null, "disable_update_check": true,
+        "log_level": "debug", "bind_addr": "127.0.0.1", "addresses": {},
+        "ports": {"dns": dns, "http": http, "https": https, "serf_lan": serf_lan,
+                  "serf_wan": serf_wan, "server": server, "grpc": grpc, "grpc_tls": grpc_tls},
+        "acl": {"enabled": false, "tokens": {"master": "root", "agent_master": "towel"}},
+        "acl_datacenter": "dc1",
+        "connect": {"enabled": true, "ca_config": {"cluster_id": "11111111-2222-3333-4444-555555555555"}},
+        "skip_leave_on_interrupt": true, "peering": {"enabled": true}, "version": "1.22.0",
+    });
+    let file = write(dir, "config.json", &config.to_string());
+    let log_path = dir.join("agent.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(binary())
+        .args(["agent", "-config-file", &file])
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Kill(&mut child);
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+
+    // A leader, and the catalog holding this node, within a few seconds.
+    let url = |path: &str| format!("http://127.0.0.1:{http}{path}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let nodes = loop {
+        if let Ok(response) = reqwest::get(url("/v1/catalog/nodes")).await
+            && response.status() == 200
+        {
+            let known_leader = response.headers()["x-consul-knownleader"] == "true";
+            let index: u64 = response.headers()["x-consul-index"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let nodes: serde_json::Value = response.json().await.unwrap();
+            if known_leader && index >= 2 && nodes.as_array().is_some_and(|n| !n.is_empty()) {
+                break nodes;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no leader and catalog in time:\n{}",
+            read_log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(nodes[0]["ID"], node_id);
+    assert_eq!(nodes[0]["Node"], "node-harness");
+    assert_eq!(nodes[0]["Meta"]["rack"], "r1");
+    let roots = get(&url("/v1/agent/connect/ca/roots")).await.json();
+    assert_eq!(
+        roots["TrustDomain"],
+        "11111111-2222-3333-4444-555555555555.consul"
+    );
+    assert_eq!(roots["Roots"][0]["ID"], roots["ActiveRootID"]);
+
+    // One warning names every ignored key, legacy names under their modern ones.
+    let log_text = read_log();
+    let warnings: Vec<&str> = log_text
+        .lines()
+        .filter(|line| line.contains("config: ignoring keys Proconsul does not implement"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{log_text}");
+    for key in [
+        "acl,",
+        "disable_update_check",
+        "peering",
+        "ports.grpc_tls",
+        "ports.https",
+        "ports.serf_lan",
+        "primary_datacenter",
+        "skip_leave_on_interrupt",
+    ] {
+        assert!(warnings[0].contains(key), "{key} in {}", warnings[0]);
+    }
+
+    // DNS is bound to ports.dns; nothing listens on the ports Proconsul ignores.
+    assert!(
+        std::net::UdpSocket::bind(("127.0.0.1", dns)).is_err(),
+        "DNS is not on ports.dns"
+    );
+    for port in [https, serf_lan, serf_wan, grpc, grpc_tls] {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "something listens on {port}"
+        );
+    }
+    assert!(std::net::TcpStream::connect(("127.0.0.1", server)).is_ok());
+
+    // SIGINT: a clean exit well within the harness's 10 s.
+    let pid = child.0.id().to_string();
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit after SIGINT:\n{}",
+            read_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}:\n{}", read_log());
+}
+
+#[test]
+fn an_unknown_key_is_still_refused_with_file_and_key() {
+    let scratch = TempDir::new("unknown");
+    let dir = scratch.path();
+    // Known-but-ignored keys beside it do not hide it.
+    let file = write(
+        dir,
+        "mixed.json",
+        r#"{"connect": {"enabled": true}, "peering": {"enabled": true}, "acl": {}, "not_a_consul_key": 1}"#,
+    );
+    let stderr = expect_refusal(&[
+        "agent",
+        "-dev",
+        "-http-port=0",
+        "-server-port=0",
+        "-config-file",
+        &file,
+    ]);
+    assert!(
+        stderr.contains("mixed.json") && stderr.contains("not_a_consul_key"),
+        "{stderr}"
+    );
+}

@@ -30,7 +30,7 @@ use crate::ttl::{self, TtlTimers};
 use crate::{anti_entropy, reaper};
 
 /// The Consul version this agent reports; clients gate features on it.
-pub const CONSUL_COMPAT_VERSION: &str = "1.20.0";
+pub const CONSUL_COMPAT_VERSION: &str = "1.22.0";
 
 /// Who this agent is in the catalog.
 #[derive(Debug, Clone)]
@@ -58,6 +58,8 @@ pub struct AgentInner {
     pub shutdown: CancellationToken,
     /// Encoded answers to hot reads, reused while their index is unchanged.
     pub answers: AnswerCache,
+    /// The Connect CA root, when Connect is enabled.
+    pub connect_ca: Option<crate::connect_ca::CaRoots>,
 }
 
 impl AgentInner {
@@ -227,9 +229,12 @@ impl Agent {
     pub async fn start(config: AgentConfig) -> Result<Agent, AgentError> {
         let node_name = config.node_name.clone().unwrap_or_else(host_name);
         let server_data_dir = config.data_dir.clone().filter(|_| !config.dev);
-        let node_uuid = match &server_data_dir {
-            Some(data_dir) => node_id::load_or_create(data_dir).map_err(AgentError::Config)?,
-            None => uuid::Uuid::new_v4(),
+        let node_uuid = match (config.node_id, &server_data_dir) {
+            (Some(configured), _) => configured,
+            (None, Some(data_dir)) => {
+                node_id::load_or_create(data_dir).map_err(AgentError::Config)?
+            }
+            (None, None) => uuid::Uuid::new_v4(),
         };
         let node = NodeIdentity {
             name: node_name.clone(),
@@ -308,6 +313,17 @@ impl Agent {
             })?;
         let http_addr = listener.local_addr().map_err(AgentError::Http)?;
         let dns_server = bind_dns(&config, &consensus).await?;
+        let connect_ca = if config.connect_enabled {
+            let cluster_id = config
+                .connect_cluster_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let roots = crate::connect_ca::generate(&cluster_id, 1).map_err(AgentError::Config)?;
+            tracing::info!(trust_domain = %roots.trust_domain, "connect: CA root generated (roots only: Proconsul has no service mesh)");
+            Some(roots)
+        } else {
+            None
+        };
 
         let inner = Arc::new(AgentInner {
             config,
@@ -320,6 +336,7 @@ impl Agent {
             config_owned: ConfigOwned::default(),
             shutdown: CancellationToken::new(),
             answers: AnswerCache::default(),
+            connect_ca,
         });
         let from_files =
             config_registrations::prepare(&inner, &inner.config.services, &inner.config.checks)
@@ -557,7 +574,19 @@ pub(crate) async fn register_self(agent: &AgentInner) -> Result<(), AgentError> 
         address,
         datacenter: agent.config.datacenter.clone(),
         tagged_addresses,
-        node_meta: BTreeMap::from([("consul-network-segment".to_string(), String::new())]),
+        node_meta: agent
+            .config
+            .node_meta
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .chain([
+                ("consul-network-segment".to_string(), String::new()),
+                (
+                    "consul-version".to_string(),
+                    CONSUL_COMPAT_VERSION.to_string(),
+                ),
+            ])
+            .collect(),
         service: Some(AgentService {
             id: "consul".to_string(),
             service: "consul".to_string(),

@@ -70,6 +70,17 @@ pub struct AgentConfig {
     pub services: Vec<ServiceRegistration>,
     /// `check`/`checks` blocks from the config files.
     pub checks: Vec<CheckRegistration>,
+    /// `node_id`: this node's ID. Unset, a server keeps a generated one in its data dir
+    /// (and `-dev` generates one per start).
+    pub node_id: Option<uuid::Uuid>,
+    /// `node_meta`: metadata of this agent's node in the catalog.
+    pub node_meta: std::collections::BTreeMap<String, String>,
+    /// `connect.enabled` (Consul: on in `-dev`): list a CA root at
+    /// `/v1/connect/ca/roots`; nothing else of Connect exists.
+    pub connect_enabled: bool,
+    /// `connect.ca_config.cluster_id`: the CA's trust domain is `<cluster_id>.consul`
+    /// (random when unset).
+    pub connect_cluster_id: Option<String>,
     /// How often anti-entropy compares the agent with the catalog (Consul: about 1m).
     pub ae_interval: Duration,
     /// How often services with long-critical checks are looked for (Consul: 30s).
@@ -110,6 +121,10 @@ impl Default for AgentConfig {
             config_sources: Vec::new(),
             services: Vec::new(),
             checks: Vec::new(),
+            node_id: None,
+            node_meta: std::collections::BTreeMap::new(),
+            connect_enabled: false,
+            connect_cluster_id: None,
             ae_interval: Duration::from_secs(60),
             check_reap_interval: Duration::from_secs(30),
             check_deregister_minimum: Duration::from_secs(60),

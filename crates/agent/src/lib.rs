@@ -11,6 +11,7 @@ pub mod check_definition;
 mod checks;
 pub mod config;
 mod config_registrations;
+pub mod connect_ca;
 mod deadlines;
 mod error;
 pub mod http;
@@ -21,6 +22,6 @@ mod reaper;
 mod sessions;
 mod ttl;
 
-pub use agent::{Agent, run};
+pub use agent::{Agent, CONSUL_COMPAT_VERSION, run};
 pub use config::AgentConfig;
 pub use error::{AgentError, WriteError};

@@ -1,16 +1,20 @@
 //! Configuration files as Consul reads them: `-config-file` (repeatable) and
 //! `-config-dir` (its `*.json` and `*.hcl` in alphabetical order), in HCL or JSON,
 //! merged in order (later scalars win, lists are appended, maps merge), then checked
-//! against the keys Proconsul knows. An unknown key or a bad value is reported with its
+//! against the keys Proconsul knows. Keys Consul knows but Proconsul does not implement
+//! are accepted and listed in [`FileConfig::ignored`]; legacy names are read as their
+//! modern ones ([`compat`] holds both tables). An unknown key or a bad value is reported with its
 //! file and key path, and the agent refuses to start.
 //!
 //! Pure: it reads the files it is given and nothing else.
 
+pub mod compat;
 mod load;
 mod merge;
 mod model;
 
 pub use load::{ConfigError, ConfigSource, load};
 pub use model::{
-    Addresses, DnsConfigFile, FileConfig, GoDuration, Limits, Ports, RecursorStrategyName, SoaFile,
+    Addresses, CaConfig, Connect, DnsConfigFile, FileConfig, GoDuration, Limits, Ports,
+    RecursorStrategyName, SoaFile,
 };

@@ -38,16 +38,28 @@ impl ConfigError {
 /// Loads, checks and merges every source, in order.
 pub fn load(sources: &[ConfigSource]) -> Result<FileConfig, ConfigError> {
     let mut merged = Value::Object(Default::default());
+    let mut ignored = std::collections::BTreeSet::new();
     for path in files(sources)? {
-        let parsed = parse_file(&path)?;
+        let mut parsed = parse_file(&path)?;
+        ignored.extend(crate::compat::apply(&mut parsed).ignored);
         check(&path, &parsed)?;
         merge(&mut merged, parsed);
     }
-    serde_json::from_value(merged).map_err(|error| ConfigError {
+    let mut config: FileConfig = serde_json::from_value(merged).map_err(|error| ConfigError {
         file: None,
         key: None,
         message: error.to_string(),
-    })
+    })?;
+    ignored.extend(
+        config
+            .connect
+            .ca_config
+            .other
+            .keys()
+            .map(|key| format!("connect.ca_config.{key}")),
+    );
+    config.ignored = ignored.into_iter().collect();
+    Ok(config)
 }
 
 /// The files the sources name, directories expanded.
@@ -165,6 +177,58 @@ mod tests {
         );
     }
 
+    /// The file HashiCorp's sdk/testutil (v0.18.2) writes for `consul agent -config-file`.
+    #[test]
+    fn the_go_sdk_test_server_file_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            "config.json",
+            r#"{"node_name":"node-6f0c","node_id":"6f0c1e0e-6a55-4f7e-9d43-1d1e5a3c7b1a",
+                "performance":{"raft_multiplier":1},"bootstrap":true,"server":true,
+                "data_dir":"/tmp/x/data","segments":null,"disable_update_check":true,
+                "log_level":"debug","bind_addr":"127.0.0.1","addresses":{},
+                "ports":{"dns":1,"http":2,"https":3,"serf_lan":4,"serf_wan":5,"server":6,"grpc":7,"grpc_tls":8},
+                "acl":{"enabled":true,"tokens":{"master":"root","agent_master":"rec"}},
+                "acl_datacenter":"dc1","ca_file":"/ca.pem","verify_incoming":true,
+                "connect":{"enabled":true,"ca_config":{"cluster_id":"11111111-2222-3333-4444-555555555555","private_key_type":"ec"}},
+                "skip_leave_on_interrupt":true,"peering":{"enabled":true},"version":"1.22.0",
+                "node_meta":{"rack":"r1"}}"#,
+        );
+        let config = load(&[ConfigSource::File(file)]).unwrap();
+        assert_eq!(config.ports.http, Some(2));
+        assert_eq!(config.ports.dns, Some(1));
+        assert_eq!(config.ports.server, Some(6));
+        assert_eq!(
+            config.node_id.as_deref(),
+            Some("6f0c1e0e-6a55-4f7e-9d43-1d1e5a3c7b1a")
+        );
+        assert_eq!(config.node_meta["rack"], "r1");
+        assert_eq!(config.connect.enabled, Some(true));
+        assert_eq!(
+            config.connect.ca_config.cluster_id.as_deref(),
+            Some("11111111-2222-3333-4444-555555555555")
+        );
+        assert_eq!(
+            config.ignored,
+            [
+                "acl",
+                "connect.ca_config.private_key_type",
+                "disable_update_check",
+                "peering",
+                "ports.grpc",
+                "ports.grpc_tls",
+                "ports.https",
+                "ports.serf_lan",
+                "ports.serf_wan",
+                "primary_datacenter",
+                "skip_leave_on_interrupt",
+                "tls",
+                "version"
+            ]
+        );
+    }
+
     #[test]
     fn repeated_blocks_and_plural_lists() {
         let dir = tempfile::tempdir().unwrap();
@@ -216,6 +280,15 @@ mod tests {
                 .to_string()
                 .contains("unknown format")
         );
+        let unknown = write(
+            dir.path(),
+            "unknown.json",
+            r#"{"connect": {"enabled": true}, "performance": {"raft_multiplier": 1, "bogus": 2}}"#,
+        );
+        let error = load(&[ConfigSource::File(unknown)]).unwrap_err();
+        assert!(error.to_string().contains("unknown.json"), "{error}");
+        assert_eq!(error.key.as_deref(), Some("performance.bogus"), "{error}");
+
         let missing = dir.path().join("missing.json");
         assert!(load(&[ConfigSource::File(missing)]).is_err());
     }

@@ -1,5 +1,7 @@
-//! The configuration keys Proconsul understands, with Consul's names. Anything else is
-//! refused, so a typo is an error rather than a silently ignored setting.
+//! The configuration keys Proconsul understands, with Consul's names. Keys Consul knows
+//! that Proconsul does not act on are removed before these types see a file (see
+//! [`crate::compat`]); anything else is refused, so a typo is an error rather than a
+//! silently ignored setting.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,6 +17,10 @@ pub struct FileConfig {
     pub datacenter: Option<String>,
     pub data_dir: Option<String>,
     pub node_name: Option<String>,
+    /// The node's ID (a UUID); by default a server keeps a generated one in its data dir.
+    pub node_id: Option<String>,
+    /// Metadata of this agent's node in the catalog.
+    pub node_meta: BTreeMap<String, String>,
     pub client_addr: Option<std::net::IpAddr>,
     pub bind_addr: Option<std::net::IpAddr>,
     pub ports: Ports,
@@ -38,12 +44,17 @@ pub struct FileConfig {
     /// Leave the cluster on SIGTERM (Consul: false for servers).
     pub leave_on_terminate: Option<bool>,
     pub performance: Performance,
+    pub connect: Connect,
     pub ui: Option<bool>,
     pub limits: Limits,
     /// Raw service blocks; see [`FileConfig::service_registrations`].
     pub services: Vec<serde_json::Value>,
     /// Raw check blocks; see [`FileConfig::check_registrations`].
     pub checks: Vec<serde_json::Value>,
+    /// Keys Consul knows that Proconsul accepted without acting on them (dotted paths,
+    /// sorted, each once), for the agent's start-up warning.
+    #[serde(skip)]
+    pub ignored: Vec<String>,
 }
 
 /// `performance { ... }`.
@@ -54,18 +65,34 @@ pub struct Performance {
     pub raft_multiplier: Option<u32>,
 }
 
-/// `ports { ... }`. `-1` disables a listener, as in Consul.
+/// `connect { ... }`: only what decides the CA root Proconsul lists; the rest of
+/// Connect is in [`crate::compat::IGNORED`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Connect {
+    pub enabled: Option<bool>,
+    pub ca_config: CaConfig,
+}
+
+/// `connect.ca_config`: provider-specific, so any key is accepted; only `cluster_id` is
+/// read (the others are reported as ignored).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct CaConfig {
+    pub cluster_id: Option<String>,
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// `ports { ... }`. `-1` disables a listener, as in Consul. The other ports Consul has
+/// (`https`, `serf_lan`, `serf_wan`, `grpc`, `grpc_tls`, ...) are accepted and ignored:
+/// nothing listens on them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ports {
     pub http: Option<i32>,
-    pub https: Option<i32>,
     pub dns: Option<i32>,
     pub server: Option<i32>,
-    pub serf_lan: Option<i32>,
-    pub serf_wan: Option<i32>,
-    pub grpc: Option<i32>,
-    pub grpc_tls: Option<i32>,
 }
 
 /// `addresses { ... }`: per-listener addresses that override `client_addr`.

@@ -7,6 +7,7 @@ mod agent_health;
 pub mod answer_cache;
 mod blocking;
 mod catalog;
+mod connect_ca;
 mod context;
 pub mod decode;
 pub mod error;
@@ -130,6 +131,8 @@ pub fn router(agent: AppState) -> Router {
         )
         .route("/v1/event/fire/{name}", put(event::fire))
         .route("/v1/event/list", get(event::list))
+        .route("/v1/connect/ca/roots", get(connect_ca::roots))
+        .route("/v1/agent/connect/ca/roots", get(connect_ca::roots))
         .merge(prepared_query::routes())
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))

@@ -261,6 +261,18 @@ impl AgentArgs {
             config_sources: self.sources(),
             services: files.service_registrations().map_err(anyhow::Error::msg)?,
             checks: files.check_registrations().map_err(anyhow::Error::msg)?,
+            node_id: files
+                .node_id
+                .as_deref()
+                .filter(|id| !id.is_empty())
+                .map(|id| {
+                    uuid::Uuid::parse_str(id)
+                        .map_err(|error| anyhow::anyhow!("node_id: {id:?} is not a UUID: {error}"))
+                })
+                .transpose()?,
+            node_meta: files.node_meta.clone(),
+            connect_enabled: files.connect.enabled.unwrap_or(self.dev),
+            connect_cluster_id: files.connect.ca_config.cluster_id.clone(),
             ae_interval: self.ae_interval,
             check_reap_interval: self.check_reap_interval,
             check_deregister_minimum: self.check_deregister_minimum,
@@ -303,6 +315,12 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         return Ok(super::fail(format!("==> {message}")));
     }
     init_logging(level);
+    if !files.ignored.is_empty() {
+        tracing::warn!(
+            "config: ignoring keys Proconsul does not implement: {}",
+            files.ignored.join(", ")
+        );
+    }
     if args.ui {
         tracing::warn!("-ui is accepted but ignored: Proconsul has no web UI");
     }

@@ -71,7 +71,7 @@ enum Commands {
     /// Watches a view (key, keyprefix, services, nodes, service, checks, event) for changes.
     Watch(watch::WatchArgs),
     /// Prints the version.
-    Version,
+    Version(version::VersionArgs),
 }
 
 /// Options shared by every command that talks to an agent over HTTP.
@@ -157,7 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Operator(command) => operator::run(command).await,
         Commands::Lock(args) => lock::run(args).await,
         Commands::Watch(args) => watch::run(args).await,
-        Commands::Version => Ok(version::run()),
+        Commands::Version(args) => Ok(version::run(&args)),
     }
 }
 
@@ -202,6 +202,7 @@ mod tests {
             "proconsul members -status=alive -wan",
             "proconsul -version",
             "proconsul version",
+            "proconsul version -format=json",
         ] {
             assert!(parse(line).is_ok(), "{line}: {:?}", parse(line).err());
         }
