@@ -312,7 +312,7 @@ impl Agent {
                 source,
             })?;
         let http_addr = listener.local_addr().map_err(AgentError::Http)?;
-        let dns_server = bind_dns(&config, &consensus).await?;
+        let dns_server = bind_dns(&config, &consensus, &node.name).await?;
         let connect_ca = if config.connect_enabled {
             let cluster_id = config
                 .connect_cluster_id
@@ -475,6 +475,7 @@ impl Agent {
 async fn bind_dns(
     config: &AgentConfig,
     consensus: &Consensus,
+    node_name: &str,
 ) -> Result<Option<DnsServer>, AgentError> {
     let Some(port) = config.dns_port else {
         return Ok(None);
@@ -483,6 +484,7 @@ async fn bind_dns(
     let reader = consensus.reader().clone();
     let dns_config = DnsConfig {
         datacenter: config.datacenter.clone(),
+        node_name: node_name.to_string(),
         ..config.dns.clone()
     };
     let handler = DnsHandler::new(

@@ -10,8 +10,11 @@ use std::time::Duration;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
-use proconsul_api::Node;
-use proconsul_state::State;
+use std::sync::Arc;
+
+use proconsul_api::duration::parse_duration;
+use proconsul_api::{HealthStatus, Node};
+use proconsul_state::{ExecuteRequest, State};
 use rand::Rng;
 
 use crate::config::DnsConfig;
@@ -82,6 +85,8 @@ pub struct Question<'a> {
     /// Build a service lookup in this rotation of a seeded order, so that it can be
     /// kept; `None`: a fresh random order.
     pub rotation: Option<Rotation>,
+    /// The client's address (prepared queries with `Near: "_ip"`).
+    pub source: Option<IpAddr>,
 }
 
 /// What answers are computed from.
@@ -111,6 +116,9 @@ pub fn answer(sources: &Sources<'_>, question: &Question<'_>, rng: &mut impl Rng
             datacenter,
         } if builder.is_local(datacenter) => builder.service(name, tag.as_deref(), rng),
         Lookup::Node { name, datacenter } if builder.is_local(datacenter) => builder.node(name),
+        Lookup::Query { name, datacenter } if builder.is_local(datacenter) => {
+            builder.prepared_query(name, rng)
+        }
         Lookup::Addr { ip, datacenter } if builder.is_local(datacenter) => {
             builder.address_answer(*ip, seconds(sources.config.node_ttl))
         }
@@ -306,6 +314,80 @@ impl Builder<'_> {
             // all of them when any address repeats.
             let mut seen = HashSet::new();
             for (instance, _) in ordered(usize::MAX, rng) {
+                if response.answers.len() >= self.question.max_answers
+                    || response.least_bytes > self.question.max_bytes
+                {
+                    break;
+                }
+                let address = instance_address(instance);
+                if !seen.insert(address) {
+                    continue;
+                }
+                for record in
+                    address_records(self.question.name, address, self.question.query_type, ttl)
+                {
+                    response.push(record, None);
+                }
+            }
+        }
+        response
+    }
+
+    /// `<query>.query`: the prepared query's results, in the order execution gives
+    /// (shuffled, its `Near` node first), with the query's `DNS.TTL` when it has one.
+    fn prepared_query(&self, name: &str, rng: &mut impl Rng) -> Response {
+        let query = match self.state.resolve_prepared_query(name) {
+            Ok(Some(query)) => query,
+            Ok(None) => return Response::empty(ResponseCode::NXDomain),
+            Err(_) => return Response::empty(ResponseCode::ServFail),
+        };
+        let source = self.question.source.map(|ip| ip.to_string());
+        let request = ExecuteRequest {
+            agent_node: &self.config.node_name,
+            source_ip: source.as_deref(),
+            seed: rng.random(),
+            ..ExecuteRequest::default()
+        };
+        let execution = self.state.execute_prepared_query(&query, &request);
+        if execution.nodes.is_empty() {
+            return Response::empty(ResponseCode::NXDomain);
+        }
+        let ttl = match parse_duration(&execution.dns.ttl) {
+            Ok(ttl) if !execution.dns.ttl.is_empty() => seconds(ttl),
+            _ => seconds(self.config.service_ttl(&execution.service)),
+        };
+        let instances: Vec<Healthy> = execution
+            .nodes
+            .into_iter()
+            .map(|entry| {
+                let warning = entry
+                    .checks
+                    .iter()
+                    .any(|check| check.status != HealthStatus::Passing);
+                let weights = entry.service.weights;
+                Healthy {
+                    weight: if warning {
+                        weights.warning
+                    } else {
+                        weights.passing
+                    },
+                    node: Arc::new(entry.node),
+                    service: Arc::new(entry.service),
+                }
+            })
+            .collect();
+        let mut response = Response::empty(ResponseCode::NoError);
+        if self.question.query_type == RecordType::SRV {
+            let mut targets_seen = HashSet::new();
+            for instance in instances.iter().take(self.question.max_answers) {
+                if response.least_bytes > self.question.max_bytes {
+                    break;
+                }
+                self.srv(&mut response, instance, ttl, &mut targets_seen);
+            }
+        } else {
+            let mut seen = HashSet::new();
+            for instance in &instances {
                 if response.answers.len() >= self.question.max_answers
                     || response.least_bytes > self.question.max_bytes
                 {

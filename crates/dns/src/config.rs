@@ -13,6 +13,8 @@ pub struct DnsConfig {
     pub alt_domain: Option<String>,
     /// The agent's datacenter: names without one, or naming this one, are answered.
     pub datacenter: String,
+    /// The agent's node name: prepared queries with `Near: "_agent"` sort it first.
+    pub node_name: String,
     /// `dns_config.node_ttl`.
     pub node_ttl: Duration,
     /// `dns_config.service_ttl`: per service name; a key ending in `*` is a prefix, and
@@ -82,6 +84,7 @@ impl Default for DnsConfig {
             domain: "consul.".to_string(),
             alt_domain: None,
             datacenter: "dc1".to_string(),
+            node_name: String::new(),
             node_ttl: Duration::ZERO,
             service_ttl: Vec::new(),
             only_passing: false,

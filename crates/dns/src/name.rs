@@ -31,7 +31,13 @@ pub enum Lookup {
         ip: IpAddr,
         datacenter: Option<String>,
     },
-    /// A form Consul has that this agent does not serve (prepared queries, mesh,
+    /// `<query>.query`, or RFC 2782 `_<query>._tcp.query`: a prepared query's ID or
+    /// name (names may contain dots).
+    Query {
+        name: String,
+        datacenter: Option<String>,
+    },
+    /// A form Consul has that this agent does not serve (mesh,
     /// peering, Enterprise namespaces and partitions). Answered NXDOMAIN.
     Unsupported(&'static str),
     /// Not a Consul name.
@@ -120,7 +126,7 @@ fn typed(kind: &str, prefix: &[&str], locality: Result<Option<String>, &'static 
             }
             _ => Lookup::Invalid,
         },
-        "query" => Lookup::Unsupported("prepared queries"),
+        "query" => query(prefix, datacenter),
         "connect" | "ingress" | "virtual" => Lookup::Unsupported("service mesh lookups"),
         _ => Lookup::Invalid,
     }
@@ -145,6 +151,19 @@ fn service(prefix: &[&str], datacenter: Option<String>) -> Lookup {
         tag: tag.map(str::to_string),
         datacenter,
     }
+}
+
+fn query(prefix: &[&str], datacenter: Option<String>) -> Lookup {
+    let name = match prefix {
+        [] => return Lookup::Invalid,
+        // RFC 2782: `_<query>._tcp`.
+        [name, "_tcp"] if is_underscored(name) => name[1..].to_string(),
+        labels => labels.join("."),
+    };
+    if name.is_empty() {
+        return Lookup::Invalid;
+    }
+    Lookup::Query { name, datacenter }
 }
 
 fn is_underscored(label: &str) -> bool {
@@ -270,6 +289,22 @@ mod tests {
     }
 
     #[test]
+    fn query_forms() {
+        let query = |name: &str, dc: Option<&str>| Lookup::Query {
+            name: name.into(),
+            datacenter: dc.map(Into::into),
+        };
+        assert_eq!(parse_name("web.query"), query("web", None));
+        assert_eq!(
+            parse_name("geo-db-x.query.dc1"),
+            query("geo-db-x", Some("dc1"))
+        );
+        assert_eq!(parse_name("_web._tcp.query"), query("web", None));
+        assert_eq!(parse_name("a.b.query.dc1.dc"), query("a.b", Some("dc1")));
+        assert_eq!(parse_name("query"), Lookup::Invalid);
+    }
+
+    #[test]
     fn hex_addresses_round_trip() {
         for ip in ["10.1.2.3", "::1", "2001:db8::ff00:42:8329"] {
             let ip: IpAddr = ip.parse().unwrap();
@@ -280,7 +315,7 @@ mod tests {
 
     #[test]
     fn unserved_forms_are_named() {
-        assert!(matches!(parse_name("web.query"), Lookup::Unsupported(_)));
+        assert!(matches!(parse_name("web.ingress"), Lookup::Unsupported(_)));
         assert!(matches!(parse_name("web.connect"), Lookup::Unsupported(_)));
         assert!(matches!(
             parse_name("web.service.other.peer"),

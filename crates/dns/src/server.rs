@@ -112,6 +112,7 @@ impl DnsHandler {
         max_answers: usize,
         max_bytes: usize,
         rotation: Option<Rotation>,
+        source: Option<IpAddr>,
     ) -> Option<Response> {
         let lower = name.to_lowercase();
         if query_type == RecordType::PTR
@@ -143,6 +144,7 @@ impl DnsHandler {
             max_answers,
             max_bytes,
             rotation,
+            source,
         };
         let state = (self.state)();
         Some(answer::answer(
@@ -171,6 +173,7 @@ impl DnsHandler {
             max_answers: 0,
             max_bytes: 0,
             rotation: None,
+            source: None,
         };
         answer::answer(&self.sources(state), &question, &mut rand::rng())
     }
@@ -349,6 +352,7 @@ impl DnsHandler {
             max_answers,
             limits.max_bytes,
             rotation,
+            Some(request.src().ip()),
         ) else {
             return Decision::Recurse;
         };
