@@ -311,7 +311,7 @@ async fn execute_applies_each_filter() {
             .unwrap();
         assert_eq!(body["Nodes"][0]["Node"]["Node"], "n1");
     }
-    // _agent: the agent's own node (it runs no `web`, so the order is just shuffled).
+    // _agent: the agent's own node, once it runs a `web` instance.
     register(
         &agent,
         json!({"Node": agent.node_name, "Address": "127.0.0.1",
@@ -320,6 +320,11 @@ async fn execute_applies_each_filter() {
     .await;
     for _ in 0..5 {
         let body = get(&agent.url(&format!("/v1/query/{id}/execute?near=_agent")))
+            .await
+            .json();
+        assert_eq!(body["Nodes"][0]["Node"]["Node"], agent.node_name.as_str());
+        // Without X-Forwarded-For, _ip is the peer's address: 127.0.0.1, this node's.
+        let body = get(&agent.url(&format!("/v1/query/{id}/execute?near=_ip")))
             .await
             .json();
         assert_eq!(body["Nodes"][0]["Node"]["Node"], agent.node_name.as_str());

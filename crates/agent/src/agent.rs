@@ -374,10 +374,12 @@ impl Agent {
         let router = http::router(inner.clone());
         let shutdown = inner.shutdown.clone();
         let http_task = tokio::spawn(async move {
-            // `into_make_service` hands each connection a pointer to the one router;
+            // `into_make_service*` hands each connection a pointer to the one router;
             // serving the router directly clones its whole route table per connection
-            // (~35 KiB and a deep copy of every route on each new connection).
-            axum::serve(listener, router.into_make_service())
+            // (~35 KiB and a deep copy of every route on each new connection). The peer
+            // address rides along for prepared queries' `Near: "_ip"`.
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
                 .await
         });
