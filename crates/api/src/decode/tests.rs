@@ -225,8 +225,11 @@ fn same_decoding<T: DeserializeOwned + std::fmt::Debug>(
     Ok(())
 }
 
+/// The decoding law checked for one request type: `sent` decodes as `expected` does.
+type Law = fn(&Value, &Value) -> Result<(), TestCaseError>;
+
 /// Every request type with a body that sets all of its kinds of field.
-fn samples() -> Vec<(Value, fn(&Value, &Value) -> Result<(), TestCaseError>)> {
+fn samples() -> Vec<(Value, Law)> {
     vec![
         (full_registration(), same_decoding::<ServiceRegistration>),
         (
