@@ -54,6 +54,8 @@ pub struct QueryTemplate {
 #[serde(rename_all = "PascalCase", default)]
 pub struct ServiceQuery {
     pub service: String,
+    /// Stored and shown; sameness groups are an Enterprise feature, not applied.
+    pub sameness_group: String,
     pub failover: QueryFailoverOptions,
     pub only_passing: bool,
     #[serde(rename = "IgnoreCheckIDs")]
@@ -62,8 +64,9 @@ pub struct ServiceQuery {
     pub tags: Option<Vec<String>>,
     pub node_meta: Option<BTreeMap<String, String>>,
     pub service_meta: Option<BTreeMap<String, String>>,
-    pub peer: String,
     pub connect: bool,
+    /// Stored and shown; no peerings exist.
+    pub peer: String,
 }
 
 /// `Service.Failover`: the datacenters (or peers) to ask when none of the local
@@ -102,6 +105,8 @@ pub struct PreparedQueryExecuteResponse {
     #[serde(rename = "DNS")]
     pub dns: QueryDnsOptions,
     pub datacenter: String,
+    /// The cluster peer the results came from (always this cluster's: empty).
+    pub peer_name: String,
     pub failovers: u64,
     #[serde(flatten)]
     pub meta: BodyQueryMeta,
@@ -127,6 +132,8 @@ pub struct BodyQueryMeta {
     pub consistency_level: String,
     pub not_modified: bool,
     pub backend: u64,
+    #[serde(rename = "ResultsFilteredByACLs")]
+    pub results_filtered_by_acls: bool,
 }
 
 #[cfg(test)]
@@ -137,7 +144,7 @@ mod tests {
     fn definition_round_trips_with_consul_names() {
         let text = r#"{"ID":"a","Name":"n","Session":"","Token":"","Template":{"Type":"name_prefix_match","Regexp":"^x$","RemoveEmptyTags":true},
             "Service":{"Service":"redis","Failover":{"NearestN":2,"Datacenters":["dc2"],"Targets":null},"OnlyPassing":true,"IgnoreCheckIDs":null,
-            "Near":"_agent","Tags":["a","!b"],"NodeMeta":{"k":"v"},"ServiceMeta":null,"Peer":"","Connect":false},"DNS":{"TTL":"10s"},"CreateIndex":3,"ModifyIndex":4}"#;
+            "Near":"_agent","Tags":["a","!b"],"NodeMeta":{"k":"v"},"ServiceMeta":null,"Connect":false,"Peer":"","SamenessGroup":""},"DNS":{"TTL":"10s"},"CreateIndex":3,"ModifyIndex":4}"#;
         let query: PreparedQuery = serde_json::from_str(text).unwrap();
         assert_eq!(query.service.failover.nearest_n, 2);
         assert_eq!(query.dns.ttl, "10s");

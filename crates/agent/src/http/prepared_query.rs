@@ -193,6 +193,7 @@ async fn execute(
         nodes: execution.nodes,
         dns: execution.dns,
         datacenter,
+        peer_name: String::new(),
         failovers: execution.failovers,
         meta: body_meta(&meta),
     };
@@ -230,6 +231,7 @@ fn body_meta(meta: &QueryMeta) -> BodyQueryMeta {
         .to_string(),
         not_modified: false,
         backend: 0,
+        results_filtered_by_acls: false,
     }
 }
 
