@@ -94,6 +94,9 @@ fn parse_file(path: &Path) -> Result<Value, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| ConfigError::in_file(path, None, format!("cannot read: {error}")))?;
     let mut value: Value = match extension(path) {
+        // An empty file is an empty configuration, as Consul reads it (tools create the
+        // file first and fill it before a reload).
+        Some("json" | "hcl") if text.trim().is_empty() => Value::Object(Default::default()),
         Some("json") => serde_json::from_str(&text)
             .map_err(|error| ConfigError::in_file(path, None, format!("invalid JSON: {error}")))?,
         Some("hcl") => hcl::from_str(&text)
@@ -288,6 +291,12 @@ mod tests {
         let error = load(&[ConfigSource::File(unknown)]).unwrap_err();
         assert!(error.to_string().contains("unknown.json"), "{error}");
         assert_eq!(error.key.as_deref(), Some("performance.bogus"), "{error}");
+
+        let empty = write(dir.path(), "empty.json", "\n");
+        assert_eq!(
+            load(&[ConfigSource::File(empty)]).unwrap(),
+            FileConfig::default()
+        );
 
         let missing = dir.path().join("missing.json");
         assert!(load(&[ConfigSource::File(missing)]).is_err());

@@ -4,6 +4,7 @@
 mod acl;
 mod agent;
 mod agent_health;
+mod agent_host;
 pub mod answer_cache;
 mod blocking;
 mod catalog;
@@ -45,6 +46,7 @@ pub fn router(agent: AppState) -> Router {
     let body_limit = agent.config.kv_max_value_size.max(4 * 1024 * 1024) + 1024;
     Router::new()
         .route("/v1/agent/self", get(agent::self_info))
+        .route("/v1/agent/host", get(agent_host::host))
         .route("/v1/agent/members", get(agent::members))
         .route("/v1/agent/services", get(agent::services))
         .route("/v1/agent/service/register", put(agent::register_service))
