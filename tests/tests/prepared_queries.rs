@@ -376,6 +376,13 @@ async fn templates_through_execute_and_explain() {
     assert_eq!(query["ID"], catch_all);
     assert_eq!(query["Service"]["Service"], "web");
     assert_eq!(query["Template"]["Type"], "name_prefix_match");
+    // A template runs for names only.
+    let by_id = get(&agent.url(&format!("/v1/query/{catch_all}/explain"))).await;
+    assert_eq!(by_id.status, 500);
+    assert_eq!(
+        by_id.body,
+        "prepared query templates can only be resolved up by name, not by ID"
+    );
 
     // The longer prefix wins; its regexp's groups and the suffix are interpolated.
     let explained = get(&agent.url("/v1/query/geo-web-primary/explain"))
@@ -489,6 +496,25 @@ async fn dns_answers_query_names() {
     let tpl = dig(agent.dns_port, &["tpl-web.query.consul", "A"]);
     assert_eq!(tpl.answers("A"), ["10.1.0.3"], "{}", tpl.raw);
     assert_eq!(tpl.answer[0].ttl, 0);
+
+    // Near "_ip": the node at the EDNS Client Subnet address comes first.
+    create(
+        &agent,
+        json!({"Name": "near-ip", "Service": {"Service": "web", "Near": "_ip"}}),
+    )
+    .await;
+    for _ in 0..5 {
+        let near = dig(
+            agent.dns_port,
+            &["near-ip.query.consul", "A", "+subnet=10.1.0.2/32"],
+        );
+        assert_eq!(
+            near.answers("A").first().map(String::as_str),
+            Some("10.1.0.2"),
+            "{}",
+            near.raw
+        );
+    }
 
     let missing = dig(agent.dns_port, &["nothing.query.consul", "A"]);
     assert_eq!(missing.status, "NXDOMAIN");

@@ -319,6 +319,18 @@ impl Reply {
     }
 }
 
+/// The client's address as Consul takes it for prepared queries' `Near: "_ip"`: the
+/// EDNS Client Subnet address when the request carries one, else the sender's.
+fn source_address(request: &Request) -> IpAddr {
+    let subnet = request.edns.as_ref().and_then(|edns| {
+        match edns.option(hickory_proto::rr::rdata::opt::EdnsCode::Subnet) {
+            Some(hickory_proto::rr::rdata::opt::EdnsOption::Subnet(subnet)) => Some(subnet.addr()),
+            _ => None,
+        }
+    });
+    subnet.unwrap_or_else(|| request.src().ip())
+}
+
 impl DnsHandler {
     /// Decides the reply to `request` from the latest state, without I/O. A service
     /// lookup is built in `rotation` when one is given (so that it can be kept).
@@ -352,7 +364,7 @@ impl DnsHandler {
             max_answers,
             limits.max_bytes,
             rotation,
-            Some(request.src().ip()),
+            Some(source_address(request)),
         ) else {
             return Decision::Recurse;
         };

@@ -21,6 +21,9 @@ use crate::state::{Key, State, Table};
 /// Consul's text for a query that does not exist (HTTP 404).
 pub const QUERY_NOT_FOUND: &str = "Query not found";
 
+/// Consul's refusal to run or explain a template named by its ID.
+const TEMPLATE_BY_ID: &str = "prepared query templates can only be resolved up by name, not by ID";
+
 /// How a prepared-query command changes the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PreparedQueryOp {
@@ -238,7 +241,8 @@ impl State {
 
     /// The query that `id_or_name` names (an ID, an exact name, or the template with the
     /// longest matching prefix), rendered for that name when it is a template.
-    /// `Ok(None)` when nothing matches; `Err` when the template does not render.
+    /// `Ok(None)` when nothing matches; `Err` for a template named by its ID (Consul
+    /// renders templates for names only) or one that does not render.
     pub fn resolve_prepared_query(
         &self,
         id_or_name: &str,
@@ -247,7 +251,10 @@ impl State {
             return Ok(None);
         }
         if let Some(query) = self.prepared_queries.get(id_or_name) {
-            return render_if_template(query, id_or_name).map(Some);
+            if query.is_template() {
+                return Err(TEMPLATE_BY_ID.to_string());
+            }
+            return Ok(Some((**query).clone()));
         }
         let lowered = id_or_name.to_lowercase();
         if let Some(query) = self

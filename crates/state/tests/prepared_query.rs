@@ -357,6 +357,10 @@ fn resolution_prefers_ids_then_names_then_the_longest_prefix() {
     assert_eq!(resolve("GEO"), (ID2.to_string(), "geo:".to_string()));
     assert_eq!(resolve("redis"), (ID1.to_string(), "redis".to_string()));
     assert!(h.state.resolve_prepared_query("").unwrap().is_none());
+    assert_eq!(
+        h.state.resolve_prepared_query(ID2).unwrap_err(),
+        "prepared query templates can only be resolved up by name, not by ID"
+    );
 
     h.apply(Command::PreparedQueryDelete { id: ID1.into() });
     assert!(h.state.resolve_prepared_query("redis").unwrap().is_none());
