@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, unit and property tests, end-to-end tests
-# against the real binary, and py-consul's own test suite against a dev agent.
-# Installs what it needs; runs on a fresh machine with the Rust toolchain and Python 3.
+# against the real binary, py-consul's own test suite against a dev agent, and the tests
+# of HashiCorp's Go client (github.com/hashicorp/consul/api) against proconsul servers.
+# Installs what it needs; runs on a fresh machine with the Rust toolchain, Python 3 and
+# Go 1.26 (the Go client and its test dependencies come through the Go module proxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,3 +34,6 @@ cargo test --workspace --locked --no-fail-fast
 
 step "py-consul 1.8.0 conformance suite against proconsul agent -dev"
 PROCONSUL_BIN="$PWD/target/debug/proconsul" bash tests/py-consul/run.sh
+
+step "HashiCorp's Go client (consul/api v1.34.5) test suite against proconsul"
+PROCONSUL_BIN="$PWD/target/debug/proconsul" bash tests/go-consul-api/run.sh
