@@ -7,8 +7,9 @@
 #   tests/go-consul-api/run.sh -run 'TestAPI_KV'  extra `go test` flags (then unlisted tests that
 #                                                 did not run are not an error)
 #
-# Needs Go (1.26; GOTOOLCHAIN=local, so `go` never fetches another toolchain) and the Go
-# module proxy (or a module cache that has the modules). Works under target/go-consul-api/:
+# Needs Go 1.26 and the Go module proxy (or a module cache that has the modules). The
+# client's go.mod asks for go 1.26.7: an older 1.26 fetches that toolchain (GOTOOLCHAIN=auto,
+# Go's default; set GOTOOLCHAIN=local to forbid it). Works under target/go-consul-api/:
 #   module/   a scratch module (go.mod.template) that requires the client; `go get -t`
 #             resolves the tests' dependencies into its go.sum
 #   bin/      `consul` -> the proconsul binary, first on PATH
@@ -27,7 +28,7 @@ work="$root/target/go-consul-api"
 go="${GO:-go}"
 version="v1.34.5"
 packages=(github.com/hashicorp/consul/api github.com/hashicorp/consul/api/watch)
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod
+export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" GOFLAGS=-mod=mod
 
 export PROCONSUL_BIN="${PROCONSUL_BIN:-$root/target/debug/proconsul}"
 if [ ! -x "$PROCONSUL_BIN" ]; then
