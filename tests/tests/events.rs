@@ -47,9 +47,21 @@ async fn events_fire_filter_and_block() {
         .map(|e| e["Name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names, ["deploy", "aimed", "aimed"]);
+    // The index is the latest event's ID folded to 64 bits, which Consul's clients
+    // (IDToIndex) compute to find the event they fired.
+    let last_id = all.json().as_array().unwrap().last().unwrap()["ID"]
+        .as_str()
+        .unwrap()
+        .replace('-', "");
+    let half = |hex: &str| u64::from_str_radix(hex, 16).unwrap();
+    assert_eq!(all.index(), half(&last_id[..16]) ^ half(&last_id[16..]));
 
-    // A blocking list wakes when an event is fired.
-    let index = all.index();
+    // A blocking list wakes when an event is fired. As in Consul, a list's index is
+    // derived from its latest event's ID (1 when it has none), so a watch takes the
+    // index of the list it watches.
+    let late = get(&agent.url("/v1/event/list?name=late")).await;
+    assert_eq!(late.index(), 1);
+    let index = late.index();
     let url = agent.url(&format!("/v1/event/list?name=late&index={index}&wait=10s"));
     let waiter = tokio::spawn(async move { get(&url).await });
     tokio::time::sleep(Duration::from_millis(300)).await;

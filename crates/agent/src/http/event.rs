@@ -67,7 +67,9 @@ pub async fn fire(ctx: Ctx, Path(name): Path<String>, body: Bytes) -> Result<Res
     Ok(json(&fired, ctx.options.pretty))
 }
 
-/// `GET /v1/event/list` (`?name=`, blocking).
+/// `GET /v1/event/list` (`?name=`, blocking). As in Consul, the answer's index is derived
+/// from the latest listed event's ID ([`event_index`], what Consul's clients compute with
+/// `IDToIndex` to match an event they fired), and a blocking query waits until it differs.
 pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
     let name = ctx.params.get("name").map(str::to_string);
     let node = ctx.agent.node.name.clone();
@@ -82,10 +84,25 @@ pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
                 .filter(|event| ctx.keep(event))
                 .map(|event| (**event).clone())
                 .collect();
-            (state.table_indexes().events, events)
+            (
+                events.last().map_or(0, |event| event_index(&event.id)),
+                events,
+            )
         })
         .await?;
     Ok(query_json(&meta, &events, ctx.options.pretty))
+}
+
+/// The index of an event list whose latest event has `id`: the first 64 bits of the UUID
+/// (its first three groups) XOR the last 64 (its last two), as Consul derives it. An ID
+/// that is not a UUID gives 0.
+fn event_index(id: &str) -> u64 {
+    let hex: String = id.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.is_ascii() {
+        return 0;
+    }
+    let half = |range: std::ops::Range<usize>| u64::from_str_radix(&hex[range], 16).unwrap_or(0);
+    half(0..16) ^ half(16..32)
 }
 
 /// Whether an agent with `node` and `services` accepts `event`, as Consul's agents
@@ -117,6 +134,16 @@ fn accepts<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_index_of_an_event_id() {
+        assert_eq!(event_index("00000000-0000-0001-0000-000000000002"), 3);
+        assert_eq!(
+            event_index("ffffffff-ffff-ffff-0000-000000000000"),
+            u64::MAX
+        );
+        assert_eq!(event_index("not-a-uuid"), 0);
+    }
 
     #[test]
     fn filters_select_agents() {
