@@ -481,6 +481,39 @@ mod tests {
     }
 
     #[test]
+    fn node_id_node_meta_and_connect_from_files() {
+        let files: FileConfig = serde_json::from_value(serde_json::json!({
+            "node_id": "6f0c1e0e-6a55-4f7e-9d43-1d1e5a3c7b1a",
+            "node_meta": {"rack": "r1"},
+            "connect": {"enabled": true, "ca_config": {"cluster_id": "c1"}},
+        }))
+        .unwrap();
+        let config = parse(&["--server", "--data-dir=/tmp/x"])
+            .config(&files)
+            .unwrap();
+        assert_eq!(
+            config.node_id.unwrap().to_string(),
+            "6f0c1e0e-6a55-4f7e-9d43-1d1e5a3c7b1a"
+        );
+        assert_eq!(config.node_meta["rack"], "r1");
+        assert!(config.connect_enabled);
+        assert_eq!(config.connect_cluster_id.as_deref(), Some("c1"));
+
+        // Connect is on by default in -dev only, as in Consul.
+        let dev = parse(&["--dev"]).config(&FileConfig::default()).unwrap();
+        assert!(dev.connect_enabled);
+        let server = parse(&["--server", "--data-dir=/tmp/x"])
+            .config(&FileConfig::default())
+            .unwrap();
+        assert!(!server.connect_enabled);
+
+        let bad: FileConfig =
+            serde_json::from_value(serde_json::json!({"node_id": "not-a-uuid"})).unwrap();
+        let error = parse(&["--dev"]).config(&bad).unwrap_err().to_string();
+        assert!(error.contains("node_id"), "{error}");
+    }
+
+    #[test]
     fn log_levels_as_consul_names_them() {
         assert_eq!(parse_log_level("INFO"), Some(LevelFilter::INFO));
         assert_eq!(parse_log_level("err"), Some(LevelFilter::ERROR));
