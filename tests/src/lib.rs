@@ -76,6 +76,8 @@ pub mod cluster;
 
 pub mod dig;
 
+pub mod traefik;
+
 /// A running `proconsul agent -dev`, killed on drop.
 pub struct TestAgent {
     child: Option<Child>,
