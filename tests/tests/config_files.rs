@@ -299,7 +299,10 @@ async fn a_consul_test_harness_file_starts_a_leading_server() {
     let child = Kill(&mut child);
     let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
 
-    // A leader, and the catalog holding this node, within a few seconds.
+    // A leader, and the catalog holding this node, within a few seconds. (reqwest is
+    // built without a default TLS provider in the workspace; polling needs a client of
+    // its own, as the agent is not listening yet.)
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let url = |path: &str| format!("http://127.0.0.1:{http}{path}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let nodes = loop {
