@@ -411,3 +411,64 @@ fn an_unknown_key_is_still_refused_with_file_and_key() {
         "{stderr}"
     );
 }
+
+/// `addresses.http = "unix:///path"`: the HTTP API listens on that Unix socket (and not on
+/// TCP); a stale socket file is replaced, and the socket is removed on shutdown.
+#[tokio::test]
+async fn the_http_api_on_a_unix_socket() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let scratch = TempDir::new("unix");
+    let dir = scratch.path();
+    let socket = dir.join("http.sock");
+    // A stale socket from an earlier run.
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let http = proconsul_tests::free_port();
+    let config = json!({
+        "node_name": "node-unix", "server": true, "bootstrap": true,
+        "data_dir": dir.join("data"), "bind_addr": "127.0.0.1",
+        "performance": {"raft_multiplier": 1},
+        "addresses": {"http": format!("unix://{}", socket.display())},
+        "ports": {"http": http, "dns": -1, "server": proconsul_tests::free_port()},
+    });
+    let file = write(dir, "config.json", &config.to_string());
+    let log_path = dir.join("agent.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(binary())
+        .args(["agent", "-config-file", &file])
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        if let Ok(mut stream) = tokio::net::UnixStream::connect(&socket).await {
+            stream
+                .write_all(b"GET /v1/agent/self HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            break answer;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no HTTP on the socket:\n{}", read_log());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"NodeName\":\"node-unix\""), "{answer}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", http)).is_err(),
+        "the HTTP API also listens on TCP"
+    );
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}:\n{}", read_log());
+    assert!(!socket.exists(), "the socket outlived the agent");
+}

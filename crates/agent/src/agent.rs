@@ -211,7 +211,8 @@ impl AgentInner {
 /// A running agent.
 pub struct Agent {
     inner: Arc<AgentInner>,
-    http_addr: SocketAddr,
+    /// Where the HTTP API listens over TCP (none when it listens on a Unix socket).
+    http_addr: Option<SocketAddr>,
     dns_addr: Option<SocketAddr>,
     http_task: JoinHandle<std::io::Result<()>>,
     dns_task: Option<JoinHandle<()>>,
@@ -301,17 +302,11 @@ impl Agent {
             }
         }
 
-        let http_addr = SocketAddr::new(
-            config.http_addr.unwrap_or(config.client_addr),
-            config.http_port,
-        );
-        let listener = TcpListener::bind(http_addr)
-            .await
-            .map_err(|source| AgentError::Listen {
-                addr: http_addr,
-                source,
-            })?;
-        let http_addr = listener.local_addr().map_err(AgentError::Http)?;
+        let listener = HttpListener::bind(&config).await?;
+        let http_addr = match &listener {
+            HttpListener::Tcp(listener) => Some(listener.local_addr().map_err(AgentError::Http)?),
+            HttpListener::Unix(..) => None,
+        };
         let dns_server = bind_dns(&config, &consensus, &node.name).await?;
         let connect_ca = if config.connect_enabled {
             let cluster_id = config
@@ -378,10 +373,22 @@ impl Agent {
             // serving the router directly clones its whole route table per connection
             // (~35 KiB and a deep copy of every route on each new connection). The peer
             // address rides along for prepared queries' `Near: "_ip"`.
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, service)
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await
+            match listener {
+                HttpListener::Tcp(listener) => {
+                    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+                    axum::serve(listener, service)
+                        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                        .await
+                }
+                HttpListener::Unix(listener, path) => {
+                    // No peer IP over a Unix socket (prepared queries' `_ip` has none).
+                    let served = axum::serve(listener, router.into_make_service())
+                        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                        .await;
+                    let _ = std::fs::remove_file(&path);
+                    served
+                }
+            }
         });
         let dns_addr = dns_server.as_ref().map(DnsServer::local_addr);
         let dns_task = dns_server.map(|server| {
@@ -396,7 +403,13 @@ impl Agent {
             tokio::spawn(sessions::expire(inner.clone())),
             tokio::spawn(sessions::watch_bindings(inner.clone())),
         ];
-        tracing::info!(%http_addr, "HTTP API listening");
+        match (&http_addr, &inner.config.http_unix_socket) {
+            (Some(http_addr), _) => tracing::info!(%http_addr, "HTTP API listening"),
+            (None, Some(path)) => {
+                tracing::info!(socket = %path.display(), "HTTP API listening on a Unix socket");
+            }
+            (None, None) => {}
+        }
         if let Some(dns_addr) = dns_addr {
             tracing::info!(%dns_addr, domain = %inner.config.dns.domain, "DNS listening (UDP and TCP)");
         }
@@ -416,8 +429,9 @@ impl Agent {
         })
     }
 
-    /// Where the HTTP API listens (useful with `-http-port 0`).
-    pub fn http_addr(&self) -> SocketAddr {
+    /// Where the HTTP API listens over TCP (useful with `-http-port 0`); none when it
+    /// listens on a Unix socket.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
         self.http_addr
     }
 
@@ -562,6 +576,42 @@ pub async fn run(
         _ = left.cancelled() => {}
     }
     agent.stop().await
+}
+
+/// The HTTP API's listener: TCP on `addresses.http` (or the client address) and
+/// `ports.http`, or the Unix socket of `addresses.http = "unix:///path"`.
+enum HttpListener {
+    Tcp(TcpListener),
+    Unix(tokio::net::UnixListener, std::path::PathBuf),
+}
+
+impl HttpListener {
+    async fn bind(config: &AgentConfig) -> Result<HttpListener, AgentError> {
+        if let Some(path) = &config.http_unix_socket {
+            // A socket left by an earlier run is replaced, as Consul does; any other
+            // file there is an error.
+            use std::os::unix::fs::FileTypeExt;
+            if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_socket()) {
+                tracing::warn!(socket = %path.display(), "replacing socket");
+                let _ = std::fs::remove_file(path);
+            }
+            let listener = tokio::net::UnixListener::bind(path).map_err(|error| {
+                AgentError::Config(format!(
+                    "cannot listen on unix://{}: {error}",
+                    path.display()
+                ))
+            })?;
+            return Ok(HttpListener::Unix(listener, path.clone()));
+        }
+        let addr = SocketAddr::new(
+            config.http_addr.unwrap_or(config.client_addr),
+            config.http_port,
+        );
+        TcpListener::bind(addr)
+            .await
+            .map(HttpListener::Tcp)
+            .map_err(|source| AgentError::Listen { addr, source })
+    }
 }
 
 /// Registers this node as a pristine Consul dev agent shows it: the node, the `consul`

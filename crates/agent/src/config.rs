@@ -42,6 +42,9 @@ pub struct AgentConfig {
     pub client_addr: IpAddr,
     /// `addresses.http`: where the HTTP API listens; the client address when unset.
     pub http_addr: Option<IpAddr>,
+    /// `addresses.http = "unix:///path"`: the HTTP API listens on this Unix socket
+    /// instead of TCP (a stale socket file there is replaced).
+    pub http_unix_socket: Option<std::path::PathBuf>,
     /// `-http-port`.
     pub http_port: u16,
     /// `-bind`: the address for cluster traffic; advertised as the node's address.
@@ -107,6 +110,7 @@ impl Default for AgentConfig {
             datacenter: "dc1".to_string(),
             client_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
             http_addr: None,
+            http_unix_socket: None,
             http_port: 8500,
             bind_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
             dns_port: Some(8600),

@@ -15,6 +15,6 @@ mod model;
 
 pub use load::{ConfigError, ConfigSource, load};
 pub use model::{
-    Addresses, CaConfig, Connect, DnsConfigFile, FileConfig, GoDuration, Limits, Ports,
-    RecursorStrategyName, SoaFile,
+    Addresses, CaConfig, Connect, DnsConfigFile, FileConfig, GoDuration, HttpAddress, Limits,
+    Ports, RecursorStrategyName, SoaFile,
 };

@@ -257,6 +257,20 @@ mod tests {
         assert_eq!(error.key.as_deref(), Some("ports.htp"), "{error}");
         assert!(error.message.contains("htp"), "{error}");
 
+        let unix = write(
+            dir.path(),
+            "unix.json",
+            r#"{"addresses": {"http": "unix:///run/consul.sock", "dns": "127.0.0.2"}}"#,
+        );
+        let config = load(&[ConfigSource::File(unix)]).unwrap();
+        assert_eq!(
+            config.addresses.http,
+            Some(crate::HttpAddress::Unix("/run/consul.sock".into()))
+        );
+        let not_an_address = write(dir.path(), "na.json", r#"{"addresses": {"http": "x"}}"#);
+        let error = load(&[ConfigSource::File(not_an_address)]).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("addresses.http"), "{error}");
+
         let bad = write(dir.path(), "bad.hcl", "client_addr = \"not an ip\"\n");
         let error = load(&[ConfigSource::File(bad)]).unwrap_err();
         assert_eq!(error.key.as_deref(), Some("client_addr"), "{error}");

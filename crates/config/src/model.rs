@@ -100,7 +100,32 @@ pub struct Ports {
 #[serde(deny_unknown_fields, default)]
 pub struct Addresses {
     pub dns: Option<std::net::IpAddr>,
-    pub http: Option<std::net::IpAddr>,
+    pub http: Option<HttpAddress>,
+}
+
+/// `addresses.http`: an IP address, or `unix:///path` for a Unix socket (then the HTTP
+/// API listens on the socket only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpAddress {
+    Ip(std::net::IpAddr),
+    Unix(std::path::PathBuf),
+}
+
+impl<'de> Deserialize<'de> for HttpAddress {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if let Some(path) = text.strip_prefix("unix://") {
+            if path.is_empty() {
+                return Err(serde::de::Error::custom("unix:// needs a socket path"));
+            }
+            return Ok(HttpAddress::Unix(path.into()));
+        }
+        text.parse().map(HttpAddress::Ip).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "{text:?} is neither an IP address nor unix:///path"
+            ))
+        })
+    }
 }
 
 /// `dns_config { ... }`, with Consul's key names.

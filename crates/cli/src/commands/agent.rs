@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use proconsul_agent::AgentConfig;
-use proconsul_config::{ConfigSource, FileConfig};
+use proconsul_config::{ConfigSource, FileConfig, HttpAddress};
 
 use super::agent_dns::DnsArgs;
 use tracing_subscriber::EnvFilter;
@@ -226,7 +226,14 @@ impl AgentArgs {
             leave_on_terminate: files.leave_on_terminate.unwrap_or(false),
             dns_port: dns.port,
             dns_addr: dns.addr,
-            http_addr: files.addresses.http,
+            http_addr: match &files.addresses.http {
+                Some(HttpAddress::Ip(ip)) => Some(*ip),
+                _ => None,
+            },
+            http_unix_socket: match &files.addresses.http {
+                Some(HttpAddress::Unix(path)) => Some(path.clone()),
+                _ => None,
+            },
             dns: dns.config,
             node_name: self
                 .node
