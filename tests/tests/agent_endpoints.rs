@@ -434,3 +434,27 @@ async fn agent_health_endpoints_answer_with_status_codes() {
         404
     );
 }
+
+/// Force-leave of the agent's own (live) node is a no-op answering 200, as in Consul;
+/// a name that is no member is an error naming it.
+#[tokio::test]
+async fn force_leave_of_own_node_is_accepted_and_unknown_names_are_not() {
+    let agent = TestAgent::start();
+    let name = get(&agent.url("/v1/agent/self")).await.json()["Config"]["NodeName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for query in ["", "?prune=1"] {
+        let own = put(
+            &agent.url(&format!("/v1/agent/force-leave/{name}{query}")),
+            "",
+        )
+        .await;
+        assert_eq!(own.status, 200, "{}", own.body);
+    }
+    let unknown = put(&agent.url("/v1/agent/force-leave/no-such-node"), "").await;
+    assert_eq!(unknown.status, 500);
+    assert!(unknown.body.contains("no-such-node"), "{}", unknown.body);
+    let members = get(&agent.url("/v1/agent/members")).await.json();
+    assert_eq!(members[0]["Name"], name);
+}

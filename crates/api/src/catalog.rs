@@ -113,6 +113,16 @@ pub struct AgentService {
     pub modify_index: u64,
 }
 
+impl AgentService {
+    /// Catalog writes (register, txn) give a service sent with zero weights Consul's
+    /// defaults: HashiCorp's Go client always sends `Weights`, zero when unset.
+    pub fn default_zero_weights(&mut self) {
+        if self.weights.passing == 0 && self.weights.warning == 0 {
+            self.weights = Weights::default();
+        }
+    }
+}
+
 /// One row of `/v1/catalog/service/:name`: the node and the service flattened together.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]

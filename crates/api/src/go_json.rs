@@ -62,6 +62,9 @@ pub enum FieldRule {
     /// `None` is written as this JSON (a Go struct value that is never nil), `Some` as
     /// the value.
     NoneAs(&'static str),
+    /// An empty list or map is written as `null`: a Go slice Consul leaves nil unless
+    /// something is in it.
+    NullIfEmpty,
 }
 
 fn raw(json: &'static str) -> &'static RawValue {
@@ -96,6 +99,13 @@ impl<S: SerializeStruct> SerializeStruct for ShapedStruct<S> {
             FieldRule::OmitEmpty => {
                 if empty::is_empty(value) {
                     self.inner.skip_field(key)
+                } else {
+                    self.inner.serialize_field(key, &shaped)
+                }
+            }
+            FieldRule::NullIfEmpty => {
+                if empty::is_empty(value) {
+                    self.inner.serialize_field(key, &())
                 } else {
                     self.inner.serialize_field(key, &shaped)
                 }

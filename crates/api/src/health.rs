@@ -16,7 +16,9 @@ use crate::catalog::{AgentService, Node};
 pub enum HealthStatus {
     Passing,
     Warning,
+    /// Consul gives a check registered with an empty status the default one, critical.
     #[default]
+    #[serde(alias = "")]
     Critical,
 }
 
@@ -87,6 +89,21 @@ pub struct HealthCheck {
     pub modify_index: u64,
 }
 
+impl HealthCheck {
+    /// A check registered through the catalog without a `Type` takes the kind its
+    /// definition describes, as Consul reports it.
+    pub fn derive_type_from_definition(&mut self) {
+        if !self.check_type.is_empty() {
+            return;
+        }
+        if !self.definition.http.is_empty() {
+            self.check_type = "http".to_string();
+        } else if !self.definition.tcp.is_empty() {
+            self.check_type = "tcp".to_string();
+        }
+    }
+}
+
 /// One row of `/v1/health/service/:name`: where an instance runs and how healthy it is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -134,6 +151,8 @@ pub struct CheckRegistration {
     /// `H2PingUseTLS`; Consul's default is true, so it is `None` unless given.
     #[serde(rename = "H2PingUseTLS")]
     pub h2ping_use_tls: Option<bool>,
+    /// `Args`; HashiCorp's Go client writes it as `ScriptArgs`.
+    #[serde(alias = "ScriptArgs")]
     pub args: Vec<String>,
     pub script: Option<String>,
     #[serde(rename = "DockerContainerID")]

@@ -40,8 +40,9 @@ impl State {
         if registration.node.is_empty() {
             return Err("Must provide node".to_string());
         }
-        let node_known = self.nodes.contains_key(registration.node.as_str());
-        if registration.address.is_empty() && !(registration.skip_node_update && node_known) {
+        // As Consul: SkipNodeUpdate waives the address even for a node not yet known (the
+        // node is then created with what the registration carries).
+        if registration.address.is_empty() && !registration.skip_node_update {
             return Err("Must provide address".to_string());
         }
         if let Some(service) = &registration.service

@@ -280,8 +280,14 @@ impl State {
             flags,
             cas,
         };
+        if verb == KvVerb::Lock && session.is_empty() {
+            return Err(format!("failed to lock key {key:?}: missing session"));
+        }
         match self.apply_kv(index, &command) {
             CommandOutcome::Applied(false) => Err(failure),
+            CommandOutcome::Rejected(reason) if verb == KvVerb::Lock => {
+                Err(format!("failed to lock key {key:?}: {reason}"))
+            }
             CommandOutcome::Rejected(reason) => Err(reason),
             _ if deletes => Ok(Vec::new()),
             _ => Ok(self
@@ -611,5 +617,30 @@ mod tests {
             panic!()
         };
         assert_eq!(errors[0].what, "node \"zz\" doesn't exist");
+    }
+
+    /// Consul's texts for a lock without a session and with an unknown one (clients
+    /// look for "missing session").
+    #[test]
+    fn lock_errors_name_the_key_and_the_session_problem() {
+        let mut state = State::default();
+        let CommandOutcome::Txn(Err(errors)) =
+            state.apply(1, &Command::Txn(vec![kv(KvVerb::Lock, "k", "v", 0)]))
+        else {
+            panic!("a lock without a session must fail")
+        };
+        assert_eq!(errors[0].what, "failed to lock key \"k\": missing session");
+        let mut op = kv(KvVerb::Lock, "k", "v", 0);
+        if let TxnOp::Kv { session, .. } = &mut op {
+            *session = "nope".into();
+        }
+        let CommandOutcome::Txn(Err(errors)) = state.apply(2, &Command::Txn(vec![op])) else {
+            panic!("a lock with an unknown session must fail")
+        };
+        assert_eq!(
+            errors[0].what,
+            "failed to lock key \"k\": invalid session \"nope\""
+        );
+        assert!(state.kv_get("k").is_none());
     }
 }

@@ -104,6 +104,23 @@ fn registration_without_address_is_rejected() {
     );
 }
 
+/// Consul creates an unknown node from a `SkipNodeUpdate` registration, address or not
+/// (clients register a node's services and the node itself in any order).
+#[test]
+fn skip_node_update_creates_an_unknown_node() {
+    let mut state = State::default();
+    let mut command = register("n1", None, vec![]);
+    if let Command::Register(r) = &mut command {
+        r.address.clear();
+        r.skip_node_update = true;
+    }
+    assert_eq!(state.apply(1, &command), CommandOutcome::Done);
+    assert_eq!(state.node("n1").map(|n| n.address.as_str()), Some(""));
+    let command = register("n1", None, vec![]);
+    assert_eq!(state.apply(2, &command), CommandOutcome::Done);
+    assert_ne!(state.node("n1").map(|n| n.address.as_str()), Some(""));
+}
+
 #[test]
 fn health_service_joins_node_and_service_checks() {
     let mut state = State::default();

@@ -398,16 +398,17 @@ pub async fn join(ctx: Ctx, Path(address): Path<String>) -> Result<Response, Api
     Ok(Response::default())
 }
 
-/// `PUT /v1/agent/force-leave/:node`: until gossip lands this agent is the only member,
-/// so any other name is unknown, as Consul reports it.
+/// `PUT /v1/agent/force-leave/:node` (`?prune`, `?wan` accepted): until gossip lands this
+/// agent is the only member. Forcing out a live member changes nothing in Consul (the
+/// member refutes it) and answers 200, so naming this agent's own node does too; any
+/// other name is unknown, as Consul reports it.
 pub async fn force_leave(ctx: Ctx, Path(node): Path<String>) -> Result<Response, ApiError> {
     if !ctx.authz.operator_write() {
         return Err(ApiError::permission_denied());
     }
     if node == ctx.agent.node.name {
-        return Err(ApiError::internal(format!(
-            "cannot force-leave {node:?}: it is this agent's own node"
-        )));
+        tracing::info!(%node, "force-leave of this agent's own live node: nothing to do");
+        return Ok(Response::default());
     }
     Err(ApiError::internal(format!(
         "No node found with name '{node}'"

@@ -46,6 +46,7 @@ pub async fn register(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     }
     if let Some(service) = &mut registration.service {
         service.datacenter = registration.datacenter.clone();
+        service.default_zero_weights();
     }
     // Consul names a check after itself when no CheckID is given.
     for check in registration
@@ -56,6 +57,7 @@ pub async fn register(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
         if check.check_id.is_empty() {
             check.check_id = check.name.clone();
         }
+        check.derive_type_from_definition();
     }
     commit(&ctx, Command::Register(Box::new(registration))).await
 }

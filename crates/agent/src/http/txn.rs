@@ -7,12 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use proconsul_api::{AgentService, HealthCheck, Node};
-use proconsul_state::{
-    CatalogVerb, Command, CommandOutcome, KvVerb, Table, TxnError, TxnOp, TxnResult,
-};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use proconsul_api::{AgentService, HealthCheck, KvPair, Node};
+use proconsul_state::{CatalogVerb, Command, CommandOutcome, KvVerb, Table, TxnOp, TxnResult};
+use serde::{Deserialize, Serialize};
 
 use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
@@ -139,25 +136,38 @@ fn convert(ctx: &Ctx, op: WireOp) -> Result<TxnOp, String> {
             })
         }
         WireOp {
-            node: Some(node), ..
-        } => Ok(TxnOp::Node {
-            verb: catalog_verb(&node.verb)?,
-            node: node.node,
-        }),
-        WireOp {
-            service: Some(service),
+            node: Some(mut node),
             ..
-        } => Ok(TxnOp::Service {
-            verb: catalog_verb(&service.verb)?,
-            node: service.node,
-            service: service.service,
-        }),
+        } => {
+            if node.node.datacenter.is_empty() {
+                node.node.datacenter = ctx.agent.config.datacenter.clone();
+            }
+            Ok(TxnOp::Node {
+                verb: catalog_verb(&node.verb)?,
+                node: node.node,
+            })
+        }
         WireOp {
-            check: Some(check), ..
-        } => Ok(TxnOp::Check {
-            verb: catalog_verb(&check.verb)?,
-            check: check.check,
-        }),
+            service: Some(mut service),
+            ..
+        } => {
+            service.service.default_zero_weights();
+            Ok(TxnOp::Service {
+                verb: catalog_verb(&service.verb)?,
+                node: service.node,
+                service: service.service,
+            })
+        }
+        WireOp {
+            check: Some(mut check),
+            ..
+        } => {
+            check.check.derive_type_from_definition();
+            Ok(TxnOp::Check {
+                verb: catalog_verb(&check.verb)?,
+                check: check.check,
+            })
+        }
         _ => Err("no KV, Node, Service or Check operation".to_string()),
     }
 }
@@ -166,19 +176,33 @@ fn catalog_verb(name: &str) -> Result<CatalogVerb, String> {
     CatalogVerb::parse(name).ok_or_else(|| format!("unknown verb {name:?}"))
 }
 
-/// 200 with `Results`, or 409 with `Errors`.
+/// 200 with `Results`, or 409 with `Errors`, encoded in Consul's server shapes like
+/// every catalog answer (a service result carries its empty `Proxy` and `Connect`).
 fn reply(outcome: CommandOutcome, pretty: bool) -> Result<Response, ApiError> {
     match outcome {
         CommandOutcome::Txn(Ok(results)) => {
-            let results: Vec<Value> = results.iter().map(result_json).collect();
+            let results = results.iter().map(WireResult::from).collect();
             Ok(json_response(
-                &json!({"Results": results, "Errors": null}),
-                false,
+                &TxnAnswer {
+                    results: Some(results),
+                    errors: None,
+                },
+                pretty,
             ))
         }
         CommandOutcome::Txn(Err(errors)) => {
-            let errors: Vec<Value> = errors.iter().map(error_json).collect();
-            let mut response = json_response(&json!({"Results": null, "Errors": errors}), pretty);
+            let errors = errors
+                .iter()
+                .map(|error| WireError {
+                    op_index: error.op_index,
+                    what: &error.what,
+                })
+                .collect();
+            let answer = TxnAnswer {
+                results: None,
+                errors: Some(errors),
+            };
+            let mut response = json_response(&answer, pretty);
             *response.status_mut() = StatusCode::CONFLICT;
             Ok(response.into_response())
         }
@@ -189,15 +213,39 @@ fn reply(outcome: CommandOutcome, pretty: bool) -> Result<Response, ApiError> {
     }
 }
 
-fn result_json(result: &TxnResult) -> Value {
-    match result {
-        TxnResult::Kv(entry) => json!({ "KV": entry }),
-        TxnResult::Node(node) => json!({ "Node": node }),
-        TxnResult::Service(service) => json!({ "Service": service }),
-        TxnResult::Check(check) => json!({ "Check": check }),
+/// Consul's `TxnResponse`: one of the two lists is `null`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TxnAnswer<'a> {
+    results: Option<Vec<WireResult<'a>>>,
+    errors: Option<Vec<WireError<'a>>>,
+}
+
+/// One `TxnResult`: an object with the one key that names its kind.
+#[derive(Serialize)]
+enum WireResult<'a> {
+    #[serde(rename = "KV")]
+    Kv(&'a KvPair),
+    Node(&'a Node),
+    Service(&'a AgentService),
+    Check(&'a HealthCheck),
+}
+
+impl<'a> From<&'a TxnResult> for WireResult<'a> {
+    fn from(result: &'a TxnResult) -> Self {
+        match result {
+            TxnResult::Kv(entry) => WireResult::Kv(entry),
+            TxnResult::Node(node) => WireResult::Node(node),
+            TxnResult::Service(service) => WireResult::Service(service),
+            TxnResult::Check(check) => WireResult::Check(check),
+        }
     }
 }
 
-fn error_json(error: &TxnError) -> Value {
-    json!({"OpIndex": error.op_index, "What": error.what})
+/// Consul's `TxnError`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireError<'a> {
+    op_index: usize,
+    what: &'a str,
 }

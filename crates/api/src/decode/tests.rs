@@ -2,7 +2,9 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::{CatalogRegistration, CheckRegistration, ServiceRegistration, Session};
+use crate::{
+    CatalogRegistration, CheckRegistration, HealthCheck, HealthStatus, ServiceRegistration, Session,
+};
 
 #[test]
 fn null_is_the_zero_value_at_any_depth() {
@@ -58,6 +60,24 @@ fn meta_keys_keep_their_spelling() {
     assert_eq!(node.node, "n");
     assert_eq!(node.node_meta["Some_Key"], "v");
     assert_eq!(node.node_meta["id"], "x");
+}
+
+/// HashiCorp's Go client writes a script check's arguments as `ScriptArgs`.
+#[test]
+fn script_args_is_read_as_args() {
+    let check: CheckRegistration =
+        decode_lenient(json!({"Name": "s", "ScriptArgs": ["bash", "-c", "true"]})).unwrap();
+    assert_eq!(check.args, ["bash", "-c", "true"]);
+    assert_eq!(check.check_type(), "script");
+}
+
+/// An empty status is the default one, critical, as Consul registers it.
+#[test]
+fn an_empty_check_status_is_critical() {
+    let check: HealthCheck =
+        decode_lenient(json!({"Node": "n", "CheckID": "c", "Status": ""})).unwrap();
+    assert_eq!(check.status, HealthStatus::Critical);
+    assert!(decode_lenient::<HealthCheck>(json!({"Status": "bogus"})).is_err());
 }
 
 #[test]

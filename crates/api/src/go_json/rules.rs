@@ -3,7 +3,7 @@
 //! public `api` package (agent endpoints) and of its server structs (catalog, health,
 //! KV, sessions); a field not listed is written as it is.
 
-use super::FieldRule::{self, Keep, NoneAs, Omit, OmitEmpty};
+use super::FieldRule::{self, Keep, NoneAs, NullIfEmpty, Omit, OmitEmpty};
 
 /// Which of Consul's two families of structs an answer is written as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,6 +65,9 @@ pub(super) fn field_rule(shape: Shape, name: &str, field: &str) -> FieldRule {
         (_, "CheckDefinitionSummary", _) => OmitEmpty,
         // structs.DirEntry
         (_, "KvPair", "Session") => OmitEmpty,
+        // structs.HealthCheck and structs.Session: slices nil unless filled
+        (Shape::Catalog, "HealthCheck", "ServiceTags") => NullIfEmpty,
+        (_, "Session", "ServiceChecks") => NullIfEmpty,
         _ => Keep,
     }
 }

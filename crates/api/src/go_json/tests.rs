@@ -157,3 +157,21 @@ fn pretty_output_is_the_same_json() {
     let b: Value = serde_json::from_slice(&pretty).unwrap();
     assert_eq!(a, b);
 }
+
+/// Slices Consul leaves nil unless filled are `null` when empty and a list otherwise.
+#[test]
+fn nil_slices_are_null_when_empty() {
+    let mut check = HealthCheck {
+        check_id: "serfHealth".into(),
+        ..HealthCheck::default()
+    };
+    let value = to_value(&check, Shape::Catalog).unwrap();
+    assert_eq!(value["ServiceTags"], Value::Null);
+    check.service_tags = vec!["a".into()];
+    let value = to_value(&check, Shape::Catalog).unwrap();
+    assert_eq!(value["ServiceTags"], serde_json::json!(["a"]));
+    let session = crate::Session::default();
+    let value = to_value(&session, Shape::Catalog).unwrap();
+    assert_eq!(value["ServiceChecks"], Value::Null);
+    assert!(value["NodeChecks"].is_array());
+}
