@@ -299,37 +299,11 @@ impl Builder<'_> {
                 rotation,
             });
         }
-        if self.question.query_type == RecordType::SRV {
-            // Several instances can share a target (services on one node): its
-            // Additional records go with the first answer that names it.
-            let mut targets_seen = HashSet::new();
-            for (instance, _) in ordered(self.question.max_answers, rng) {
-                if response.least_bytes > self.question.max_bytes {
-                    break;
-                }
-                self.srv(&mut response, instance, ttl, &mut targets_seen);
-            }
-        } else {
-            // Addresses are given once; duplicates are drawn but not answered, so draw
-            // all of them when any address repeats.
-            let mut seen = HashSet::new();
-            for (instance, _) in ordered(usize::MAX, rng) {
-                if response.answers.len() >= self.question.max_answers
-                    || response.least_bytes > self.question.max_bytes
-                {
-                    break;
-                }
-                let address = instance_address(instance);
-                if !seen.insert(address) {
-                    continue;
-                }
-                for record in
-                    address_records(self.question.name, address, self.question.query_type, ttl)
-                {
-                    response.push(record, None);
-                }
-            }
-        }
+        // Addresses are given once; duplicates are drawn but not answered, so an
+        // address answer draws all of them when any address repeats.
+        self.push_instances(&mut response, ttl, |limit| {
+            ordered(limit, rng).into_iter().map(|(instance, _)| instance)
+        });
         response
     }
 
@@ -377,17 +351,34 @@ impl Builder<'_> {
             })
             .collect();
         let mut response = Response::empty(ResponseCode::NoError);
+        self.push_instances(&mut response, ttl, |limit| instances.iter().take(limit));
+        response
+    }
+
+    /// The answer records for instances, in the order `order(limit)` gives at most
+    /// `limit` of: SRV records (with their targets' addresses in Additional), or each
+    /// distinct address once, within the question's answer and size limits.
+    fn push_instances<'h, I>(
+        &self,
+        response: &mut Response,
+        ttl: u32,
+        order: impl FnOnce(usize) -> I,
+    ) where
+        I: IntoIterator<Item = &'h Healthy>,
+    {
         if self.question.query_type == RecordType::SRV {
+            // Several instances can share a target (services on one node): its
+            // Additional records go with the first answer that names it.
             let mut targets_seen = HashSet::new();
-            for instance in instances.iter().take(self.question.max_answers) {
+            for instance in order(self.question.max_answers) {
                 if response.least_bytes > self.question.max_bytes {
                     break;
                 }
-                self.srv(&mut response, instance, ttl, &mut targets_seen);
+                self.srv(response, instance, ttl, &mut targets_seen);
             }
         } else {
             let mut seen = HashSet::new();
-            for instance in &instances {
+            for instance in order(usize::MAX) {
                 if response.answers.len() >= self.question.max_answers
                     || response.least_bytes > self.question.max_bytes
                 {
@@ -404,7 +395,6 @@ impl Builder<'_> {
                 }
             }
         }
-        response
     }
 
     /// An SRV answer for one instance; its target's addresses go to Additional.
