@@ -302,7 +302,9 @@ impl Builder<'_> {
         // Addresses are given once; duplicates are drawn but not answered, so an
         // address answer draws all of them when any address repeats.
         self.push_instances(&mut response, ttl, |limit| {
-            ordered(limit, rng).into_iter().map(|(instance, _)| instance)
+            ordered(limit, rng)
+                .into_iter()
+                .map(|(instance, _)| instance)
         });
         response
     }
