@@ -24,6 +24,8 @@ const DURATION_FIELDS: &[&str] = &[
     "Timeout",
     "TTL",
     "DeregisterCriticalServiceAfter",
+    "ExpirationTTL",
+    "MaxTokenTTL",
 ];
 
 /// Decodes `value` into `T` as Go would decode the same JSON into Consul's struct.

@@ -4,11 +4,13 @@
 //! compatibility with existing clients is the product. The types carry no logic beyond
 //! serde; the optional `client` feature adds a small async HTTP client.
 
+pub mod acl;
 pub mod catalog;
 pub mod decode;
 pub mod duration;
 pub mod event;
 pub mod go_json;
+pub mod go_time;
 pub mod health;
 pub mod kv;
 pub mod query;

@@ -101,6 +101,11 @@ fn slot(table: Table) -> usize {
         Table::Sessions => 4,
         Table::Events => 5,
         Table::PreparedQueries => 6,
+        Table::AclTokens => 7,
+        Table::AclPolicies => 8,
+        Table::AclRoles => 9,
+        Table::AclAuthMethods => 10,
+        Table::AclBindingRules => 11,
     }
 }
 

@@ -28,6 +28,26 @@ impl fmt::Display for Proposal {
                 write!(f, "prepared query {op:?} id={}", query.id)
             }
             Command::PreparedQueryDelete { id } => write!(f, "prepared query delete id={id}"),
+            // ACL commands: never a SecretID (log lines are not secret).
+            Command::AclInit(_) => write!(f, "acl init"),
+            Command::AclBootstrap(b) => write!(f, "acl bootstrap accessor={}", b.accessor_id),
+            Command::AclTokenSet(w) => write!(f, "acl token {:?}", w.op),
+            Command::AclTokenDelete { accessor_id } => {
+                write!(f, "acl token delete accessor={accessor_id}")
+            }
+            Command::AclTokensExpire { now } => write!(f, "acl tokens expire now={now}"),
+            Command::AclPolicySet { op, policy } => write!(f, "acl policy {op:?} id={}", policy.id),
+            Command::AclPolicyDelete { id } => write!(f, "acl policy delete id={id}"),
+            Command::AclRoleSet { op, role } => write!(f, "acl role {op:?} id={}", role.id),
+            Command::AclRoleDelete { id } => write!(f, "acl role delete id={id}"),
+            Command::AclAuthMethodSet(m) => write!(f, "acl auth method set name={}", m.name),
+            Command::AclAuthMethodDelete { name } => {
+                write!(f, "acl auth method delete name={name}")
+            }
+            Command::AclBindingRuleSet { op, rule } => {
+                write!(f, "acl binding rule {op:?} id={}", rule.id)
+            }
+            Command::AclBindingRuleDelete { id } => write!(f, "acl binding rule delete id={id}"),
         }
     }
 }

@@ -1,9 +1,12 @@
 //! The commands that travel through the Raft log, and what applying one answers.
 
+use proconsul_api::acl::{AclAuthMethod, AclBindingRule, AclPolicy, AclRole};
+use proconsul_api::go_time::GoTime;
 use proconsul_api::query::PreparedQuery;
 use proconsul_api::{CatalogDeregistration, CatalogRegistration, Session, UserEvent};
 use serde::{Deserialize, Serialize};
 
+use crate::acl::{AclBootstrap, AclInit, AclOutcome, AclTokenWrite, AclWriteOp};
 use crate::prepared_query::PreparedQueryOp;
 use crate::txn::{TxnError, TxnOp, TxnResult};
 
@@ -40,6 +43,40 @@ pub enum Command {
     },
     /// `DELETE /v1/query/:id`.
     PreparedQueryDelete { id: String },
+    /// Proposed by a new leader: the built-in ACL objects and the `initial_management`
+    /// token, where missing.
+    AclInit(Box<AclInit>),
+    /// `PUT /v1/acl/bootstrap`.
+    AclBootstrap(Box<AclBootstrap>),
+    /// `PUT /v1/acl/token[/:id[/clone]]`.
+    AclTokenSet(Box<AclTokenWrite>),
+    /// `DELETE /v1/acl/token/:id`.
+    AclTokenDelete { accessor_id: String },
+    /// Proposed by the leader when tokens' `ExpirationTime` has passed on its clock:
+    /// deletes the tokens expired at `now`.
+    AclTokensExpire { now: GoTime },
+    /// `PUT /v1/acl/policy[/:id]`, with the ID chosen by the proposer on create.
+    AclPolicySet {
+        op: AclWriteOp,
+        policy: Box<AclPolicy>,
+    },
+    /// `DELETE /v1/acl/policy/:id`.
+    AclPolicyDelete { id: String },
+    /// `PUT /v1/acl/role[/:id]`, with the ID chosen by the proposer on create.
+    AclRoleSet { op: AclWriteOp, role: Box<AclRole> },
+    /// `DELETE /v1/acl/role/:id`.
+    AclRoleDelete { id: String },
+    /// `PUT /v1/acl/auth-method[/:name]`: creates or replaces the method of that name.
+    AclAuthMethodSet(Box<AclAuthMethod>),
+    /// `DELETE /v1/acl/auth-method/:name`, with its binding rules and tokens.
+    AclAuthMethodDelete { name: String },
+    /// `PUT /v1/acl/binding-rule[/:id]`, with the ID chosen by the proposer on create.
+    AclBindingRuleSet {
+        op: AclWriteOp,
+        rule: Box<AclBindingRule>,
+    },
+    /// `DELETE /v1/acl/binding-rule/:id`.
+    AclBindingRuleDelete { id: String },
 }
 
 /// A KV write, with the check-and-set index when the client asked for one.
@@ -79,4 +116,6 @@ pub enum CommandOutcome {
     /// The command was refused by the state (e.g. a check for an unknown service). The
     /// text is Consul's error message, shown to the client as a 400/500 body.
     Rejected(String),
+    /// An ACL write: the object as stored.
+    Acl(AclOutcome),
 }

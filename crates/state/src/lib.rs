@@ -9,6 +9,7 @@
 //! **Architecture invariant:** this crate does no I/O, reads no clock and spawns nothing.
 //! Given the same commands at the same indexes it always reaches the same state.
 
+mod acl;
 mod backup;
 mod catalog;
 mod command;
@@ -21,6 +22,13 @@ mod snapshot;
 mod state;
 mod txn;
 
+pub use acl::{
+    ACL_ANONYMOUS_DELETE, ACL_AUTH_METHOD_DELETE_NOT_FOUND, ACL_BINDING_RULE_DELETE_NOT_FOUND,
+    ACL_BOOTSTRAP_NOT_ALLOWED, ACL_NOT_FOUND, ACL_POLICY_DELETE_NOT_FOUND,
+    ACL_ROLE_DELETE_NOT_FOUND, ACL_TOKEN_MAX_EXPIRATION_TTL, ACL_TOKEN_MIN_EXPIRATION_TTL,
+    AclBootstrap, AclInit, AclInitialManagement, AclOutcome, AclPrivileges, AclTokenFilter,
+    AclTokenOp, AclTokenWrite, AclWriteOp,
+};
 pub use backup::{BackupError, BackupMeta};
 pub use command::{Command, CommandOutcome, KvCommand, KvOp};
 pub use event::MAX_EVENTS;

@@ -10,11 +10,16 @@ use proconsul_api::query::PreparedQuery;
 use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent};
 use serde::{Deserialize, Serialize};
 
+use crate::acl::{AclSnapshot, AclTables};
 use crate::state::{Key, NodeScopedKey, State, TableIndexes};
 
+mod legacy;
+
 /// The first bytes of every snapshot, the last one being the format version.
-const MAGIC: &[u8; 8] = b"PCSNAP\0\x03";
-/// Version 2: no prepared queries (still restored).
+const MAGIC: &[u8; 8] = b"PCSNAP\0\x04";
+/// Version 3: no ACL tables (still restored).
+const MAGIC_V3: &[u8; 8] = b"PCSNAP\0\x03";
+/// Version 2: no prepared queries either (still restored).
 const MAGIC_V2: &[u8; 8] = b"PCSNAP\0\x02";
 
 /// Why a snapshot could not be restored.
@@ -27,7 +32,7 @@ pub enum SnapshotError {
 }
 
 #[derive(Serialize, Deserialize)]
-struct SnapshotBody {
+pub(crate) struct SnapshotBody {
     last_applied: u64,
     table_indexes: TableIndexes,
     service_indexes: Vec<(Key, u64)>,
@@ -39,58 +44,7 @@ struct SnapshotBody {
     lock_delays: Vec<(Key, u64)>,
     events: Vec<Arc<UserEvent>>,
     prepared_queries: Vec<Arc<PreparedQuery>>,
-}
-
-/// Version 2's body: the same without prepared queries (and their table index).
-#[derive(Serialize, Deserialize)]
-struct SnapshotBodyV2 {
-    last_applied: u64,
-    table_indexes: TableIndexesV2,
-    service_indexes: Vec<(Key, u64)>,
-    nodes: Vec<Arc<Node>>,
-    services: Vec<(Key, Arc<AgentService>)>,
-    checks: Vec<Arc<HealthCheck>>,
-    kvs: Vec<Arc<KvPair>>,
-    sessions: Vec<Arc<Session>>,
-    lock_delays: Vec<(Key, u64)>,
-    events: Vec<Arc<UserEvent>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct TableIndexesV2 {
-    nodes: u64,
-    services: u64,
-    checks: u64,
-    kvs: u64,
-    sessions: u64,
-    events: u64,
-}
-
-impl From<SnapshotBodyV2> for SnapshotBody {
-    fn from(v2: SnapshotBodyV2) -> SnapshotBody {
-        let t = v2.table_indexes;
-        SnapshotBody {
-            last_applied: v2.last_applied,
-            table_indexes: TableIndexes {
-                nodes: t.nodes,
-                services: t.services,
-                checks: t.checks,
-                kvs: t.kvs,
-                sessions: t.sessions,
-                events: t.events,
-                prepared_queries: 0,
-            },
-            service_indexes: v2.service_indexes,
-            nodes: v2.nodes,
-            services: v2.services,
-            checks: v2.checks,
-            kvs: v2.kvs,
-            sessions: v2.sessions,
-            lock_delays: v2.lock_delays,
-            events: v2.events,
-            prepared_queries: Vec::new(),
-        }
-    }
+    acl: AclSnapshot,
 }
 
 impl State {
@@ -120,6 +74,7 @@ impl State {
                 .collect(),
             events: self.events.iter().cloned().collect(),
             prepared_queries: self.prepared_queries.values().cloned().collect(),
+            acl: self.acl.to_snapshot(),
         };
         let mut bytes = MAGIC.to_vec();
         bytes.extend(postcard::to_stdvec(&body).expect("serializing to memory cannot fail"));
@@ -130,8 +85,11 @@ impl State {
     pub fn from_snapshot(bytes: &[u8]) -> Result<State, SnapshotError> {
         let body: SnapshotBody = if let Some(body) = bytes.strip_prefix(MAGIC) {
             postcard::from_bytes(body)?
+        } else if let Some(body) = bytes.strip_prefix(MAGIC_V3) {
+            postcard::from_bytes::<legacy::SnapshotBodyV3>(body)?.into()
         } else if let Some(body) = bytes.strip_prefix(MAGIC_V2) {
-            postcard::from_bytes::<SnapshotBodyV2>(body)?.into()
+            legacy::SnapshotBodyV3::from(postcard::from_bytes::<legacy::SnapshotBodyV2>(body)?)
+                .into()
         } else {
             return Err(SnapshotError::BadHeader);
         };
@@ -161,6 +119,7 @@ impl State {
                 .collect(),
             lock_delays: body.lock_delays.into_iter().collect(),
             events: body.events.into_iter().collect(),
+            acl: AclTables::from_snapshot(body.acl),
             ..State::default()
         };
         let mut instances_by_name: OrdMap<Key, imbl::OrdSet<NodeScopedKey>> = OrdMap::new();
@@ -178,50 +137,5 @@ impl State {
             state.prepared_queries.insert(Key::new(&query.id), query);
         }
         Ok(state)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn version_2_snapshots_still_restore() {
-        let v2 = SnapshotBodyV2 {
-            last_applied: 7,
-            table_indexes: TableIndexesV2 {
-                nodes: 3,
-                services: 0,
-                checks: 0,
-                kvs: 7,
-                sessions: 0,
-                events: 0,
-            },
-            service_indexes: Vec::new(),
-            nodes: vec![Arc::new(Node {
-                node: "n1".into(),
-                ..Node::default()
-            })],
-            services: Vec::new(),
-            checks: Vec::new(),
-            kvs: vec![Arc::new(KvPair {
-                key: "k".into(),
-                ..KvPair::default()
-            })],
-            sessions: Vec::new(),
-            lock_delays: Vec::new(),
-            events: Vec::new(),
-        };
-        let mut bytes = MAGIC_V2.to_vec();
-        bytes.extend(postcard::to_stdvec(&v2).unwrap());
-        let state = State::from_snapshot(&bytes).unwrap();
-        assert_eq!(state.last_applied(), 7);
-        assert_eq!(state.table_indexes().kvs, 7);
-        assert_eq!(state.table_indexes().prepared_queries, 0);
-        assert!(state.node("n1").is_some());
-        assert_eq!(state.prepared_queries().count(), 0);
-        // And the current version round-trips.
-        let again = State::from_snapshot(&state.to_snapshot()).unwrap();
-        assert_eq!(again, state);
     }
 }

@@ -8,6 +8,7 @@ use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent}
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
+use crate::acl::AclTables;
 use crate::command::{Command, CommandOutcome};
 use crate::prepared_query::QueryIndexes;
 
@@ -21,11 +22,16 @@ pub enum Table {
     Sessions,
     Events,
     PreparedQueries,
+    AclTokens,
+    AclPolicies,
+    AclRoles,
+    AclAuthMethods,
+    AclBindingRules,
 }
 
 impl Table {
     /// Every table, in a fixed order (the order of [`TableIndexes`]' fields).
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 12] = [
         Table::Nodes,
         Table::Services,
         Table::Checks,
@@ -33,6 +39,11 @@ impl Table {
         Table::Sessions,
         Table::Events,
         Table::PreparedQueries,
+        Table::AclTokens,
+        Table::AclPolicies,
+        Table::AclRoles,
+        Table::AclAuthMethods,
+        Table::AclBindingRules,
     ];
 }
 
@@ -46,6 +57,11 @@ pub struct TableIndexes {
     pub sessions: u64,
     pub events: u64,
     pub prepared_queries: u64,
+    pub acl_tokens: u64,
+    pub acl_policies: u64,
+    pub acl_roles: u64,
+    pub acl_auth_methods: u64,
+    pub acl_binding_rules: u64,
 }
 
 impl TableIndexes {
@@ -59,6 +75,11 @@ impl TableIndexes {
             Table::Sessions => self.sessions,
             Table::Events => self.events,
             Table::PreparedQueries => self.prepared_queries,
+            Table::AclTokens => self.acl_tokens,
+            Table::AclPolicies => self.acl_policies,
+            Table::AclRoles => self.acl_roles,
+            Table::AclAuthMethods => self.acl_auth_methods,
+            Table::AclBindingRules => self.acl_binding_rules,
         }
     }
 
@@ -71,6 +92,11 @@ impl TableIndexes {
             Table::Sessions => &mut self.sessions,
             Table::Events => &mut self.events,
             Table::PreparedQueries => &mut self.prepared_queries,
+            Table::AclTokens => &mut self.acl_tokens,
+            Table::AclPolicies => &mut self.acl_policies,
+            Table::AclRoles => &mut self.acl_roles,
+            Table::AclAuthMethods => &mut self.acl_auth_methods,
+            Table::AclBindingRules => &mut self.acl_binding_rules,
         };
         *slot = (*slot).max(index);
     }
@@ -107,6 +133,8 @@ pub struct State {
     pub(crate) prepared_queries: OrdMap<Key, Arc<PreparedQuery>>,
     /// Derived: prepared query names and template prefixes. Rebuilt on restore.
     pub(crate) query_indexes: QueryIndexes,
+    /// ACL tokens, policies, roles, auth methods and binding rules.
+    pub(crate) acl: AclTables,
     /// Derived: service name to the instances that carry it. Rebuilt on restore.
     pub(crate) instances_by_name: OrdMap<Key, OrdSet<NodeScopedKey>>,
     /// The latest change touching each service name (its instances, their checks and
@@ -143,6 +171,23 @@ impl State {
                 self.apply_prepared_query_set(index, *op, query)
             }
             Command::PreparedQueryDelete { id } => self.apply_prepared_query_delete(index, id),
+            Command::AclInit(init) => self.apply_acl_init(index, init),
+            Command::AclBootstrap(bootstrap) => self.apply_acl_bootstrap(index, bootstrap),
+            Command::AclTokenSet(write) => self.apply_acl_token_set(index, write),
+            Command::AclTokenDelete { accessor_id } => {
+                self.apply_acl_token_delete(index, accessor_id)
+            }
+            Command::AclTokensExpire { now } => self.apply_acl_tokens_expire(index, *now),
+            Command::AclPolicySet { op, policy } => self.apply_acl_policy_set(index, *op, policy),
+            Command::AclPolicyDelete { id } => self.apply_acl_policy_delete(index, id),
+            Command::AclRoleSet { op, role } => self.apply_acl_role_set(index, *op, role),
+            Command::AclRoleDelete { id } => self.apply_acl_role_delete(index, id),
+            Command::AclAuthMethodSet(method) => self.apply_acl_auth_method_set(index, method),
+            Command::AclAuthMethodDelete { name } => self.apply_acl_auth_method_delete(index, name),
+            Command::AclBindingRuleSet { op, rule } => {
+                self.apply_acl_binding_rule_set(index, *op, rule)
+            }
+            Command::AclBindingRuleDelete { id } => self.apply_acl_binding_rule_delete(index, id),
         }
     }
 

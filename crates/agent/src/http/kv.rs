@@ -186,7 +186,9 @@ async fn write(ctx: &Ctx, command: KvCommand) -> Result<Response, ApiError> {
     let applied = ctx.agent.consensus.write(Command::Kv(command)).await?;
     match applied.outcome {
         CommandOutcome::Applied(done) => Ok(json(&done, ctx.options.pretty)),
-        CommandOutcome::Done | CommandOutcome::Txn(_) => Ok(json(&true, ctx.options.pretty)),
+        CommandOutcome::Done | CommandOutcome::Txn(_) | CommandOutcome::Acl(_) => {
+            Ok(json(&true, ctx.options.pretty))
+        }
         CommandOutcome::Rejected(reason) => Err(ApiError::internal(reason)),
     }
 }

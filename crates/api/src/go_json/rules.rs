@@ -1,7 +1,7 @@
 //! The tables: for each shape and each struct of this crate (by its serde name), which
 //! fields Consul leaves out and which it adds. Taken from the struct tags of Consul's
 //! public `api` package (agent endpoints) and of its server structs (catalog, health,
-//! KV, sessions); a field not listed is written as it is.
+//! KV, sessions, ACL objects); a field not listed is written as it is.
 
 use super::FieldRule::{self, Keep, NoneAs, NullIfEmpty, Omit, OmitEmpty};
 
@@ -65,6 +65,29 @@ pub(super) fn field_rule(shape: Shape, name: &str, field: &str) -> FieldRule {
         (_, "CheckDefinitionSummary", _) => OmitEmpty,
         // structs.DirEntry
         (_, "KvPair", "Session") => OmitEmpty,
+        // structs.ACLToken and structs.ACLTokenListStub
+        (
+            _,
+            "AclToken" | "AclTokenListStub",
+            "Policies" | "Roles" | "ServiceIdentities" | "NodeIdentities" | "TemplatedPolicies"
+            | "AuthMethod" | "ExpirationTime" | "ExpirationTTL",
+        ) => OmitEmpty,
+        // structs.ACLServiceIdentity, structs.ACLTemplatedPolicy and its variables
+        (_, "AclServiceIdentity", "Datacenters") => OmitEmpty,
+        (_, "AclTemplatedPolicy" | "AclTemplatedPolicyVariables", _) => OmitEmpty,
+        // structs.ACLPolicy (its list stub always writes Datacenters)
+        (_, "AclPolicy", "Datacenters") => OmitEmpty,
+        // structs.ACLRole
+        (
+            _,
+            "AclRole",
+            "Policies" | "ServiceIdentities" | "NodeIdentities" | "TemplatedPolicies",
+        ) => OmitEmpty,
+        // structs.ACLAuthMethod and structs.ACLBindingRule
+        (_, "AclAuthMethod", "DisplayName" | "Description" | "MaxTokenTTL" | "TokenLocality") => {
+            OmitEmpty
+        }
+        (_, "AclBindingRule", "BindVars") => OmitEmpty,
         // structs.HealthCheck and structs.Session: slices nil unless filled
         (Shape::Catalog, "HealthCheck", "ServiceTags") => NullIfEmpty,
         (_, "Session", "ServiceChecks") => NullIfEmpty,
