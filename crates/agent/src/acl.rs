@@ -1,90 +1,273 @@
-//! The ACL seam: every handler resolves the request's token to an [`Authorizer`] and asks
-//! it before reading or writing. Until ACLs land the authorizer allows everything, so that
-//! enforcing them later changes this file, not every handler.
+//! The ACL seam: every handler asks the request's [`Authorizer`] before reading or
+//! writing, and either refuses (403 with Consul's text) or leaves out what the token may
+//! not see. With ACLs disabled it allows everything and costs nothing; with ACLs on it
+//! wraps the token's compiled rules from [`crate::token_resolver`].
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use axum::http::StatusCode;
+use proconsul_acl::{Access, Permission};
+use proconsul_api::AgentService;
+use proconsul_api::go_time::GoTime;
+use proconsul_state::State;
+
+use crate::http::acl_headers::FilteredByAcls;
+use crate::http::error::ApiError;
+use crate::token_resolver::{AclVersion, ResolveError, TokenResolver};
 
 /// Where a request's token came from does not matter past this point; only its secret.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Token(pub Option<String>);
 
-/// What a token may do. Resource names are Consul's (`service`, `node`, `key`, ...).
-#[derive(Debug, Clone)]
+/// What a request's token may do. Resource names are Consul's (`service`, `node`,
+/// `key`, ...).
 pub struct Authorizer {
-    _token: Token,
+    /// `None`: ACLs are disabled.
+    acl: Option<Resolved>,
+}
+
+/// A token resolved against the ACL tables, kept current across a blocking query's
+/// wake-ups ([`Authorizer::refresh`]).
+struct Resolved {
+    resolver: Arc<TokenResolver>,
+    secret: Option<String>,
+    current: ArcSwap<(AclVersion, Arc<proconsul_acl::Authorizer>)>,
+    /// Whether an answer left something out for this token (read back by the header
+    /// layer).
+    filtered: FilteredByAcls,
 }
 
 impl Authorizer {
-    /// Resolves a token. With ACLs disabled every token, or none, may do everything.
-    pub fn resolve(token: Token) -> Authorizer {
-        Authorizer { _token: token }
+    /// The authorizer of an agent without ACLs: everything is allowed.
+    pub fn allow_all() -> Authorizer {
+        Authorizer { acl: None }
+    }
+
+    /// Resolves `token` (else the agent's default token, else anonymous) in `state`.
+    /// An unknown or expired secret is Consul's 403 `ACL not found`.
+    pub fn resolve(
+        resolver: &Arc<TokenResolver>,
+        state: &State,
+        token: &Token,
+        filtered: FilteredByAcls,
+    ) -> Result<Authorizer, ApiError> {
+        let secret = token
+            .0
+            .clone()
+            .filter(|secret| !secret.is_empty())
+            .or_else(|| resolver.default_token().map(str::to_string));
+        let (version, authorizer) = resolver
+            .resolve(state, secret.as_deref(), now())
+            .map_err(acl_not_found)?;
+        Ok(Authorizer {
+            acl: Some(Resolved {
+                resolver: resolver.clone(),
+                secret,
+                current: ArcSwap::from_pointee((version, authorizer)),
+                filtered,
+            }),
+        })
+    }
+
+    /// Re-resolves the token if the ACL tables changed since (a blocking query checks
+    /// again on every wake-up). A token deleted meanwhile then allows nothing more.
+    pub fn refresh(&self, state: &State) {
+        let Some(acl) = &self.acl else { return };
+        if acl.current.load().0 == TokenResolver::version_of(state) {
+            return;
+        }
+        match acl.resolver.resolve(state, acl.secret.as_deref(), now()) {
+            Ok(resolved) => acl.current.store(Arc::new(resolved)),
+            Err(_) => acl.current.store(Arc::new((
+                TokenResolver::version_of(state),
+                Arc::new(proconsul_acl::Authorizer::deny_all()),
+            ))),
+        }
+    }
+
+    fn allows(&self, permission: Permission<'_>) -> bool {
+        match &self.acl {
+            None => true,
+            Some(acl) => acl.current.load().1.allows(permission),
+        }
+    }
+
+    /// `Ok` if the token has `permission`, else Consul's 403 naming the token, the
+    /// permission and the resource.
+    pub fn require(&self, permission: Permission<'_>) -> Result<(), ApiError> {
+        match &self.acl {
+            None => Ok(()),
+            Some(acl) => acl
+                .current
+                .load()
+                .1
+                .require(permission)
+                .map_err(|denied| ApiError::new(StatusCode::FORBIDDEN, denied.to_string())),
+        }
+    }
+
+    /// Registering or changing `service`: `service:write` on it, and for a proxy on the
+    /// service it fronts too (CVE-2021-38698: a token for one service registering a
+    /// proxy for another).
+    pub fn require_service_write(&self, service: &AgentService) -> Result<(), ApiError> {
+        self.require(Permission::service(Access::Write, &service.service))?;
+        match &service.proxy {
+            Some(proxy) if !proxy.destination_service_name.is_empty() => self.require(
+                Permission::service(Access::Write, &proxy.destination_service_name),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// For list filters: `allowed`, remembering when something is left out of the
+    /// answer of a request that named a token (Consul never tells anonymous callers).
+    pub fn keep(&self, allowed: bool) -> bool {
+        if !allowed
+            && let Some(acl) = &self.acl
+            && acl.secret.is_some()
+        {
+            acl.filtered.set();
+        }
+        allowed
+    }
+
+    /// Whether `X-Consul-Results-Filtered-By-ACLs: true` will be sent.
+    pub fn results_filtered(&self) -> bool {
+        self.acl.as_ref().is_some_and(|acl| acl.filtered.get())
+    }
+
+    /// What cached answers built for this token are keyed by: empty without ACLs, else
+    /// the token and the ACL tables' version, so that no answer is served to another
+    /// token or outlives a change to this one.
+    pub fn cache_scope(&self) -> String {
+        match &self.acl {
+            None => String::new(),
+            Some(acl) => format!(
+                "{}@{:?}",
+                acl.secret.as_deref().unwrap_or(""),
+                acl.current.load().0
+            ),
+        }
+    }
+
+    /// Whether ACLs are enforced at all.
+    pub fn enabled(&self) -> bool {
+        self.acl.is_some()
     }
 
     /// `service:read` on one service name.
-    pub fn service_read(&self, _name: &str) -> bool {
-        true
+    pub fn service_read(&self, name: &str) -> bool {
+        self.allows(Permission::service(Access::Read, name))
     }
 
     /// `service:write` on one service name.
-    pub fn service_write(&self, _name: &str) -> bool {
-        true
+    pub fn service_write(&self, name: &str) -> bool {
+        self.allows(Permission::service(Access::Write, name))
     }
 
     /// `node:read` on one node name.
-    pub fn node_read(&self, _name: &str) -> bool {
-        true
+    pub fn node_read(&self, name: &str) -> bool {
+        self.allows(Permission::node(Access::Read, name))
     }
 
     /// `node:write` on one node name.
-    pub fn node_write(&self, _name: &str) -> bool {
-        true
+    pub fn node_write(&self, name: &str) -> bool {
+        self.allows(Permission::node(Access::Write, name))
     }
 
     /// `key:read` on one key.
-    pub fn key_read(&self, _key: &str) -> bool {
-        true
+    pub fn key_read(&self, key: &str) -> bool {
+        self.allows(Permission::key(Access::Read, key))
     }
 
-    /// `key:write` on one key (or, for recursive deletes, a prefix).
-    pub fn key_write(&self, _key: &str) -> bool {
-        true
+    /// `key:list` on a prefix (`?keys` and `?recurse` with `enable_key_list_policy`).
+    pub fn key_list(&self, prefix: &str) -> bool {
+        self.allows(Permission::key(Access::List, prefix))
+    }
+
+    /// `key:write` on one key.
+    pub fn key_write(&self, key: &str) -> bool {
+        self.allows(Permission::key(Access::Write, key))
+    }
+
+    /// Write on every key under a prefix (a recursive delete): no deny below it.
+    pub fn key_write_prefix(&self, prefix: &str) -> bool {
+        self.allows(Permission::key_write_prefix(prefix))
     }
 
     /// `event:read` on an event name.
-    pub fn event_read(&self, _name: &str) -> bool {
-        true
+    pub fn event_read(&self, name: &str) -> bool {
+        self.allows(Permission::event(Access::Read, name))
     }
 
     /// `event:write` on an event name.
-    pub fn event_write(&self, _name: &str) -> bool {
-        true
+    pub fn event_write(&self, name: &str) -> bool {
+        self.allows(Permission::event(Access::Write, name))
     }
 
     /// `session:read` on a node's sessions.
-    pub fn session_read(&self, _node: &str) -> bool {
-        true
+    pub fn session_read(&self, node: &str) -> bool {
+        self.allows(Permission::session(Access::Read, node))
     }
 
     /// `session:write` on a node's sessions.
-    pub fn session_write(&self, _node: &str) -> bool {
-        true
+    pub fn session_write(&self, node: &str) -> bool {
+        self.allows(Permission::session(Access::Write, node))
     }
 
     /// `agent:read` on this agent's node.
-    pub fn agent_read(&self, _node: &str) -> bool {
-        true
+    pub fn agent_read(&self, node: &str) -> bool {
+        self.allows(Permission::agent(Access::Read, node))
     }
 
     /// `agent:write` on this agent's node.
-    pub fn agent_write(&self, _node: &str) -> bool {
-        true
+    pub fn agent_write(&self, node: &str) -> bool {
+        self.allows(Permission::agent(Access::Write, node))
+    }
+
+    /// `query:read` on a prepared query's name.
+    pub fn query_read(&self, name: &str) -> bool {
+        self.allows(Permission::query(Access::Read, name))
+    }
+
+    /// `query:write` on a prepared query's name.
+    pub fn query_write(&self, name: &str) -> bool {
+        self.allows(Permission::query(Access::Write, name))
     }
 
     /// `operator:write`.
     pub fn operator_write(&self) -> bool {
-        true
+        self.allows(Permission::operator(Access::Write))
     }
 
     /// `operator:read`.
     pub fn operator_read(&self) -> bool {
-        true
+        self.allows(Permission::operator(Access::Read))
     }
+
+    /// `acl:read`.
+    pub fn acl_read(&self) -> bool {
+        self.allows(Permission::acl(Access::Read))
+    }
+
+    /// `acl:write`.
+    pub fn acl_write(&self) -> bool {
+        self.allows(Permission::acl(Access::Write))
+    }
+
+    /// Saving or restoring a snapshot: management tokens only, whatever the default
+    /// policy.
+    pub fn snapshot(&self) -> bool {
+        self.allows(Permission::snapshot())
+    }
+}
+
+fn now() -> GoTime {
+    GoTime::from(SystemTime::now())
+}
+
+fn acl_not_found(error: ResolveError) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, error.to_string())
 }

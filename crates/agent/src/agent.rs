@@ -60,6 +60,8 @@ pub struct AgentInner {
     pub answers: AnswerCache,
     /// The Connect CA root, when Connect is enabled.
     pub connect_ca: Option<crate::connect_ca::CaRoots>,
+    /// Resolves request tokens when ACLs are enabled (`None`: everything is allowed).
+    pub acl_resolver: Option<Arc<crate::token_resolver::TokenResolver>>,
 }
 
 impl AgentInner {
@@ -331,6 +333,7 @@ impl Agent {
             config_owned: ConfigOwned::default(),
             shutdown: CancellationToken::new(),
             answers: AnswerCache::default(),
+            acl_resolver: None,
             connect_ca,
         });
         let from_files =

@@ -20,6 +20,7 @@ mod node_id;
 mod persist;
 mod reaper;
 mod sessions;
+pub mod token_resolver;
 mod ttl;
 
 pub use agent::{Agent, CONSUL_COMPAT_VERSION, run};

@@ -3,6 +3,7 @@
 //! Reads come from the agent's local state; writes commit to the catalog first and change
 //! the local state only once committed.
 
+use proconsul_acl::{Access, Permission};
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -28,9 +29,8 @@ use crate::local::{LocalCheck, allow_check_type, check_from_registration, prepar
 /// read `Config.Datacenter`, `Stats.consul.leader_addr`, `DebugConfig.SessionTTLMin`).
 pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
     let agent = &ctx.agent;
-    if !ctx.authz.agent_read(&agent.node.name) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::agent(Access::Read, &agent.node.name))?;
     let config = &agent.config;
     let leader = agent.consensus.leader();
     let leader_addr = leader.map(|l| l.rpc_addr).unwrap_or_default();
@@ -137,7 +137,7 @@ pub async fn members(ctx: Ctx) -> Result<Response, ApiError> {
     }
     let members: Vec<AgentMember> = [me]
         .into_iter()
-        .filter(|m| ctx.authz.node_read(&m.name))
+        .filter(|m| ctx.authz.keep(ctx.authz.node_read(&m.name)))
         .collect();
     Ok(json(&members, ctx.options.pretty))
 }
@@ -145,7 +145,9 @@ pub async fn members(ctx: Ctx) -> Result<Response, ApiError> {
 /// `GET /v1/agent/services`: the services registered through this agent, by ID.
 pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
     let mut services = ctx.agent.local.services();
-    services.retain(|_, service| ctx.authz.service_read(&service.service) && ctx.keep(service));
+    services.retain(|_, service| {
+        ctx.authz.keep(ctx.authz.service_read(&service.service)) && ctx.keep(service)
+    });
     Ok(json_shaped(Shape::Agent, &services, ctx.options.pretty))
 }
 
@@ -179,7 +181,7 @@ fn service_with_hash(ctx: &Ctx, id: &str) -> Result<(Value, String), ApiError> {
         .agent
         .local
         .service(id)
-        .filter(|service| ctx.authz.service_read(&service.service))
+        .filter(|service| ctx.authz.keep(ctx.authz.service_read(&service.service)))
         .ok_or_else(|| ApiError::not_found(format!("unknown service ID: {id}")))?;
     let mut body = go_json::to_value(&service, Shape::Agent)
         .map_err(|error| ApiError::internal(error.to_string()))?;
@@ -203,9 +205,7 @@ pub async fn register_service(ctx: Ctx, body: Bytes) -> Result<Response, ApiErro
         agent.config.enable_script_checks,
     )
     .map_err(|error| ApiError::bad_request(error.0))?;
-    if !ctx.authz.service_write(&service.service) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz.require_service_write(&service)?;
     let replace_checks = ctx.params.flag("replace-existing-checks");
     agent.add_service(service, checks, replace_checks).await?;
     Ok(Response::default())
@@ -219,9 +219,8 @@ pub async fn deregister_service(ctx: Ctx, Path(id): Path<String>) -> Result<Resp
             "Unknown service ID {id:?}. Ensure that the service ID is passed, not the service name."
         ))
     })?;
-    if !ctx.authz.service_write(&service.service) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::service(Access::Write, &service.service))?;
     agent.remove_service(&id).await?;
     Ok(Response::default())
 }
@@ -234,7 +233,10 @@ pub async fn checks(ctx: Ctx) -> Result<Response, ApiError> {
         .checks()
         .into_iter()
         .filter(|(_, local)| {
-            local.check.service_name.is_empty() || ctx.authz.service_read(&local.check.service_name)
+            local.check.service_name.is_empty()
+                || ctx
+                    .authz
+                    .keep(ctx.authz.service_read(&local.check.service_name))
         })
         .map(|(id, local)| (id, local.check))
         .filter(|(_, check)| ctx.keep(check))
@@ -261,12 +263,13 @@ pub async fn register_check(ctx: Ctx, body: Bytes) -> Result<Response, ApiError>
     }
     allow_check_type(&definition, agent.config.enable_script_checks)
         .map_err(|error| ApiError::bad_request(error.0))?;
-    let allowed = match &service {
-        Some(service) => ctx.authz.service_write(&service.service),
-        None => ctx.authz.node_write(&agent.node.name),
-    };
-    if !allowed {
-        return Err(ApiError::permission_denied());
+    match &service {
+        Some(service) => ctx
+            .authz
+            .require(Permission::service(Access::Write, &service.service))?,
+        None => ctx
+            .authz
+            .require(Permission::node(Access::Write, &agent.node.name))?,
     }
     let check = check_from_registration(
         &definition,
@@ -352,24 +355,22 @@ fn known_check(agent: &AgentInner, id: &str) -> Result<LocalCheck, ApiError> {
 }
 
 fn authorize_check_write(ctx: &Ctx, local: &LocalCheck) -> Result<(), ApiError> {
-    let allowed = if local.check.service_name.is_empty() {
-        ctx.authz.node_write(&ctx.agent.node.name)
+    if local.check.service_name.is_empty() {
+        ctx.authz
+            .require(Permission::node(Access::Write, &ctx.agent.node.name))
     } else {
-        ctx.authz.service_write(&local.check.service_name)
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(ApiError::permission_denied())
+        ctx.authz.require(Permission::service(
+            Access::Write,
+            &local.check.service_name,
+        ))
     }
 }
 
 /// `PUT /v1/agent/leave`: a server first takes itself out of the Raft configuration, so
 /// the others' quorum stops counting it; then the agent answers and shuts down.
 pub async fn leave(ctx: Ctx) -> Result<Response, ApiError> {
-    if !ctx.authz.agent_write(&ctx.agent.node.name) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::agent(Access::Write, &ctx.agent.node.name))?;
     tracing::info!("leave requested through the HTTP API");
     ctx.agent.consensus.leave().await?;
     let shutdown = ctx.agent.shutdown.clone();
@@ -384,9 +385,8 @@ pub async fn leave(ctx: Ctx) -> Result<Response, ApiError> {
 /// `PUT /v1/agent/join/:address`: introduces this server to the server at `address`
 /// (server RPC, port 8300 unless given); the one not yet in a cluster joins the other's.
 pub async fn join(ctx: Ctx, Path(address): Path<String>) -> Result<Response, ApiError> {
-    if !ctx.authz.agent_write(&ctx.agent.node.name) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::agent(Access::Write, &ctx.agent.node.name))?;
     if ctx.params.flag("wan") {
         return Err(ApiError::internal(
             "WAN join is not supported: this build has one datacenter",
@@ -403,9 +403,7 @@ pub async fn join(ctx: Ctx, Path(address): Path<String>) -> Result<Response, Api
 /// member refutes it) and answers 200, so naming this agent's own node does too; any
 /// other name is unknown, as Consul reports it.
 pub async fn force_leave(ctx: Ctx, Path(node): Path<String>) -> Result<Response, ApiError> {
-    if !ctx.authz.operator_write() {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz.require(Permission::operator(Access::Write))?;
     if node == ctx.agent.node.name {
         tracing::info!(%node, "force-leave of this agent's own live node: nothing to do");
         return Ok(Response::default());

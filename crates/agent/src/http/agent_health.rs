@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use proconsul_acl::{Access, Permission};
 use proconsul_api::{AgentService, HealthCheck, HealthStatus};
 use serde::Serialize;
 
@@ -78,7 +79,7 @@ pub async fn by_id(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiErro
         .agent
         .local
         .service(&id)
-        .filter(|service| ctx.authz.service_read(&service.service))
+        .filter(|service| ctx.authz.keep(ctx.authz.service_read(&service.service)))
         .ok_or_else(|| ApiError::not_found(format!("ServiceId {id} not found")))?;
     let health = instance_health(&ctx, service);
     Ok(answer(&ctx, health.aggregated_status, &health))
@@ -87,9 +88,8 @@ pub async fn by_id(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiErro
 /// `GET /v1/agent/health/service/name/:name`: every local instance of the service; the
 /// status code is that of the worst.
 pub async fn by_name(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
-    if !ctx.authz.service_read(&name) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::service(Access::Read, &name))?;
     let instances: Vec<InstanceHealth> = ctx
         .agent
         .local

@@ -3,6 +3,7 @@
 //! Linux's `/proc` and `statvfs` of the root. What cannot be read is named in `Errors`.
 
 use axum::response::Response;
+use proconsul_acl::{Access, Permission};
 use serde_json::{Value, json};
 
 use crate::http::context::Ctx;
@@ -11,9 +12,7 @@ use crate::http::respond::json;
 
 /// `GET /v1/agent/host` (operator:read).
 pub async fn host(ctx: Ctx) -> Result<Response, ApiError> {
-    if !ctx.authz.operator_read() {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz.require(Permission::operator(Access::Read))?;
     let info = tokio::task::spawn_blocking(collect)
         .await
         .map_err(|error| ApiError::internal(error.to_string()))?;

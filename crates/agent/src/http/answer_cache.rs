@@ -9,8 +9,9 @@
 //! 10,000 watchers wake on one write, one of them builds the answer and the rest copy a
 //! pointer.
 //!
-//! The key holds every parameter that shapes the answer. Authorization is allow-all
-//! today; when ACLs filter answers per token, the token's identity must join the key.
+//! The key holds every parameter that shapes the answer, the token included
+//! ([`crate::acl::Authorizer::cache_scope`]: the token and the ACL tables' version), so
+//! that no token is served an answer filtered for another.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,29 +24,37 @@ const MAX_ENTRIES: usize = 4096;
 
 #[derive(Default)]
 pub struct AnswerCache {
-    entries: Mutex<HashMap<String, (u64, Bytes)>>,
+    entries: Mutex<HashMap<String, (u64, Answer)>>,
+}
+
+/// An encoded answer, and whether ACLs left something out of it (the answer served
+/// again says so again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub bytes: Bytes,
+    pub filtered_by_acls: bool,
 }
 
 impl AnswerCache {
     /// The encoded answer for `key` if it was built at `index`.
-    pub fn get(&self, key: &str, index: u64) -> Option<Bytes> {
+    pub fn get(&self, key: &str, index: u64) -> Option<Answer> {
         let entries = self.lock();
         entries
             .get(key)
             .filter(|(built_at, _)| *built_at == index)
-            .map(|(_, bytes)| bytes.clone())
+            .map(|(_, answer)| answer.clone())
     }
 
     /// Keeps the answer for `key` built at `index`.
-    pub fn put(&self, key: String, index: u64, bytes: Bytes) {
+    pub fn put(&self, key: String, index: u64, answer: Answer) {
         let mut entries = self.lock();
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(&key) {
             entries.clear();
         }
-        entries.insert(key, (index, bytes));
+        entries.insert(key, (index, answer));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Bytes)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Answer)>> {
         // Whole entries are inserted or removed; a poisoned map is still consistent.
         self.entries
             .lock()
@@ -60,12 +69,16 @@ mod tests {
     #[test]
     fn an_answer_is_reused_only_at_the_index_it_was_built_at() {
         let cache = AnswerCache::default();
-        cache.put("web".to_string(), 7, Bytes::from_static(b"[1]"));
-        assert_eq!(cache.get("web", 7).as_deref(), Some(&b"[1]"[..]));
+        let answer = |bytes: &'static [u8]| Answer {
+            bytes: Bytes::from_static(bytes),
+            filtered_by_acls: false,
+        };
+        cache.put("web".to_string(), 7, answer(b"[1]"));
+        assert_eq!(cache.get("web", 7), Some(answer(b"[1]")));
         assert_eq!(cache.get("web", 8), None);
         assert_eq!(cache.get("db", 7), None);
         for i in 0..MAX_ENTRIES {
-            cache.put(format!("k{i}"), 1, Bytes::new());
+            cache.put(format!("k{i}"), 1, answer(b""));
         }
         assert!(cache.lock().len() <= MAX_ENTRIES);
     }

@@ -107,6 +107,8 @@ impl Ctx {
                 receiver.borrow_and_update();
             }
             let state: Arc<State> = reader.current();
+            // The token may have changed since the last wake-up: check it again.
+            self.authz.refresh(&state);
             let (index, answer) = read(&state);
             // Clients echo back X-Consul-Index, which is never 0; compare like for like.
             let index = index.max(1);
@@ -160,6 +162,7 @@ impl Ctx {
             known_leader: consensus.leader().is_some(),
             last_contact: consensus.last_contact(),
             consistency: self.options.consistency,
+            results_filtered_by_acls: self.authz.results_filtered(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `/v1/catalog`: registering and listing nodes and services cluster-wide.
 
+use proconsul_acl::{Access, Permission};
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
@@ -11,6 +12,7 @@ use proconsul_api::{
 };
 use proconsul_state::{Command, CommandOutcome, State, Table};
 
+use crate::http::answer_cache::Answer;
 use crate::http::blocking::ServiceScope;
 use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
@@ -36,13 +38,10 @@ pub async fn register(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     if registration.datacenter.is_empty() {
         registration.datacenter = ctx.agent.config.datacenter.clone();
     }
-    if !ctx.authz.node_write(&registration.node)
-        || registration
-            .service
-            .as_ref()
-            .is_some_and(|service| !ctx.authz.service_write(&service.service))
-    {
-        return Err(ApiError::permission_denied());
+    ctx.authz
+        .require(Permission::node(Access::Write, &registration.node))?;
+    if let Some(service) = &registration.service {
+        ctx.authz.require_service_write(service)?;
     }
     if let Some(service) = &mut registration.service {
         service.datacenter = registration.datacenter.clone();
@@ -69,9 +68,8 @@ pub async fn deregister(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
         return Err(ApiError::bad_request("Must provide node"));
     }
     check_datacenter(&ctx, &deregistration.datacenter)?;
-    if !ctx.authz.node_write(&deregistration.node) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::node(Access::Write, &deregistration.node))?;
     commit(&ctx, Command::Deregister(deregistration)).await
 }
 
@@ -112,7 +110,7 @@ pub async fn nodes(ctx: Ctx) -> Result<Response, ApiError> {
             let nodes: Vec<Node> = state
                 .nodes()
                 .filter(|node| node_meta_matches(&ctx.options.node_meta, &node.meta))
-                .filter(|node| ctx.authz.node_read(&node.node))
+                .filter(|node| ctx.authz.keep(ctx.authz.node_read(&node.node)))
                 .filter(|node| ctx.keep(node))
                 .map(|node| (**node).clone())
                 .collect();
@@ -127,21 +125,23 @@ pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
     let tables = [Table::Nodes, Table::Services];
     // Everything that shapes the answer (see answer_cache.rs).
     let key = format!(
-        "catalog-services|{:?}|{:?}|{}",
+        "catalog-services|{:?}|{:?}|{}|{}",
         ctx.options.node_meta,
         ctx.params.get("filter"),
-        ctx.options.pretty
+        ctx.options.pretty,
+        ctx.authz.cache_scope()
     );
     let cache = &ctx.agent.answers;
     let (meta, encoded) = ctx
         .blocking(&tables, |state| {
             let indexes = state.table_indexes();
             let index = indexes.services.max(indexes.nodes);
-            if let Some(encoded) = cache.get(&key, index) {
-                return (index, encoded);
+            if let Some(answer) = cache.get(&key, index) {
+                ctx.authz.keep(!answer.filtered_by_acls);
+                return (index, answer.bytes);
             }
             let mut names = state.service_names();
-            names.retain(|name, _| ctx.authz.service_read(name));
+            names.retain(|name, _| ctx.authz.keep(ctx.authz.service_read(name)));
             if ctx.filter.is_some() {
                 // The filter sees each instance as /v1/catalog/service shows it; a name
                 // stays with the tags of the instances that pass.
@@ -151,6 +151,8 @@ pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
                         let rows: Vec<_> = state
                             .catalog_service(&name)
                             .into_iter()
+                            // ACLs first, so a filter cannot probe hidden nodes.
+                            .filter(|row| ctx.authz.keep(ctx.authz.node_read(&row.node)))
                             .filter(|row| ctx.keep(row))
                             .collect();
                         if rows.is_empty() {
@@ -172,7 +174,11 @@ pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
                 });
             }
             let encoded = encode_json(&names, ctx.options.pretty);
-            cache.put(key.clone(), index, encoded.clone());
+            let answer = Answer {
+                bytes: encoded.clone(),
+                filtered_by_acls: ctx.authz.results_filtered(),
+            };
+            cache.put(key.clone(), index, answer);
             (index, encoded)
         })
         .await?;
@@ -201,17 +207,18 @@ async fn service_rows(
     let peered = ctx.options.peer.is_some();
     let (meta, rows) = ctx
         .blocking_service(&name, scope, |state, _| {
-            let rows: Vec<CatalogService> = if ctx.authz.service_read(&name) && !peered {
-                rows(state, &name)
-                    .into_iter()
-                    .filter(|row| tags.iter().all(|tag| row.service_tags.contains(tag)))
-                    .filter(|row| node_meta_matches(&ctx.options.node_meta, &row.node_meta))
-                    .filter(|row| ctx.authz.node_read(&row.node))
-                    .filter(|row| ctx.keep(row))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let rows: Vec<CatalogService> =
+                if ctx.authz.keep(ctx.authz.service_read(&name)) && !peered {
+                    rows(state, &name)
+                        .into_iter()
+                        .filter(|row| tags.iter().all(|tag| row.service_tags.contains(tag)))
+                        .filter(|row| node_meta_matches(&ctx.options.node_meta, &row.node_meta))
+                        .filter(|row| ctx.authz.keep(ctx.authz.node_read(&row.node)))
+                        .filter(|row| ctx.keep(row))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
             rows
         })
         .await?;
@@ -256,12 +263,12 @@ async fn node_with_services(
         let indexes = state.table_indexes();
         let answer = state
             .node(name)
-            .filter(|_| ctx.authz.node_read(name))
+            .filter(|_| ctx.authz.keep(ctx.authz.node_read(name)))
             .map(|node| {
                 let services = state
                     .node_services(name)
                     .into_iter()
-                    .filter(|service| ctx.authz.service_read(&service.service))
+                    .filter(|service| ctx.authz.keep(ctx.authz.service_read(&service.service)))
                     .filter(|service| ctx.keep(service))
                     .map(|service| (*service).clone())
                     .collect();

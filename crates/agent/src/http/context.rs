@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::acl::Authorizer;
 use crate::http::AppState;
+use crate::http::acl_headers::FilteredByAcls;
 use crate::http::error::ApiError;
 use crate::http::query::{QueryOptions, QueryParams};
 
@@ -48,7 +49,18 @@ impl FromRequestParts<AppState> for Ctx {
             ),
             None => None,
         };
-        let authz = Authorizer::resolve(options.token.clone());
+        let authz = match &agent.acl_resolver {
+            None => Authorizer::allow_all(),
+            Some(resolver) => {
+                let state = agent.consensus.reader().current();
+                let filtered = parts
+                    .extensions
+                    .get::<FilteredByAcls>()
+                    .cloned()
+                    .unwrap_or_default();
+                Authorizer::resolve(resolver, &state, &options.token, filtered)?
+            }
+        };
         Ok(Ctx {
             agent: agent.clone(),
             params,

@@ -7,6 +7,7 @@
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
+use proconsul_acl::{Access, Permission};
 use proconsul_api::{AgentService, UserEvent};
 use proconsul_state::{Command, Table};
 use regex::Regex;
@@ -52,9 +53,8 @@ pub async fn fire(ctx: Ctx, Path(name): Path<String>, body: Bytes) -> Result<Res
         Regex::new(pattern)
             .map_err(|error| ApiError::bad_request(format!("Invalid {what} filter: {error}")))?;
     }
-    if !ctx.authz.event_write(&event.name) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::event(Access::Write, &event.name))?;
     let applied = ctx
         .agent
         .consensus
@@ -80,7 +80,7 @@ pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
                 .events()
                 .filter(|event| name.as_deref().is_none_or(|name| event.name == name))
                 .filter(|event| accepts(event, &node, services.values()))
-                .filter(|event| ctx.authz.event_read(&event.name))
+                .filter(|event| ctx.authz.keep(ctx.authz.event_read(&event.name)))
                 .filter(|event| ctx.keep(event))
                 .map(|event| (**event).clone())
                 .collect();

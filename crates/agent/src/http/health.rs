@@ -7,6 +7,7 @@ use axum::response::Response;
 use proconsul_api::{HealthCheck, HealthStatus, ServiceEntry};
 use proconsul_state::{State, Table};
 
+use crate::http::answer_cache::Answer;
 use crate::http::blocking::ServiceScope;
 use crate::http::catalog::node_meta_matches;
 use crate::http::context::Ctx;
@@ -17,8 +18,12 @@ use crate::http::respond::{encode_json, query_encoded, query_json};
 pub async fn node(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
     let (meta, checks) = ctx
         .blocking(&[Table::Checks], |state| {
-            let checks: Vec<Arc<HealthCheck>> = if ctx.authz.node_read(&name) {
+            let checks: Vec<Arc<HealthCheck>> = if ctx.authz.keep(ctx.authz.node_read(&name)) {
                 let mut checks = state.node_checks(&name);
+                checks.retain(|check| {
+                    check.service_name.is_empty()
+                        || ctx.authz.keep(ctx.authz.service_read(&check.service_name))
+                });
                 checks.retain(|check| ctx.keep(check));
                 checks
             } else {
@@ -34,10 +39,11 @@ pub async fn node(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiErr
 pub async fn checks(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
     let (meta, checks) = ctx
         .blocking_service(&name, ServiceScope::Service, |state, _| {
-            let checks: Vec<Arc<HealthCheck>> = if ctx.authz.service_read(&name) {
+            let checks: Vec<Arc<HealthCheck>> = if ctx.authz.keep(ctx.authz.service_read(&name)) {
                 state
                     .service_checks(&name)
                     .into_iter()
+                    .filter(|check| ctx.authz.keep(ctx.authz.node_read(&check.node)))
                     .filter(|check| ctx.keep(check))
                     .filter(|check| {
                         ctx.options.node_meta.is_empty()
@@ -93,32 +99,39 @@ async fn service_entries(
     let peered = ctx.options.peer.is_some();
     // Everything that shapes the answer (see answer_cache.rs).
     let key = format!(
-        "{kind}|{name}|{passing_only}|{tags:?}|{:?}|{:?}|{:?}|{}",
+        "{kind}|{name}|{passing_only}|{tags:?}|{:?}|{:?}|{:?}|{}|{}",
         ctx.options.node_meta,
         ctx.params.get("filter"),
         ctx.options.peer,
-        ctx.options.pretty
+        ctx.options.pretty,
+        ctx.authz.cache_scope()
     );
     let cache = &ctx.agent.answers;
     let (meta, encoded) = ctx
         .blocking_service(&name, scope, |state, index| {
-            if let Some(encoded) = cache.get(&key, index) {
-                return encoded;
+            if let Some(answer) = cache.get(&key, index) {
+                ctx.authz.keep(!answer.filtered_by_acls);
+                return answer.bytes;
             }
-            let entries: Vec<ServiceEntry> = if ctx.authz.service_read(&name) && !peered {
-                entries(state, &name)
-                    .into_iter()
-                    .filter(|entry| tags.iter().all(|tag| entry.service.tags.contains(tag)))
-                    .filter(|entry| node_meta_matches(&ctx.options.node_meta, &entry.node.meta))
-                    .filter(|entry| ctx.authz.node_read(&entry.node.node))
-                    .filter(|entry| !passing_only || all_passing(entry))
-                    .filter(|entry| ctx.keep(entry))
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let entries: Vec<ServiceEntry> =
+                if ctx.authz.keep(ctx.authz.service_read(&name)) && !peered {
+                    entries(state, &name)
+                        .into_iter()
+                        .filter(|entry| tags.iter().all(|tag| entry.service.tags.contains(tag)))
+                        .filter(|entry| node_meta_matches(&ctx.options.node_meta, &entry.node.meta))
+                        .filter(|entry| ctx.authz.keep(ctx.authz.node_read(&entry.node.node)))
+                        .filter(|entry| !passing_only || all_passing(entry))
+                        .filter(|entry| ctx.keep(entry))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
             let encoded = encode_json(&entries, ctx.options.pretty);
-            cache.put(key.clone(), index, encoded.clone());
+            let answer = Answer {
+                bytes: encoded.clone(),
+                filtered_by_acls: ctx.authz.results_filtered(),
+            };
+            cache.put(key.clone(), index, answer);
             encoded
         })
         .await?;
@@ -147,10 +160,11 @@ pub async fn state(ctx: Ctx, Path(wanted): Path<String>) -> Result<Response, Api
             let checks: Vec<Arc<HealthCheck>> = state
                 .checks_in_state(status)
                 .into_iter()
-                .filter(|check| ctx.authz.node_read(&check.node))
+                .filter(|check| ctx.authz.keep(ctx.authz.node_read(&check.node)))
                 .filter(|check| ctx.keep(check))
                 .filter(|check| {
-                    check.service_name.is_empty() || ctx.authz.service_read(&check.service_name)
+                    check.service_name.is_empty()
+                        || ctx.authz.keep(ctx.authz.service_read(&check.service_name))
                 })
                 .filter(|check| {
                     ctx.options.node_meta.is_empty()

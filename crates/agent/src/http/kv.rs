@@ -5,6 +5,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use proconsul_acl::{Access, Permission};
 use proconsul_state::{Command, CommandOutcome, KvCommand, KvOp, Table};
 
 use crate::http::context::Ctx;
@@ -31,7 +32,7 @@ async fn read(ctx: Ctx, key: String) -> Result<Response, ApiError> {
                 let keys: Vec<String> = state
                     .kv_keys(&key, separator.as_deref())
                     .into_iter()
-                    .filter(|key| ctx.authz.key_read(key))
+                    .filter(|key| ctx.authz.keep(ctx.authz.key_read(key)))
                     .collect();
                 (state.table_indexes().kvs, keys)
             })
@@ -48,7 +49,7 @@ async fn read(ctx: Ctx, key: String) -> Result<Response, ApiError> {
                 let entries: Vec<_> = state
                     .kv_list(&key)
                     .into_iter()
-                    .filter(|entry| ctx.authz.key_read(&entry.key))
+                    .filter(|entry| ctx.authz.keep(ctx.authz.key_read(&entry.key)))
                     .collect();
                 (state.table_indexes().kvs, entries)
             })
@@ -59,12 +60,11 @@ async fn read(ctx: Ctx, key: String) -> Result<Response, ApiError> {
             query_json(&meta, &entries, pretty)
         });
     }
+    // One key is refused (403), not hidden, as Consul does.
+    ctx.authz.require(Permission::key(Access::Read, &key))?;
     let (meta, entry) = ctx
         .blocking(&[Table::Kvs], |state| {
-            let entry = state
-                .kv_get(&key)
-                .filter(|_| ctx.authz.key_read(&key))
-                .cloned();
+            let entry = state.kv_get(&key).cloned();
             (state.table_indexes().kvs, entry)
         })
         .await?;
@@ -118,9 +118,7 @@ pub async fn put(ctx: Ctx, Path(key): Path<String>, body: Bytes) -> Result<Respo
     }
     let flags = ctx.params.u64("flags", "flags")?.unwrap_or(0);
     let cas = ctx.params.u64("cas", "cas index")?;
-    if !ctx.authz.key_write(&key) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz.require(Permission::key(Access::Write, &key))?;
     // Lock delay: after a session holding this key ended, nobody may take it until the
     // delay passes. The leader's clock decides, as in Consul.
     if matches!(op, KvOp::Acquire(_))
@@ -162,9 +160,7 @@ pub async fn delete(ctx: Ctx, Path(key): Path<String>) -> Result<Response, ApiEr
     if recurse && cas.is_some() {
         return Err(ApiError::bad_request("Conflicting flags: cas and recurse"));
     }
-    if !ctx.authz.key_write(&key) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz.require(Permission::key(Access::Write, &key))?;
     write(
         &ctx,
         KvCommand {

@@ -4,6 +4,7 @@
 
 use axum::extract::Path;
 use axum::response::Response;
+use proconsul_acl::{Access, Permission};
 use proconsul_api::{CheckRegistration, HealthCheck, HealthStatus};
 
 use crate::agent::AgentInner;
@@ -84,9 +85,8 @@ async fn set(agent: &AgentInner, enable: bool, check: LocalCheck) -> Result<(), 
 pub async fn node(ctx: Ctx) -> Result<Response, ApiError> {
     let enable = enable_flag(&ctx)?;
     let agent = &ctx.agent;
-    if !ctx.authz.node_write(&agent.node.name) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::node(Access::Write, &agent.node.name))?;
     let check = maintenance_check(
         agent,
         NODE_MAINTENANCE.to_string(),
@@ -106,9 +106,8 @@ pub async fn service(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiEr
         .local
         .service(&id)
         .ok_or_else(|| ApiError::not_found(format!("Unknown service ID {id:?}")))?;
-    if !ctx.authz.service_write(&service.service) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::service(Access::Write, &service.service))?;
     let check = maintenance_check(
         agent,
         format!("{SERVICE_MAINTENANCE_PREFIX}{id}"),

@@ -2,6 +2,7 @@
 //! queries and JSON responses. One file per endpoint family.
 
 mod acl;
+pub mod acl_headers;
 mod agent;
 mod agent_health;
 mod agent_host;
@@ -25,6 +26,7 @@ mod session;
 mod snapshot;
 mod status;
 mod txn;
+mod txn_acl;
 
 use std::sync::Arc;
 
@@ -140,6 +142,10 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/status/peers", get(status::peers))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            agent.clone(),
+            acl_headers::acl_headers,
+        ))
         .layer(CatchPanicLayer::custom(respond::panic_response))
         .with_state(agent)
 }

@@ -2,6 +2,7 @@
 //! leadership to another voter. Any server answers; changes are made by the leader.
 
 use axum::response::Response;
+use proconsul_acl::{Access, Permission};
 use proconsul_consensus::RaftServer;
 use serde_json::json;
 
@@ -11,9 +12,7 @@ use crate::http::respond::json;
 
 /// `GET /v1/operator/raft/configuration`.
 pub async fn configuration(ctx: Ctx) -> Result<Response, ApiError> {
-    if !ctx.authz.operator_read() {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz.require(Permission::operator(Access::Read))?;
     let configuration = ctx.agent.consensus.configuration();
     let servers: Vec<serde_json::Value> = configuration
         .servers
@@ -64,9 +63,7 @@ fn find_server(ctx: &Ctx) -> Result<RaftServer, ApiError> {
 
 /// `DELETE /v1/operator/raft/peer?id=|address=`.
 pub async fn remove_peer(ctx: Ctx) -> Result<Response, ApiError> {
-    if !ctx.authz.operator_write() {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz.require(Permission::operator(Access::Write))?;
     let server = find_server(&ctx)?;
     ctx.agent.consensus.remove_server(server.node_id).await?;
     tracing::info!(node = %server.name, address = %server.address, "operator: removed server from the Raft configuration");
@@ -76,9 +73,7 @@ pub async fn remove_peer(ctx: Ctx) -> Result<Response, ApiError> {
 /// `POST /v1/operator/raft/transfer-leader[?id=]`: `{"Success": true}` once the new
 /// leader leads.
 pub async fn transfer_leader(ctx: Ctx) -> Result<Response, ApiError> {
-    if !ctx.authz.operator_write() {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz.require(Permission::operator(Access::Write))?;
     let to = match ctx.params.get("id") {
         Some(_) => Some(find_server(&ctx)?.node_id),
         None => None,

@@ -7,6 +7,7 @@
 //! server refuses (no service name, a bad template, a name taken) is a 500 with its text;
 //! a body that does not decode is a 400.
 
+use proconsul_acl::{Access, Permission};
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -68,10 +69,8 @@ async fn update(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Result<Respons
 /// `DELETE /v1/query/:id`.
 async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
     let state = ctx.agent.consensus.reader().current();
-    if let Some(query) = state.prepared_query(&id)
-        && !ctx.authz.service_write(&query.service.service)
-    {
-        return Err(ApiError::permission_denied());
+    if let Some(query) = state.prepared_query(&id) {
+        require_query_write(&ctx, &query.name)?;
     }
     let applied = ctx
         .agent
@@ -86,8 +85,12 @@ async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> 
 
 /// Validates and proposes a create or update; answers once it is committed and applied.
 async fn write(ctx: &Ctx, op: PreparedQueryOp, mut query: PreparedQuery) -> Result<(), ApiError> {
-    if !ctx.authz.service_write(&query.service.service) {
-        return Err(ApiError::permission_denied());
+    require_query_write(ctx, &query.name)?;
+    if op == PreparedQueryOp::Update {
+        let state = ctx.agent.consensus.reader().current();
+        if let Some(existing) = state.prepared_query(&query.id) {
+            require_query_write(ctx, &existing.name)?;
+        }
     }
     query.create_index = 0;
     query.modify_index = 0;
@@ -112,7 +115,7 @@ async fn list(ctx: Ctx) -> Result<Response, ApiError> {
         .blocking(&[Table::PreparedQueries], |state| {
             let queries: Vec<PreparedQuery> = state
                 .prepared_queries()
-                .filter(|query| ctx.authz.service_read(&query.service.service))
+                .filter(|query| ctx.authz.keep(may_read_query(&ctx, &query.name)))
                 .map(|query| (**query).clone())
                 .filter(|query| ctx.keep(query))
                 .collect();
@@ -131,7 +134,16 @@ async fn read(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
         })
         .await?;
     match query {
-        Some(query) => Ok(query_json(&meta, &[query], ctx.options.pretty)),
+        Some(query) => {
+            // As in the list: unnamed queries are for management tokens.
+            if query.name.is_empty() {
+                ctx.authz.require(Permission::acl(Access::Write))?;
+            } else {
+                ctx.authz
+                    .require(Permission::query(Access::Read, &query.name))?;
+            }
+            Ok(query_json(&meta, &[query], ctx.options.pretty))
+        }
         None => Err(ApiError::not_found(QUERY_NOT_FOUND)),
     }
 }
@@ -174,12 +186,12 @@ async fn execute(
                 seed,
             };
             let mut execution = state.execute_prepared_query(&query, &request);
-            if !ctx.authz.service_read(&execution.service) {
+            if !ctx.authz.keep(ctx.authz.service_read(&execution.service)) {
                 execution.nodes.clear();
             }
             execution
                 .nodes
-                .retain(|entry| ctx.authz.node_read(&entry.node.node));
+                .retain(|entry| ctx.authz.keep(ctx.authz.node_read(&entry.node.node)));
             let index = state
                 .table_indexes()
                 .prepared_queries
@@ -231,7 +243,7 @@ fn body_meta(meta: &QueryMeta) -> BodyQueryMeta {
         .to_string(),
         not_modified: false,
         backend: 0,
-        results_filtered_by_acls: false,
+        results_filtered_by_acls: meta.results_filtered_by_acls,
     }
 }
 
@@ -250,4 +262,23 @@ fn source_ip(headers: &HeaderMap, extensions: &Extensions) -> Option<String> {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(address)| address.ip().to_string())
     })
+}
+
+/// Consul's prepared-query ACL: changing a named query takes `query:write` on its name;
+/// an unnamed query is anyone's to create and change.
+fn require_query_write(ctx: &Ctx, name: &str) -> Result<(), ApiError> {
+    if name.is_empty() {
+        return Ok(());
+    }
+    ctx.authz.require(Permission::query(Access::Write, name))
+}
+
+/// Reading a query: `query:read` on its name; unnamed queries only with `acl:write`
+/// (a management token), as Consul lists them.
+fn may_read_query(ctx: &Ctx, name: &str) -> bool {
+    if name.is_empty() {
+        ctx.authz.acl_write()
+    } else {
+        ctx.authz.query_read(name)
+    }
 }

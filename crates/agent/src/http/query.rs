@@ -212,6 +212,10 @@ pub struct QueryMeta {
     pub known_leader: bool,
     pub last_contact: Duration,
     pub consistency: Consistency,
+    /// ACLs left something out of the answer of a request that named a token (the
+    /// header is written by [`crate::http::acl_headers`]; bodies that embed a
+    /// `QueryMeta` carry it too).
+    pub results_filtered_by_acls: bool,
 }
 
 // Parsed once: every read answers with these, and a woken blocking query is mostly

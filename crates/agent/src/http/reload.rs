@@ -2,6 +2,7 @@
 //! checks they define in line with them. Other settings take effect on restart.
 
 use axum::response::Response;
+use proconsul_acl::{Access, Permission};
 
 use crate::config_registrations;
 use crate::http::context::Ctx;
@@ -10,9 +11,8 @@ use crate::http::error::ApiError;
 /// `PUT /v1/agent/reload`.
 pub async fn reload(ctx: Ctx) -> Result<Response, ApiError> {
     let agent = &ctx.agent;
-    if !ctx.authz.agent_write(&agent.node.name) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::agent(Access::Write, &agent.node.name))?;
     let failed = |message: String| ApiError::internal(format!("Failed reloading: {message}"));
     let files = proconsul_config::load(&agent.config.config_sources)
         .map_err(|error| failed(error.to_string()))?;

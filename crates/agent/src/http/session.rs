@@ -3,6 +3,7 @@
 //! Error texts are Consul's: clients such as Patroni read them (`Invalid Session TTL`,
 //! `invalid session`).
 
+use proconsul_acl::{Access, Permission};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -50,9 +51,8 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     } else {
         request.node
     };
-    if !ctx.authz.session_write(&node) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::session(Access::Write, &node))?;
     let behavior = match request
         .behavior
         .as_deref()
@@ -135,10 +135,9 @@ fn lock_delay(value: Option<Value>) -> Result<u64, ApiError> {
 /// `PUT /v1/session/destroy/:id`.
 pub async fn destroy(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
     let state = ctx.agent.consensus.reader().current();
-    if let Some(session) = state.session(&id)
-        && !ctx.authz.session_write(&session.node)
-    {
-        return Err(ApiError::permission_denied());
+    if let Some(session) = state.session(&id) {
+        ctx.authz
+            .require(Permission::session(Access::Write, &session.node))?;
     }
     ctx.agent.sessions.remove(&id);
     ctx.agent
@@ -157,9 +156,8 @@ pub async fn renew(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiErro
     let Some(session) = state.session(&id) else {
         return Err(ApiError::not_found(format!("Session id '{id}' not found")));
     };
-    if !ctx.authz.session_write(&session.node) {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz
+        .require(Permission::session(Access::Write, &session.node))?;
     ctx.agent.sessions.arm(session);
     Ok(json(&[&**session], ctx.options.pretty))
 }
@@ -200,7 +198,7 @@ async fn list_where(
         .blocking(&[Table::Sessions], |state| {
             let sessions: Vec<Session> = select(state)
                 .into_iter()
-                .filter(|session| ctx.authz.session_read(&session.node))
+                .filter(|session| ctx.authz.keep(ctx.authz.session_read(&session.node)))
                 .filter(|session| ctx.keep(session))
                 .collect();
             (state.table_indexes().sessions, sessions)

@@ -7,6 +7,7 @@
 use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use proconsul_acl::Permission;
 use proconsul_state::{Command, CommandOutcome, State, Table};
 
 use crate::http::context::Ctx;
@@ -17,9 +18,7 @@ pub const MAX_BACKUP: usize = 512 * 1024 * 1024;
 
 /// `GET /v1/snapshot`: the backup file, with `X-Consul-Index`.
 pub async fn save(ctx: Ctx) -> Result<Response, ApiError> {
-    if !ctx.authz.operator_read() {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz.require(Permission::snapshot())?;
     let (meta, backup) = ctx
         .blocking(&Table::ALL, |state| {
             (state.last_applied(), state.to_backup())
@@ -36,9 +35,7 @@ pub async fn save(ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `PUT /v1/snapshot`: replaces the state with the backup's.
 pub async fn restore(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
-    if !ctx.authz.operator_write() {
-        return Err(ApiError::permission_denied());
-    }
+    ctx.authz.require(Permission::snapshot())?;
     let (meta, _) = State::from_backup(&body)
         .map_err(|error| ApiError::bad_request(format!("Snapshot restore failed: {error}")))?;
     tracing::info!(

@@ -15,6 +15,7 @@ use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
 use crate::http::error::ApiError;
 use crate::http::respond::json as json_response;
+use crate::http::txn_acl;
 
 /// Consul's limit on operations per transaction.
 const MAX_OPS: usize = 128;
@@ -85,18 +86,22 @@ pub async fn txn(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     // The collection reused the wire operations' larger allocation; the command is kept
     // in the Raft log, so it gets an allocation of its own size.
     ops.shrink_to_fit();
+    let denied = txn_acl::permission_errors(&ctx.authz, &ops);
+    if !denied.is_empty() {
+        return reply(&ctx, CommandOutcome::Txn(Err(denied)));
+    }
     if ops.iter().all(TxnOp::is_read) {
         let (meta, outcome) = ctx
             .blocking(&Table::ALL, |state| {
                 (state.last_applied(), state.read_txn(&ops))
             })
             .await?;
-        let mut response = reply(outcome, ctx.options.pretty)?;
+        let mut response = reply(&ctx, outcome)?;
         meta.write_headers(response.headers_mut());
         return Ok(response);
     }
     let applied = ctx.agent.consensus.write(Command::Txn(ops)).await?;
-    reply(applied.outcome, ctx.options.pretty)
+    reply(&ctx, applied.outcome)
 }
 
 fn convert(ctx: &Ctx, op: WireOp) -> Result<TxnOp, String> {
@@ -104,14 +109,6 @@ fn convert(ctx: &Ctx, op: WireOp) -> Result<TxnOp, String> {
         WireOp { kv: Some(kv), .. } => {
             let verb =
                 KvVerb::parse(&kv.verb).ok_or_else(|| format!("unknown KV verb {:?}", kv.verb))?;
-            let allowed = if verb.is_read() {
-                ctx.authz.key_read(&kv.key)
-            } else {
-                ctx.authz.key_write(&kv.key)
-            };
-            if !allowed {
-                return Err("Permission denied".to_string());
-            }
             let value = match kv.value {
                 Some(text) => STANDARD
                     .decode(text)
@@ -178,9 +175,11 @@ fn catalog_verb(name: &str) -> Result<CatalogVerb, String> {
 
 /// 200 with `Results`, or 409 with `Errors`, encoded in Consul's server shapes like
 /// every catalog answer (a service result carries its empty `Proxy` and `Connect`).
-fn reply(outcome: CommandOutcome, pretty: bool) -> Result<Response, ApiError> {
+fn reply(ctx: &Ctx, outcome: CommandOutcome) -> Result<Response, ApiError> {
+    let pretty = ctx.options.pretty;
     match outcome {
-        CommandOutcome::Txn(Ok(results)) => {
+        CommandOutcome::Txn(Ok(mut results)) => {
+            txn_acl::filter_results(&ctx.authz, &mut results);
             let results = results.iter().map(WireResult::from).collect();
             Ok(json_response(
                 &TxnAnswer {

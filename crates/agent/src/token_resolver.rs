@@ -1,0 +1,252 @@
+//! Resolving a request's secret into the authorizer of its token, from the replicated
+//! ACL tables, once per token and ACL change rather than once per request.
+//!
+//! A compiled authorizer is kept per secret while the ACL tables (tokens, policies,
+//! roles) are unchanged; any ACL write empties the cache, so a revoked or narrowed
+//! token is never answered from it. Expiry is checked on every lookup against the
+//! agent's clock, because the leader removes expired tokens only when its timer fires.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use proconsul_acl::{
+    Accessor, Authorizer, DefaultPolicy, NodeIdentity, ServiceIdentity, TemplatedPolicy,
+    TokenRules, parse_rules,
+};
+use proconsul_api::acl::AclToken;
+use proconsul_api::go_time::GoTime;
+use proconsul_state::{State, Table};
+
+/// How many tokens' authorizers are kept; past it the cache starts over, so random
+/// secrets cannot grow it without bound.
+const MAX_CACHED_TOKENS: usize = 4096;
+
+/// The secret of the anonymous token, which a request without a token uses.
+pub const ANONYMOUS_SECRET: &str = "anonymous";
+
+/// Secrets Consul reserves for its static authorizers: they never resolve.
+const RESERVED_SECRETS: &[&str] = &["allow", "deny", "manage"];
+
+/// What the resolver needs of the agent's configuration.
+#[derive(Debug, Clone)]
+pub struct AclSettings {
+    /// Policies and identities scoped to datacenters apply only in this one.
+    pub datacenter: String,
+    /// This agent's node name (the recovery token's `agent:write`).
+    pub node_name: String,
+    /// `acl.default_policy`.
+    pub default_policy: DefaultPolicy,
+    /// `acl.tokens.agent_recovery`: works even with no servers.
+    pub agent_recovery: Option<String>,
+    /// `acl.tokens.default`: the token of requests that name none.
+    pub default_token: Option<String>,
+}
+
+/// Why a secret did not resolve: Consul answers 403 with this text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// No such token, or it has expired.
+    #[error("ACL not found")]
+    NotFound,
+}
+
+/// The ACL tables' indexes (tokens, policies, roles) an authorizer was built at.
+pub type AclVersion = (u64, u64, u64);
+
+struct CachedToken {
+    authorizer: Arc<Authorizer>,
+    expires: Option<GoTime>,
+}
+
+/// The per-agent resolver, shared by every request.
+pub struct TokenResolver {
+    settings: AclSettings,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    version: AclVersion,
+    tokens: HashMap<String, CachedToken>,
+}
+
+impl TokenResolver {
+    /// A resolver for an agent configured with `settings`.
+    pub fn new(settings: AclSettings) -> TokenResolver {
+        TokenResolver {
+            settings,
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// `acl.default_policy` as Consul's `X-Consul-Default-ACL-Policy` header says it.
+    pub fn default_policy_name(&self) -> &'static str {
+        match self.settings.default_policy {
+            DefaultPolicy::Allow => "allow",
+            DefaultPolicy::Deny => "deny",
+        }
+    }
+
+    /// `acl.tokens.default`, for requests that name no token.
+    pub fn default_token(&self) -> Option<&str> {
+        self.settings.default_token.as_deref()
+    }
+
+    /// The version of `state`'s ACL tables: an authorizer built at another version may
+    /// be out of date.
+    pub fn version_of(state: &State) -> AclVersion {
+        let indexes = state.table_indexes();
+        (
+            indexes.get(Table::AclTokens),
+            indexes.get(Table::AclPolicies),
+            indexes.get(Table::AclRoles),
+        )
+    }
+
+    /// The authorizer for `secret` (`None` or empty: the anonymous token) in `state`,
+    /// at `now`, with the ACL version it was built at.
+    pub fn resolve(
+        &self,
+        state: &State,
+        secret: Option<&str>,
+        now: GoTime,
+    ) -> Result<(AclVersion, Arc<Authorizer>), ResolveError> {
+        let secret = secret.filter(|s| !s.is_empty()).unwrap_or(ANONYMOUS_SECRET);
+        let version = Self::version_of(state);
+        if RESERVED_SECRETS.contains(&secret) {
+            return Err(ResolveError::NotFound);
+        }
+        if self.settings.agent_recovery.as_deref() == Some(secret) {
+            let authorizer = Authorizer::agent_recovery(&self.settings.node_name);
+            return Ok((version, Arc::new(authorizer)));
+        }
+        if let Some(found) = self.cached(secret, version, now) {
+            return found.map(|authorizer| (version, authorizer));
+        }
+        let (authorizer, expires) = self.build(state, secret, now)?;
+        self.remember(secret, version, authorizer.clone(), expires);
+        Ok((version, authorizer))
+    }
+
+    fn cached(
+        &self,
+        secret: &str,
+        version: AclVersion,
+        now: GoTime,
+    ) -> Option<Result<Arc<Authorizer>, ResolveError>> {
+        let cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.version != version {
+            return None;
+        }
+        let entry = cache.tokens.get(secret)?;
+        if entry.expires.is_some_and(|at| at < now) {
+            return Some(Err(ResolveError::NotFound));
+        }
+        Some(Ok(entry.authorizer.clone()))
+    }
+
+    fn remember(
+        &self,
+        secret: &str,
+        version: AclVersion,
+        authorizer: Arc<Authorizer>,
+        expires: Option<GoTime>,
+    ) {
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.version != version || cache.tokens.len() >= MAX_CACHED_TOKENS {
+            cache.version = version;
+            cache.tokens.clear();
+        }
+        cache.tokens.insert(
+            secret.to_string(),
+            CachedToken {
+                authorizer,
+                expires,
+            },
+        );
+    }
+
+    /// Compiles the authorizer of the token with `secret`. Before the leader has
+    /// created the anonymous token, a request without one gets the default policy.
+    fn build(
+        &self,
+        state: &State,
+        secret: &str,
+        now: GoTime,
+    ) -> Result<(Arc<Authorizer>, Option<GoTime>), ResolveError> {
+        let Some(token) = state.acl_token_entry_by_secret(secret) else {
+            if secret == ANONYMOUS_SECRET {
+                let authorizer = TokenRules::new(self.settings.datacenter.as_str())
+                    .authorizer(self.settings.default_policy, Accessor::Anonymous);
+                return Ok((Arc::new(authorizer), None));
+            }
+            return Err(ResolveError::NotFound);
+        };
+        if token.is_expired(now) {
+            return Err(ResolveError::NotFound);
+        }
+        let rules = self.token_rules(state, token);
+        let accessor = Accessor::from_accessor_id(&token.accessor_id);
+        let authorizer = rules.authorizer(self.settings.default_policy, accessor);
+        Ok((Arc::new(authorizer), token.expiration_time))
+    }
+
+    /// Everything `token` carries, merged for this datacenter. A stored policy whose
+    /// rules no longer parse grants nothing (its write was validated; this only guards
+    /// against a rule this build reads differently), and is logged.
+    fn token_rules(&self, state: &State, token: &AclToken) -> TokenRules {
+        let mut rules = TokenRules::new(self.settings.datacenter.as_str());
+        let privileges = state.acl_token_privileges(token);
+        for policy in &privileges.policies {
+            match parse_rules(&policy.rules) {
+                Ok(parsed) => {
+                    rules.add_policy(&parsed.rules, &policy.datacenters);
+                }
+                Err(error) => {
+                    tracing::warn!(policy = %policy.name, %error, "ACL policy rules do not parse; the policy grants nothing");
+                }
+            }
+        }
+        for identity in &privileges.service_identities {
+            let identity = ServiceIdentity {
+                service_name: identity.service_name.clone(),
+                datacenters: identity.datacenters.clone(),
+            };
+            if let Err(error) = rules.add_service_identity(&identity) {
+                tracing::warn!(service = %identity.service_name, %error, "ACL service identity skipped");
+            }
+        }
+        for identity in &privileges.node_identities {
+            let identity = NodeIdentity {
+                node_name: identity.node_name.clone(),
+                datacenter: identity.datacenter.clone(),
+            };
+            if let Err(error) = rules.add_node_identity(&identity) {
+                tracing::warn!(node = %identity.node_name, %error, "ACL node identity skipped");
+            }
+        }
+        for templated in &privileges.templated_policies {
+            let templated = TemplatedPolicy {
+                template_name: templated.template_name.clone(),
+                name: templated
+                    .template_variables
+                    .as_ref()
+                    .map(|variables| variables.name.clone()),
+                datacenters: templated.datacenters.clone(),
+            };
+            if let Err(error) = rules.add_templated_policy(&templated) {
+                tracing::warn!(template = %templated.template_name, %error, "ACL templated policy skipped");
+            }
+        }
+        rules
+    }
+}
+
+#[cfg(test)]
+mod tests;
