@@ -13,6 +13,8 @@
 //! out when zero, `Proxy` and `Connect` always present, `PeerName` always written). The
 //! tables follow the struct tags of those packages.
 
+use std::sync::LazyLock;
+
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, SerializeStruct};
 use serde_json::value::RawValue;
 
@@ -67,16 +69,30 @@ pub enum FieldRule {
     NullIfEmpty,
 }
 
+/// The rule tables' JSON literals, parsed once.
+static RAW_LITERALS: LazyLock<Vec<(&'static str, Box<RawValue>)>> = LazyLock::new(|| {
+    rules::LITERALS
+        .iter()
+        .map(|literal| {
+            // The literals are valid JSON; a unit test parses every one.
+            let raw = RawValue::from_string((*literal).to_string()).expect("valid JSON");
+            (*literal, raw)
+        })
+        .collect()
+});
+
 fn raw(json: &'static str) -> &'static RawValue {
-    // The literals in the rule tables are valid JSON; a unit test parses every one.
-    serde_json::from_str(json).expect("rule tables hold valid JSON")
+    match RAW_LITERALS.iter().find(|(literal, _)| *literal == json) {
+        Some((_, raw)) => raw,
+        None => serde_json::from_str(json).expect("rule tables hold valid JSON"),
+    }
 }
 
 /// The struct serializer: applies the shape's rule to each field, then writes the
 /// fields the shape adds.
 struct ShapedStruct<S> {
     inner: S,
-    name: &'static str,
+    rules: &'static rules::StructRules,
     shape: Shape,
 }
 
@@ -93,7 +109,7 @@ impl<S: SerializeStruct> SerializeStruct for ShapedStruct<S> {
             value,
             shape: self.shape,
         };
-        match rules::field_rule(self.shape, self.name, key) {
+        match self.rules.rule(key) {
             FieldRule::Keep => self.inner.serialize_field(key, &shaped),
             FieldRule::Omit => self.inner.skip_field(key),
             FieldRule::OmitEmpty => {
@@ -125,7 +141,7 @@ impl<S: SerializeStruct> SerializeStruct for ShapedStruct<S> {
     }
 
     fn end(mut self) -> Result<S::Ok, S::Error> {
-        for (key, json) in rules::added_fields(self.shape, self.name) {
+        for (key, json) in self.rules.added {
             self.inner.serialize_field(key, raw(json))?;
         }
         self.inner.end()

@@ -4,7 +4,7 @@
 
 use serde::ser::{Serialize, Serializer};
 
-use super::{Shape, ShapedSeq, ShapedStruct};
+use super::{Shape, ShapedSeq, ShapedStruct, rules};
 
 /// A value to be written in `shape`.
 pub(super) struct Shaped<'a, T: ?Sized> {
@@ -168,7 +168,7 @@ impl<S: Serializer> Serializer for ShapedSerializer<S> {
     ) -> Result<Self::SerializeStruct, S::Error> {
         Ok(ShapedStruct {
             inner: self.inner.serialize_struct(name, len)?,
-            name,
+            rules: rules::struct_rules(self.shape, name),
             shape: self.shape,
         })
     }
