@@ -1,7 +1,7 @@
 //! The response headers that report a request's ACL outcome, for every endpoint at
 //! once: `X-Consul-Default-ACL-Policy`, and `X-Consul-Results-Filtered-By-ACLs: true`
-//! when the answer left out something the token may not see. Without ACLs this layer
-//! does nothing.
+//! when the answer left out something the token may not see. The router has this
+//! layer only when ACLs are enabled.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

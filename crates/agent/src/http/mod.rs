@@ -46,7 +46,7 @@ pub fn router(agent: AppState) -> Router {
     // KV values are checked against kv_max_value_size in the handler (413 with Consul's
     // text); this outer limit only stops absurd bodies before they are buffered.
     let body_limit = agent.config.kv_max_value_size.max(4 * 1024 * 1024) + 1024;
-    Router::new()
+    let routes = Router::new()
         .route("/v1/agent/self", get(agent::self_info))
         .route("/v1/agent/host", get(agent_host::host))
         .route("/v1/agent/members", get(agent::members))
@@ -141,11 +141,17 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(
+        .layer(DefaultBodyLimit::max(body_limit));
+    // The ACL headers' layer costs an allocation per request: only with ACLs on.
+    let routes = if agent.acl_resolver.is_some() {
+        routes.layer(axum::middleware::from_fn_with_state(
             agent.clone(),
             acl_headers::acl_headers,
         ))
+    } else {
+        routes
+    };
+    routes
         .layer(CatchPanicLayer::custom(respond::panic_response))
         .with_state(agent)
 }
