@@ -14,6 +14,10 @@ use serde::de::DeserializeOwned;
 use crate::catalog::{AgentMember, CatalogService, Node, NodeServices};
 use crate::kv::KvPair;
 
+mod acl;
+
+pub use acl::AclTokenExpanded;
+
 /// The address used when neither the caller nor `CONSUL_HTTP_ADDR` names one.
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8500";
 

@@ -12,6 +12,7 @@ use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use std::sync::Arc;
 
+use proconsul_acl::Authorizer;
 use proconsul_api::duration::parse_duration;
 use proconsul_api::{HealthStatus, Node};
 use proconsul_state::{ExecuteRequest, State};
@@ -96,6 +97,8 @@ pub struct Sources<'a> {
     pub healthy: &'a HealthyCache,
     /// The agent's address, given for the zone's name server.
     pub self_address: IpAddr,
+    /// With ACLs: what the DNS token may read (`None`: everything).
+    pub acl: Option<&'a Authorizer>,
 }
 
 /// Answers a question about the zone.
@@ -106,6 +109,7 @@ pub fn answer(sources: &Sources<'_>, question: &Question<'_>, rng: &mut impl Rng
         config: sources.config,
         healthy: sources.healthy,
         question,
+        acl: sources.acl,
     };
     let mut response = match &question.lookup {
         Lookup::Apex => builder.apex(self_address),
@@ -134,10 +138,20 @@ pub fn answer(sources: &Sources<'_>, question: &Question<'_>, rng: &mut impl Rng
 }
 
 /// Answers a PTR question for `ip`: the node with that address, else a service.
-pub fn reverse(state: &State, config: &DnsConfig, name: &Name, ip: IpAddr) -> Option<Response> {
+pub fn reverse(
+    state: &State,
+    config: &DnsConfig,
+    acl: Option<&Authorizer>,
+    name: &Name,
+    ip: IpAddr,
+) -> Option<Response> {
     let domain = Name::from_ascii(&config.domain).ok()?;
     let address = ip.to_string();
-    let target = match state.nodes().find(|node| node.address == address) {
+    let readable_node = |node: &str| acl.is_none_or(|acl| acl.node_read(node));
+    let target = match state
+        .nodes()
+        .find(|node| node.address == address && readable_node(&node.node))
+    {
         Some(node) => Name::from_utf8(&node.node)
             .ok()?
             .append_label("node")
@@ -145,9 +159,11 @@ pub fn reverse(state: &State, config: &DnsConfig, name: &Name, ip: IpAddr) -> Op
             .append_label(config.datacenter.as_str())
             .ok()?,
         None => {
-            let (_, service) = state
-                .all_instances()
-                .find(|(_, service)| service.address == address)?;
+            let (_, service) = state.all_instances().find(|(node, service)| {
+                service.address == address
+                    && readable_node(&node.node)
+                    && acl.is_none_or(|acl| acl.service_read(&service.service))
+            })?;
             Name::from_utf8(&service.service)
                 .ok()?
                 .append_label("service")
@@ -172,9 +188,18 @@ struct Builder<'a> {
     config: &'a DnsConfig,
     healthy: &'a HealthyCache,
     question: &'a Question<'a>,
+    acl: Option<&'a Authorizer>,
 }
 
 impl Builder<'_> {
+    fn may_read_node(&self, node: &str) -> bool {
+        self.acl.is_none_or(|acl| acl.node_read(node))
+    }
+
+    fn may_read_service(&self, service: &str) -> bool {
+        self.acl.is_none_or(|acl| acl.service_read(service))
+    }
+
     fn is_local(&self, datacenter: &Option<String>) -> bool {
         datacenter
             .as_deref()
@@ -237,7 +262,11 @@ impl Builder<'_> {
     }
 
     fn node(&self, name: &str) -> Response {
-        let Some(node) = self.state.node_ignoring_case(name) else {
+        let Some(node) = self
+            .state
+            .node_ignoring_case(name)
+            .filter(|node| self.may_read_node(&node.node))
+        else {
             return Response::empty(ResponseCode::NXDomain);
         };
         let ttl = seconds(self.config.node_ttl);
@@ -258,12 +287,23 @@ impl Builder<'_> {
     }
 
     fn service(&self, name: &str, tag: Option<&str>, rng: &mut impl Rng) -> Response {
-        let Some(name) = self.state.service_name_ignoring_case(name) else {
+        let Some(name) = self
+            .state
+            .service_name_ignoring_case(name)
+            .filter(|name| self.may_read_service(name))
+        else {
             return Response::empty(ResponseCode::NXDomain);
         };
-        let healthy = self
+        let mut healthy = self
             .healthy
             .get(self.state, name, tag, self.config.only_passing);
+        if let Some(acl) = self.acl {
+            healthy = healthy
+                .iter()
+                .filter(|instance| acl.node_read(&instance.node.node))
+                .cloned()
+                .collect();
+        }
         if healthy.is_empty() {
             return Response::empty(ResponseCode::NXDomain);
         }
@@ -324,7 +364,13 @@ impl Builder<'_> {
             seed: rng.random(),
             ..ExecuteRequest::default()
         };
-        let execution = self.state.execute_prepared_query(&query, &request);
+        let mut execution = self.state.execute_prepared_query(&query, &request);
+        if !self.may_read_service(&execution.service) {
+            return Response::empty(ResponseCode::NXDomain);
+        }
+        execution
+            .nodes
+            .retain(|entry| self.may_read_node(&entry.node.node));
         if execution.nodes.is_empty() {
             return Response::empty(ResponseCode::NXDomain);
         }

@@ -19,4 +19,4 @@ pub mod server;
 pub mod udp;
 
 pub use config::{DnsConfig, RecursorStrategy, SoaConfig};
-pub use server::{DnsError, DnsHandler, DnsServer, StateSource};
+pub use server::{AclSource, DnsError, DnsHandler, DnsServer, StateSource};

@@ -2,6 +2,7 @@
 //! the domain from the latest state, forwards other names to recursors, and fits each
 //! response to its packet.
 
+use proconsul_acl::Authorizer;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,10 @@ use crate::udp;
 /// Where answers come from: the latest applied state, loaded without locking.
 pub type StateSource = Arc<dyn Fn() -> Arc<State> + Send + Sync>;
 
+/// With ACLs enabled: the authorizer of the DNS token (`acl.tokens.dns`, else
+/// `default`, else anonymous) in a state. Names it may not read are not answered.
+pub type AclSource = Arc<dyn Fn(&State) -> Arc<Authorizer> + Send + Sync>;
+
 /// Consul's cap on answers to a UDP client that sent no EDNS.
 const MAX_UDP_ANSWERS_WITHOUT_EDNS: usize = 8;
 /// The largest UDP payload honoured from a client's EDNS (Consul's 65535 - 68).
@@ -50,6 +55,7 @@ pub struct DnsHandler {
     recursor: Option<Recursor>,
     healthy: HealthyCache,
     responses: ResponseCache,
+    acl: Option<AclSource>,
 }
 
 /// Why the DNS server could not start.
@@ -90,17 +96,33 @@ impl DnsHandler {
             recursor,
             healthy: HealthyCache::default(),
             responses: ResponseCache::default(),
+            acl: None,
         })
+    }
+
+    /// Answers only what the DNS token may read. Kept answers are then not reused: they
+    /// would outlive a change to the token's rules.
+    pub fn with_acl(mut self, acl: AclSource) -> Self {
+        self.acl = Some(acl);
+        self
     }
 
     /// A kept answer to this exact query, or the rotation to build it in.
     pub fn cached(&self, query: &[u8], protocol: Protocol) -> Cached {
+        if self.acl.is_some() {
+            return Cached::Compute(Rotation {
+                seed: rand::random(),
+                variant: 0,
+            });
+        }
         self.responses.get(query, protocol, &(self.state)())
     }
 
-    /// Keeps an encoded answer to a service lookup for reuse.
+    /// Keeps an encoded answer to a service lookup for reuse (not with ACLs).
     pub fn remember(&self, query: &[u8], protocol: Protocol, keepable: Keepable, response: &[u8]) {
-        self.responses.put(query, protocol, keepable, response);
+        if self.acl.is_none() {
+            self.responses.put(query, protocol, keepable, response);
+        }
     }
 
     /// The answer to a name in one of the zones, or to a reverse lookup; `None` for
@@ -120,9 +142,16 @@ impl DnsHandler {
             && network.prefix_len() == network.max_prefix_len()
         {
             let state = (self.state)();
+            let authorizer = self.acl.as_ref().map(|acl| acl(&state));
             return Some(
-                answer::reverse(&state, &self.config, name, network.addr())
-                    .unwrap_or_else(|| self.nxdomain(&state, name)),
+                answer::reverse(
+                    &state,
+                    &self.config,
+                    authorizer.as_deref(),
+                    name,
+                    network.addr(),
+                )
+                .unwrap_or_else(|| self.nxdomain(&state, name)),
             );
         }
         let zone = [Some(&self.domain), self.alt_domain.as_ref()]
@@ -147,19 +176,21 @@ impl DnsHandler {
             source,
         };
         let state = (self.state)();
+        let authorizer = self.acl.as_ref().map(|acl| acl(&state));
         Some(answer::answer(
-            &self.sources(&state),
+            &self.sources(&state, authorizer.as_deref()),
             &question,
             &mut rand::rng(),
         ))
     }
 
-    fn sources<'a>(&'a self, state: &'a State) -> Sources<'a> {
+    fn sources<'a>(&'a self, state: &'a State, acl: Option<&'a Authorizer>) -> Sources<'a> {
         Sources {
             state,
             config: &self.config,
             healthy: &self.healthy,
             self_address: self.self_address,
+            acl,
         }
     }
 
@@ -175,7 +206,7 @@ impl DnsHandler {
             rotation: None,
             source: None,
         };
-        answer::answer(&self.sources(state), &question, &mut rand::rng())
+        answer::answer(&self.sources(state, None), &question, &mut rand::rng())
     }
 
     fn limits(&self, protocol: Protocol, edns: Option<&Edns>, query_type: RecordType) -> Limits {

@@ -199,7 +199,7 @@ fn detailed(entry: &KvPair, base64: bool) -> Vec<u8> {
 /// The bytes a `kv put` value argument stands for, as Consul reads it: absent or empty
 /// is empty, `-` is stdin, `@path` is a file's contents, anything else (including `-x`)
 /// is itself.
-fn read_value(value: Option<&str>, stdin: &mut dyn Read) -> Result<Vec<u8>, String> {
+pub(crate) fn read_value(value: Option<&str>, stdin: &mut dyn Read) -> Result<Vec<u8>, String> {
     match value {
         None | Some("") => Ok(Vec::new()),
         Some("-") => {

@@ -1,10 +1,12 @@
 //! The command tree. `agent` runs the agent; every other command is an HTTP client
 //! sharing [`HttpArgs`], Consul's `-http-addr`, `-token`, `-datacenter` and `-stale`.
 
+pub mod acl;
 pub mod agent;
 mod agent_dns;
 pub mod catalog;
 pub mod event;
+mod http_args;
 pub mod join;
 pub mod kv;
 pub mod leave;
@@ -21,9 +23,9 @@ pub mod watch;
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
-use proconsul_api::client::Client;
+use clap::{Parser, Subcommand};
+
+pub use http_args::HttpArgs;
 
 /// Proconsul: Consul's HTTP API and CLI, in Rust.
 #[derive(Debug, Parser)]
@@ -37,6 +39,9 @@ pub struct Cli {
 enum Commands {
     /// Runs an agent (`-dev` for an in-memory development server).
     Agent(agent::AgentArgs),
+    /// Manages ACL tokens, policies and roles, and the agent's own tokens.
+    #[command(subcommand)]
+    Acl(acl::AclCommand),
     /// Reads and writes the key/value store.
     #[command(subcommand)]
     Kv(kv::KvCommand),
@@ -74,59 +79,6 @@ enum Commands {
     Version(version::VersionArgs),
 }
 
-/// Options shared by every command that talks to an agent over HTTP.
-#[derive(Debug, Clone, Default, Args)]
-pub struct HttpArgs {
-    /// The agent's HTTP address [default: $CONSUL_HTTP_ADDR or 127.0.0.1:8500].
-    #[arg(long = "http-addr", value_name = "ADDR", allow_hyphen_values = true)]
-    http_addr: Option<String>,
-    /// The ACL token [default: $CONSUL_HTTP_TOKEN].
-    #[arg(long, allow_hyphen_values = true)]
-    token: Option<String>,
-    /// A file holding the ACL token [default: $CONSUL_HTTP_TOKEN_FILE].
-    #[arg(long = "token-file", value_name = "PATH")]
-    token_file: Option<String>,
-    /// The datacenter to query [default: the agent's].
-    #[arg(long)]
-    datacenter: Option<String>,
-    /// Let any server answer reads, not only the leader.
-    #[arg(long)]
-    stale: bool,
-}
-
-impl HttpArgs {
-    /// A client for the agent these options name; flags win over the environment.
-    pub fn client(&self) -> anyhow::Result<Client> {
-        self.build().context("Error connecting to Consul agent")
-    }
-
-    fn build(&self) -> anyhow::Result<Client> {
-        let client = match &self.http_addr {
-            Some(addr) => Client::new(addr)?.with_token(std::env::var("CONSUL_HTTP_TOKEN").ok()),
-            None => Client::from_env()?,
-        };
-        let token_file = self
-            .token_file
-            .clone()
-            .or_else(|| std::env::var("CONSUL_HTTP_TOKEN_FILE").ok())
-            .filter(|path| !path.is_empty());
-        let token = match (&self.token, token_file) {
-            (Some(token), _) => Some(token.clone()),
-            (None, Some(path)) => Some(
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read the token file {path}"))?
-                    .trim()
-                    .to_string(),
-            ),
-            (None, None) => client.token().map(str::to_string),
-        };
-        Ok(client
-            .with_token(token)
-            .with_datacenter(self.datacenter.clone())
-            .with_stale(self.stale))
-    }
-}
-
 impl Cli {
     /// Keeps what the parsed values lose: the order in which `-config-file` and
     /// `-config-dir` were given, which is the order Consul merges them in.
@@ -143,6 +95,7 @@ impl Cli {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Commands::Agent(args) => agent::run(args).await,
+        Commands::Acl(command) => acl::run(command).await,
         Commands::Kv(command) => kv::run(command).await,
         Commands::Catalog(command) => catalog::run(command).await,
         Commands::Members(args) => members::run(args).await,
@@ -203,6 +156,22 @@ mod tests {
             "proconsul -version",
             "proconsul version",
             "proconsul version -format=json",
+            "proconsul acl bootstrap -format=json",
+            "proconsul acl policy create -name p -rules - -valid-datacenter dc1 -token=t",
+            "proconsul acl policy update -id 35b8 -no-merge -description -x- -meta",
+            "proconsul acl token create -description d -policy-name p -policy-name q \
+             -policy-id global-management -role-name r -service-identity web:dc1 \
+             -node-identity n:dc1 -templated-policy builtin/service -var name:api \
+             -expires-ttl 10m -local -accessor a -secret s -token-file f",
+            "proconsul acl token read -self -expanded -http-addr 127.0.0.1:1",
+            "proconsul acl token read -id 986 -format json -meta",
+            "proconsul acl token update -id x -append-policy-name p -merge-roles",
+            "proconsul acl token clone -accessor anonymous -description c",
+            "proconsul acl token delete -id x",
+            "proconsul acl token list -format=json",
+            "proconsul acl role create -name r -policy-id 0000 -service-identity web",
+            "proconsul acl role list -meta",
+            "proconsul acl set-agent-token agent -",
         ] {
             assert!(parse(line).is_ok(), "{line}: {:?}", parse(line).err());
         }
@@ -212,38 +181,7 @@ mod tests {
         };
         assert_eq!(put.value.as_deref(), Some("-cas"));
         assert!(!put.cas);
-    }
-
-    #[test]
-    fn flags_override_the_environment() {
-        let args = HttpArgs {
-            http_addr: Some("10.1.2.3:8500".into()),
-            token: Some("flag-token".into()),
-            datacenter: Some("dc9".into()),
-            ..HttpArgs::default()
-        };
-        let client = args.client().unwrap();
-        assert_eq!(client.base_url(), "http://10.1.2.3:8500");
-        assert_eq!(client.token(), Some("flag-token"));
-
-        let path = std::env::temp_dir().join(format!("proconsul-token-{}", std::process::id()));
-        std::fs::write(&path, "file-token\n").unwrap();
-        let args = HttpArgs {
-            http_addr: Some("h:1".into()),
-            token_file: Some(path.display().to_string()),
-            ..HttpArgs::default()
-        };
-        assert_eq!(args.client().unwrap().token(), Some("file-token"));
-        std::fs::remove_file(&path).unwrap();
-
-        let args = HttpArgs {
-            http_addr: Some("https://h:1".into()),
-            ..HttpArgs::default()
-        };
-        let error = format!("{:#}", args.client().unwrap_err());
-        assert!(
-            error.starts_with("Error connecting to Consul agent: "),
-            "{error}"
-        );
+        assert!(parse("proconsul acl token read -format yaml").is_err());
+        assert!(parse("proconsul acl token create -expires-ttl soon").is_err());
     }
 }
