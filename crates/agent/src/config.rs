@@ -7,6 +7,8 @@ use proconsul_api::{CheckRegistration, ServiceRegistration};
 use proconsul_config::ConfigSource;
 use proconsul_dns::DnsConfig;
 
+use crate::acl_config::AclConfig;
+
 /// Everything the agent needs to start. Defaults are Consul's.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
@@ -90,6 +92,20 @@ pub struct AgentConfig {
     pub check_reap_interval: Duration,
     /// The least `DeregisterCriticalServiceAfter` honoured (Consul: 1m).
     pub check_deregister_minimum: Duration,
+    /// `primary_datacenter`: where the ACL objects live (this datacenter when unset;
+    /// Proconsul has no other).
+    pub primary_datacenter: Option<String>,
+    /// `acl { ... }`.
+    pub acl: AclConfig,
+}
+
+impl AgentConfig {
+    /// The datacenter holding the ACL objects: `primary_datacenter`, else this one.
+    pub fn primary_datacenter(&self) -> &str {
+        self.primary_datacenter
+            .as_deref()
+            .unwrap_or(&self.datacenter)
+    }
 }
 
 impl Default for AgentConfig {
@@ -132,6 +148,8 @@ impl Default for AgentConfig {
             ae_interval: Duration::from_secs(60),
             check_reap_interval: Duration::from_secs(30),
             check_deregister_minimum: Duration::from_secs(60),
+            primary_datacenter: None,
+            acl: AclConfig::default(),
         }
     }
 }

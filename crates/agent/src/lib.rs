@@ -5,6 +5,7 @@
 //! and answers reads from the state machine's latest published version.
 
 pub mod acl;
+pub mod acl_config;
 mod agent;
 mod anti_entropy;
 pub mod check_definition;
@@ -23,6 +24,8 @@ mod sessions;
 pub mod token_resolver;
 mod ttl;
 
+pub use acl_config::{AclConfig, AclTokensConfig, DownPolicy};
 pub use agent::{Agent, CONSUL_COMPAT_VERSION, run};
 pub use config::AgentConfig;
 pub use error::{AgentError, WriteError};
+pub use proconsul_acl::DefaultPolicy;

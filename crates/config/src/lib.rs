@@ -8,11 +8,13 @@
 //!
 //! Pure: it reads the files it is given and nothing else.
 
+mod acl;
 pub mod compat;
 mod load;
 mod merge;
 mod model;
 
+pub use acl::{AclDefaultPolicy, AclDownPolicy, AclFile, AclTokensFile};
 pub use load::{ConfigError, ConfigSource, load};
 pub use model::{
     Addresses, CaConfig, Connect, DnsConfigFile, FileConfig, GoDuration, HttpAddress, Limits,

@@ -212,10 +212,16 @@ mod tests {
             config.connect.ca_config.cluster_id.as_deref(),
             Some("11111111-2222-3333-4444-555555555555")
         );
+        assert_eq!(config.acl.enabled, Some(true));
+        assert_eq!(
+            config.acl.tokens.initial_management.as_deref(),
+            Some("root")
+        );
+        assert_eq!(config.acl.tokens.agent_recovery.as_deref(), Some("rec"));
+        assert_eq!(config.primary_datacenter.as_deref(), Some("dc1"));
         assert_eq!(
             config.ignored,
             [
-                "acl",
                 "connect.ca_config.private_key_type",
                 "disable_update_check",
                 "peering",
@@ -224,12 +230,121 @@ mod tests {
                 "ports.https",
                 "ports.serf_lan",
                 "ports.serf_wan",
-                "primary_datacenter",
                 "skip_leave_on_interrupt",
                 "tls",
                 "version"
             ]
         );
+    }
+
+    #[test]
+    fn the_acl_block_in_hcl_and_json() {
+        use crate::{AclDefaultPolicy, AclDownPolicy};
+        let dir = tempfile::tempdir().unwrap();
+        let hcl = write(
+            dir.path(),
+            "acl.hcl",
+            "primary_datacenter = \"dc1\"\nacl {\n  enabled = true\n  default_policy = \"deny\"\n  down_policy = \"async-cache\"\n  enable_key_list_policy = true\n  enable_token_persistence = true\n  enable_token_replication = false\n  token_ttl = \"1m\"\n  policy_ttl = \"2m\"\n  role_ttl = \"3m\"\n  tokens {\n    initial_management = \"root\"\n    default = \"d\"\n    agent = \"a\"\n    agent_recovery = \"r\"\n    dns = \"n\"\n    replication = \"p\"\n    config_file_service_registration = \"c\"\n  }\n}\n",
+        );
+        let config = load(&[ConfigSource::File(hcl)]).unwrap();
+        let acl = &config.acl;
+        assert_eq!(config.primary_datacenter.as_deref(), Some("dc1"));
+        assert_eq!(acl.enabled, Some(true));
+        assert_eq!(acl.default_policy, Some(AclDefaultPolicy::Deny));
+        assert_eq!(acl.down_policy, Some(AclDownPolicy::AsyncCache));
+        assert_eq!(acl.enable_key_list_policy, Some(true));
+        assert_eq!(acl.enable_token_persistence, Some(true));
+        assert_eq!(acl.enable_token_replication, Some(false));
+        assert_eq!(
+            acl.token_ttl.map(|d| d.0),
+            Some(std::time::Duration::from_secs(60))
+        );
+        assert_eq!(
+            acl.role_ttl.map(|d| d.0),
+            Some(std::time::Duration::from_secs(180))
+        );
+        let tokens = &acl.tokens;
+        assert_eq!(tokens.initial_management.as_deref(), Some("root"));
+        assert_eq!(tokens.default.as_deref(), Some("d"));
+        assert_eq!(tokens.agent.as_deref(), Some("a"));
+        assert_eq!(tokens.agent_recovery.as_deref(), Some("r"));
+        assert_eq!(tokens.dns.as_deref(), Some("n"));
+        assert_eq!(tokens.replication.as_deref(), Some("p"));
+        assert_eq!(
+            tokens.config_file_service_registration.as_deref(),
+            Some("c")
+        );
+        assert!(config.ignored.is_empty(), "{:?}", config.ignored);
+
+        // JSON, legacy names, and a later file overriding one key.
+        let json = write(
+            dir.path(),
+            "acl.json",
+            r#"{"acl_datacenter": "east", "acl_default_policy": "allow",
+                "acl": {"enabled": true, "tokens": {"master": "m", "agent_master": "am"}},
+                "acl_token": "t", "acl_enable_key_list_policy": true,
+                "acl_down_policy": "extend-cache"}"#,
+        );
+        let later = write(
+            dir.path(),
+            "later.json",
+            r#"{"acl": {"tokens": {"default": "u"}, "msp_disable_bootstrap": true}}"#,
+        );
+        let config = load(&[ConfigSource::File(json), ConfigSource::File(later)]).unwrap();
+        let acl = &config.acl;
+        assert_eq!(config.primary_datacenter.as_deref(), Some("east"));
+        assert_eq!(acl.default_policy, Some(AclDefaultPolicy::Allow));
+        assert_eq!(acl.down_policy, Some(AclDownPolicy::ExtendCache));
+        assert_eq!(acl.enable_key_list_policy, Some(true));
+        assert_eq!(acl.tokens.initial_management.as_deref(), Some("m"));
+        assert_eq!(acl.tokens.agent_recovery.as_deref(), Some("am"));
+        assert_eq!(acl.tokens.default.as_deref(), Some("u"), "later files win");
+        assert_eq!(config.ignored, ["acl.msp_disable_bootstrap"]);
+
+        // Nothing set: every field unset (the agent applies Consul's defaults).
+        let empty = write(dir.path(), "empty.hcl", "acl {}\n");
+        assert_eq!(
+            load(&[ConfigSource::File(empty)]).unwrap().acl,
+            crate::AclFile::default()
+        );
+    }
+
+    #[test]
+    fn acl_mistakes_name_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text, key) in [
+            ("typo.json", r#"{"acl": {"enabeld": true}}"#, "acl.enabeld"),
+            (
+                "token.hcl",
+                "acl {\n  tokens {\n    bogus = \"x\"\n  }\n}\n",
+                "acl.tokens.bogus",
+            ),
+            (
+                "policy.json",
+                r#"{"acl": {"default_policy": "maybe"}}"#,
+                "acl.default_policy",
+            ),
+            (
+                "down.json",
+                r#"{"acl": {"down_policy": "extend"}}"#,
+                "acl.down_policy",
+            ),
+            (
+                "ttl.json",
+                r#"{"acl": {"token_ttl": "soon"}}"#,
+                "acl.token_ttl",
+            ),
+            (
+                "enabled.json",
+                r#"{"acl": {"enabled": "yes"}}"#,
+                "acl.enabled",
+            ),
+        ] {
+            let file = write(dir.path(), name, text);
+            let error = load(&[ConfigSource::File(file)]).unwrap_err();
+            assert_eq!(error.key.as_deref(), Some(key), "{name}: {error}");
+            assert!(error.to_string().contains(name), "{error}");
+        }
     }
 
     #[test]

@@ -9,12 +9,16 @@ use std::time::Duration;
 use proconsul_api::{CheckRegistration, ServiceRegistration};
 use serde::{Deserialize, Deserializer};
 
+use crate::acl::AclFile;
+
 /// The merged configuration. Every field is optional: unset means "the default, or the
 /// command-line flag".
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FileConfig {
     pub datacenter: Option<String>,
+    /// The datacenter whose servers hold the ACL objects (the local one when unset).
+    pub primary_datacenter: Option<String>,
     pub data_dir: Option<String>,
     pub node_name: Option<String>,
     /// The node's ID (a UUID); by default a server keeps a generated one in its data dir.
@@ -47,6 +51,8 @@ pub struct FileConfig {
     pub connect: Connect,
     pub ui: Option<bool>,
     pub limits: Limits,
+    /// Access control: tokens, policies and what they allow.
+    pub acl: AclFile,
     /// Raw service blocks; see [`FileConfig::service_registrations`].
     pub services: Vec<serde_json::Value>,
     /// Raw check blocks; see [`FileConfig::check_registrations`].

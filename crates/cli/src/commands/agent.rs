@@ -283,6 +283,8 @@ impl AgentArgs {
             ae_interval: self.ae_interval,
             check_reap_interval: self.check_reap_interval,
             check_deregister_minimum: self.check_deregister_minimum,
+            primary_datacenter: files.primary_datacenter.clone().filter(|dc| !dc.is_empty()),
+            acl: super::agent_acl::acl_config(&files.acl),
             ..defaults
         })
     }

@@ -3,6 +3,7 @@
 
 pub mod acl;
 pub mod agent;
+mod agent_acl;
 mod agent_dns;
 pub mod catalog;
 pub mod event;
