@@ -57,7 +57,7 @@ impl Authorizer {
             .0
             .clone()
             .filter(|secret| !secret.is_empty())
-            .or_else(|| resolver.default_token().map(str::to_string));
+            .or_else(|| resolver.default_token());
         let (version, authorizer) = resolver
             .resolve(state, secret.as_deref(), now())
             .map_err(acl_not_found)?;

@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::acl_leader;
+use crate::agent_tokens::AgentTokens;
 use crate::checks::{self, CheckRunner};
 use crate::config::AgentConfig;
 use crate::config_registrations::{self, ConfigOwned};
@@ -26,6 +28,7 @@ use crate::local::{LocalCheck, LocalState};
 use crate::node_id;
 use crate::persist;
 use crate::sessions::{self, SessionTimers};
+use crate::token_resolver::{AclSettings, TokenResolver};
 use crate::ttl::{self, TtlTimers};
 use crate::{anti_entropy, reaper};
 
@@ -62,6 +65,8 @@ pub struct AgentInner {
     pub connect_ca: Option<crate::connect_ca::CaRoots>,
     /// Resolves request tokens when ACLs are enabled (`None`: everything is allowed).
     pub acl_resolver: Option<Arc<crate::token_resolver::TokenResolver>>,
+    /// The agent's own ACL tokens (`acl.tokens.*`, changed by `PUT /v1/agent/token`).
+    pub acl_tokens: Arc<AgentTokens>,
 }
 
 impl AgentInner {
@@ -225,6 +230,8 @@ pub struct Agent {
     session_tasks: [JoinHandle<()>; 2],
     persist_task: Option<JoinHandle<()>>,
     registration_task: Option<JoinHandle<()>>,
+    /// The leader's ACL duties, with ACLs enabled.
+    acl_task: Option<JoinHandle<()>>,
 }
 
 impl Agent {
@@ -322,6 +329,16 @@ impl Agent {
             None
         };
 
+        let acl_tokens = Arc::new(agent_tokens(&config, server_data_dir.as_deref())?);
+        let acl_resolver = config.acl.enabled.then(|| {
+            Arc::new(TokenResolver::new(AclSettings {
+                datacenter: config.datacenter.clone(),
+                node_name: node.name.clone(),
+                default_policy: config.acl.default_policy,
+                tokens: acl_tokens.clone(),
+            }))
+        });
+
         let inner = Arc::new(AgentInner {
             config,
             node,
@@ -333,7 +350,8 @@ impl Agent {
             config_owned: ConfigOwned::default(),
             shutdown: CancellationToken::new(),
             answers: AnswerCache::default(),
-            acl_resolver: None,
+            acl_resolver,
+            acl_tokens,
             connect_ca,
         });
         let from_files =
@@ -341,6 +359,17 @@ impl Agent {
                 .map_err(AgentError::Config)?;
         let data_dir = server_data_dir;
         let mut persist_task = None;
+        let leads_at_start = inner.consensus.is_leader();
+        // The built-in ACL objects exist before the API serves its first request.
+        let acl_initialized = leads_at_start
+            && inner.config.acl.enabled
+            && match acl_leader::initialize(&inner).await {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::warn!(%error, "acl: could not initialize at start; will retry");
+                    false
+                }
+            };
         let registration_task = if inner.consensus.leader().is_some() {
             register_everything(&inner, from_files).await?;
             persist_task = data_dir
@@ -402,6 +431,11 @@ impl Agent {
         let checks_task = tokio::spawn(checks::run_checks(inner.clone()));
         let reaper_task = tokio::spawn(reaper::reap_critical_services(inner.clone()));
         let anti_entropy_task = tokio::spawn(anti_entropy::run(inner.clone()));
+        let acl_task = inner
+            .config
+            .acl
+            .enabled
+            .then(|| tokio::spawn(acl_leader::run(inner.clone(), acl_initialized)));
         let session_tasks = [
             tokio::spawn(sessions::expire(inner.clone())),
             tokio::spawn(sessions::watch_bindings(inner.clone())),
@@ -429,6 +463,7 @@ impl Agent {
             session_tasks,
             persist_task,
             registration_task,
+            acl_task,
         })
     }
 
@@ -478,6 +513,11 @@ impl Agent {
         {
             tracing::error!(%join_error, "catalog registration task failed");
         }
+        if let Some(task) = self.acl_task
+            && let Err(join_error) = task.await
+        {
+            tracing::error!(%join_error, "ACL leader task failed");
+        }
         for task in self.session_tasks {
             if let Err(join_error) = task.await {
                 tracing::error!(%join_error, "session task failed");
@@ -512,6 +552,29 @@ async fn bind_dns(
         config.bind_addr,
     )?;
     Ok(Some(DnsServer::bind(addr, handler).await?))
+}
+
+/// The agent's tokens from the configuration; with ACLs and
+/// `acl.enable_token_persistence`, those saved in the data dir win.
+fn agent_tokens(
+    config: &AgentConfig,
+    data_dir: Option<&std::path::Path>,
+) -> Result<AgentTokens, AgentError> {
+    let acl = &config.acl;
+    match data_dir {
+        Some(dir) if acl.enabled && acl.enable_token_persistence => {
+            AgentTokens::persisted(&acl.tokens, dir)
+                .map_err(|error| AgentError::Config(error.to_string()))
+        }
+        _ => {
+            if acl.enabled && acl.enable_token_persistence {
+                tracing::warn!(
+                    "acl.enable_token_persistence: no data dir (-dev), tokens set through the API are kept in memory only"
+                );
+            }
+            Ok(AgentTokens::from_config(&acl.tokens))
+        }
+    }
 }
 
 /// Waits until the cluster has a leader; false if the agent stops first.

@@ -6,7 +6,9 @@
 
 pub mod acl;
 pub mod acl_config;
+mod acl_leader;
 mod agent;
+pub mod agent_tokens;
 mod anti_entropy;
 pub mod check_definition;
 mod checks;

@@ -17,6 +17,8 @@ use proconsul_api::acl::AclToken;
 use proconsul_api::go_time::GoTime;
 use proconsul_state::{State, Table};
 
+use crate::agent_tokens::AgentTokens;
+
 /// How many tokens' authorizers are kept; past it the cache starts over, so random
 /// secrets cannot grow it without bound.
 const MAX_CACHED_TOKENS: usize = 4096;
@@ -36,10 +38,9 @@ pub struct AclSettings {
     pub node_name: String,
     /// `acl.default_policy`.
     pub default_policy: DefaultPolicy,
-    /// `acl.tokens.agent_recovery`: works even with no servers.
-    pub agent_recovery: Option<String>,
-    /// `acl.tokens.default`: the token of requests that name none.
-    pub default_token: Option<String>,
+    /// The agent's tokens: `default` (the token of requests that name none) and
+    /// `agent_recovery` (works even with no servers), changeable at run time.
+    pub tokens: Arc<AgentTokens>,
 }
 
 /// Why a secret did not resolve: Consul answers 403 with this text.
@@ -88,8 +89,8 @@ impl TokenResolver {
     }
 
     /// `acl.tokens.default`, for requests that name no token.
-    pub fn default_token(&self) -> Option<&str> {
-        self.settings.default_token.as_deref()
+    pub fn default_token(&self) -> Option<String> {
+        self.settings.tokens.default_token()
     }
 
     /// The version of `state`'s ACL tables: an authorizer built at another version may
@@ -116,7 +117,7 @@ impl TokenResolver {
         if RESERVED_SECRETS.contains(&secret) {
             return Err(ResolveError::NotFound);
         }
-        if self.settings.agent_recovery.as_deref() == Some(secret) {
+        if self.settings.tokens.is_agent_recovery(secret) {
             let authorizer = Authorizer::agent_recovery(&self.settings.node_name);
             return Ok((version, Arc::new(authorizer)));
         }

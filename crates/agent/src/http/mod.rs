@@ -2,10 +2,20 @@
 //! queries and JSON responses. One file per endpoint family.
 
 mod acl;
+mod acl_auth;
+mod acl_binding_rule;
+mod acl_bootstrap;
+mod acl_decode;
 pub mod acl_headers;
+mod acl_policy;
+mod acl_role;
+mod acl_templated;
+mod acl_token;
+mod acl_token_answer;
 mod agent;
 mod agent_health;
 mod agent_host;
+mod agent_token;
 pub mod answer_cache;
 mod blocking;
 mod catalog;
@@ -33,7 +43,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{any, delete, get, post, put};
+use axum::routing::{delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::agent::AgentInner;
@@ -109,8 +119,6 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/agent/join/{*address}", put(agent::join))
         .route("/v1/agent/reload", put(reload::reload))
         .route("/v1/agent/force-leave/{*node}", put(agent::force_leave))
-        .route("/v1/agent/token/{*kind}", put(acl::disabled))
-        .route("/v1/acl/{*rest}", any(acl::disabled))
         .route("/v1/session/create", put(session::create))
         .route("/v1/session/destroy/{id}", put(session::destroy))
         .route("/v1/session/renew/{id}", put(session::renew))
@@ -138,6 +146,7 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/connect/ca/roots", get(connect_ca::roots))
         .route("/v1/agent/connect/ca/roots", get(connect_ca::roots))
         .merge(prepared_query::routes())
+        .merge(acl::routes(agent.config.acl.enabled))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
         .fallback(not_found)

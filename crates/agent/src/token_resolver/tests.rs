@@ -21,8 +21,12 @@ fn resolver(default_policy: DefaultPolicy) -> TokenResolver {
         datacenter: "dc1".into(),
         node_name: "n1".into(),
         default_policy,
-        agent_recovery: Some("recovery-secret".into()),
-        default_token: None,
+        tokens: Arc::new(crate::agent_tokens::AgentTokens::from_config(
+            &crate::acl_config::AclTokensConfig {
+                agent_recovery: Some("recovery-secret".into()),
+                ..Default::default()
+            },
+        )),
     })
 }
 
