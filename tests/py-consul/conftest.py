@@ -8,8 +8,9 @@ same readiness checks:
 - `consul_instance` -> ConsulInstance(container, port, version) namedtuple (upstream's
   `container` slot holds our Agent object; no in-scope test reads it);
 - `consul_port` -> (port, version) tuple;
-- `acl_consul_instance` -> upstream yields (ConsulInstance, master_token); here it skips
-  the test, since Proconsul has no ACLs yet.
+- `acl_consul_instance` -> (ConsulInstance, master_token), as upstream yields it: an agent
+  started with upstream's ACL configuration (`primary_datacenter`, `acl.enabled`,
+  `acl.tokens.initial_management` = a fresh `uuid4().hex`, default policy `allow`).
 
 `tests/conftest.py` (upstream's, kept as is) builds `consul_obj` and `acl_consul` on top.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import collections
 import http.server
+import json
 import os
 import re
 import socket
@@ -32,6 +34,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -102,7 +105,7 @@ def _free_port() -> int:
 class Agent:
     """A running `proconsul agent -dev` process on free loopback ports."""
 
-    def __init__(self, request):
+    def __init__(self, request, config: dict | None = None):
         binary = os.environ.get("PROCONSUL_BIN")
         if not binary:
             raise RuntimeError("PROCONSUL_BIN is not set: run tests/py-consul/run.sh")
@@ -111,6 +114,14 @@ class Agent:
         self.test_name = request.node.name
         self.port = _free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="proconsul-", suffix=".log", delete=False)
+        # Upstream passes its configuration as CONSUL_LOCAL_CONFIG; here it is a file.
+        self.config_file = None
+        if config is not None:
+            self.config_file = tempfile.NamedTemporaryFile(
+                "w", prefix="proconsul-", suffix=".json", delete=False
+            )
+            json.dump(config, self.config_file)
+            self.config_file.close()
         self.command = [
             binary,
             "agent",
@@ -128,6 +139,8 @@ class Agent:
             # Upstream's agents run with enable_script_checks (test_agent_checks needs it).
             "-enable-script-checks",
         ]
+        if self.config_file is not None:
+            self.command += ["-config-file", self.config_file.name]
         self.process = subprocess.Popen(
             self.command,
             stdout=self.log,
@@ -198,6 +211,8 @@ class Agent:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+        if self.config_file is not None:
+            os.unlink(self.config_file.name)
         if keep_log and LOG_DIR:
             os.makedirs(LOG_DIR, exist_ok=True)
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", self.test_name)
@@ -224,8 +239,17 @@ def consul_instance(request):
 
 
 @pytest.fixture
-def acl_consul_instance():
-    pytest.skip("ACLs not implemented yet in Proconsul")
+def acl_consul_instance(request):
+    master_token = uuid.uuid4().hex
+    config = {
+        "primary_datacenter": "dc1",
+        "acl": {"enabled": True, "tokens": {"initial_management": master_token}},
+    }
+    agent = Agent(request, config)
+    try:
+        yield ConsulInstance(agent, agent.port, agent.version()), master_token
+    finally:
+        agent.stop(keep_log=_failed(request))
 
 
 @pytest.fixture

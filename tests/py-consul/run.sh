@@ -12,7 +12,8 @@
 # py-consul's sdist ships its tests; its root conftest.py starts Consul in Docker, so we
 # replace that one file with ours (tests/py-consul/conftest.py), which starts a proconsul
 # process per test with the same fixtures. No upstream test file is patched.
-# The run covers tests/api/test_{kv,catalog,health,status,agent,session,txn,event}.py; tests that are out of
+# The run covers tests/api/test_{kv,catalog,health,status,agent,session,txn,event,acl,
+# acl_templated_policy,snapshot}.py (the ACL ones against an ACL-enabled agent); tests that are out of
 # scope or known to fail are listed with their reason in known-failures.txt and deselected
 # (exactly: see conftest.py for why not pytest's prefix-matching --deselect).
 # Exit status: pytest's (non-zero if any selected test fails).
@@ -109,7 +110,8 @@ PROCONSUL_LOG_DIR="$work/logs" "$venv/bin/python" -m pytest -p no:cacheprovider 
     --known-failures="$here/known-failures.txt" \
     tests/api/test_kv.py tests/api/test_catalog.py tests/api/test_health.py \
     tests/api/test_status.py tests/api/test_agent.py tests/api/test_session.py tests/api/test_txn.py \
-    tests/api/test_event.py \
+    tests/api/test_event.py tests/api/test_acl.py tests/api/test_acl_templated_policy.py \
+    tests/api/test_snapshot.py \
     "$@"
 status=$?
 set -e
