@@ -116,7 +116,11 @@ async fn list(ctx: Ctx) -> Result<Response, ApiError> {
             let queries: Vec<PreparedQuery> = state
                 .prepared_queries()
                 .filter(|query| ctx.authz.keep(may_read_query(&ctx, &query.name)))
-                .map(|query| (**query).clone())
+                .map(|query| {
+                    let mut query = (**query).clone();
+                    redact_token(&ctx, &mut query);
+                    query
+                })
                 .filter(|query| ctx.keep(query))
                 .collect();
             (state.table_indexes().prepared_queries, queries)
@@ -134,14 +138,9 @@ async fn read(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
         })
         .await?;
     match query {
-        Some(query) => {
-            // As in the list: unnamed queries are for management tokens.
-            if query.name.is_empty() {
-                ctx.authz.require(Permission::acl(Access::Write))?;
-            } else {
-                ctx.authz
-                    .require(Permission::query(Access::Read, &query.name))?;
-            }
+        Some(mut query) => {
+            require_query_read(&ctx, &query.name)?;
+            redact_token(&ctx, &mut query);
             Ok(query_json(&meta, &[query], ctx.options.pretty))
         }
         None => Err(ApiError::not_found(QUERY_NOT_FOUND)),
@@ -222,8 +221,11 @@ async fn explain(ctx: Ctx, Path(id_or_name): Path<String>) -> Result<Response, A
             )
         })
         .await?;
+    let mut query = outcome?;
+    require_query_read(&ctx, &query.name)?;
+    redact_token(&ctx, &mut query);
     let response = PreparedQueryExplainResponse {
-        query: outcome?,
+        query,
         meta: body_meta(&meta),
     };
     Ok(query_json(&meta, &response, ctx.options.pretty))
@@ -280,5 +282,21 @@ fn may_read_query(ctx: &Ctx, name: &str) -> bool {
         ctx.authz.acl_write()
     } else {
         ctx.authz.query_read(name)
+    }
+}
+
+/// Reading one query (or its explanation) as [`may_read_query`] allows, else Consul's 403.
+fn require_query_read(ctx: &Ctx, name: &str) -> Result<(), ApiError> {
+    if name.is_empty() {
+        ctx.authz.require(Permission::acl(Access::Write))
+    } else {
+        ctx.authz.require(Permission::query(Access::Read, name))
+    }
+}
+
+/// A query's captured `Token` is shown to management tokens only, as Consul redacts it.
+fn redact_token(ctx: &Ctx, query: &mut PreparedQuery) {
+    if !query.token.is_empty() && !ctx.authz.acl_write() {
+        query.token = "<hidden>".to_string();
     }
 }

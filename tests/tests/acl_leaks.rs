@@ -1,0 +1,569 @@
+//! The ACL leak matrix: every route the agent serves (read from the router's source, so
+//! a new route is covered without touching this file) × tokens of every kind, against
+//! an agent with `default_policy = "deny"` holding data marked `LEAK...` that none of
+//! the tokens but management may see. Asserted for every request:
+//! - no answer of a token without the grant carries a marker (or its base64, for KV
+//!   values and event payloads), whatever the status;
+//! - an unknown secret is refused with 403 `ACL not found`;
+//! - writes by tokens without the grant change nothing (checked once the whole matrix
+//!   ran, with the management token), and none of them stops the agent.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use proconsul_tests::{Answer, TestAgent, call};
+use serde_json::{Value, json};
+
+const MANAGEMENT: &str = "a1b2c3d4-0000-4000-8000-00000000beef";
+const UNKNOWN: &str = "0badc0de-0000-4000-8000-000000000000";
+/// In every hidden object; `TEVBS0` is the start of the base64 of "LEAK".
+const MARKERS: [&str; 2] = ["LEAK", "TEVBS0"];
+
+/// One route as the router declares it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Route {
+    method: String,
+    path: String,
+}
+
+/// Every `.route("path", get(..).put(..)...)` in the agent's HTTP sources.
+fn routes() -> BTreeSet<Route> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/agent/src/http");
+    let mut routes = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("the agent's http sources") {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        let mut rest = source.as_str();
+        while let Some(start) = rest.find(".route(") {
+            rest = &rest[start + ".route(".len()..];
+            let call = balanced(rest);
+            let Some(quote) = call.find('"') else {
+                continue;
+            };
+            let after = &call[quote + 1..];
+            let end = after.find('"').unwrap();
+            let route_path = &after[..end];
+            let handlers = &after[end + 1..];
+            for method in ["get", "put", "post", "delete", "any"] {
+                let pattern = format!("{method}(");
+                let found = handlers.match_indices(&pattern).any(|(at, _)| {
+                    at == 0
+                        || !handlers.as_bytes()[at - 1].is_ascii_alphanumeric()
+                            && handlers.as_bytes()[at - 1] != b'_'
+                });
+                if found {
+                    let methods: &[&str] = if method == "any" {
+                        &["GET", "PUT", "DELETE"]
+                    } else {
+                        &[method]
+                    };
+                    for m in methods {
+                        routes.insert(Route {
+                            method: m.to_uppercase(),
+                            path: route_path.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    routes
+}
+
+/// The text up to the parenthesis that closes the one just opened.
+fn balanced(text: &str) -> &str {
+    let mut depth = 1;
+    for (at, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[..at];
+                }
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The IDs the seeded hidden objects got.
+struct Seeded {
+    session: String,
+    query: String,
+}
+
+/// `path` with its parameters naming the hidden objects.
+fn concrete(path: &str, seeded: &Seeded) -> String {
+    let Some(open) = path.find('{') else {
+        return path.to_string();
+    };
+    let close = path[open..].find('}').unwrap() + open;
+    let prefix = &path[..open];
+    let value = if prefix.contains("/kv/") {
+        "secret/k".to_string()
+    } else if prefix.contains("/session/node") {
+        "secret-node".to_string()
+    } else if prefix.contains("/session/") {
+        seeded.session.clone()
+    } else if prefix.contains("/query/") {
+        seeded.query.clone()
+    } else if prefix.contains("/event/") {
+        "secret-evt".to_string()
+    } else if prefix.contains("/agent/check/") {
+        "secret-check".to_string()
+    } else if prefix.contains("/agent/service/") || prefix.contains("/agent/health/service/") {
+        "secret-local".to_string()
+    } else if prefix.contains("/state/") {
+        "any".to_string()
+    } else if prefix.contains("/join/") {
+        "127.0.0.1:1".to_string()
+    } else if prefix.contains("/agent/token/") {
+        "default".to_string()
+    } else if prefix.contains("/acl/") {
+        "00000000-0000-0000-0000-000000000001".to_string()
+    } else if prefix.contains("node") {
+        "secret-node".to_string()
+    } else {
+        "secret-svc".to_string()
+    };
+    let rest = concrete(&path[close + 1..], seeded);
+    format!("{prefix}{value}{rest}")
+}
+
+/// A body that would change a hidden object, were the write allowed.
+fn body_for(route: &Route) -> Option<Vec<u8>> {
+    if route.method == "GET" || route.method == "DELETE" {
+        return None;
+    }
+    let path = route.path.as_str();
+    let body = if path.starts_with("/v1/kv/") {
+        "overwritten".to_string()
+    } else if path == "/v1/catalog/register" {
+        json!({"Node": "secret-node", "Address": "1.1.1.1",
+               "Service": {"ID": "secret-svc", "Service": "secret-svc", "Port": 1}})
+        .to_string()
+    } else if path == "/v1/catalog/deregister" {
+        json!({"Node": "secret-node"}).to_string()
+    } else if path == "/v1/agent/service/register" {
+        json!({"Name": "secret-local", "ID": "secret-local", "Port": 1}).to_string()
+    } else if path == "/v1/agent/check/register" {
+        json!({"Name": "c", "ID": "secret-check", "ServiceID": "secret-local", "TTL": "1m"})
+            .to_string()
+    } else if path == "/v1/txn" {
+        json!([{"KV": {"Verb": "set", "Key": "secret/k", "Value": "b3Zlcg=="}},
+               {"KV": {"Verb": "get-tree", "Key": "secret/"}}])
+        .to_string()
+    } else if path == "/v1/session/create" {
+        json!({"Node": "secret-node", "NodeChecks": []}).to_string()
+    } else if path.starts_with("/v1/query") {
+        json!({"Name": "secret-q", "Service": {"Service": "secret-svc"}}).to_string()
+    } else if path == "/v1/snapshot" {
+        "not a snapshot".to_string()
+    } else if path.starts_with("/v1/agent/token/") {
+        json!({"Token": UNKNOWN}).to_string()
+    } else {
+        "{}".to_string()
+    };
+    Some(body.into_bytes())
+}
+
+async fn request(
+    agent: &TestAgent,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> Answer {
+    let mut url = agent.url(path);
+    if let Some(token) = token {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str("token=");
+        url.push_str(token);
+    }
+    call(method, &url, body).await
+}
+
+async fn as_management(agent: &TestAgent, method: &str, path: &str, body: Value) -> Answer {
+    let body = match body {
+        Value::Null => None,
+        Value::String(text) => Some(text.into_bytes()),
+        other => Some(other.to_string().into_bytes()),
+    };
+    let answer = request(agent, method, path, Some(MANAGEMENT), body).await;
+    assert!(
+        answer.status < 300,
+        "{method} {path}: {} {}",
+        answer.status,
+        answer.body
+    );
+    answer
+}
+
+/// A policy with `rules` and a token carrying it; the token's secret.
+async fn token_with(agent: &TestAgent, name: &str, rules: &str) -> String {
+    let policy = as_management(
+        agent,
+        "PUT",
+        "/v1/acl/policy",
+        json!({"Name": name, "Rules": rules}),
+    )
+    .await
+    .json();
+    let token = as_management(
+        agent,
+        "PUT",
+        "/v1/acl/token",
+        json!({"Description": name, "Policies": [{"ID": policy["ID"]}]}),
+    )
+    .await
+    .json();
+    token["SecretID"].as_str().unwrap().to_string()
+}
+
+/// The hidden objects (all marked) and their public twins.
+async fn seed(agent: &TestAgent) -> Seeded {
+    for (node, marker) in [("secret-node", "LEAKNODE"), ("pub-node", "visible")] {
+        let service = node.replace("node", "svc");
+        as_management(
+            agent,
+            "PUT",
+            "/v1/catalog/register",
+            json!({"Node": node, "Address": "10.9.9.9", "NodeMeta": {"marker": marker},
+                   "Service": {"ID": service, "Service": service, "Port": 80,
+                               "Meta": {"marker": marker}},
+                   "Check": {"CheckID": format!("{service}-check"), "Name": "alive",
+                             "ServiceID": service, "Status": "passing", "Output": marker}}),
+        )
+        .await;
+    }
+    as_management(agent, "PUT", "/v1/kv/secret/k", json!("LEAKKV")).await;
+    as_management(agent, "PUT", "/v1/kv/pub/k", json!("visible")).await;
+    let session = as_management(
+        agent,
+        "PUT",
+        "/v1/session/create",
+        json!({"Node": "secret-node", "Name": "LEAKSESSION", "NodeChecks": []}),
+    )
+    .await
+    .json()["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    as_management(agent, "PUT", "/v1/event/fire/secret-evt", json!("LEAKEVT")).await;
+    let query = as_management(
+        agent,
+        "POST",
+        "/v1/query",
+        json!({"Name": "secret-q", "Service": {"Service": "secret-svc", "Tags": ["LEAKQ"]}}),
+    )
+    .await
+    .json()["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    as_management(
+        agent,
+        "PUT",
+        "/v1/agent/service/register",
+        json!({"Name": "secret-local", "ID": "secret-local", "Port": 81,
+               "Meta": {"marker": "LEAKLOCAL"},
+               "Check": {"CheckID": "secret-check", "TTL": "10m", "Notes": "LEAKNOTE"}}),
+    )
+    .await;
+    Seeded { session, query }
+}
+
+/// Everything seeded is still there, unchanged, for the management token.
+async fn assert_intact(agent: &TestAgent, seeded: &Seeded) {
+    let node = as_management(agent, "GET", "/v1/catalog/node/secret-node", Value::Null)
+        .await
+        .json();
+    assert_eq!(node["Node"]["Meta"]["marker"], "LEAKNODE");
+    assert_eq!(node["Services"]["secret-svc"]["Meta"]["marker"], "LEAKNODE");
+    let kv = as_management(agent, "GET", "/v1/kv/secret/k?raw", Value::Null).await;
+    assert_eq!(kv.body, "LEAKKV");
+    let session = as_management(
+        agent,
+        "GET",
+        &format!("/v1/session/info/{}", seeded.session),
+        Value::Null,
+    )
+    .await
+    .json();
+    assert_eq!(session[0]["Name"], "LEAKSESSION");
+    let query = as_management(
+        agent,
+        "GET",
+        &format!("/v1/query/{}", seeded.query),
+        Value::Null,
+    )
+    .await
+    .json();
+    assert_eq!(query[0]["Name"], "secret-q");
+    let local = as_management(agent, "GET", "/v1/agent/service/secret-local", Value::Null)
+        .await
+        .json();
+    assert_eq!(local["Meta"]["marker"], "LEAKLOCAL");
+}
+
+/// Routes that stop or reshape the agent: run last, after every other request.
+fn is_drastic(route: &Route) -> bool {
+    [
+        "/leave",
+        "/force-leave",
+        "/reload",
+        "/raft/",
+        "/snapshot",
+        "/join",
+    ]
+    .iter()
+    .any(|part| route.path.contains(part))
+        && route.method != "GET"
+}
+
+#[tokio::test]
+async fn no_token_sees_or_changes_what_it_is_not_granted() {
+    let dir = std::env::temp_dir().join(format!("proconsul-acl-leaks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("acl.json");
+    std::fs::write(
+        &config,
+        json!({"primary_datacenter": "dc1",
+               "acl": {"enabled": true, "default_policy": "deny",
+                       "tokens": {"initial_management": MANAGEMENT}}})
+        .to_string(),
+    )
+    .unwrap();
+    let mut agent = TestAgent::start_with(&["-config-file", config.to_str().unwrap()]);
+    // The leader creates the built-ins and the management token once it leads.
+    for _ in 0..100 {
+        if request(&agent, "GET", "/v1/acl/token/self", Some(MANAGEMENT), None)
+            .await
+            .status
+            == 200
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let seeded = seed(&agent).await;
+
+    let public = "service_prefix \"pub\" { policy = \"read\" }\n\
+                  node_prefix \"pub\" { policy = \"read\" }\n\
+                  key_prefix \"pub/\" { policy = \"read\" }\n\
+                  session_prefix \"pub\" { policy = \"read\" }\n\
+                  event_prefix \"pub\" { policy = \"read\" }\n\
+                  query_prefix \"pub\" { policy = \"read\" }";
+    let tokens: Vec<(&str, Option<String>)> = vec![
+        ("anonymous", None),
+        (
+            "read on pub*",
+            Some(token_with(&agent, "pub-read", public).await),
+        ),
+        (
+            "write on pub/ keys",
+            Some(
+                token_with(
+                    &agent,
+                    "key-writer",
+                    "key_prefix \"pub/\" { policy = \"write\" }",
+                )
+                .await,
+            ),
+        ),
+        (
+            "node pub* only",
+            Some(
+                token_with(
+                    &agent,
+                    "node-only",
+                    "node_prefix \"pub\" { policy = \"write\" }",
+                )
+                .await,
+            ),
+        ),
+        (
+            "agent read",
+            Some(
+                token_with(
+                    &agent,
+                    "agent-read",
+                    "agent_prefix \"\" { policy = \"read\" }",
+                )
+                .await,
+            ),
+        ),
+    ];
+
+    let routes = routes();
+    assert!(
+        routes.len() > 60,
+        "the router's routes were not found: {routes:?}"
+    );
+    let (drastic, ordinary): (Vec<Route>, Vec<Route>) = routes.into_iter().partition(is_drastic);
+    let mut checked = 0;
+    for route in ordinary.iter().chain(&drastic) {
+        let path = concrete(&route.path, &seeded);
+        // A route this configuration does not serve (e.g. the ACL-disabled catch-all).
+        let probe = request(&agent, &route.method, &path, Some(UNKNOWN), None).await;
+        if probe.status == 404 && probe.body == "404 page not found" {
+            continue;
+        }
+        let unknown = request(&agent, &route.method, &path, Some(UNKNOWN), body_for(route)).await;
+        if !path.starts_with("/v1/status/") {
+            assert_eq!(
+                unknown.status, 403,
+                "{} {path} with an unknown token: {}",
+                route.method, unknown.body
+            );
+            assert!(
+                unknown.body.contains("ACL not found"),
+                "{} {path}: {}",
+                route.method,
+                unknown.body
+            );
+        }
+        for (name, secret) in &tokens {
+            let answer = request(
+                &agent,
+                &route.method,
+                &path,
+                secret.as_deref(),
+                body_for(route),
+            )
+            .await;
+            for marker in MARKERS {
+                assert!(
+                    !answer.body.contains(marker),
+                    "{} {path} as {name} leaks {marker}: {} {}",
+                    route.method,
+                    answer.status,
+                    answer.body
+                );
+            }
+            if route.method != "GET" {
+                assert!(
+                    answer.status >= 400,
+                    "{} {path} as {name} was allowed: {} {}",
+                    route.method,
+                    answer.status,
+                    answer.body
+                );
+            }
+            checked += 1;
+        }
+        assert!(
+            agent.is_running(),
+            "the agent stopped after {} {path}",
+            route.method
+        );
+    }
+    assert_intact(&agent, &seeded).await;
+    assert!(checked > 300, "only {checked} requests");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The public twin of each hidden object is visible to the token granted it, so the
+/// matrix's silence is not an agent that answers nothing.
+#[tokio::test]
+async fn a_granted_token_sees_its_share_and_is_told_the_rest_was_filtered() {
+    let dir = std::env::temp_dir().join(format!("proconsul-acl-share-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("acl.json");
+    std::fs::write(
+        &config,
+        json!({"acl": {"enabled": true, "default_policy": "deny",
+                       "tokens": {"initial_management": MANAGEMENT}}})
+        .to_string(),
+    )
+    .unwrap();
+    let agent = TestAgent::start_with(&["-config-file", config.to_str().unwrap()]);
+    for _ in 0..100 {
+        if request(&agent, "GET", "/v1/acl/token/self", Some(MANAGEMENT), None)
+            .await
+            .status
+            == 200
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    seed(&agent).await;
+    let reader = token_with(
+        &agent,
+        "pub-read",
+        "service_prefix \"pub\" { policy = \"read\" }\nnode_prefix \"pub\" { policy = \"read\" }\nkey_prefix \"pub/\" { policy = \"read\" }",
+    )
+    .await;
+    let services = request(&agent, "GET", "/v1/catalog/services", Some(&reader), None).await;
+    assert_eq!(services.status, 200);
+    assert_eq!(services.json(), json!({"pub-svc": []}));
+    assert_eq!(
+        services
+            .headers
+            .get("x-consul-results-filtered-by-acls")
+            .map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
+    assert_eq!(
+        services
+            .headers
+            .get("x-consul-default-acl-policy")
+            .map(|v| v.to_str().unwrap()),
+        Some("deny")
+    );
+    let health = request(
+        &agent,
+        "GET",
+        "/v1/health/service/pub-svc",
+        Some(&reader),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(health[0]["Service"]["Meta"]["marker"], "visible");
+    let keys = request(&agent, "GET", "/v1/kv/?keys", Some(&reader), None)
+        .await
+        .json();
+    assert_eq!(keys, json!(["pub/k"]));
+    let hidden = request(&agent, "GET", "/v1/kv/secret/k", Some(&reader), None).await;
+    assert_eq!(hidden.status, 403);
+    assert!(
+        hidden
+            .body
+            .starts_with("Permission denied: token with AccessorID '"),
+        "{}",
+        hidden.body
+    );
+    assert!(
+        hidden
+            .body
+            .ends_with("lacks permission 'key:read' on \"secret/k\""),
+        "{}",
+        hidden.body
+    );
+    // Anonymous callers get the same filtering without being told.
+    let anonymous = request(&agent, "GET", "/v1/catalog/services", None, None).await;
+    assert_eq!(anonymous.json(), json!({}));
+    assert!(
+        anonymous
+            .headers
+            .get("x-consul-results-filtered-by-acls")
+            .is_none()
+    );
+    let denied = request(&agent, "PUT", "/v1/kv/pub/k", None, Some(b"x".to_vec())).await;
+    assert_eq!(denied.status, 403);
+    assert!(
+        denied.body.starts_with(
+            "Permission denied: anonymous token lacks permission 'key:write' on \"pub/k\""
+        ),
+        "{}",
+        denied.body
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
