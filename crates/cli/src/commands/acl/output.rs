@@ -269,7 +269,10 @@ pub fn token_expanded(expanded: &AclTokenExpanded, meta: bool) -> String {
                     }
                 }
             }
-            out.push('\n');
+            // A role's last policy already ends with a blank line.
+            if !out.ends_with("\n\n") {
+                out.push('\n');
+            }
         }
     }
     identity_blocks(
