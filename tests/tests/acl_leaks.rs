@@ -11,6 +11,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use proconsul_tests::dig::dig;
 use proconsul_tests::{Answer, TestAgent, call};
 use serde_json::{Value, json};
 
@@ -556,6 +557,31 @@ async fn a_granted_token_sees_its_share_and_is_told_the_rest_was_filtered() {
             .get("x-consul-results-filtered-by-acls")
             .is_none()
     );
+    // DNS answers with the DNS token: anonymous (nothing) until the agent is given one.
+    for name in [
+        "pub-svc.service.consul",
+        "secret-svc.service.consul",
+        "secret-node.node.consul",
+    ] {
+        let answer = dig(agent.dns_port, &[name, "A"]);
+        assert!(answer.answer.is_empty(), "{}", answer.raw);
+    }
+    let set = request(
+        &agent,
+        "PUT",
+        "/v1/agent/token/dns",
+        Some(MANAGEMENT),
+        Some(json!({"Token": reader}).to_string().into_bytes()),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let visible = dig(agent.dns_port, &["pub-svc.service.consul", "A"]);
+    assert_eq!(visible.answer.len(), 1, "{}", visible.raw);
+    for name in ["secret-svc.service.consul", "secret-node.node.consul"] {
+        let answer = dig(agent.dns_port, &[name, "A"]);
+        assert!(answer.answer.is_empty(), "{}", answer.raw);
+        assert!(!answer.raw.contains("10.9.9.9"), "{}", answer.raw);
+    }
     let denied = request(&agent, "PUT", "/v1/kv/pub/k", None, Some(b"x".to_vec())).await;
     assert_eq!(denied.status, 403);
     assert!(

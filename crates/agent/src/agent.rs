@@ -316,7 +316,6 @@ impl Agent {
             HttpListener::Tcp(listener) => Some(listener.local_addr().map_err(AgentError::Http)?),
             HttpListener::Unix(..) => None,
         };
-        let dns_server = bind_dns(&config, &consensus, &node.name).await?;
         let connect_ca = if config.connect_enabled {
             let cluster_id = config
                 .connect_cluster_id
@@ -339,6 +338,7 @@ impl Agent {
             }))
         });
 
+        let dns_server = bind_dns(&config, &consensus, &node.name, acl_resolver.as_ref()).await?;
         let inner = Arc::new(AgentInner {
             config,
             node,
@@ -535,6 +535,7 @@ async fn bind_dns(
     config: &AgentConfig,
     consensus: &Consensus,
     node_name: &str,
+    acl_resolver: Option<&Arc<TokenResolver>>,
 ) -> Result<Option<DnsServer>, AgentError> {
     let Some(port) = config.dns_port else {
         return Ok(None);
@@ -546,12 +547,31 @@ async fn bind_dns(
         node_name: node_name.to_string(),
         ..config.dns.clone()
     };
-    let handler = DnsHandler::new(
+    let mut handler = DnsHandler::new(
         dns_config,
         Arc::new(move || reader.current()),
         config.bind_addr,
     )?;
+    if let Some(resolver) = acl_resolver {
+        handler = handler.with_acl(dns_acl(resolver.clone()));
+    }
     Ok(Some(DnsServer::bind(addr, handler).await?))
+}
+
+/// The DNS token's authorizer (`acl.tokens.dns`, else `default`, else anonymous); a
+/// token that does not resolve allows nothing.
+fn dns_acl(resolver: Arc<TokenResolver>) -> proconsul_dns::AclSource {
+    Arc::new(move |state: &proconsul_state::State| {
+        let secret = resolver.dns_token();
+        let now = proconsul_api::go_time::GoTime::from(std::time::SystemTime::now());
+        match resolver.resolve(state, secret.as_deref(), now) {
+            Ok((_, authorizer)) => authorizer,
+            Err(error) => {
+                tracing::warn!(%error, "dns: the DNS token does not resolve; answering nothing");
+                Arc::new(proconsul_acl::Authorizer::deny_all())
+            }
+        }
+    })
 }
 
 /// The agent's tokens from the configuration; with ACLs and

@@ -88,6 +88,11 @@ impl TokenResolver {
         }
     }
 
+    /// The DNS interface's token: `acl.tokens.dns`, else `default`.
+    pub fn dns_token(&self) -> Option<String> {
+        self.settings.tokens.dns_token()
+    }
+
     /// `acl.tokens.default`, for requests that name no token.
     pub fn default_token(&self) -> Option<String> {
         self.settings.tokens.default_token()
