@@ -585,6 +585,12 @@ async fn tokens_create_read_update_clone_delete_and_list() {
         json!([])
     );
     assert_eq!(acl.read("/v1/acl/tokens?authmethod=nope").await, json!([]));
+    assert_answer(
+        &acl.get("/v1/acl/tokens?servicename=s&authmethod=a", Some(ROOT))
+            .await,
+        500,
+        "can only filter by one of policy, role, serviceName, or methodName at a time",
+    );
     let all = acl.read("/v1/acl/tokens").await;
     assert_eq!(all.as_array().unwrap().len(), 6);
     assert!(
@@ -1036,10 +1042,7 @@ async fn auth_methods_binding_rules_login_and_logout() {
     assert_eq!(read["Config"]["BoundIssuer"], "test-issuer");
     let listed = acl.read("/v1/acl/auth-methods").await;
     assert_eq!(listed[0]["Name"], "test-jwt");
-    assert_eq!(
-        listed[0]["MaxTokenTTL"], 300_000_000_000u64,
-        "list stubs carry nanoseconds"
-    );
+    assert_eq!(listed[0]["MaxTokenTTL"], "5m0s");
     assert!(listed[0].get("Config").is_none());
     let updated = acl
         .write(

@@ -90,8 +90,8 @@ pub async fn delete_method(ctx: Ctx, Path(name): Path<String>) -> Result<Respons
     }
 }
 
-/// One entry of `GET /v1/acl/auth-methods` (`structs.ACLAuthMethodListStub`): no
-/// `Config`, and `MaxTokenTTL` in nanoseconds (the stub has no duration text).
+/// One entry of `GET /v1/acl/auth-methods` (`structs.ACLAuthMethodListStub`): the
+/// method without its `Config`.
 #[derive(Serialize)]
 #[serde(rename = "AclAuthMethod", rename_all = "PascalCase")]
 struct MethodStub<'a> {
@@ -101,7 +101,7 @@ struct MethodStub<'a> {
     display_name: &'a str,
     description: &'a str,
     #[serde(rename = "MaxTokenTTL")]
-    max_token_ttl: u64,
+    max_token_ttl: &'a str,
     token_locality: &'a str,
     create_index: u64,
     modify_index: u64,
@@ -109,14 +109,12 @@ struct MethodStub<'a> {
 
 impl<'a> From<&'a AclAuthMethod> for MethodStub<'a> {
     fn from(method: &'a AclAuthMethod) -> MethodStub<'a> {
-        let max_token_ttl = proconsul_api::duration::parse_duration(&method.max_token_ttl)
-            .map_or(0, |ttl| u64::try_from(ttl.as_nanos()).unwrap_or(u64::MAX));
         MethodStub {
             name: &method.name,
             kind: &method.kind,
             display_name: &method.display_name,
             description: &method.description,
-            max_token_ttl,
+            max_token_ttl: &method.max_token_ttl,
             token_locality: &method.token_locality,
             create_index: method.create_index,
             modify_index: method.modify_index,

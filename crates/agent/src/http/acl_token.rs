@@ -184,7 +184,8 @@ pub async fn read_self(ctx: Ctx) -> Result<Response, ApiError> {
     ))
 }
 
-/// `GET /v1/acl/tokens`: every unexpired token passing the filters, as list entries.
+/// `GET /v1/acl/tokens`: every unexpired token passing the filter (at most one), as
+/// list entries.
 pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
     require_read(&ctx)?;
     let param = |name: &str| {
@@ -200,6 +201,17 @@ pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
         service_name: param("servicename"),
         now: Some(now()),
     };
+    let filters = [
+        &filter.policy,
+        &filter.role,
+        &filter.auth_method,
+        &filter.service_name,
+    ];
+    if filters.iter().filter(|filter| filter.is_some()).count() > 1 {
+        return Err(ApiError::internal(
+            "can only filter by one of policy, role, serviceName, or methodName at a time",
+        ));
+    }
     let (meta, tokens) = ctx
         .blocking(&[Table::AclTokens], |state| {
             (
