@@ -3,10 +3,9 @@
 //! not see. With ACLs disabled it allows everything and costs nothing; with ACLs on it
 //! wraps the token's compiled rules from [`crate::token_resolver`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use arc_swap::ArcSwap;
 use axum::http::StatusCode;
 use proconsul_acl::{Access, Permission};
 use proconsul_api::AgentService;
@@ -33,10 +32,21 @@ pub struct Authorizer {
 struct Resolved {
     resolver: Arc<TokenResolver>,
     secret: Option<String>,
-    current: ArcSwap<(AclVersion, Arc<proconsul_acl::Authorizer>)>,
+    /// The token's authorizer and the ACL version it was built at (replaced by
+    /// [`Authorizer::refresh`]; the lock is held only for a check).
+    current: Mutex<(AclVersion, Arc<proconsul_acl::Authorizer>)>,
     /// Whether an answer left something out for this token (read back by the header
     /// layer).
     filtered: FilteredByAcls,
+}
+
+impl Resolved {
+    fn current(&self) -> MutexGuard<'_, (AclVersion, Arc<proconsul_acl::Authorizer>)> {
+        // Replaced whole; a poisoned value is still a consistent one.
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl Authorizer {
@@ -65,7 +75,7 @@ impl Authorizer {
             acl: Some(Resolved {
                 resolver: resolver.clone(),
                 secret,
-                current: ArcSwap::from_pointee((version, authorizer)),
+                current: Mutex::new((version, authorizer)),
                 filtered,
             }),
         })
@@ -75,22 +85,21 @@ impl Authorizer {
     /// again on every wake-up). A token deleted meanwhile then allows nothing more.
     pub fn refresh(&self, state: &State) {
         let Some(acl) = &self.acl else { return };
-        if acl.current.load().0 == TokenResolver::version_of(state) {
+        let version = TokenResolver::version_of(state);
+        if acl.current().0 == version {
             return;
         }
-        match acl.resolver.resolve(state, acl.secret.as_deref(), now()) {
-            Ok(resolved) => acl.current.store(Arc::new(resolved)),
-            Err(_) => acl.current.store(Arc::new((
-                TokenResolver::version_of(state),
-                Arc::new(proconsul_acl::Authorizer::deny_all()),
-            ))),
-        }
+        let resolved = acl
+            .resolver
+            .resolve(state, acl.secret.as_deref(), now())
+            .unwrap_or_else(|_| (version, Arc::new(proconsul_acl::Authorizer::deny_all())));
+        *acl.current() = resolved;
     }
 
     fn allows(&self, permission: Permission<'_>) -> bool {
         match &self.acl {
             None => true,
-            Some(acl) => acl.current.load().1.allows(permission),
+            Some(acl) => acl.current().1.allows(permission),
         }
     }
 
@@ -100,8 +109,7 @@ impl Authorizer {
         match &self.acl {
             None => Ok(()),
             Some(acl) => acl
-                .current
-                .load()
+                .current()
                 .1
                 .require(permission)
                 .map_err(|denied| ApiError::new(StatusCode::FORBIDDEN, denied.to_string())),
@@ -144,11 +152,11 @@ impl Authorizer {
     pub fn cache_scope(&self) -> String {
         match &self.acl {
             None => String::new(),
-            Some(acl) => format!(
-                "{}@{:?}",
-                acl.secret.as_deref().unwrap_or(""),
-                acl.current.load().0
-            ),
+            Some(acl) => {
+                let (tokens, policies, roles) = acl.current().0;
+                let secret = acl.secret.as_deref().unwrap_or("");
+                format!("{secret}@{tokens}.{policies}.{roles}")
+            }
         }
     }
 

@@ -7,7 +7,9 @@
 //! agent's clock, because the leader removes expired tokens only when its timer fires.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use proconsul_acl::{
     Accessor, Authorizer, DefaultPolicy, NodeIdentity, ServiceIdentity, TemplatedPolicy,
@@ -54,6 +56,7 @@ pub enum ResolveError {
 /// The ACL tables' indexes (tokens, policies, roles) an authorizer was built at.
 pub type AclVersion = (u64, u64, u64);
 
+#[derive(Clone)]
 struct CachedToken {
     authorizer: Arc<Authorizer>,
     expires: Option<GoTime>,
@@ -62,10 +65,12 @@ struct CachedToken {
 /// The per-agent resolver, shared by every request.
 pub struct TokenResolver {
     settings: AclSettings,
-    cache: Mutex<Cache>,
+    /// Read on every request from every core, written once per token and ACL change:
+    /// copied on write, so that readers share no lock or counter.
+    cache: ArcSwap<Cache>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Cache {
     version: AclVersion,
     tokens: HashMap<String, CachedToken>,
@@ -76,7 +81,7 @@ impl TokenResolver {
     pub fn new(settings: AclSettings) -> TokenResolver {
         TokenResolver {
             settings,
-            cache: Mutex::new(Cache::default()),
+            cache: ArcSwap::from_pointee(Cache::default()),
         }
     }
 
@@ -140,10 +145,7 @@ impl TokenResolver {
         version: AclVersion,
         now: GoTime,
     ) -> Option<Result<Arc<Authorizer>, ResolveError>> {
-        let cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let cache = self.cache.load();
         if cache.version != version {
             return None;
         }
@@ -161,21 +163,22 @@ impl TokenResolver {
         authorizer: Arc<Authorizer>,
         expires: Option<GoTime>,
     ) {
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if cache.version != version || cache.tokens.len() >= MAX_CACHED_TOKENS {
-            cache.version = version;
-            cache.tokens.clear();
-        }
-        cache.tokens.insert(
-            secret.to_string(),
-            CachedToken {
-                authorizer,
-                expires,
-            },
-        );
+        let entry = CachedToken {
+            authorizer,
+            expires,
+        };
+        self.cache.rcu(|cache| {
+            let mut cache = if cache.version != version || cache.tokens.len() >= MAX_CACHED_TOKENS {
+                Cache {
+                    version,
+                    tokens: HashMap::new(),
+                }
+            } else {
+                (**cache).clone()
+            };
+            cache.tokens.insert(secret.to_string(), entry.clone());
+            cache
+        });
     }
 
     /// Compiles the authorizer of the token with `secret`. Before the leader has

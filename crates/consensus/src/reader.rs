@@ -42,6 +42,12 @@ impl StateReader {
         self.current.load_full()
     }
 
+    /// `read` of the latest applied state, without taking a reference to it (no shared
+    /// counter touched: for per-request reads on every core).
+    pub fn with_current<T>(&self, read: impl FnOnce(&State) -> T) -> T {
+        read(&self.current.load())
+    }
+
     /// A receiver whose value is `table`'s index; it changes when the table does.
     pub fn subscribe(&self, table: Table) -> watch::Receiver<u64> {
         self.tables[slot(table)].subscribe()

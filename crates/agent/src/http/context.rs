@@ -52,13 +52,14 @@ impl FromRequestParts<AppState> for Ctx {
         let authz = match &agent.acl_resolver {
             None => Authorizer::allow_all(),
             Some(resolver) => {
-                let state = agent.consensus.reader().current();
                 let filtered = parts
                     .extensions
                     .get::<FilteredByAcls>()
                     .cloned()
                     .unwrap_or_default();
-                Authorizer::resolve(resolver, &state, &options.token, filtered)?
+                agent.consensus.reader().with_current(|state| {
+                    Authorizer::resolve(resolver, state, &options.token, filtered)
+                })?
             }
         };
         Ok(Ctx {

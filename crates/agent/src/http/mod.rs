@@ -152,13 +152,11 @@ pub fn router(agent: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit));
     // The ACL headers' layer costs an allocation per request: only with ACLs on.
-    let routes = if agent.acl_resolver.is_some() {
-        routes.layer(axum::middleware::from_fn_with_state(
-            agent.clone(),
-            acl_headers::acl_headers,
-        ))
-    } else {
-        routes
+    let routes = match &agent.acl_resolver {
+        Some(resolver) => routes.layer(acl_headers::AclHeadersLayer {
+            default_policy: resolver.default_policy_name(),
+        }),
+        None => routes,
     };
     routes
         .layer(CatchPanicLayer::custom(respond::panic_response))
