@@ -51,6 +51,11 @@ pub enum ResolveError {
     /// No such token, or it has expired.
     #[error("ACL not found")]
     NotFound,
+    /// No such token, and no token can exist yet: the cluster was never bootstrapped.
+    #[error(
+        "ACL system must be bootstrapped before making any requests that require authorization: ACL not found"
+    )]
+    NotBootstrapped,
 }
 
 /// The ACL tables' indexes (tokens, policies, roles) an authorizer was built at.
@@ -194,6 +199,9 @@ impl TokenResolver {
                 let authorizer = TokenRules::new(self.settings.datacenter.as_str())
                     .authorizer(self.settings.default_policy, Accessor::Anonymous);
                 return Ok((Arc::new(authorizer), None));
+            }
+            if state.acl_bootstrap_reset_index().is_none() {
+                return Err(ResolveError::NotBootstrapped);
             }
             return Err(ResolveError::NotFound);
         };

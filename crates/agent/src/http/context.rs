@@ -7,11 +7,15 @@ use axum::http::request::Parts;
 use proconsul_filter::Filter;
 use serde::Serialize;
 
-use crate::acl::Authorizer;
+use crate::acl::{Authorizer, Token};
 use crate::http::AppState;
 use crate::http::acl_headers::FilteredByAcls;
 use crate::http::error::ApiError;
 use crate::http::query::{QueryOptions, QueryParams};
+
+/// Paths whose handlers check no permission, so the request's token is not resolved
+/// (an unknown one would be refused).
+const TOKENLESS_PATHS: [&str; 2] = ["/v1/acl/bootstrap", "/v1/status/"];
 
 /// Everything a handler needs besides its path and body.
 pub struct Ctx {
@@ -57,9 +61,20 @@ impl FromRequestParts<AppState> for Ctx {
                     .get::<FilteredByAcls>()
                     .cloned()
                     .unwrap_or_default();
-                agent.consensus.reader().with_current(|state| {
-                    Authorizer::resolve(resolver, state, &options.token, filtered)
-                })?
+                // Endpoints that need no token answer whatever token is sent, as in
+                // Consul (bootstrapping is done with any stale token still set).
+                let token = if TOKENLESS_PATHS
+                    .iter()
+                    .any(|prefix| parts.uri.path().starts_with(prefix))
+                {
+                    Token::default()
+                } else {
+                    options.token.clone()
+                };
+                agent
+                    .consensus
+                    .reader()
+                    .with_current(|state| Authorizer::resolve(resolver, state, &token, filtered))?
             }
         };
         Ok(Ctx {

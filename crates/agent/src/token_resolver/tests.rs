@@ -98,6 +98,13 @@ fn web_reader() -> AclToken {
 #[test]
 fn anonymous_before_init_gets_the_default_policy_but_never_acl() {
     let state = State::default();
+    // Before any bootstrap, an unknown secret says so, as Consul does.
+    assert_eq!(
+        resolver(DefaultPolicy::Allow)
+            .resolve(&state, Some("nope"), now())
+            .err(),
+        Some(ResolveError::NotBootstrapped)
+    );
     let allow = resolver(DefaultPolicy::Allow)
         .resolve(&state, None, now())
         .unwrap()
