@@ -86,6 +86,7 @@ memory="$(free -g | awk '/Mem:/ {print $2}') GiB"
     "$bench" --binary target/release/proconsul fanout --csv "$figures"
     "$bench" --binary target/release/proconsul footprint --csv "$figures"
     cat bench/targets.md
+    cat bench/ab.md
     echo "## Plots"
     echo
     for chart in registrations reads kv fanout-memory fanout-p99 memory; do

@@ -594,3 +594,147 @@ async fn a_granted_token_sees_its_share_and_is_told_the_rest_was_filtered() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// With `acl.enable_key_list_policy`, listing a prefix takes `key:list` on it; `read` alone
+/// is refused.
+#[tokio::test]
+async fn key_list_policy_guards_recursive_reads() {
+    let dir = std::env::temp_dir().join(format!("proconsul-acl-list-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("acl.json");
+    std::fs::write(
+        &config,
+        json!({"acl": {"enabled": true, "default_policy": "deny",
+                       "enable_key_list_policy": true,
+                       "tokens": {"initial_management": MANAGEMENT}}})
+        .to_string(),
+    )
+    .unwrap();
+    let agent = TestAgent::start_with(&["-config-file", config.to_str().unwrap()]);
+    for _ in 0..100 {
+        if request(&agent, "GET", "/v1/acl/token/self", Some(MANAGEMENT), None)
+            .await
+            .status
+            == 200
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    as_management(&agent, "PUT", "/v1/kv/pub/k", json!("visible")).await;
+    let reader = token_with(
+        &agent,
+        "reader",
+        "key_prefix \"pub/\" { policy = \"read\" }",
+    )
+    .await;
+    let lister = token_with(
+        &agent,
+        "lister",
+        "key_prefix \"pub/\" { policy = \"list\" }",
+    )
+    .await;
+    for query in ["/v1/kv/pub/?keys", "/v1/kv/pub/?recurse"] {
+        let refused = request(&agent, "GET", query, Some(&reader), None).await;
+        assert_eq!(refused.status, 403, "{query}: {}", refused.body);
+        assert!(refused.body.contains("'key:list'"), "{}", refused.body);
+        let listed = request(&agent, "GET", query, Some(&lister), None).await;
+        assert_eq!(listed.status, 200, "{query}: {}", listed.body);
+        assert!(listed.body.contains("pub/k"), "{}", listed.body);
+    }
+    let one = request(&agent, "GET", "/v1/kv/pub/k", Some(&reader), None).await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// CVE-2021-38698: a token that may write one service cannot register a proxy for
+/// another, through the catalog, the agent or a transaction.
+#[tokio::test]
+async fn a_proxy_needs_write_on_the_service_it_fronts() {
+    let dir = std::env::temp_dir().join(format!("proconsul-acl-proxy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("acl.json");
+    std::fs::write(
+        &config,
+        json!({"acl": {"enabled": true, "default_policy": "deny",
+                       "tokens": {"initial_management": MANAGEMENT}}})
+        .to_string(),
+    )
+    .unwrap();
+    let agent = TestAgent::start_with(&["-config-file", config.to_str().unwrap()]);
+    for _ in 0..100 {
+        if request(&agent, "GET", "/v1/acl/token/self", Some(MANAGEMENT), None)
+            .await
+            .status
+            == 200
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let web = token_with(
+        &agent,
+        "web-writer",
+        "service_prefix \"web\" { policy = \"write\" }\nnode_prefix \"\" { policy = \"write\" }",
+    )
+    .await;
+    let proxy = |destination: &str| {
+        json!({"Kind": "connect-proxy", "ID": format!("{destination}-proxy"),
+               "Service": "web-sidecar-proxy", "Port": 21000,
+               "Proxy": {"DestinationServiceName": destination}})
+    };
+    let catalog = |destination: &str| {
+        json!({"Node": "n1", "Address": "10.0.0.1", "Service": proxy(destination)}).to_string()
+    };
+    let refused = request(
+        &agent,
+        "PUT",
+        "/v1/catalog/register",
+        Some(&web),
+        Some(catalog("db").into_bytes()),
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("'service:write' on \"db\""),
+        "{}",
+        refused.body
+    );
+    let allowed = request(
+        &agent,
+        "PUT",
+        "/v1/catalog/register",
+        Some(&web),
+        Some(catalog("web").into_bytes()),
+    )
+    .await;
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    let agent_refused = request(
+        &agent,
+        "PUT",
+        "/v1/agent/service/register",
+        Some(&web),
+        Some(
+            json!({"Kind": "connect-proxy", "ID": "db-proxy", "Name": "web-sidecar-proxy",
+                   "Port": 21000, "Proxy": {"DestinationServiceName": "db"}})
+            .to_string()
+            .into_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(agent_refused.status, 403, "{}", agent_refused.body);
+    let txn =
+        json!([{"Service": {"Verb": "set", "Node": "n1", "Service": proxy("db")}}]).to_string();
+    let txn_refused = request(&agent, "PUT", "/v1/txn", Some(&web), Some(txn.into_bytes())).await;
+    assert_eq!(txn_refused.status, 409, "{}", txn_refused.body);
+    assert!(
+        txn_refused.body.contains("'service:write' on \\\"db\\\""),
+        "{}",
+        txn_refused.body
+    );
+    let services = as_management(&agent, "GET", "/v1/catalog/services", Value::Null)
+        .await
+        .json();
+    assert_eq!(services, json!({"consul": [], "web-sidecar-proxy": []}));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -25,6 +25,11 @@ pub async fn get(ctx: Ctx, Path(key): Path<String>) -> Result<Response, ApiError
 
 async fn read(ctx: Ctx, key: String) -> Result<Response, ApiError> {
     let pretty = ctx.options.pretty;
+    // With `acl.enable_key_list_policy`, listing a prefix takes `key:list` on it.
+    let listing = ctx.params.get("keys").is_some() || ctx.params.flag("recurse");
+    if listing && ctx.agent.config.acl.enable_key_list_policy {
+        ctx.authz.require(Permission::key(Access::List, &key))?;
+    }
     if ctx.params.get("keys").is_some() {
         let separator = ctx.params.get("separator").map(str::to_string);
         let (meta, keys) = ctx
