@@ -312,6 +312,24 @@ async fn assert_intact(agent: &TestAgent, seeded: &Seeded) {
     assert_eq!(local["Meta"]["marker"], "LEAKLOCAL");
 }
 
+/// A dev agent with this `acl` configuration (JSON), once the leader has created the
+/// management token; the directory of its configuration file is removed on drop.
+async fn start_acl_agent(config: Value) -> (TestAgent, proconsul_tests::TempDir) {
+    let dir = proconsul_tests::TempDir::new("acl-config");
+    let file = dir.path().join("acl.json");
+    std::fs::write(&file, config.to_string()).unwrap();
+    let agent = TestAgent::start_with(&["-config-file", file.to_str().unwrap()]);
+    // The leader creates the built-ins and the management token once it leads.
+    for _ in 0..100 {
+        let answer = request(&agent, "GET", "/v1/acl/token/self", Some(MANAGEMENT), None).await;
+        if answer.status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    (agent, dir)
+}
+
 /// Routes that stop or reshape the agent: run last, after every other request.
 fn is_drastic(route: &Route) -> bool {
     [
@@ -329,29 +347,10 @@ fn is_drastic(route: &Route) -> bool {
 
 #[tokio::test]
 async fn no_token_sees_or_changes_what_it_is_not_granted() {
-    let dir = std::env::temp_dir().join(format!("proconsul-acl-leaks-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("acl.json");
-    std::fs::write(
-        &config,
-        json!({"primary_datacenter": "dc1",
+    let (mut agent, _config) = start_acl_agent(json!({"primary_datacenter": "dc1",
                "acl": {"enabled": true, "default_policy": "deny",
-                       "tokens": {"initial_management": MANAGEMENT}}})
-        .to_string(),
-    )
-    .unwrap();
-    let mut agent = TestAgent::start_with(&["-config-file", config.to_str().unwrap()]);
-    // The leader creates the built-ins and the management token once it leads.
-    for _ in 0..100 {
-        if request(&agent, "GET", "/v1/acl/token/self", Some(MANAGEMENT), None)
-            .await
-            .status
-            == 200
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+                       "tokens": {"initial_management": MANAGEMENT}}}))
+    .await;
     let seeded = seed(&agent).await;
 
     let public = "service_prefix \"pub\" { policy = \"read\" }\n\
@@ -467,34 +466,16 @@ async fn no_token_sees_or_changes_what_it_is_not_granted() {
     }
     assert_intact(&agent, &seeded).await;
     assert!(checked > 300, "only {checked} requests");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// The public twin of each hidden object is visible to the token granted it, so the
 /// matrix's silence is not an agent that answers nothing.
 #[tokio::test]
 async fn a_granted_token_sees_its_share_and_is_told_the_rest_was_filtered() {
-    let dir = std::env::temp_dir().join(format!("proconsul-acl-share-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("acl.json");
-    std::fs::write(
-        &config,
-        json!({"acl": {"enabled": true, "default_policy": "deny",
-                       "tokens": {"initial_management": MANAGEMENT}}})
-        .to_string(),
-    )
-    .unwrap();
-    let agent = TestAgent::start_with(&["-config-file", config.to_str().unwrap()]);
-    for _ in 0..100 {
-        if request(&agent, "GET", "/v1/acl/token/self", Some(MANAGEMENT), None)
-            .await
-            .status
-            == 200
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let (agent, _config) =
+        start_acl_agent(json!({"acl": {"enabled": true, "default_policy": "deny",
+                       "tokens": {"initial_management": MANAGEMENT}}}))
+        .await;
     seed(&agent).await;
     let reader = token_with(
         &agent,
@@ -592,35 +573,17 @@ async fn a_granted_token_sees_its_share_and_is_told_the_rest_was_filtered() {
         "{}",
         denied.body
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// With `acl.enable_key_list_policy`, listing a prefix takes `key:list` on it; `read` alone
 /// is refused.
 #[tokio::test]
 async fn key_list_policy_guards_recursive_reads() {
-    let dir = std::env::temp_dir().join(format!("proconsul-acl-list-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("acl.json");
-    std::fs::write(
-        &config,
-        json!({"acl": {"enabled": true, "default_policy": "deny",
+    let (agent, _config) =
+        start_acl_agent(json!({"acl": {"enabled": true, "default_policy": "deny",
                        "enable_key_list_policy": true,
-                       "tokens": {"initial_management": MANAGEMENT}}})
-        .to_string(),
-    )
-    .unwrap();
-    let agent = TestAgent::start_with(&["-config-file", config.to_str().unwrap()]);
-    for _ in 0..100 {
-        if request(&agent, "GET", "/v1/acl/token/self", Some(MANAGEMENT), None)
-            .await
-            .status
-            == 200
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+                       "tokens": {"initial_management": MANAGEMENT}}}))
+        .await;
     as_management(&agent, "PUT", "/v1/kv/pub/k", json!("visible")).await;
     let reader = token_with(
         &agent,
@@ -644,34 +607,16 @@ async fn key_list_policy_guards_recursive_reads() {
     }
     let one = request(&agent, "GET", "/v1/kv/pub/k", Some(&reader), None).await;
     assert_eq!(one.status, 200, "{}", one.body);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// CVE-2021-38698: a token that may write one service cannot register a proxy for
 /// another, through the catalog, the agent or a transaction.
 #[tokio::test]
 async fn a_proxy_needs_write_on_the_service_it_fronts() {
-    let dir = std::env::temp_dir().join(format!("proconsul-acl-proxy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("acl.json");
-    std::fs::write(
-        &config,
-        json!({"acl": {"enabled": true, "default_policy": "deny",
-                       "tokens": {"initial_management": MANAGEMENT}}})
-        .to_string(),
-    )
-    .unwrap();
-    let agent = TestAgent::start_with(&["-config-file", config.to_str().unwrap()]);
-    for _ in 0..100 {
-        if request(&agent, "GET", "/v1/acl/token/self", Some(MANAGEMENT), None)
-            .await
-            .status
-            == 200
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let (agent, _config) =
+        start_acl_agent(json!({"acl": {"enabled": true, "default_policy": "deny",
+                       "tokens": {"initial_management": MANAGEMENT}}}))
+        .await;
     let web = token_with(
         &agent,
         "web-writer",
@@ -736,5 +681,4 @@ async fn a_proxy_needs_write_on_the_service_it_fronts() {
         .await
         .json();
     assert_eq!(services, json!({"consul": [], "web-sidecar-proxy": []}));
-    let _ = std::fs::remove_dir_all(dir);
 }
