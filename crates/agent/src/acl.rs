@@ -3,17 +3,15 @@
 //! not see. With ACLs disabled it allows everything and costs nothing; with ACLs on it
 //! wraps the token's compiled rules from [`crate::token_resolver`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use axum::http::StatusCode;
 use proconsul_acl::{Access, Permission};
 use proconsul_api::AgentService;
 use proconsul_api::go_time::GoTime;
 use proconsul_state::State;
 
-use crate::http::acl_headers::FilteredByAcls;
-use crate::http::error::ApiError;
 use crate::token_resolver::{AclVersion, ResolveError, TokenResolver};
 
 /// Where a request's token came from does not matter past this point; only its secret.
@@ -62,7 +60,7 @@ impl Authorizer {
         state: &State,
         token: &Token,
         filtered: FilteredByAcls,
-    ) -> Result<Authorizer, ApiError> {
+    ) -> Result<Authorizer, AclRefusal> {
         let secret = token
             .0
             .clone()
@@ -105,21 +103,21 @@ impl Authorizer {
 
     /// `Ok` if the token has `permission`, else Consul's 403 naming the token, the
     /// permission and the resource.
-    pub fn require(&self, permission: Permission<'_>) -> Result<(), ApiError> {
+    pub fn require(&self, permission: Permission<'_>) -> Result<(), AclRefusal> {
         match &self.acl {
             None => Ok(()),
             Some(acl) => acl
                 .current()
                 .1
                 .require(permission)
-                .map_err(|denied| ApiError::new(StatusCode::FORBIDDEN, denied.to_string())),
+                .map_err(|denied| AclRefusal(denied.to_string())),
         }
     }
 
     /// Registering or changing `service`: `service:write` on it, and for a proxy on the
     /// service it fronts too (CVE-2021-38698: a token for one service registering a
     /// proxy for another).
-    pub fn require_service_write(&self, service: &AgentService) -> Result<(), ApiError> {
+    pub fn require_service_write(&self, service: &AgentService) -> Result<(), AclRefusal> {
         self.require(Permission::service(Access::Write, &service.service))?;
         match &service.proxy {
             Some(proxy) if !proxy.destination_service_name.is_empty() => self.require(
@@ -276,6 +274,29 @@ fn now() -> GoTime {
     GoTime::from(SystemTime::now())
 }
 
-fn acl_not_found(error: ResolveError) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, error.to_string())
+fn acl_not_found(error: ResolveError) -> AclRefusal {
+    AclRefusal(error.to_string())
+}
+
+/// A request the token may not make: Consul answers 403 with this text (`Permission
+/// denied: ...`, `ACL not found`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AclRefusal(pub String);
+
+/// Set by the request's authorizer when it leaves something out of the answer; the
+/// request extension through which the header layer (`http/acl_headers.rs`) learns it.
+#[derive(Clone, Default)]
+pub struct FilteredByAcls(pub Arc<AtomicBool>);
+
+impl FilteredByAcls {
+    /// Records that the answer left something out.
+    pub fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the answer left something out.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }

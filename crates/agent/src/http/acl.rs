@@ -15,6 +15,7 @@ use proconsul_acl::{Access, Permission};
 use proconsul_api::go_time::GoTime;
 use proconsul_state::{Command, CommandOutcome, looks_like_uuid};
 
+use crate::acl::AclRefusal;
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
 use crate::http::{
@@ -96,12 +97,12 @@ pub async fn disabled() -> ApiError {
 }
 
 /// `acl:read`, or Consul's 403 naming the token.
-pub fn require_read(ctx: &Ctx) -> Result<(), ApiError> {
+pub fn require_read(ctx: &Ctx) -> Result<(), AclRefusal> {
     ctx.authz.require(Permission::acl(Access::Read))
 }
 
 /// `acl:write`, or Consul's 403 naming the token.
-pub fn require_write(ctx: &Ctx) -> Result<(), ApiError> {
+pub fn require_write(ctx: &Ctx) -> Result<(), AclRefusal> {
     ctx.authz.require(Permission::acl(Access::Write))
 }
 

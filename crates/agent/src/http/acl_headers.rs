@@ -3,9 +3,6 @@
 //! when the answer left out something the token may not see. The router has this
 //! layer only when ACLs are enabled.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -15,27 +12,12 @@ use axum::response::Response;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
+use crate::acl::FilteredByAcls;
+
 const X_CONSUL_RESULTS_FILTERED_BY_ACLS: HeaderName =
     HeaderName::from_static("x-consul-results-filtered-by-acls");
 const X_CONSUL_DEFAULT_ACL_POLICY: HeaderName =
     HeaderName::from_static("x-consul-default-acl-policy");
-
-/// Set by the request's authorizer when it leaves something out of the answer; the
-/// request extension through which this layer learns it.
-#[derive(Clone, Default)]
-pub struct FilteredByAcls(pub Arc<AtomicBool>);
-
-impl FilteredByAcls {
-    /// Records that the answer left something out.
-    pub fn set(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether the answer left something out.
-    pub fn get(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-}
 
 /// The layer: hands each request a [`FilteredByAcls`] and writes the headers after.
 /// A plain tower layer (no boxed service or future per request).

@@ -17,6 +17,7 @@ use proconsul_api::{
 };
 use serde_json::{Value, json as json_value};
 
+use crate::acl::AclRefusal;
 use crate::agent::{AgentInner, CONSUL_COMPAT_VERSION};
 use crate::checks::{OUTPUT_MAX_SIZE, truncate_output};
 use crate::http::context::Ctx;
@@ -354,7 +355,7 @@ fn known_check(agent: &AgentInner, id: &str) -> Result<LocalCheck, ApiError> {
     })
 }
 
-fn authorize_check_write(ctx: &Ctx, local: &LocalCheck) -> Result<(), ApiError> {
+fn authorize_check_write(ctx: &Ctx, local: &LocalCheck) -> Result<(), AclRefusal> {
     if local.check.service_name.is_empty() {
         ctx.authz
             .require(Permission::node(Access::Write, &ctx.agent.node.name))

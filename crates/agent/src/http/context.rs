@@ -7,9 +7,8 @@ use axum::http::request::Parts;
 use proconsul_filter::Filter;
 use serde::Serialize;
 
-use crate::acl::{Authorizer, Token};
+use crate::acl::{Authorizer, FilteredByAcls, Token};
 use crate::http::AppState;
-use crate::http::acl_headers::FilteredByAcls;
 use crate::http::error::ApiError;
 use crate::http::query::{QueryOptions, QueryParams};
 

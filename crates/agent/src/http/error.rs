@@ -67,3 +67,9 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+impl From<crate::acl::AclRefusal> for ApiError {
+    fn from(refusal: crate::acl::AclRefusal) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, refusal.0)
+    }
+}

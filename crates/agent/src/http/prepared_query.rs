@@ -25,6 +25,7 @@ use proconsul_state::{
 };
 use serde_json::json;
 
+use crate::acl::AclRefusal;
 use crate::http::AppState;
 use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
@@ -268,7 +269,7 @@ fn source_ip(headers: &HeaderMap, extensions: &Extensions) -> Option<String> {
 
 /// Consul's prepared-query ACL: changing a named query takes `query:write` on its name;
 /// an unnamed query is anyone's to create and change.
-fn require_query_write(ctx: &Ctx, name: &str) -> Result<(), ApiError> {
+fn require_query_write(ctx: &Ctx, name: &str) -> Result<(), AclRefusal> {
     if name.is_empty() {
         return Ok(());
     }
@@ -286,7 +287,7 @@ fn may_read_query(ctx: &Ctx, name: &str) -> bool {
 }
 
 /// Reading one query (or its explanation) as [`may_read_query`] allows, else Consul's 403.
-fn require_query_read(ctx: &Ctx, name: &str) -> Result<(), ApiError> {
+fn require_query_read(ctx: &Ctx, name: &str) -> Result<(), AclRefusal> {
     if name.is_empty() {
         ctx.authz.require(Permission::acl(Access::Write))
     } else {

@@ -5,8 +5,7 @@
 use proconsul_acl::{Access, Permission};
 use proconsul_state::{CatalogVerb, KvVerb, TxnError, TxnOp, TxnResult};
 
-use crate::acl::Authorizer;
-use crate::http::error::ApiError;
+use crate::acl::{AclRefusal, Authorizer};
 
 /// The operations `authz` may not perform, by position. KV denials say only
 /// `Permission denied`, as Consul's do; catalog denials name the token and resource.
@@ -20,7 +19,7 @@ pub fn permission_errors(authz: &Authorizer, ops: &[TxnOp]) -> Vec<TxnError> {
 }
 
 fn permission_error(authz: &Authorizer, op: &TxnOp) -> Option<String> {
-    let denied = |result: Result<(), ApiError>| result.err().map(|error| error.message);
+    let denied = |result: Result<(), AclRefusal>| result.err().map(|refusal| refusal.0);
     match op {
         TxnOp::Kv { verb, key, .. } => {
             let allowed = if verb.is_read() {
