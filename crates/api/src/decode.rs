@@ -28,6 +28,21 @@ const DURATION_FIELDS: &[&str] = &[
     "MaxTokenTTL",
 ];
 
+/// For a field Consul writes as `null` when empty (a nil Go slice): `null` reads as the
+/// empty value in JSON. Binary formats (postcard, for the Raft log and snapshots) carry
+/// no `null` and are read as they are, so the stored encoding does not change.
+pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    if deserializer.is_human_readable() {
+        <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Option::unwrap_or_default)
+    } else {
+        T::deserialize(deserializer)
+    }
+}
+
 /// Decodes `value` into `T` as Go would decode the same JSON into Consul's struct.
 pub fn decode_lenient<T: DeserializeOwned>(value: Value) -> Result<T, serde_json::Error> {
     T::deserialize(GoValue(value))

@@ -78,6 +78,8 @@ pub struct HealthCheck {
     #[serde(rename = "ServiceID")]
     pub service_id: String,
     pub service_name: String,
+    /// `null` when empty, as Consul writes it (see `go_json`).
+    #[serde(deserialize_with = "crate::decode::null_as_default")]
     pub service_tags: Vec<String>,
     #[serde(rename = "Type")]
     pub check_type: String,

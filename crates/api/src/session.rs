@@ -16,6 +16,8 @@ pub struct Session {
     #[serde(rename = "TTL")]
     pub ttl: String,
     pub node_checks: Vec<String>,
+    /// `null` when empty, as Consul writes it (see `go_json`).
+    #[serde(deserialize_with = "crate::decode::null_as_default")]
     pub service_checks: Vec<ServiceCheckRef>,
     pub create_index: u64,
     pub modify_index: u64,

@@ -175,3 +175,25 @@ fn nil_slices_are_null_when_empty() {
     assert_eq!(value["ServiceChecks"], Value::Null);
     assert!(value["NodeChecks"].is_array());
 }
+
+/// What is written as `null` reads back as empty in JSON, and postcard (the stored
+/// encoding) round-trips unchanged.
+#[test]
+fn nil_slices_read_back_and_store_unchanged() {
+    let check = HealthCheck {
+        check_id: "serfHealth".into(),
+        ..HealthCheck::default()
+    };
+    let json = to_vec(&check, Shape::Catalog, false).unwrap();
+    let read: HealthCheck = serde_json::from_slice(&json).unwrap();
+    assert_eq!(read, check);
+    let tagged = HealthCheck {
+        service_tags: vec!["a".into()],
+        ..check
+    };
+    let stored = postcard::to_stdvec(&tagged).unwrap();
+    assert_eq!(postcard::from_bytes::<HealthCheck>(&stored).unwrap(), tagged);
+    let session: crate::Session =
+        serde_json::from_str(r#"{"ID":"s","ServiceChecks":null}"#).unwrap();
+    assert!(session.service_checks.is_empty());
+}
