@@ -192,7 +192,10 @@ fn nil_slices_read_back_and_store_unchanged() {
         ..check
     };
     let stored = postcard::to_stdvec(&tagged).unwrap();
-    assert_eq!(postcard::from_bytes::<HealthCheck>(&stored).unwrap(), tagged);
+    assert_eq!(
+        postcard::from_bytes::<HealthCheck>(&stored).unwrap(),
+        tagged
+    );
     let session: crate::Session =
         serde_json::from_str(r#"{"ID":"s","ServiceChecks":null}"#).unwrap();
     assert!(session.service_checks.is_empty());
