@@ -500,6 +500,40 @@ async fn a_granted_token_sees_its_share_and_is_told_the_rest_was_filtered() {
             .map(|v| v.to_str().unwrap()),
         Some("deny")
     );
+    // ACL filtering runs before ?filter (Consul PR 21950): a filter that matches only
+    // hidden data finds nothing, and one that matches only visible data finds it; either
+    // way the header says what ACLs removed, as if no filter had been given.
+    for (path, field) in [
+        ("/v1/catalog/services", "ServiceMeta.marker"),
+        ("/v1/health/state/any", "Output"),
+        ("/v1/catalog/nodes", "Meta.marker"),
+    ] {
+        for (marker, visible) in [("LEAKNODE", false), ("visible", true)] {
+            let expression = format!("{field} == \"{marker}\"");
+            let query = format!("{path}?filter={}", urlencode(&expression));
+            let filtered = request(&agent, "GET", &query, Some(&reader), None).await;
+            assert_eq!(filtered.status, 200, "{query}: {}", filtered.body);
+            let found = match filtered.json() {
+                Value::Object(map) => map.len(),
+                Value::Array(list) => list.len(),
+                other => panic!("{query}: {other}"),
+            };
+            assert_eq!(found > 0, visible, "{query}: {}", filtered.body);
+            assert!(
+                !filtered.body.contains("LEAK"),
+                "{query}: {}",
+                filtered.body
+            );
+            assert_eq!(
+                filtered
+                    .headers
+                    .get("x-consul-results-filtered-by-acls")
+                    .map(|v| v.to_str().unwrap()),
+                Some("true"),
+                "{query}"
+            );
+        }
+    }
     let health = request(
         &agent,
         "GET",
@@ -681,4 +715,16 @@ async fn a_proxy_needs_write_on_the_service_it_fronts() {
         .await
         .json();
     assert_eq!(services, json!({"consul": [], "web-sidecar-proxy": []}));
+}
+
+/// Percent-encodes a query value (the characters a filter expression uses).
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
