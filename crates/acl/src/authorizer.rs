@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::access::Access;
+use crate::authorize::Authorize;
 use crate::builtin_policy::GLOBAL_READ_ONLY;
 use crate::compiled_rules::CompiledRules;
 use crate::decision::Decision;
@@ -134,174 +134,10 @@ impl Authorizer {
     pub fn intention_default_allow(&self) -> bool {
         self.fallback != StaticAuthorizer::DenyAll
     }
+}
 
-    /// `acl:read`: read tokens, policies, roles.
-    pub fn acl_read(&self) -> bool {
-        self.allows(Permission::acl(Access::Read))
-    }
-
-    /// `acl:write`: change tokens, policies, roles.
-    pub fn acl_write(&self) -> bool {
-        self.allows(Permission::acl(Access::Write))
-    }
-
-    /// Save or restore a snapshot (`acl:write`).
-    pub fn snapshot(&self) -> bool {
-        self.allows(Permission::snapshot())
-    }
-
-    /// `agent:read` on the agent of `node`.
-    pub fn agent_read(&self, node: &str) -> bool {
-        self.allows(Permission::agent(Access::Read, node))
-    }
-
-    /// `agent:write` on the agent of `node`.
-    pub fn agent_write(&self, node: &str) -> bool {
-        self.allows(Permission::agent(Access::Write, node))
-    }
-
-    /// `event:read` on event `name`.
-    pub fn event_read(&self, name: &str) -> bool {
-        self.allows(Permission::event(Access::Read, name))
-    }
-
-    /// `event:write` (fire) on event `name`.
-    pub fn event_write(&self, name: &str) -> bool {
-        self.allows(Permission::event(Access::Write, name))
-    }
-
-    /// `identity:read` on workload identity `name`.
-    pub fn identity_read(&self, name: &str) -> bool {
-        self.allows(Permission::identity(Access::Read, name))
-    }
-
-    /// `identity:write` on workload identity `name`.
-    pub fn identity_write(&self, name: &str) -> bool {
-        self.allows(Permission::identity(Access::Write, name))
-    }
-
-    /// `intention:read` on intentions to `service` (`*`: any intention).
-    pub fn intention_read(&self, service: &str) -> bool {
-        self.allows(Permission::intention(Access::Read, service))
-    }
-
-    /// `intention:write` on intentions to `service` (`*`: every intention).
-    pub fn intention_write(&self, service: &str) -> bool {
-        self.allows(Permission::intention(Access::Write, service))
-    }
-
-    /// `key:read` on `key`.
-    pub fn key_read(&self, key: &str) -> bool {
-        self.allows(Permission::key(Access::Read, key))
-    }
-
-    /// `key:list` on `prefix` (`?keys`, `?recurse` with `enable_key_list_policy`).
-    pub fn key_list(&self, prefix: &str) -> bool {
-        self.allows(Permission::key(Access::List, prefix))
-    }
-
-    /// `key:write` on `key`.
-    pub fn key_write(&self, key: &str) -> bool {
-        self.allows(Permission::key(Access::Write, key))
-    }
-
-    /// `key:write` on everything under `prefix` (recursive delete).
-    pub fn key_write_prefix(&self, prefix: &str) -> bool {
-        self.allows(Permission::key_write_prefix(prefix))
-    }
-
-    /// `keyring:read`.
-    pub fn keyring_read(&self) -> bool {
-        self.allows(Permission::keyring(Access::Read))
-    }
-
-    /// `keyring:write`.
-    pub fn keyring_write(&self) -> bool {
-        self.allows(Permission::keyring(Access::Write))
-    }
-
-    /// `mesh:read` (or `operator:read` without a mesh rule).
-    pub fn mesh_read(&self) -> bool {
-        self.allows(Permission::mesh(Access::Read))
-    }
-
-    /// `mesh:write` (or `operator:write` without a mesh rule).
-    pub fn mesh_write(&self) -> bool {
-        self.allows(Permission::mesh(Access::Write))
-    }
-
-    /// `node:read` on node `name`.
-    pub fn node_read(&self, name: &str) -> bool {
-        self.allows(Permission::node(Access::Read, name))
-    }
-
-    /// `node:read` on every node.
-    pub fn node_read_all(&self) -> bool {
-        self.allows(Permission::node_read_all())
-    }
-
-    /// `node:write` on node `name`.
-    pub fn node_write(&self, name: &str) -> bool {
-        self.allows(Permission::node(Access::Write, name))
-    }
-
-    /// `operator:read`.
-    pub fn operator_read(&self) -> bool {
-        self.allows(Permission::operator(Access::Read))
-    }
-
-    /// `operator:write`.
-    pub fn operator_write(&self) -> bool {
-        self.allows(Permission::operator(Access::Write))
-    }
-
-    /// `peering:read` (or `operator:read` without a peering rule).
-    pub fn peering_read(&self) -> bool {
-        self.allows(Permission::peering(Access::Read))
-    }
-
-    /// `peering:write` (or `operator:write` without a peering rule).
-    pub fn peering_write(&self) -> bool {
-        self.allows(Permission::peering(Access::Write))
-    }
-
-    /// `query:read` on prepared query `name`.
-    pub fn query_read(&self, name: &str) -> bool {
-        self.allows(Permission::query(Access::Read, name))
-    }
-
-    /// `query:write` on prepared query `name`.
-    pub fn query_write(&self, name: &str) -> bool {
-        self.allows(Permission::query(Access::Write, name))
-    }
-
-    /// `service:read` on service `name`.
-    pub fn service_read(&self, name: &str) -> bool {
-        self.allows(Permission::service(Access::Read, name))
-    }
-
-    /// `service:read` on every service.
-    pub fn service_read_all(&self) -> bool {
-        self.allows(Permission::service_read_all())
-    }
-
-    /// `service:write` on service `name`.
-    pub fn service_write(&self, name: &str) -> bool {
-        self.allows(Permission::service(Access::Write, name))
-    }
-
-    /// `service:write` on at least one service.
-    pub fn service_write_any(&self) -> bool {
-        self.allows(Permission::service_write_any())
-    }
-
-    /// `session:read` on sessions of node `node`.
-    pub fn session_read(&self, node: &str) -> bool {
-        self.allows(Permission::session(Access::Read, node))
-    }
-
-    /// `session:write` on sessions of node `node`.
-    pub fn session_write(&self, node: &str) -> bool {
-        self.allows(Permission::session(Access::Write, node))
+impl Authorize for Authorizer {
+    fn allows(&self, permission: Permission<'_>) -> bool {
+        Authorizer::allows(self, permission)
     }
 }

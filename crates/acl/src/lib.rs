@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 mod access;
+mod authorize;
 mod authorizer;
 mod builtin_policy;
 mod compiled_rules;
@@ -42,6 +43,7 @@ mod templated_policy;
 mod token_rules;
 
 pub use access::Access;
+pub use authorize::Authorize;
 pub use authorizer::Authorizer;
 pub use builtin_policy::{BUILTIN_POLICIES, BuiltinPolicy, GLOBAL_MANAGEMENT, GLOBAL_READ_ONLY};
 pub use default_policy::DefaultPolicy;

@@ -2,7 +2,7 @@
 //! prefix, the default policy behind the rules, and the special checks.
 
 use proconsul_acl::{
-    Access, Accessor, Authorizer, DefaultPolicy, GLOBAL_MANAGEMENT, Permission, Rules,
+    Access, Accessor, Authorize, Authorizer, DefaultPolicy, GLOBAL_MANAGEMENT, Permission, Rules,
 };
 
 fn authorizer(rules: &str, default_policy: DefaultPolicy) -> Authorizer {

@@ -2,7 +2,8 @@
 //! rules: a list of rules, scanned in full for every question.
 
 use proconsul_acl::{
-    Access, Authorizer, DefaultPolicy, Disposition, Grant, LabelledResource, Matching, Rules,
+    Access, Authorize, Authorizer, DefaultPolicy, Disposition, Grant, LabelledResource, Matching,
+    Rules,
 };
 use proptest::prelude::*;
 

@@ -2,7 +2,7 @@
 //! a token's pieces merge for one datacenter.
 
 use proconsul_acl::{
-    Accessor, BUILTIN_POLICIES, DefaultPolicy, Disposition, LabelledResource, Matching,
+    Accessor, Authorize, BUILTIN_POLICIES, DefaultPolicy, Disposition, LabelledResource, Matching,
     NodeIdentity, Rules, ServiceIdentity, TEMPLATES, TemplateError, TemplatedPolicy, TokenRules,
     synthetic_policy_id, template,
 };

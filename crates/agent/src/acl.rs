@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use proconsul_acl::{Access, Permission};
+use proconsul_acl::{Access, Authorize, Permission};
 use proconsul_api::AgentService;
 use proconsul_api::go_time::GoTime;
 use proconsul_state::State;
@@ -94,13 +94,6 @@ impl Authorizer {
         *acl.current() = resolved;
     }
 
-    fn allows(&self, permission: Permission<'_>) -> bool {
-        match &self.acl {
-            None => true,
-            Some(acl) => acl.current().1.allows(permission),
-        }
-    }
-
     /// `Ok` if the token has `permission`, else Consul's 403 naming the token, the
     /// permission and the resource.
     pub fn require(&self, permission: Permission<'_>) -> Result<(), AclRefusal> {
@@ -162,111 +155,15 @@ impl Authorizer {
     pub fn enabled(&self) -> bool {
         self.acl.is_some()
     }
+}
 
-    /// `service:read` on one service name.
-    pub fn service_read(&self, name: &str) -> bool {
-        self.allows(Permission::service(Access::Read, name))
-    }
-
-    /// `service:write` on one service name.
-    pub fn service_write(&self, name: &str) -> bool {
-        self.allows(Permission::service(Access::Write, name))
-    }
-
-    /// `node:read` on one node name.
-    pub fn node_read(&self, name: &str) -> bool {
-        self.allows(Permission::node(Access::Read, name))
-    }
-
-    /// `node:write` on one node name.
-    pub fn node_write(&self, name: &str) -> bool {
-        self.allows(Permission::node(Access::Write, name))
-    }
-
-    /// `key:read` on one key.
-    pub fn key_read(&self, key: &str) -> bool {
-        self.allows(Permission::key(Access::Read, key))
-    }
-
-    /// `key:list` on a prefix (`?keys` and `?recurse` with `enable_key_list_policy`).
-    pub fn key_list(&self, prefix: &str) -> bool {
-        self.allows(Permission::key(Access::List, prefix))
-    }
-
-    /// `key:write` on one key.
-    pub fn key_write(&self, key: &str) -> bool {
-        self.allows(Permission::key(Access::Write, key))
-    }
-
-    /// Write on every key under a prefix (a recursive delete): no deny below it.
-    pub fn key_write_prefix(&self, prefix: &str) -> bool {
-        self.allows(Permission::key_write_prefix(prefix))
-    }
-
-    /// `event:read` on an event name.
-    pub fn event_read(&self, name: &str) -> bool {
-        self.allows(Permission::event(Access::Read, name))
-    }
-
-    /// `event:write` on an event name.
-    pub fn event_write(&self, name: &str) -> bool {
-        self.allows(Permission::event(Access::Write, name))
-    }
-
-    /// `session:read` on a node's sessions.
-    pub fn session_read(&self, node: &str) -> bool {
-        self.allows(Permission::session(Access::Read, node))
-    }
-
-    /// `session:write` on a node's sessions.
-    pub fn session_write(&self, node: &str) -> bool {
-        self.allows(Permission::session(Access::Write, node))
-    }
-
-    /// `agent:read` on this agent's node.
-    pub fn agent_read(&self, node: &str) -> bool {
-        self.allows(Permission::agent(Access::Read, node))
-    }
-
-    /// `agent:write` on this agent's node.
-    pub fn agent_write(&self, node: &str) -> bool {
-        self.allows(Permission::agent(Access::Write, node))
-    }
-
-    /// `query:read` on a prepared query's name.
-    pub fn query_read(&self, name: &str) -> bool {
-        self.allows(Permission::query(Access::Read, name))
-    }
-
-    /// `query:write` on a prepared query's name.
-    pub fn query_write(&self, name: &str) -> bool {
-        self.allows(Permission::query(Access::Write, name))
-    }
-
-    /// `operator:write`.
-    pub fn operator_write(&self) -> bool {
-        self.allows(Permission::operator(Access::Write))
-    }
-
-    /// `operator:read`.
-    pub fn operator_read(&self) -> bool {
-        self.allows(Permission::operator(Access::Read))
-    }
-
-    /// `acl:read`.
-    pub fn acl_read(&self) -> bool {
-        self.allows(Permission::acl(Access::Read))
-    }
-
-    /// `acl:write`.
-    pub fn acl_write(&self) -> bool {
-        self.allows(Permission::acl(Access::Write))
-    }
-
-    /// Saving or restoring a snapshot: management tokens only, whatever the default
-    /// policy.
-    pub fn snapshot(&self) -> bool {
-        self.allows(Permission::snapshot())
+/// The named checks (`service_read`, `key_write`, ...) come from [`Authorize`].
+impl Authorize for Authorizer {
+    fn allows(&self, permission: Permission<'_>) -> bool {
+        match &self.acl {
+            None => true,
+            Some(acl) => acl.current().1.allows(permission),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use std::sync::Arc;
 
-use proconsul_acl::Authorizer;
+use proconsul_acl::{Authorize, Authorizer};
 use proconsul_api::duration::parse_duration;
 use proconsul_api::{HealthStatus, Node};
 use proconsul_state::{ExecuteRequest, State};

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
-use proconsul_acl::{NodeIdentity, ServiceIdentity, SyntheticPolicy, TemplatedPolicy};
+use proconsul_acl::{Authorize, NodeIdentity, ServiceIdentity, SyntheticPolicy, TemplatedPolicy};
 use proconsul_api::acl::{AclPolicy, AclToken};
 use proconsul_state::{
     AclOutcome, AclTokenFilter, AclTokenOp, AclTokenWrite, Command, CommandOutcome, State, Table,

@@ -3,7 +3,7 @@
 //! Reads come from the agent's local state; writes commit to the catalog first and change
 //! the local state only once committed.
 
-use proconsul_acl::{Access, Permission};
+use proconsul_acl::{Access, Authorize, Permission};
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 

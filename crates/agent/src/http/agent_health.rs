@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use proconsul_acl::{Access, Permission};
+use proconsul_acl::{Access, Authorize, Permission};
 use proconsul_api::{AgentService, HealthCheck, HealthStatus};
 use serde::Serialize;
 

@@ -1,6 +1,6 @@
 //! `/v1/catalog`: registering and listing nodes and services cluster-wide.
 
-use proconsul_acl::{Access, Permission};
+use proconsul_acl::{Access, Authorize, Permission};
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;

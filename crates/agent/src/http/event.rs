@@ -7,7 +7,7 @@
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
-use proconsul_acl::{Access, Permission};
+use proconsul_acl::{Access, Authorize, Permission};
 use proconsul_api::{AgentService, UserEvent};
 use proconsul_state::{Command, Table};
 use regex::Regex;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::Path;
 use axum::response::Response;
+use proconsul_acl::Authorize;
 use proconsul_api::{HealthCheck, HealthStatus, ServiceEntry};
 use proconsul_state::{State, Table};
 

@@ -5,7 +5,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use proconsul_acl::{Access, Permission};
+use proconsul_acl::{Access, Authorize, Permission};
 use proconsul_state::{Command, CommandOutcome, KvCommand, KvOp, Table};
 
 use crate::http::context::Ctx;

@@ -7,7 +7,7 @@
 //! server refuses (no service name, a bad template, a name taken) is a 500 with its text;
 //! a body that does not decode is a 400.
 
-use proconsul_acl::{Access, Permission};
+use proconsul_acl::{Access, Authorize, Permission};
 use std::net::SocketAddr;
 
 use axum::Router;

@@ -3,12 +3,12 @@
 //! Error texts are Consul's: clients such as Patroni read them (`Invalid Session TTL`,
 //! `invalid session`).
 
-use proconsul_acl::{Access, Permission};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
+use proconsul_acl::{Access, Authorize, Permission};
 use proconsul_api::duration::parse_duration;
 use proconsul_api::{ServiceCheckRef, Session, SessionBehavior};
 use proconsul_state::{Command, CommandOutcome, State, Table};

@@ -2,7 +2,7 @@
 //! operation the token may not perform fails the whole transaction with a per-operation
 //! error (409), and results the token may not read are left out of the answer.
 
-use proconsul_acl::{Access, Permission};
+use proconsul_acl::{Access, Authorize, Permission};
 use proconsul_state::{CatalogVerb, KvVerb, TxnError, TxnOp, TxnResult};
 
 use crate::acl::{AclRefusal, Authorizer};

@@ -1,4 +1,4 @@
-use proconsul_acl::DefaultPolicy;
+use proconsul_acl::{Authorize, DefaultPolicy};
 use proconsul_api::acl::{AclLink, AclPolicy, AclServiceIdentity, AclToken};
 use proconsul_api::go_time::GoTime;
 use proconsul_state::{

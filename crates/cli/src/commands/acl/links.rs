@@ -91,21 +91,10 @@ pub async fn policy_links(
     ids: &[String],
     names: &[String],
 ) -> Result<Vec<AclLink>, String> {
-    let mut links = Vec::with_capacity(ids.len() + names.len());
-    for partial in ids {
-        let id = resolve::policy_id(client, partial)
-            .await
-            .map_err(|error| format!("Error resolving policy ID {partial}: {error}"))?;
-        links.push(AclLink {
-            id,
-            name: String::new(),
-        });
-    }
-    links.extend(names.iter().map(|name| AclLink {
-        id: String::new(),
-        name: name.clone(),
-    }));
-    Ok(links)
+    links("policy", ids, names, |partial| async move {
+        resolve::policy_id(client, &partial).await
+    })
+    .await
 }
 
 /// Links for `-role-id` and `-role-name` values.
@@ -114,11 +103,27 @@ pub async fn role_links(
     ids: &[String],
     names: &[String],
 ) -> Result<Vec<AclLink>, String> {
+    links("role", ids, names, |partial| async move {
+        resolve::role_id(client, &partial).await
+    })
+    .await
+}
+
+/// Links to `kind` objects: each ID as `resolve` completes it, then each name as given.
+async fn links<Resolved>(
+    kind: &str,
+    ids: &[String],
+    names: &[String],
+    resolve: impl Fn(String) -> Resolved,
+) -> Result<Vec<AclLink>, String>
+where
+    Resolved: Future<Output = Result<String, String>>,
+{
     let mut links = Vec::with_capacity(ids.len() + names.len());
     for partial in ids {
-        let id = resolve::role_id(client, partial)
+        let id = resolve(partial.clone())
             .await
-            .map_err(|error| format!("Error resolving role ID {partial}: {error}"))?;
+            .map_err(|error| format!("Error resolving {kind} ID {partial}: {error}"))?;
         links.push(AclLink {
             id,
             name: String::new(),
