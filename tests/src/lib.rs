@@ -347,10 +347,23 @@ impl Answer {
 
 /// Sends one request with an optional body and returns the whole answer.
 pub async fn call(method: &str, url: &str, body: Option<Vec<u8>>) -> Answer {
+    call_with_token(method, url, None, body).await
+}
+
+/// [`call`] with an `X-Consul-Token` header when `token` is given.
+pub async fn call_with_token(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> Answer {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("bad method");
     let mut request = client.request(method, url);
+    if let Some(token) = token {
+        request = request.header("X-Consul-Token", token);
+    }
     if let Some(body) = body {
         request = request.body(body);
     }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use proconsul_tests::{Answer, TempDir, TestAgent};
+use proconsul_tests::{Answer, TempDir, TestAgent, call_with_token};
 use serde_json::{Value, json};
 
 /// The `initial_management` secret of the agents below (any string, as py-consul uses).
@@ -96,25 +96,13 @@ async fn request(
     token: Option<&str>,
     body: Option<String>,
 ) -> Answer {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::new();
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut builder = client.request(method, agent.url(path));
-    if let Some(token) = token {
-        builder = builder.header("X-Consul-Token", token);
-    }
-    if let Some(body) = body {
-        builder = builder.body(body);
-    }
-    let response = builder.send().await.expect("request failed");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.text().await.unwrap();
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    call_with_token(
+        method,
+        &agent.url(path),
+        token,
+        body.map(String::into_bytes),
+    )
+    .await
 }
 
 fn assert_answer(answer: &Answer, status: u16, body: &str) {

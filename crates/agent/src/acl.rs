@@ -150,11 +150,6 @@ impl Authorizer {
             }
         }
     }
-
-    /// Whether ACLs are enforced at all.
-    pub fn enabled(&self) -> bool {
-        self.acl.is_some()
-    }
 }
 
 /// The named checks (`service_read`, `key_write`, ...) come from [`Authorize`].
