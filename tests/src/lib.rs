@@ -5,7 +5,7 @@
 //! workspace, which the test command builds first.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,14 @@ pub fn free_port() -> u16 {
 }
 
 pub use tempdir::TempDir;
+
+/// Writes `text` to `dir/name` (a configuration or rules file for a test) and returns
+/// the path as the agent's flags take it.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("cannot write a test file");
+    path.display().to_string()
+}
 
 /// The ports one agent listens on.
 #[derive(Debug, Clone, Copy)]

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use proconsul_tests::{Answer, TempDir, TestAgent, call_with_token};
+use proconsul_tests::{Answer, TempDir, TestAgent, call_with_token, write_file};
 use serde_json::{Value, json};
 
 /// The `initial_management` secret of the agents below (any string, as py-consul uses).
@@ -28,9 +28,7 @@ impl AclAgent {
 
     fn with_config(config: Value, mode: &[&str]) -> AclAgent {
         let dir = TempDir::new("acl");
-        let file = dir.path().join("acl.json");
-        std::fs::write(&file, config.to_string()).unwrap();
-        let file = file.display().to_string();
+        let file = write_file(dir.path(), "acl.json", &config.to_string());
         let mut args: Vec<&str> = mode.to_vec();
         args.extend(["-config-file", &file, "-dns-port=-1"]);
         let agent = TestAgent::start_with(&args);
@@ -183,13 +181,11 @@ async fn bootstrap_once_then_again_with_the_reset_file() {
     let data = TempDir::new("acl-bootstrap");
     let data_dir = data.path().join("data");
     let dir = TempDir::new("acl-config");
-    let file = dir.path().join("acl.hcl");
-    std::fs::write(
-        &file,
+    let file = write_file(
+        dir.path(),
+        "acl.hcl",
         "acl {\n  enabled = true\n  default_policy = \"deny\"\n}\n",
-    )
-    .unwrap();
-    let file = file.display().to_string();
+    );
     let agent = TestAgent::start_server(
         &data_dir,
         "bootstrap-node",
@@ -1204,11 +1200,9 @@ async fn agent_tokens_are_set_persisted_and_win_over_the_config() {
     let data = TempDir::new("acl-tokens");
     let data_dir = data.path().join("data");
     let dir = TempDir::new("acl-tokens-config");
-    let file = dir.path().join("acl.json");
     let config = json!({"acl": {"enabled": true, "default_policy": "deny", "enable_token_persistence": true,
         "tokens": {"initial_management": ROOT, "agent_recovery": "recovery-secret"}}});
-    std::fs::write(&file, config.to_string()).unwrap();
-    let file = file.display().to_string();
+    let file = write_file(dir.path(), "acl.json", &config.to_string());
     let args = ["-config-file", file.as_str(), "-dns-port=-1"];
     let mut agent = TestAgent::start_server(&data_dir, "tokens-node", &args);
 

@@ -316,9 +316,8 @@ async fn assert_intact(agent: &TestAgent, seeded: &Seeded) {
 /// management token; the directory of its configuration file is removed on drop.
 async fn start_acl_agent(config: Value) -> (TestAgent, proconsul_tests::TempDir) {
     let dir = proconsul_tests::TempDir::new("acl-config");
-    let file = dir.path().join("acl.json");
-    std::fs::write(&file, config.to_string()).unwrap();
-    let agent = TestAgent::start_with(&["-config-file", file.to_str().unwrap()]);
+    let file = proconsul_tests::write_file(dir.path(), "acl.json", &config.to_string());
+    let agent = TestAgent::start_with(&["-config-file", &file]);
     // The leader creates the built-ins and the management token once it leads.
     for _ in 0..100 {
         let answer = request(&agent, "GET", "/v1/acl/token/self", Some(MANAGEMENT), None).await;

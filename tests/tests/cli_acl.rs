@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use proconsul_tests::{TempDir, TestAgent};
+use proconsul_tests::{TempDir, TestAgent, write_file as write};
 
 const MANAGEMENT: &str = "6f3e1c52-8a1d-4c3e-9f0b-2d7a5e4c1b90";
 const GLOBAL_MANAGEMENT_ID: &str = "00000000-0000-0000-0000-000000000001";
@@ -21,12 +21,6 @@ fn acl_agent(dir: &Path, initial_management: Option<&str>) -> TestAgent {
     );
     let file = write(dir, "acl.hcl", &config);
     TestAgent::start_with(&["-config-file", &file])
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("cannot write a test file");
-    path.display().to_string()
 }
 
 /// Runs the CLI with `token` in `CONSUL_HTTP_TOKEN` (none when `None`).

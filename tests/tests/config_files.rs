@@ -1,17 +1,10 @@
 //! Configuration files: services and checks from HCL and JSON, flags over files,
 //! refusal of bad files, `validate`, `reload` and `services register|deregister`.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
-use proconsul_tests::{TempDir, TestAgent, binary, get};
+use proconsul_tests::{TempDir, TestAgent, binary, get, write_file as write};
 use serde_json::json;
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
 
 /// Runs the agent and expects it to refuse to start; a hang or a success fails the test.
 fn expect_refusal(args: &[&str]) -> String {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use proconsul_tests::dig::{DigResponse, dig};
-use proconsul_tests::{TempDir, TestAgent, put};
+use proconsul_tests::{TempDir, TestAgent, put, write_file};
 use serde_json::json;
 
 async fn register(agent: &TestAgent, path: &str, body: serde_json::Value) {
@@ -33,9 +33,7 @@ fn dig_until(agent: &TestAgent, args: &[&str], done: impl Fn(&DigResponse) -> bo
 }
 
 fn write_config(dir: &Path, text: &str) -> String {
-    let path = dir.join("dns.hcl");
-    std::fs::write(&path, text).expect("write config");
-    path.display().to_string()
+    write_file(dir, "dns.hcl", text)
 }
 
 fn sorted(mut items: Vec<String>) -> Vec<String> {
