@@ -292,6 +292,8 @@ async fn kv_sessions_and_events_answer_in_consuls_shapes() {
         ],
     );
     assert_eq!(info[0]["Node"], agent.node_name);
+    // A nil Go slice: `null`, not `[]`.
+    assert_eq!(info[0]["ServiceChecks"], Value::Null);
 
     let fired = put(&agent.url("/v1/event/fire/deploy"), "x").await.json();
     let event_keys = [
@@ -338,4 +340,58 @@ async fn requests_decode_as_go_decodes_them() {
         "{}",
         answer.body
     );
+}
+
+/// `PUT /v1/txn` answers with `structs.TxnResponse`: the results in the server structs'
+/// shapes (a service with its empty `Proxy`/`Connect` and default weights, a node with its
+/// datacenter, a check with `null` tags) and `Errors: null`.
+#[tokio::test]
+async fn transaction_results_answer_in_consuls_shapes() {
+    let agent = TestAgent::start();
+    let body = json!([
+        {"KV": {"Verb": "set", "Key": "k", "Value": "dg=="}},
+        {"Node": {"Verb": "set", "Node": {"Node": "n1", "Address": "10.0.0.1"}}},
+        {"Service": {"Verb": "set", "Node": "n1",
+                     "Service": {"ID": "web1", "Service": "web", "Port": 80,
+                                 "Weights": {"Passing": 0, "Warning": 0}}}},
+        {"Check": {"Verb": "set", "Check": {"Node": "n1", "CheckID": "c1", "Name": "c",
+                                            "Status": "", "Definition": {"TCP": "10.0.0.1:80"}}}}
+    ]);
+    let answer = put(&agent.url("/v1/txn"), body.to_string()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let answer = answer.json();
+    assert_keys(&answer, &["Results", "Errors"]);
+    assert_eq!(answer["Errors"], Value::Null);
+    let results = answer["Results"].as_array().unwrap();
+    assert_keys(
+        &results[0]["KV"],
+        &[
+            "LockIndex",
+            "Key",
+            "Flags",
+            "Value",
+            "CreateIndex",
+            "ModifyIndex",
+        ],
+    );
+    assert_keys(&results[1]["Node"], NODE);
+    assert_eq!(results[1]["Node"]["Datacenter"], "dc1");
+    let plain_node_service: Vec<&str> = NODE_SERVICE_FULL
+        .iter()
+        .copied()
+        .filter(|key| *key != "TaggedAddresses")
+        .collect();
+    let service = &results[2]["Service"];
+    assert_keys(service, &plain_node_service);
+    assert_eq!(service["Weights"], json!({"Passing": 1, "Warning": 1}));
+    assert_eq!(
+        service["Proxy"],
+        json!({"Mode": "", "MeshGateway": {}, "Expose": {}})
+    );
+    assert_eq!(service["Connect"], json!({}));
+    let check = &results[3]["Check"];
+    assert_keys(check, CHECK);
+    assert_eq!(check["ServiceTags"], Value::Null);
+    assert_eq!(check["Status"], "critical");
+    assert_eq!(check["Type"], "tcp");
 }
