@@ -18,6 +18,13 @@ use crate::token_resolver::{AclVersion, ResolveError, TokenResolver};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Token(pub Option<String>);
 
+impl Token {
+    /// The secret, or empty when the request named none.
+    pub fn secret(&self) -> &str {
+        self.0.as_deref().unwrap_or("")
+    }
+}
+
 /// What a request's token may do. Resource names are Consul's (`service`, `node`,
 /// `key`, ...).
 pub struct Authorizer {

@@ -24,10 +24,11 @@ use crate::config_registrations::{self, ConfigOwned};
 use crate::error::{AgentError, WriteError};
 use crate::http;
 use crate::http::answer_cache::AnswerCache;
-use crate::local::{LocalCheck, LocalState};
+use crate::local::{Entry, LocalCheck, LocalState};
 use crate::node_id;
 use crate::persist;
 use crate::sessions::{self, SessionTimers};
+use crate::sync_acl::{self, SyncGate};
 use crate::token_resolver::{AclSettings, TokenResolver};
 use crate::ttl::{self, TtlTimers};
 use crate::{anti_entropy, reaper};
@@ -91,12 +92,19 @@ impl AgentInner {
     }
 
     /// Writes this node's service and/or checks to the catalog, then lets the agent share
-    /// the catalog's copies of them.
+    /// the catalog's copies of them. With ACLs, what the entries' tokens do not allow is
+    /// logged and left out ([`crate::sync_acl`]); the answer is how many entries were.
     pub async fn register_local(
         &self,
         service: Option<AgentService>,
         checks: Vec<HealthCheck>,
-    ) -> Result<(), WriteError> {
+    ) -> Result<usize, WriteError> {
+        let wanted = usize::from(service.is_some()) + checks.len();
+        let (service, checks) = self.allowed_writes(service, checks);
+        let blocked = wanted - usize::from(service.is_some()) - checks.len();
+        if service.is_none() && checks.is_empty() {
+            return Ok(blocked);
+        }
         let service_id = service.as_ref().map(|service| service.id.clone());
         let check_ids: Vec<String> = checks.iter().map(|c| c.check_id.clone()).collect();
         let registration = CatalogRegistration {
@@ -111,35 +119,109 @@ impl AgentInner {
         self.commit(Command::Register(Box::new(registration)))
             .await?;
         self.adopt_catalog_copies(service_id.as_deref(), &check_ids);
-        Ok(())
+        Ok(blocked)
     }
 
-    /// Removes one of this node's services (with its checks) or checks from the catalog.
+    /// The part of a registration the entries' own tokens allow. A blocked service takes
+    /// its checks with it, as the catalog would refuse checks of a service it lacks.
+    fn allowed_writes(
+        &self,
+        service: Option<AgentService>,
+        mut checks: Vec<HealthCheck>,
+    ) -> (Option<AgentService>, Vec<HealthCheck>) {
+        let state = self.consensus.reader().current();
+        let gate = SyncGate::new(self.acl_resolver.as_ref(), &state, &self.node.name);
+        if gate.is_open() {
+            return (service, checks);
+        }
+        let mut blocked_service = None;
+        let service = service.filter(|service| {
+            let token = self.local.token(&Entry::Service(service.id.clone()));
+            let allowed = gate.service(&token, service);
+            if let Err(refusal) = &allowed {
+                sync_acl::log_blocked("Service registration", &service.id, refusal);
+                blocked_service = Some(service.id.clone());
+            }
+            allowed.is_ok()
+        });
+        checks.retain(|check| {
+            if blocked_service.as_ref() == Some(&check.service_id) {
+                return false;
+            }
+            let token = self.local.token(&Entry::Check(check.check_id.clone()));
+            let allowed = gate.check(&token, check);
+            if let Err(refusal) = &allowed {
+                sync_acl::log_blocked("Check registration", &check.check_id, refusal);
+            }
+            allowed.is_ok()
+        });
+        (service, checks)
+    }
+
+    /// Removes one of this node's services (with its checks) or checks from the catalog,
+    /// with `token` (the one it was registered with; empty: the default token). The
+    /// answer is whether the removal was written (else ACLs held it back, logged).
     pub async fn deregister_local(
         &self,
         service_id: &str,
         check_id: &str,
-    ) -> Result<(), WriteError> {
+        token: &str,
+    ) -> Result<bool, WriteError> {
+        if !self.may_deregister(service_id, check_id, token) {
+            return Ok(false);
+        }
         self.commit(Command::Deregister(CatalogDeregistration {
             node: self.node.name.clone(),
             datacenter: self.config.datacenter.clone(),
             service_id: service_id.to_string(),
             check_id: check_id.to_string(),
         }))
-        .await
+        .await?;
+        Ok(true)
+    }
+
+    /// Whether `token` may remove the catalog's entry; a refusal is logged.
+    fn may_deregister(&self, service_id: &str, check_id: &str, token: &str) -> bool {
+        let state = self.consensus.reader().current();
+        let node = self.node.name.as_str();
+        let gate = SyncGate::new(self.acl_resolver.as_ref(), &state, node);
+        if gate.is_open() {
+            return true;
+        }
+        let (what, id, allowed) = if service_id.is_empty() {
+            let Some(check) = state.check(node, check_id) else {
+                return true;
+            };
+            ("Check deregistration", check_id, gate.check(token, check))
+        } else {
+            let Some(service) = state.node_service(node, service_id) else {
+                return true;
+            };
+            let allowed = gate.service_removal(token, &service.service);
+            ("Service deregistration", service_id, allowed)
+        };
+        match allowed {
+            Ok(()) => true,
+            Err(refusal) => {
+                sync_acl::log_blocked(what, id, &refusal);
+                false
+            }
+        }
     }
 
     // The agent's own services and checks change locally first and are then written
     // to the catalog, as in Consul: local state is the truth, and a catalog write that
     // fails is retried by anti-entropy.
 
-    /// Adds or replaces one of this agent's services with its checks. With
+    /// Adds or replaces one of this agent's services with its checks, registered with
+    /// `token` (empty: none; the catalog writes then use the default token). With
     /// `replace_checks`, the service's checks not in `checks` are removed.
     pub async fn add_service(
         &self,
         service: AgentService,
         checks: Vec<LocalCheck>,
         replace_checks: bool,
+        token: &str,
     ) -> Result<(), WriteError> {
         let catalog_checks: Vec<HealthCheck> = checks.iter().map(|c| c.check.clone()).collect();
         for check in &checks {
@@ -151,28 +233,40 @@ impl AgentInner {
         for check_id in &dropped {
             self.unschedule(check_id);
         }
+        self.local
+            .set_token(Entry::Service(service.id.clone()), token);
+        for check in &catalog_checks {
+            self.local
+                .set_token(Entry::Check(check.check_id.clone()), token);
+        }
         self.register_local(Some(service), catalog_checks).await?;
         for check_id in &dropped {
-            self.deregister_local("", check_id).await?;
+            self.deregister_local("", check_id, token).await?;
         }
         Ok(())
     }
 
     /// Removes one of this agent's services with its checks.
     pub async fn remove_service(&self, service_id: &str) -> Result<(), WriteError> {
+        let token = self.local.token(&Entry::Service(service_id.to_string()));
         for check in self.local.service_checks(service_id) {
             self.unschedule(&check.check.check_id);
         }
         self.local.remove_service(service_id);
-        self.deregister_local(service_id, "").await
+        self.deregister_local(service_id, "", &token).await?;
+        Ok(())
     }
 
-    /// Adds or replaces one of this agent's checks.
-    pub async fn add_check(&self, check: LocalCheck) -> Result<(), WriteError> {
+    /// Adds or replaces one of this agent's checks, registered with `token` (as for
+    /// [`AgentInner::add_service`]).
+    pub async fn add_check(&self, check: LocalCheck, token: &str) -> Result<(), WriteError> {
         let catalog_check = check.check.clone();
         self.schedule(&check);
         self.local.put_check(check);
-        self.register_local(None, vec![catalog_check]).await
+        self.local
+            .set_token(Entry::Check(catalog_check.check_id.clone()), token);
+        self.register_local(None, vec![catalog_check]).await?;
+        Ok(())
     }
 
     /// Lets the agent's tables share the catalog's copies of what it just wrote.
@@ -189,9 +283,11 @@ impl AgentInner {
 
     /// Removes one of this agent's checks.
     pub async fn remove_check(&self, check_id: &str) -> Result<(), WriteError> {
+        let token = self.local.token(&Entry::Check(check_id.to_string()));
         self.unschedule(check_id);
         self.local.remove_check(check_id);
-        self.deregister_local("", check_id).await
+        self.deregister_local("", check_id, &token).await?;
+        Ok(())
     }
 
     /// Sets a local check's status and output. An unchanged status and output writes
@@ -211,7 +307,8 @@ impl AgentInner {
         else {
             return Ok(());
         };
-        self.register_local(None, vec![updated.check]).await
+        self.register_local(None, vec![updated.check]).await?;
+        Ok(())
     }
 }
 
@@ -437,8 +534,17 @@ impl Agent {
             .enabled
             .then(|| tokio::spawn(acl_leader::run(inner.clone(), acl_initialized)));
         let session_tasks = [
-            tokio::spawn(sessions::expire(inner.clone())),
-            tokio::spawn(sessions::watch_bindings(inner.clone())),
+            tokio::spawn({
+                let inner = inner.clone();
+                async move { sessions::expire(&inner.sessions, &inner.consensus, &inner.shutdown).await }
+            }),
+            tokio::spawn({
+                let inner = inner.clone();
+                async move {
+                    sessions::watch_bindings(&inner.sessions, &inner.consensus, &inner.shutdown)
+                        .await
+                }
+            }),
         ];
         match (&http_addr, &inner.config.http_unix_socket) {
             (Some(http_addr), _) => tracing::info!(%http_addr, "HTTP API listening"),

@@ -27,6 +27,8 @@ pub struct SyncReport {
     pub checks_written: usize,
     pub services_removed: usize,
     pub checks_removed: usize,
+    /// Entries whose tokens did not allow the write (each logged).
+    pub blocked: usize,
 }
 
 /// Runs a full sync every `ae_interval` until shutdown.
@@ -39,6 +41,12 @@ pub async fn run(agent: Arc<AgentInner>) {
             _ = ticker.tick() => {}
         }
         match sync(&agent).await {
+            Ok(report) if report.blocked > 0 => {
+                tracing::warn!(
+                    ?report,
+                    "anti-entropy: ACLs blocked part of the sync; will retry"
+                );
+            }
             Ok(report) if report != SyncReport::default() => {
                 tracing::info!(?report, "anti-entropy: repaired the catalog");
             }
@@ -74,8 +82,9 @@ pub async fn sync(agent: &AgentInner) -> Result<SyncReport, WriteError> {
             agent.local.set_service_tags(id, catalog.tags.clone());
         }
         if catalog.is_none_or(|catalog| !catalog.same_but_indexes(&wanted)) {
-            agent.register_local(Some(wanted), Vec::new()).await?;
-            report.services_written += 1;
+            let blocked = agent.register_local(Some(wanted), Vec::new()).await?;
+            report.services_written += 1 - blocked;
+            report.blocked += blocked;
         }
     }
 
@@ -90,8 +99,10 @@ pub async fn sync(agent: &AgentInner) -> Result<SyncReport, WriteError> {
         .map(|local| local.check.clone())
         .collect();
     if !changed_checks.is_empty() {
-        report.checks_written = changed_checks.len();
-        agent.register_local(None, changed_checks).await?;
+        let wanted = changed_checks.len();
+        let blocked = agent.register_local(None, changed_checks).await?;
+        report.checks_written = wanted - blocked;
+        report.blocked += blocked;
     }
 
     // Ownership is read from the local state as it is now, not from the copy above, so
@@ -99,14 +110,20 @@ pub async fn sync(agent: &AgentInner) -> Result<SyncReport, WriteError> {
     let state = agent.consensus.reader().current();
     for service in state.node_services(node) {
         if service.id != SERVER_SERVICE && agent.local.service(&service.id).is_none() {
-            agent.deregister_local(&service.id, "").await?;
-            report.services_removed += 1;
+            if agent.deregister_local(&service.id, "", "").await? {
+                report.services_removed += 1;
+            } else {
+                report.blocked += 1;
+            }
         }
     }
     for check in state.node_checks(node) {
         if check.check_id != SERF_CHECK && agent.local.check(&check.check_id).is_none() {
-            agent.deregister_local("", &check.check_id).await?;
-            report.checks_removed += 1;
+            if agent.deregister_local("", &check.check_id, "").await? {
+                report.checks_removed += 1;
+            } else {
+                report.blocked += 1;
+            }
         }
     }
     Ok(report)

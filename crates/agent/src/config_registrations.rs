@@ -108,11 +108,17 @@ pub async fn apply(agent: &AgentInner, prepared: Prepared) -> Result<(), WriteEr
             agent.remove_check(gone).await?;
         }
     }
+    // Written with `acl.tokens.config_file_service_registration` as it is now, as in
+    // Consul; without one, the default token.
+    let token = agent
+        .acl_tokens
+        .config_file_registration_token()
+        .unwrap_or_default();
     for (service, checks) in prepared.services {
-        agent.add_service(service, checks, true).await?;
+        agent.add_service(service, checks, true, &token).await?;
     }
     for check in prepared.checks {
-        agent.add_check(check).await?;
+        agent.add_check(check, &token).await?;
     }
     agent.config_owned.replace(now);
     Ok(())

@@ -23,6 +23,7 @@ mod node_id;
 mod persist;
 mod reaper;
 mod sessions;
+mod sync_acl;
 pub mod token_resolver;
 mod ttl;
 

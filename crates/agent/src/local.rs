@@ -83,6 +83,16 @@ struct LocalTables {
     /// A service has one check or a few: a short list costs one small allocation where a
     /// set would cost a whole B-tree node per service.
     checks_by_service: BTreeMap<String, Vec<String>>,
+    /// The tokens entries were registered with, which their catalog writes use. Only
+    /// non-empty ones are kept: an entry without one is written with the default token.
+    tokens: BTreeMap<Entry, String>,
+}
+
+/// One of the agent's services or checks, by ID.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Entry {
+    Service(String),
+    Check(String),
 }
 
 /// A [`LocalCheck`] as the tables keep it: the catalog-shaped part is shareable.
@@ -233,6 +243,7 @@ impl LocalTables {
     fn remove_check(&mut self, id: &str) -> Option<Arc<StoredCheck>> {
         let removed = self.checks.remove(id)?;
         self.unindex(&removed.check.service_id, id);
+        self.tokens.remove(&Entry::Check(id.to_string()));
         Some(removed)
     }
 
@@ -375,7 +386,28 @@ impl LocalState {
         for check_id in tables.service_check_ids(id) {
             tables.remove_check(&check_id);
         }
+        tables.tokens.remove(&Entry::Service(id.to_string()));
         Some(without_indexes(&*service))
+    }
+
+    /// The token `entry` was registered with (empty: none, so the default token).
+    pub fn token(&self, entry: &Entry) -> String {
+        self.lock().tokens.get(entry).cloned().unwrap_or_default()
+    }
+
+    /// Remembers the token `entry` was registered with; an empty one forgets it.
+    pub fn set_token(&self, entry: Entry, token: &str) {
+        let mut tables = self.lock();
+        if token.is_empty() {
+            tables.tokens.remove(&entry);
+        } else {
+            tables.tokens.insert(entry, token.to_string());
+        }
+    }
+
+    /// Every remembered token, for keeping them across restarts.
+    pub fn tokens(&self) -> BTreeMap<Entry, String> {
+        self.lock().tokens.clone()
     }
 
     /// Adds or replaces one check.

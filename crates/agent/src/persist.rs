@@ -7,6 +7,7 @@
 //! replaced atomically. At start-up the file is read back and every entry registered
 //! again through the usual path, which schedules its checks and syncs the catalog.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use proconsul_api::{AgentService, CheckRegistration, HealthCheck};
 use serde::{Deserialize, Serialize};
 
 use crate::agent::AgentInner;
-use crate::local::LocalCheck;
+use crate::local::{Entry, LocalCheck};
 
 /// The file in `data_dir`.
 const FILE: &str = "local-state.json";
@@ -26,6 +27,13 @@ const COALESCE: Duration = Duration::from_millis(200);
 struct Persisted {
     services: Vec<AgentService>,
     checks: Vec<PersistedCheck>,
+    /// The tokens services were registered with, by service ID (as Consul keeps them
+    /// beside each persisted service); the file is therefore readable by its owner only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    service_tokens: BTreeMap<String, String>,
+    /// The same for checks, by check ID.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    check_tokens: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -39,7 +47,17 @@ struct PersistedCheck {
 /// kept with their initial status, as their probes set the rest again, so that status
 /// changes of probed checks do not rewrite the file (Consul keeps TTL state alone too).
 fn snapshot(agent: &AgentInner) -> Persisted {
+    let mut service_tokens = BTreeMap::new();
+    let mut check_tokens = BTreeMap::new();
+    for (entry, token) in agent.local.tokens() {
+        match entry {
+            Entry::Service(id) => service_tokens.insert(id, token),
+            Entry::Check(id) => check_tokens.insert(id, token),
+        };
+    }
     Persisted {
+        service_tokens,
+        check_tokens,
         services: agent.local.services().into_values().collect(),
         checks: agent
             .local
@@ -63,7 +81,11 @@ fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let temporary = path.with_extension("json.tmp");
     {
         use std::io::Write;
-        let mut file = std::fs::File::create(&temporary)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temporary)?;
         file.write_all(bytes)?;
         file.sync_all()?;
     }
@@ -141,14 +163,22 @@ pub async fn restore(agent: &AgentInner, data_dir: &Path) -> Result<usize, Strin
             .collect();
         // The local state is set before the catalog write; a failed write is repaired by
         // anti-entropy, so it does not stop the rest from being restored.
-        if let Err(error) = agent.add_service(service, own, true).await {
+        let token = persisted.service_tokens.get(&service.id).cloned();
+        if let Err(error) = agent
+            .add_service(service, own, true, &token.unwrap_or_default())
+            .await
+        {
             tracing::warn!(%error, "restored a service locally; the catalog write failed");
         }
         restored += 1;
     }
     for check in checks {
+        let token = persisted.check_tokens.get(&check.check.check_id).cloned();
         if let Err(error) = agent
-            .add_check(LocalCheck::new(check.check, &check.definition))
+            .add_check(
+                LocalCheck::new(check.check, &check.definition),
+                &token.unwrap_or_default(),
+            )
             .await
         {
             tracing::warn!(%error, "restored a check locally; the catalog write failed");

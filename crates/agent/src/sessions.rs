@@ -8,7 +8,6 @@
 //! bound checks are gone or critical. At start-up every session's timer is armed with
 //! its full TTL, as a new leader does in Consul.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use proconsul_api::Session;
@@ -16,7 +15,9 @@ use proconsul_api::duration::parse_duration;
 use proconsul_state::{Command, Table};
 use tokio::time::Instant;
 
-use crate::agent::AgentInner;
+use proconsul_consensus::Consensus;
+use tokio_util::sync::CancellationToken;
+
 use crate::deadlines::DeadlineQueue;
 
 /// Deadlines of the sessions with a TTL.
@@ -55,37 +56,41 @@ pub fn now_ms() -> u64 {
 }
 
 /// Ends a session through Raft.
-pub async fn destroy(agent: &AgentInner, id: &str, why: &str) {
-    agent.sessions.remove(id);
+async fn destroy(timers: &SessionTimers, consensus: &Consensus, id: &str, why: &str) {
+    timers.remove(id);
     let command = Command::SessionDestroy {
         id: id.to_string(),
         now_ms: now_ms(),
     };
-    match agent.consensus.write(command).await {
+    match consensus.write(command).await {
         Ok(_) => tracing::info!(session = %id, reason = why, "session invalidated"),
         Err(error) => tracing::warn!(session = %id, %error, "could not invalidate a session"),
     }
 }
 
 /// Invalidates sessions whose TTL passed, until the agent shuts down.
-pub async fn expire(agent: Arc<AgentInner>) {
-    for session in agent.consensus.reader().current().sessions() {
-        agent.sessions.arm(session);
+pub async fn expire(timers: &SessionTimers, consensus: &Consensus, shutdown: &CancellationToken) {
+    for session in consensus.reader().current().sessions() {
+        timers.arm(session);
     }
-    while let Some(expired) = agent.sessions.queue.next_due(&agent.shutdown).await {
+    while let Some(expired) = timers.queue.next_due(shutdown).await {
         for id in expired {
             // Renewed after it came due: the renewal wins.
-            if agent.sessions.queue.contains(&id) {
+            if timers.queue.contains(&id) {
                 continue;
             }
-            destroy(&agent, &id, "TTL expired").await;
+            destroy(timers, consensus, &id, "TTL expired").await;
         }
     }
 }
 
 /// Invalidates sessions bound to failed nodes or checks, until the agent shuts down.
-pub async fn watch_bindings(agent: Arc<AgentInner>) {
-    let reader = agent.consensus.reader().clone();
+pub async fn watch_bindings(
+    timers: &SessionTimers,
+    consensus: &Consensus,
+    shutdown: &CancellationToken,
+) {
+    let reader = consensus.reader().clone();
     let mut nodes = reader.subscribe(Table::Nodes);
     let mut checks = reader.subscribe(Table::Checks);
     let mut sessions = reader.subscribe(Table::Sessions);
@@ -101,19 +106,19 @@ pub async fn watch_bindings(agent: Arc<AgentInner>) {
             // Sessions that arrived without this agent's API (a restored snapshot) get
             // their timers here.
             for session in state.sessions() {
-                if !agent.sessions.queue.contains(&session.id) {
-                    agent.sessions.arm(session);
+                if !timers.queue.contains(&session.id) {
+                    timers.arm(session);
                 }
             }
         }
         for id in state.sessions_to_invalidate() {
-            destroy(&agent, &id, "its node or a bound check failed").await;
+            destroy(timers, consensus, &id, "its node or a bound check failed").await;
         }
         tokio::select! {
             result = nodes.changed() => if result.is_err() { return },
             result = checks.changed() => if result.is_err() { return },
             result = sessions.changed() => if result.is_err() { return },
-            () = agent.shutdown.cancelled() => return,
+            () = shutdown.cancelled() => return,
         }
     }
 }

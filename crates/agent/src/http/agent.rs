@@ -208,7 +208,9 @@ pub async fn register_service(ctx: Ctx, body: Bytes) -> Result<Response, ApiErro
     .map_err(|error| ApiError::bad_request(error.0))?;
     ctx.authz.require_service_write(&service)?;
     let replace_checks = ctx.params.flag("replace-existing-checks");
-    agent.add_service(service, checks, replace_checks).await?;
+    agent
+        .add_service(service, checks, replace_checks, ctx.options.token.secret())
+        .await?;
     Ok(Response::default())
 }
 
@@ -279,7 +281,7 @@ pub async fn register_check(ctx: Ctx, body: Bytes) -> Result<Response, ApiError>
         &definition.name,
     )
     .map_err(|error| ApiError::bad_request(error.0))?;
-    agent.add_check(check).await?;
+    agent.add_check(check, ctx.options.token.secret()).await?;
     Ok(Response::default())
 }
 

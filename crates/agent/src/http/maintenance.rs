@@ -68,11 +68,16 @@ fn maintenance_check(
     )
 }
 
-/// Registers or removes a maintenance check.
-async fn set(agent: &AgentInner, enable: bool, check: LocalCheck) -> Result<(), ApiError> {
+/// Registers or removes a maintenance check, with the request's `token`.
+async fn set(
+    agent: &AgentInner,
+    enable: bool,
+    check: LocalCheck,
+    token: &str,
+) -> Result<(), ApiError> {
     let id = check.check.check_id.clone();
     if enable {
-        agent.add_check(check).await?;
+        agent.add_check(check, token).await?;
         tracing::info!(check = %id, "maintenance mode enabled");
     } else if agent.local.check(&id).is_some() {
         agent.remove_check(&id).await?;
@@ -94,7 +99,7 @@ pub async fn node(ctx: Ctx) -> Result<Response, ApiError> {
         reason(&ctx, NODE_DEFAULT_REASON),
         None,
     );
-    set(agent, enable, check).await?;
+    set(agent, enable, check, ctx.options.token.secret()).await?;
     Ok(Response::default())
 }
 
@@ -115,6 +120,6 @@ pub async fn service(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiEr
         reason(&ctx, SERVICE_DEFAULT_REASON),
         Some(&service),
     );
-    set(agent, enable, check).await?;
+    set(agent, enable, check, ctx.options.token.secret()).await?;
     Ok(Response::default())
 }

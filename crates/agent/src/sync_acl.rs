@@ -1,0 +1,84 @@
+//! The agent's own catalog writes under ACLs. As in Consul, each service and check is
+//! written with the token it was registered with, else `acl.tokens.default`, else the
+//! anonymous token; a service needs `service:write` on its name (and on the service a
+//! proxy fronts), a check `service:write` on its service or `node:write` on the node.
+//!
+//! A refused write is logged as Consul logs it ("Service registration blocked by ACLs")
+//! and left out; the entry stays registered with the agent, and anti-entropy tries again
+//! on every pass, so a token granted later repairs the catalog and a token revoked later
+//! stops the entry's updates, loudly, instead of writing them under another identity.
+
+use std::sync::Arc;
+
+use proconsul_acl::{Access, Permission};
+use proconsul_api::{AgentService, HealthCheck};
+use proconsul_state::State;
+
+use crate::acl::{AclRefusal, Authorizer, FilteredByAcls, Token};
+use crate::token_resolver::TokenResolver;
+
+/// Decides which of the agent's writes its tokens allow, against one state version.
+pub struct SyncGate<'a> {
+    /// `None`: ACLs are disabled and everything is written.
+    resolver: Option<&'a Arc<TokenResolver>>,
+    state: &'a State,
+    node: &'a str,
+}
+
+impl<'a> SyncGate<'a> {
+    /// A gate for the agent on `node`, resolving tokens in `state`.
+    pub fn new(
+        resolver: Option<&'a Arc<TokenResolver>>,
+        state: &'a State,
+        node: &'a str,
+    ) -> SyncGate<'a> {
+        SyncGate {
+            resolver,
+            state,
+            node,
+        }
+    }
+
+    /// Whether every write is allowed without asking (ACLs disabled).
+    pub fn is_open(&self) -> bool {
+        self.resolver.is_none()
+    }
+
+    /// Registering or changing `service` with `token`.
+    pub fn service(&self, token: &str, service: &AgentService) -> Result<(), AclRefusal> {
+        self.authorizer(token)?.require_service_write(service)
+    }
+
+    /// Registering, changing or removing `check` with `token`.
+    pub fn check(&self, token: &str, check: &HealthCheck) -> Result<(), AclRefusal> {
+        let authorizer = self.authorizer(token)?;
+        if check.service_name.is_empty() {
+            authorizer.require(Permission::node(Access::Write, self.node))
+        } else {
+            authorizer.require(Permission::service(Access::Write, &check.service_name))
+        }
+    }
+
+    /// Removing the service named `name` with `token`.
+    pub fn service_removal(&self, token: &str, name: &str) -> Result<(), AclRefusal> {
+        self.authorizer(token)?
+            .require(Permission::service(Access::Write, name))
+    }
+
+    fn authorizer(&self, token: &str) -> Result<Authorizer, AclRefusal> {
+        match self.resolver {
+            None => Ok(Authorizer::allow_all()),
+            Some(resolver) => Authorizer::resolve(
+                resolver,
+                self.state,
+                &Token(Some(token.to_string())),
+                FilteredByAcls::default(),
+            ),
+        }
+    }
+}
+
+/// Logs a write the agent's token did not allow, with Consul's words for it.
+pub fn log_blocked(what: &str, id: &str, refusal: &AclRefusal) {
+    tracing::warn!(id, reason = %refusal, "{what} blocked by ACLs");
+}
