@@ -118,13 +118,7 @@ impl Authorizer {
     /// service it fronts too (CVE-2021-38698: a token for one service registering a
     /// proxy for another).
     pub fn require_service_write(&self, service: &AgentService) -> Result<(), AclRefusal> {
-        self.require(Permission::service(Access::Write, &service.service))?;
-        match &service.proxy {
-            Some(proxy) if !proxy.destination_service_name.is_empty() => self.require(
-                Permission::service(Access::Write, &proxy.destination_service_name),
-            ),
-            _ => Ok(()),
-        }
+        service_write_permissions(service).try_for_each(|permission| self.require(permission))
     }
 
     /// For list filters: `allowed`, remembering when something is left out of the
@@ -146,14 +140,24 @@ impl Authorizer {
 
     /// What cached answers built for this token are keyed by: empty without ACLs, else
     /// the token and the ACL tables' version, so that no answer is served to another
-    /// token or outlives a change to this one.
-    pub fn cache_scope(&self) -> String {
-        match &self.acl {
-            None => String::new(),
-            Some(acl) => {
-                let (tokens, policies, roles) = acl.current().0;
-                let secret = acl.secret.as_deref().unwrap_or("");
-                format!("{secret}@{tokens}.{policies}.{roles}")
+    /// token or outlives a change to this one. Written straight into the key.
+    pub fn cache_scope(&self) -> CacheScope<'_> {
+        CacheScope(self.acl.as_ref().map(|acl| {
+            let version = acl.current().0;
+            (acl.secret.as_deref().unwrap_or(""), version)
+        }))
+    }
+}
+
+/// [`Authorizer::cache_scope`]: `secret@tokens.policies.roles`, or nothing.
+pub struct CacheScope<'a>(Option<(&'a str, AclVersion)>);
+
+impl std::fmt::Display for CacheScope<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            None => Ok(()),
+            Some((secret, (tokens, policies, roles))) => {
+                write!(f, "{secret}@{tokens}.{policies}.{roles}")
             }
         }
     }
@@ -169,7 +173,21 @@ impl Authorize for Authorizer {
     }
 }
 
-fn now() -> GoTime {
+/// What registering or changing `service` needs: `service:write` on it, and for a proxy
+/// on the service it fronts too.
+pub fn service_write_permissions(service: &AgentService) -> impl Iterator<Item = Permission<'_>> {
+    let fronted = service
+        .proxy
+        .as_ref()
+        .map(|proxy| proxy.destination_service_name.as_str())
+        .filter(|name| !name.is_empty());
+    std::iter::once(service.service.as_str())
+        .chain(fronted)
+        .map(|name| Permission::service(Access::Write, name))
+}
+
+/// The wall clock, which token expiry is judged by.
+pub(crate) fn now() -> GoTime {
     GoTime::from(SystemTime::now())
 }
 

@@ -6,11 +6,14 @@
 //! `<data_dir>/acl-tokens.json` (Consul's file and keys) and wins over the
 //! configuration file's value at the next start, as in Consul.
 //!
-//! Read on every request (the default token), so the values sit behind a read-write lock
-//! that is never held across an `.await` or a file write.
+//! Read on every request (the default and recovery tokens), so the values are copied on
+//! write: readers take no lock, and writers take turns on a mutex held only for the
+//! change and its file write, never across an `.await`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 
 use serde::{Deserialize, Serialize};
 
@@ -146,35 +149,42 @@ type Slots = [Option<(String, Source)>; KINDS.len()];
 /// The agent's tokens, shared by the HTTP API and the token resolver.
 #[derive(Debug)]
 pub struct AgentTokens {
-    slots: RwLock<Slots>,
+    /// Read on every request (the recovery token is compared with each request's), set
+    /// rarely: copied on write, so that readers on different cores share no lock.
+    slots: ArcSwap<Slots>,
     /// `<data_dir>/acl-tokens.json` with `enable_token_persistence`.
     file: Option<PathBuf>,
     /// Serializes file writes (the slots' lock is not held while writing).
     writing: Mutex<()>,
 }
 
+/// The tokens a configuration sets.
+fn config_slots(config: &AclTokensConfig) -> Slots {
+    let mut slots: Slots = Default::default();
+    for (kind, value) in [
+        (AgentTokenKind::Default, &config.default),
+        (AgentTokenKind::Agent, &config.agent),
+        (AgentTokenKind::AgentRecovery, &config.agent_recovery),
+        (AgentTokenKind::Replication, &config.replication),
+        (
+            AgentTokenKind::ConfigFileServiceRegistration,
+            &config.config_file_service_registration,
+        ),
+        (AgentTokenKind::Dns, &config.dns),
+    ] {
+        slots[kind.slot()] = value
+            .clone()
+            .filter(|token| !token.is_empty())
+            .map(|token| (token, Source::Config));
+    }
+    slots
+}
+
 impl AgentTokens {
     /// The tokens of the configuration files, without persistence.
     pub fn from_config(config: &AclTokensConfig) -> AgentTokens {
-        let mut slots: Slots = Default::default();
-        for (kind, value) in [
-            (AgentTokenKind::Default, &config.default),
-            (AgentTokenKind::Agent, &config.agent),
-            (AgentTokenKind::AgentRecovery, &config.agent_recovery),
-            (AgentTokenKind::Replication, &config.replication),
-            (
-                AgentTokenKind::ConfigFileServiceRegistration,
-                &config.config_file_service_registration,
-            ),
-            (AgentTokenKind::Dns, &config.dns),
-        ] {
-            slots[kind.slot()] = value
-                .clone()
-                .filter(|token| !token.is_empty())
-                .map(|token| (token, Source::Config));
-        }
         AgentTokens {
-            slots: RwLock::new(slots),
+            slots: ArcSwap::from_pointee(config_slots(config)),
             file: None,
             writing: Mutex::new(()),
         }
@@ -187,7 +197,7 @@ impl AgentTokens {
         data_dir: &Path,
     ) -> Result<AgentTokens, AgentTokensError> {
         let path = data_dir.join(TOKENS_FILE);
-        let mut tokens = AgentTokens::from_config(config);
+        let mut slots = config_slots(config);
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let mut persisted: Persisted =
@@ -198,10 +208,6 @@ impl AgentTokens {
                 if persisted.agent_recovery.is_empty() {
                     persisted.agent_recovery = std::mem::take(&mut persisted.agent_master);
                 }
-                let slots = tokens
-                    .slots
-                    .get_mut()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
                 for kind in KINDS {
                     let value = std::mem::take(persisted.field(kind));
                     if !value.is_empty() {
@@ -212,8 +218,11 @@ impl AgentTokens {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(AgentTokensError::Read { path, source }),
         }
-        tokens.file = Some(path);
-        Ok(tokens)
+        Ok(AgentTokens {
+            slots: ArcSwap::from_pointee(slots),
+            file: Some(path),
+            writing: Mutex::new(()),
+        })
     }
 
     /// The token of this kind as set (no fallback).
@@ -255,24 +264,22 @@ impl AgentTokens {
     /// and saves the tokens set this way when persistence is on.
     pub fn set(&self, kind: AgentTokenKind, token: &str) -> Result<(), AgentTokensError> {
         let value = (!token.is_empty()).then(|| (token.to_string(), Source::Api));
-        let Some(path) = &self.file else {
-            self.write()[kind.slot()] = value;
-            return Ok(());
-        };
+        // Writers take turns, so that none loses another's change or file write.
         let _writing = self
             .writing
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let persisted = {
-            let mut slots = self.write();
-            slots[kind.slot()] = value;
-            let mut persisted = Persisted::default();
-            for kind in KINDS {
-                if let Some((token, Source::Api)) = &slots[kind.slot()] {
-                    *persisted.field(kind) = token.clone();
-                }
+        let mut slots = Slots::clone(&self.read());
+        slots[kind.slot()] = value;
+        let mut persisted = Persisted::default();
+        for kind in KINDS {
+            if let Some((token, Source::Api)) = &slots[kind.slot()] {
+                *persisted.field(kind) = token.clone();
             }
-            persisted
+        }
+        self.slots.store(Arc::new(slots));
+        let Some(path) = &self.file else {
+            return Ok(());
         };
         write_file(path, &persisted).map_err(|source| AgentTokensError::Write {
             path: path.clone(),
@@ -288,16 +295,8 @@ impl AgentTokens {
             .map(|(token, _)| token.clone())
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Slots> {
-        self.slots
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Slots> {
-        self.slots
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn read(&self) -> arc_swap::Guard<Arc<Slots>> {
+        self.slots.load()
     }
 }
 

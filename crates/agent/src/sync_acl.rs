@@ -14,7 +14,7 @@ use proconsul_acl::{Access, Permission};
 use proconsul_api::{AgentService, HealthCheck};
 use proconsul_state::State;
 
-use crate::acl::{AclRefusal, Authorizer, FilteredByAcls, Token};
+use crate::acl::{AclRefusal, now, service_write_permissions};
 use crate::token_resolver::TokenResolver;
 
 /// Decides which of the agent's writes its tokens allow, against one state version.
@@ -46,36 +46,53 @@ impl<'a> SyncGate<'a> {
 
     /// Registering or changing `service` with `token`.
     pub fn service(&self, token: &str, service: &AgentService) -> Result<(), AclRefusal> {
-        self.authorizer(token)?.require_service_write(service)
+        let authorizer = self.authorizer(token)?;
+        service_write_permissions(service)
+            .try_for_each(|permission| refuse(&authorizer, permission))
     }
 
     /// Registering, changing or removing `check` with `token`.
     pub fn check(&self, token: &str, check: &HealthCheck) -> Result<(), AclRefusal> {
-        let authorizer = self.authorizer(token)?;
-        if check.service_name.is_empty() {
-            authorizer.require(Permission::node(Access::Write, self.node))
+        let permission = if check.service_name.is_empty() {
+            Permission::node(Access::Write, self.node)
         } else {
-            authorizer.require(Permission::service(Access::Write, &check.service_name))
-        }
+            Permission::service(Access::Write, &check.service_name)
+        };
+        refuse(self.authorizer(token)?.as_ref(), permission)
     }
 
     /// Removing the service named `name` with `token`.
     pub fn service_removal(&self, token: &str, name: &str) -> Result<(), AclRefusal> {
-        self.authorizer(token)?
-            .require(Permission::service(Access::Write, name))
+        refuse(
+            self.authorizer(token)?.as_ref(),
+            Permission::service(Access::Write, name),
+        )
     }
 
-    fn authorizer(&self, token: &str) -> Result<Authorizer, AclRefusal> {
-        match self.resolver {
-            None => Ok(Authorizer::allow_all()),
-            Some(resolver) => Authorizer::resolve(
-                resolver,
-                self.state,
-                &Token(Some(token.to_string())),
-                FilteredByAcls::default(),
-            ),
-        }
+    /// The rules of `token`, else of the default token, else of the anonymous one; with
+    /// ACLs disabled, everything.
+    fn authorizer(&self, token: &str) -> Result<Arc<proconsul_acl::Authorizer>, AclRefusal> {
+        let Some(resolver) = self.resolver else {
+            return Ok(Arc::new(proconsul_acl::Authorizer::allow_all()));
+        };
+        let default = (token.is_empty())
+            .then(|| resolver.default_token())
+            .flatten();
+        let secret = default.as_deref().unwrap_or(token);
+        resolver
+            .resolve(self.state, Some(secret), now())
+            .map(|(_, authorizer)| authorizer)
+            .map_err(|error| AclRefusal(error.to_string()))
     }
+}
+
+fn refuse(
+    authorizer: &proconsul_acl::Authorizer,
+    permission: Permission<'_>,
+) -> Result<(), AclRefusal> {
+    authorizer
+        .require(permission)
+        .map_err(|denied| AclRefusal(denied.to_string()))
 }
 
 /// Logs a write the agent's token did not allow, with Consul's words for it.
