@@ -119,6 +119,7 @@ async fn a_backup_restores_into_a_fresh_agent() {
     assert_eq!(response.status(), 200);
     assert!(response.headers().contains_key("x-consul-index"));
     let raw = response.bytes().await.unwrap();
+    assert_eq!(raw[..2], [0x1f, 0x8b], "Consul's container: a gzipped tar");
     let fresh = TestAgent::start();
     let restored = put(&fresh.url("/v1/snapshot"), raw.to_vec()).await;
     assert_eq!(restored.status, 200, "{}", restored.body);

@@ -42,6 +42,8 @@ pub enum BackupError {
     Checksum,
     #[error("the snapshot file is corrupt: {0}")]
     Snapshot(#[from] SnapshotError),
+    #[error("the snapshot archive is unreadable: {0}")]
+    Archive(String),
 }
 
 impl State {
@@ -124,7 +126,7 @@ fn split(bytes: &[u8]) -> Result<(BackupMeta, &[u8]), BackupError> {
     if Sha256::digest(snapshot).as_slice() != checksum {
         return Err(BackupError::Checksum);
     }
-    let sha256 = checksum.iter().map(|byte| format!("{byte:02x}")).collect();
+    let sha256 = crate::archive::hex(checksum);
     Ok((
         BackupMeta {
             version,

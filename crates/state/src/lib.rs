@@ -10,6 +10,7 @@
 //! Given the same commands at the same indexes it always reaches the same state.
 
 mod acl;
+mod archive;
 mod backup;
 mod catalog;
 mod command;
@@ -29,6 +30,7 @@ pub use acl::{
     AclBootstrap, AclInit, AclInitialManagement, AclOutcome, AclPrivileges, AclTokenFilter,
     AclTokenOp, AclTokenWrite, AclWriteOp,
 };
+pub use archive::MAX_BACKUP_SIZE;
 pub use backup::{BackupError, BackupMeta};
 pub use command::{Command, CommandOutcome, KvCommand, KvOp};
 pub use event::MAX_EVENTS;

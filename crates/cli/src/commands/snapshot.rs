@@ -52,7 +52,7 @@ async fn save(args: FileArgs) -> anyhow::Result<ExitCode> {
         Err(error) => return Ok(fail(format!("Error saving snapshot: {error}"))),
     };
     // Checked before it is kept, as `consul snapshot save` verifies.
-    let meta = match State::from_backup(&bytes) {
+    let meta = match State::from_saved(&bytes) {
         Ok((meta, _)) => meta,
         Err(error) => return Ok(fail(format!("Error verifying snapshot file: {error}"))),
     };
@@ -71,7 +71,7 @@ async fn restore(args: FileArgs) -> anyhow::Result<ExitCode> {
         Ok(bytes) => bytes,
         Err(error) => return Ok(fail(format!("Error opening snapshot file: {error}"))),
     };
-    if let Err(error) = State::from_backup(&bytes) {
+    if let Err(error) = State::from_saved(&bytes) {
         return Ok(fail(format!("Error verifying snapshot file: {error}")));
     }
     let client = args.http.client()?;
@@ -89,7 +89,7 @@ fn inspect(file: &Path) -> ExitCode {
         Ok(bytes) => bytes,
         Err(error) => return fail(format!("Error opening snapshot file: {error}")),
     };
-    let (meta, state) = match State::from_backup(&bytes) {
+    let (meta, state) = match State::from_saved(&bytes) {
         Ok(decoded) => decoded,
         Err(error) => return fail(format!("Error verifying snapshot file: {error}")),
     };
