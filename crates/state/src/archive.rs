@@ -232,4 +232,27 @@ mod tests {
         let error = State::backup_in(&forged, 1 << 20).unwrap_err();
         assert!(error.to_string().contains("SHA256SUMS"), "{error}");
     }
+
+    proptest::proptest! {
+        /// Whatever arrives as an archive, reading it never panics, and a damaged archive
+        /// never yields anything but the backup that was summed.
+        #[test]
+        fn damaged_archives_never_panic_or_lie(
+            position in 0usize..4096,
+            flip in 1u8..=255,
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+        ) {
+            let state = state_with_a_key();
+            let original = state.to_backup();
+            let mut archive = state.to_archive();
+            let at = position % archive.len();
+            archive[at] ^= flip;
+            if let Ok((_, restored)) = State::from_saved(&archive) {
+                proptest::prop_assert_eq!(restored.to_backup(), original);
+            }
+            let mut junk = GZIP_MAGIC.to_vec();
+            junk.extend(noise);
+            let _ = State::backup_in(&junk, 1 << 20);
+        }
+    }
 }
