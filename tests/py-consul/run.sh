@@ -111,7 +111,7 @@ PROCONSUL_LOG_DIR="$work/logs" "$venv/bin/python" -m pytest -p no:cacheprovider 
     tests/api/test_kv.py tests/api/test_catalog.py tests/api/test_health.py \
     tests/api/test_status.py tests/api/test_agent.py tests/api/test_session.py tests/api/test_txn.py \
     tests/api/test_event.py tests/api/test_acl.py tests/api/test_acl_templated_policy.py \
-    tests/api/test_snapshot.py \
+    tests/api/test_snapshot.py tests/api/test_connect.py \
     "$@"
 status=$?
 set -e

@@ -96,6 +96,7 @@ fn balanced(text: &str) -> &str {
 struct Seeded {
     session: String,
     query: String,
+    intention: String,
 }
 
 /// `path` with its parameters naming the hidden objects.
@@ -113,6 +114,8 @@ fn concrete(path: &str, seeded: &Seeded) -> String {
         seeded.session.clone()
     } else if prefix.contains("/query/") {
         seeded.query.clone()
+    } else if prefix.contains("/connect/intentions/") {
+        seeded.intention.clone()
     } else if prefix.contains("/event/") {
         "secret-evt".to_string()
     } else if prefix.contains("/agent/check/") {
@@ -163,6 +166,9 @@ fn body_for(route: &Route) -> Option<Vec<u8>> {
         json!({"Node": "secret-node", "NodeChecks": []}).to_string()
     } else if path.starts_with("/v1/query") {
         json!({"Name": "secret-q", "Service": {"Service": "secret-svc"}}).to_string()
+    } else if path.starts_with("/v1/connect/intentions") {
+        json!({"SourceName": "pub-svc", "DestinationName": "secret-svc", "Action": "deny"})
+            .to_string()
     } else if path == "/v1/snapshot" {
         "not a snapshot".to_string()
     } else if path.starts_with("/v1/agent/token/") {
@@ -276,7 +282,23 @@ async fn seed(agent: &TestAgent) -> Seeded {
                "Check": {"CheckID": "secret-check", "TTL": "10m", "Notes": "LEAKNOTE"}}),
     )
     .await;
-    Seeded { session, query }
+    let intention = as_management(
+        agent,
+        "POST",
+        "/v1/connect/intentions",
+        json!({"SourceName": "pub-svc", "DestinationName": "secret-svc", "Action": "allow",
+               "Description": "LEAKINTENTION"}),
+    )
+    .await
+    .json()["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Seeded {
+        session,
+        query,
+        intention,
+    }
 }
 
 /// Everything seeded is still there, unchanged, for the management token.
@@ -310,6 +332,15 @@ async fn assert_intact(agent: &TestAgent, seeded: &Seeded) {
         .await
         .json();
     assert_eq!(local["Meta"]["marker"], "LEAKLOCAL");
+    let intention = as_management(
+        agent,
+        "GET",
+        &format!("/v1/connect/intentions/{}", seeded.intention),
+        Value::Null,
+    )
+    .await
+    .json();
+    assert_eq!(intention["Description"], "LEAKINTENTION");
 }
 
 /// A dev agent with this `acl` configuration (JSON), once the leader has created the

@@ -6,6 +6,7 @@
 
 pub mod acl;
 pub mod catalog;
+pub mod connect;
 pub mod decode;
 pub mod duration;
 pub mod event;

@@ -112,6 +112,7 @@ fn slot(table: Table) -> usize {
         Table::AclRoles => 9,
         Table::AclAuthMethods => 10,
         Table::AclBindingRules => 11,
+        Table::Intentions => 12,
     }
 }
 

@@ -38,6 +38,16 @@ impl fmt::Display for Proposal {
             Command::AclTokensExpire { now } => write!(f, "acl tokens expire now={now}"),
             Command::AclPolicySet { op, policy } => write!(f, "acl policy {op:?} id={}", policy.id),
             Command::AclPolicyDelete { id } => write!(f, "acl policy delete id={id}"),
+            Command::IntentionSet(i) => write!(
+                f,
+                "intention set {} => {}",
+                i.source_name, i.destination_name
+            ),
+            Command::IntentionDelete {
+                source,
+                destination,
+            } => write!(f, "intention delete {source} => {destination}"),
+            Command::CaConfigSet(c) => write!(f, "ca config set provider={}", c.provider),
             Command::AclRoleSet { op, role } => write!(f, "acl role {op:?} id={}", role.id),
             Command::AclRoleDelete { id } => write!(f, "acl role delete id={id}"),
             Command::AclAuthMethodSet(m) => write!(f, "acl auth method set name={}", m.name),

@@ -1,6 +1,7 @@
 //! The commands that travel through the Raft log, and what applying one answers.
 
 use proconsul_api::acl::{AclAuthMethod, AclBindingRule, AclPolicy, AclRole};
+use proconsul_api::connect::{CaConfiguration, Intention};
 use proconsul_api::go_time::GoTime;
 use proconsul_api::query::PreparedQuery;
 use proconsul_api::{CatalogDeregistration, CatalogRegistration, Session, UserEvent};
@@ -77,6 +78,14 @@ pub enum Command {
     },
     /// `DELETE /v1/acl/binding-rule/:id`.
     AclBindingRuleDelete { id: String },
+    /// `PUT /v1/connect/intentions/exact` and the writes by ID: creates or replaces the
+    /// intention of its (source, destination) pair; one with the same ID under another
+    /// pair is moved.
+    IntentionSet(Box<Intention>),
+    /// `DELETE /v1/connect/intentions/exact` (and by ID, resolved by the proposer).
+    IntentionDelete { source: String, destination: String },
+    /// `PUT /v1/connect/ca/configuration`.
+    CaConfigSet(Box<CaConfiguration>),
 }
 
 /// A KV write, with the check-and-set index when the client asked for one.

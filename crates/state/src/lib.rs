@@ -14,6 +14,7 @@ mod archive;
 mod backup;
 mod catalog;
 mod command;
+mod connect;
 mod event;
 mod health;
 mod kv;
@@ -33,6 +34,7 @@ pub use acl::{
 pub use archive::MAX_BACKUP_SIZE;
 pub use backup::{BackupError, BackupMeta};
 pub use command::{Command, CommandOutcome, KvCommand, KvOp};
+pub use connect::MatchBy;
 pub use event::MAX_EVENTS;
 pub use health::{NodeChecks, NodeChecksCursor};
 pub use prepared_query::{

@@ -11,12 +11,15 @@ use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent}
 use serde::{Deserialize, Serialize};
 
 use crate::acl::{AclSnapshot, AclTables};
+use crate::connect::{ConnectSnapshot, ConnectTables};
 use crate::state::{Key, NodeScopedKey, State, TableIndexes};
 
 mod legacy;
 
 /// The first bytes of every snapshot, the last one being the format version.
-const MAGIC: &[u8; 8] = b"PCSNAP\0\x04";
+const MAGIC: &[u8; 8] = b"PCSNAP\0\x05";
+/// Version 4: no Connect tables (still restored).
+const MAGIC_V4: &[u8; 8] = b"PCSNAP\0\x04";
 /// Version 3: no ACL tables (still restored).
 const MAGIC_V3: &[u8; 8] = b"PCSNAP\0\x03";
 /// Version 2: no prepared queries either (still restored).
@@ -45,6 +48,7 @@ pub(crate) struct SnapshotBody {
     events: Vec<Arc<UserEvent>>,
     prepared_queries: Vec<Arc<PreparedQuery>>,
     acl: AclSnapshot,
+    connect: ConnectSnapshot,
 }
 
 impl State {
@@ -75,6 +79,7 @@ impl State {
             events: self.events.iter().cloned().collect(),
             prepared_queries: self.prepared_queries.values().cloned().collect(),
             acl: self.acl.to_snapshot(),
+            connect: self.connect.to_snapshot(),
         };
         let mut bytes = MAGIC.to_vec();
         bytes.extend(postcard::to_stdvec(&body).expect("serializing to memory cannot fail"));
@@ -85,11 +90,16 @@ impl State {
     pub fn from_snapshot(bytes: &[u8]) -> Result<State, SnapshotError> {
         let body: SnapshotBody = if let Some(body) = bytes.strip_prefix(MAGIC) {
             postcard::from_bytes(body)?
+        } else if let Some(body) = bytes.strip_prefix(MAGIC_V4) {
+            postcard::from_bytes::<legacy::SnapshotBodyV4>(body)?.into()
         } else if let Some(body) = bytes.strip_prefix(MAGIC_V3) {
-            postcard::from_bytes::<legacy::SnapshotBodyV3>(body)?.into()
-        } else if let Some(body) = bytes.strip_prefix(MAGIC_V2) {
-            legacy::SnapshotBodyV3::from(postcard::from_bytes::<legacy::SnapshotBodyV2>(body)?)
+            legacy::SnapshotBodyV4::from(postcard::from_bytes::<legacy::SnapshotBodyV3>(body)?)
                 .into()
+        } else if let Some(body) = bytes.strip_prefix(MAGIC_V2) {
+            legacy::SnapshotBodyV4::from(legacy::SnapshotBodyV3::from(postcard::from_bytes::<
+                legacy::SnapshotBodyV2,
+            >(body)?))
+            .into()
         } else {
             return Err(SnapshotError::BadHeader);
         };
@@ -120,6 +130,7 @@ impl State {
             lock_delays: body.lock_delays.into_iter().collect(),
             events: body.events.into_iter().collect(),
             acl: AclTables::from_snapshot(body.acl),
+            connect: ConnectTables::from_snapshot(body.connect),
             ..State::default()
         };
         let mut instances_by_name: OrdMap<Key, imbl::OrdSet<NodeScopedKey>> = OrdMap::new();

@@ -10,6 +10,7 @@ use smol_str::SmolStr;
 
 use crate::acl::AclTables;
 use crate::command::{Command, CommandOutcome};
+use crate::connect::ConnectTables;
 use crate::prepared_query::QueryIndexes;
 
 /// A table whose highest modification index blocking queries wait on.
@@ -27,11 +28,13 @@ pub enum Table {
     AclRoles,
     AclAuthMethods,
     AclBindingRules,
+    /// Connect intentions and the CA configuration.
+    Intentions,
 }
 
 impl Table {
     /// Every table, in a fixed order (the order of [`TableIndexes`]' fields).
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 13] = [
         Table::Nodes,
         Table::Services,
         Table::Checks,
@@ -44,6 +47,7 @@ impl Table {
         Table::AclRoles,
         Table::AclAuthMethods,
         Table::AclBindingRules,
+        Table::Intentions,
     ];
 }
 
@@ -62,6 +66,7 @@ pub struct TableIndexes {
     pub acl_roles: u64,
     pub acl_auth_methods: u64,
     pub acl_binding_rules: u64,
+    pub intentions: u64,
 }
 
 impl TableIndexes {
@@ -80,6 +85,7 @@ impl TableIndexes {
             Table::AclRoles => self.acl_roles,
             Table::AclAuthMethods => self.acl_auth_methods,
             Table::AclBindingRules => self.acl_binding_rules,
+            Table::Intentions => self.intentions,
         }
     }
 
@@ -97,6 +103,7 @@ impl TableIndexes {
             Table::AclRoles => &mut self.acl_roles,
             Table::AclAuthMethods => &mut self.acl_auth_methods,
             Table::AclBindingRules => &mut self.acl_binding_rules,
+            Table::Intentions => &mut self.intentions,
         };
         *slot = (*slot).max(index);
     }
@@ -135,6 +142,8 @@ pub struct State {
     pub(crate) query_indexes: QueryIndexes,
     /// ACL tokens, policies, roles, auth methods and binding rules.
     pub(crate) acl: AclTables,
+    /// Connect intentions and the CA configuration.
+    pub(crate) connect: ConnectTables,
     /// Derived: service name to the instances that carry it. Rebuilt on restore.
     pub(crate) instances_by_name: OrdMap<Key, OrdSet<NodeScopedKey>>,
     /// The latest change touching each service name (its instances, their checks and
@@ -188,6 +197,12 @@ impl State {
                 self.apply_acl_binding_rule_set(index, *op, rule)
             }
             Command::AclBindingRuleDelete { id } => self.apply_acl_binding_rule_delete(index, id),
+            Command::IntentionSet(intention) => self.apply_intention_set(index, intention),
+            Command::IntentionDelete {
+                source,
+                destination,
+            } => self.apply_intention_delete(index, source, destination),
+            Command::CaConfigSet(config) => self.apply_ca_config_set(index, config),
         }
     }
 

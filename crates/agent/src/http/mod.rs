@@ -20,6 +20,7 @@ pub mod answer_cache;
 mod blocking;
 mod catalog;
 mod connect_ca;
+mod connect_intentions;
 mod context;
 pub mod decode;
 pub mod error;
@@ -145,6 +146,11 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/event/list", get(event::list))
         .route("/v1/connect/ca/roots", get(connect_ca::roots))
         .route("/v1/agent/connect/ca/roots", get(connect_ca::roots))
+        .route(
+            "/v1/connect/ca/configuration",
+            get(connect_ca::configuration).put(connect_ca::set_configuration),
+        )
+        .merge(connect_intentions::routes())
         .merge(prepared_query::routes())
         .merge(acl::routes(agent.config.acl.enabled))
         .route("/v1/status/leader", get(status::leader))

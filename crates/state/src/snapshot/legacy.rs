@@ -1,6 +1,6 @@
-//! Earlier snapshot formats, still restored: version 3 (no ACL tables) and version 2
-//! (no prepared queries either). Each converts into the next, filling what it lacks
-//! with empty tables and zero indexes.
+//! Earlier snapshot formats, still restored: version 4 (no Connect tables), version 3
+//! (no ACL tables either) and version 2 (no prepared queries either). Each converts into
+//! the next, filling what it lacks with empty tables and zero indexes.
 
 use std::sync::Arc;
 
@@ -10,9 +10,43 @@ use serde::{Deserialize, Serialize};
 
 use super::SnapshotBody;
 use crate::acl::AclSnapshot;
+use crate::connect::ConnectSnapshot;
 use crate::state::{Key, TableIndexes};
 
-/// Version 3's body: the current one without ACL tables (and their table indexes).
+/// Version 4's body: the current one without Connect tables (and their table index).
+#[derive(Serialize, Deserialize)]
+pub(super) struct SnapshotBodyV4 {
+    last_applied: u64,
+    table_indexes: TableIndexesV4,
+    service_indexes: Vec<(Key, u64)>,
+    nodes: Vec<Arc<Node>>,
+    services: Vec<(Key, Arc<AgentService>)>,
+    checks: Vec<Arc<HealthCheck>>,
+    kvs: Vec<Arc<KvPair>>,
+    sessions: Vec<Arc<Session>>,
+    lock_delays: Vec<(Key, u64)>,
+    events: Vec<Arc<UserEvent>>,
+    prepared_queries: Vec<Arc<PreparedQuery>>,
+    acl: AclSnapshot,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct TableIndexesV4 {
+    nodes: u64,
+    services: u64,
+    checks: u64,
+    kvs: u64,
+    sessions: u64,
+    events: u64,
+    prepared_queries: u64,
+    acl_tokens: u64,
+    acl_policies: u64,
+    acl_roles: u64,
+    acl_auth_methods: u64,
+    acl_binding_rules: u64,
+}
+
+/// Version 3's body: version 4's without ACL tables (and their table indexes).
 #[derive(Serialize, Deserialize)]
 pub(super) struct SnapshotBodyV3 {
     last_applied: u64,
@@ -91,12 +125,12 @@ impl From<SnapshotBodyV2> for SnapshotBodyV3 {
     }
 }
 
-impl From<SnapshotBodyV3> for SnapshotBody {
-    fn from(v3: SnapshotBodyV3) -> SnapshotBody {
+impl From<SnapshotBodyV3> for SnapshotBodyV4 {
+    fn from(v3: SnapshotBodyV3) -> SnapshotBodyV4 {
         let t = v3.table_indexes;
-        SnapshotBody {
+        SnapshotBodyV4 {
             last_applied: v3.last_applied,
-            table_indexes: TableIndexes {
+            table_indexes: TableIndexesV4 {
                 nodes: t.nodes,
                 services: t.services,
                 checks: t.checks,
@@ -104,7 +138,7 @@ impl From<SnapshotBodyV3> for SnapshotBody {
                 sessions: t.sessions,
                 events: t.events,
                 prepared_queries: t.prepared_queries,
-                ..TableIndexes::default()
+                ..TableIndexesV4::default()
             },
             service_indexes: v3.service_indexes,
             nodes: v3.nodes,
@@ -116,6 +150,41 @@ impl From<SnapshotBodyV3> for SnapshotBody {
             events: v3.events,
             prepared_queries: v3.prepared_queries,
             acl: AclSnapshot::default(),
+        }
+    }
+}
+
+impl From<SnapshotBodyV4> for SnapshotBody {
+    fn from(v4: SnapshotBodyV4) -> SnapshotBody {
+        let t = v4.table_indexes;
+        SnapshotBody {
+            last_applied: v4.last_applied,
+            table_indexes: TableIndexes {
+                nodes: t.nodes,
+                services: t.services,
+                checks: t.checks,
+                kvs: t.kvs,
+                sessions: t.sessions,
+                events: t.events,
+                prepared_queries: t.prepared_queries,
+                acl_tokens: t.acl_tokens,
+                acl_policies: t.acl_policies,
+                acl_roles: t.acl_roles,
+                acl_auth_methods: t.acl_auth_methods,
+                acl_binding_rules: t.acl_binding_rules,
+                intentions: 0,
+            },
+            service_indexes: v4.service_indexes,
+            nodes: v4.nodes,
+            services: v4.services,
+            checks: v4.checks,
+            kvs: v4.kvs,
+            sessions: v4.sessions,
+            lock_delays: v4.lock_delays,
+            events: v4.events,
+            prepared_queries: v4.prepared_queries,
+            acl: v4.acl,
+            connect: ConnectSnapshot::default(),
         }
     }
 }
@@ -215,5 +284,47 @@ mod tests {
         assert_eq!(state.acl_bootstrap_reset_index(), None);
         let again = State::from_snapshot(&state.to_snapshot()).unwrap();
         assert_eq!(again, state);
+    }
+
+    #[test]
+    fn version_4_snapshots_still_restore_without_connect_tables() {
+        let mut state = State::default();
+        state.apply(
+            3,
+            &crate::command::Command::Kv(crate::command::KvCommand {
+                op: crate::command::KvOp::Set,
+                key: "k".into(),
+                value: b"v".to_vec(),
+                flags: 0,
+                cas: None,
+            }),
+        );
+        // A version 4 body is the current one without its last field and with one
+        // table index fewer: written here field by field, as version 4 wrote it.
+        let v4 = SnapshotBodyV4 {
+            last_applied: 3,
+            table_indexes: TableIndexesV4 {
+                kvs: 3,
+                ..TableIndexesV4::default()
+            },
+            service_indexes: Vec::new(),
+            nodes: Vec::new(),
+            services: Vec::new(),
+            checks: Vec::new(),
+            kvs: vec![state.kv_get("k").unwrap().clone()],
+            sessions: Vec::new(),
+            lock_delays: Vec::new(),
+            events: Vec::new(),
+            prepared_queries: Vec::new(),
+            acl: AclSnapshot::default(),
+        };
+        let mut bytes = super::super::MAGIC_V4.to_vec();
+        bytes.extend(postcard::to_stdvec(&v4).unwrap());
+        let restored = State::from_snapshot(&bytes).unwrap();
+        assert_eq!(restored.kv_get("k"), state.kv_get("k"));
+        assert_eq!(restored.table_indexes().kvs, 3);
+        assert!(restored.intentions().is_empty());
+        let again = State::from_snapshot(&restored.to_snapshot()).unwrap();
+        assert_eq!(again, restored);
     }
 }
