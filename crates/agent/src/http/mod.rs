@@ -26,6 +26,7 @@ pub mod decode;
 pub mod error;
 mod event;
 mod health;
+mod internal_ui;
 mod kv;
 mod maintenance;
 mod operator;
@@ -152,6 +153,7 @@ pub fn router(agent: AppState) -> Router {
         )
         .merge(connect_intentions::routes())
         .merge(prepared_query::routes())
+        .merge(internal_ui::routes())
         .merge(acl::routes(agent.config.acl.enabled))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
