@@ -5,6 +5,7 @@ pub mod acl;
 pub mod agent;
 mod agent_acl;
 mod agent_dns;
+mod agent_tls;
 pub mod catalog;
 pub mod event;
 mod http_args;
@@ -18,6 +19,7 @@ pub mod operator;
 pub mod reload;
 pub mod services;
 pub mod snapshot;
+pub mod tls;
 pub mod validate;
 pub mod version;
 pub mod watch;
@@ -72,6 +74,9 @@ enum Commands {
     /// Saves, restores and inspects backups of the whole state.
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
+    /// Creates a CA and agent certificates for TLS, like `consul tls`.
+    #[command(subcommand)]
+    Tls(tls::TlsCommand),
     /// Runs a command while holding a lock (or a semaphore slot with -n).
     Lock(lock::LockArgs),
     /// Watches a view (key, keyprefix, services, nodes, service, checks, event) for changes.
@@ -109,6 +114,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Event(args) => event::run(args).await,
         Commands::Snapshot(command) => snapshot::run(command).await,
         Commands::Operator(command) => operator::run(command).await,
+        Commands::Tls(command) => Ok(tls::run(command)),
         Commands::Lock(args) => lock::run(args).await,
         Commands::Watch(args) => watch::run(args).await,
         Commands::Version(args) => Ok(version::run(&args)),
@@ -173,6 +179,9 @@ mod tests {
             "proconsul acl role create -name r -policy-id 0000 -service-identity web",
             "proconsul acl role list -meta",
             "proconsul acl set-agent-token agent -",
+            "proconsul tls ca create -days=30 -name-constraint -additional-name-constraint x.org",
+            "proconsul tls cert create -server -dc east -node n1 -additional-dnsname a.example \
+             -additional-ipaddress 10.0.0.1 -ca c.pem -key k.pem",
         ] {
             assert!(parse(line).is_ok(), "{line}: {:?}", parse(line).err());
         }
