@@ -26,6 +26,31 @@ pub fn binary() -> PathBuf {
     path
 }
 
+/// Runs the agent and expects it to refuse to start; a hang or a success fails the test.
+pub fn expect_refusal(args: &[&str]) -> String {
+    let mut child = std::process::Command::new(binary())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the agent started instead of refusing: {args:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success(), "{args:?}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    stderr
+}
+
 /// A free port on 127.0.0.1 (TCP and UDP), released before use.
 ///
 /// Ports come from below the kernel's ephemeral range (32768+), so an outgoing
@@ -83,6 +108,7 @@ impl AgentPorts {
 pub mod cluster;
 
 pub mod dig;
+pub mod pki;
 
 pub mod traefik;
 

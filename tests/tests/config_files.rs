@@ -3,33 +3,8 @@
 
 use std::process::{Command, Output};
 
-use proconsul_tests::{TempDir, TestAgent, binary, get, write_file as write};
+use proconsul_tests::{TempDir, TestAgent, binary, expect_refusal, get, write_file as write};
 use serde_json::json;
-
-/// Runs the agent and expects it to refuse to start; a hang or a success fails the test.
-fn expect_refusal(args: &[&str]) -> String {
-    let mut child = Command::new(binary())
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the agent started instead of refusing: {args:?}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    assert!(!status.success(), "{args:?}");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-    stderr
-}
 
 fn cli(agent: &TestAgent, args: &[&str]) -> Output {
     agent.cli(args)
@@ -341,12 +316,16 @@ async fn a_consul_test_harness_file_starts_a_leading_server() {
         "disable_update_check",
         "peering",
         "ports.grpc_tls",
-        "ports.https",
         "ports.serf_lan",
         "skip_leave_on_interrupt",
     ] {
         assert!(warnings[0].contains(key), "{key} in {}", warnings[0]);
     }
+    // The harness's HTTPS port without a certificate does not listen, and says so.
+    assert!(
+        log_text.contains("ports.https is set but tls cert_file and key_file are not"),
+        "{log_text}"
+    );
     // The ACL keys are read now (ACLs are off in this file), legacy names included.
     for key in ["acl", "primary_datacenter"] {
         assert!(

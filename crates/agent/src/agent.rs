@@ -24,6 +24,7 @@ use crate::config_registrations::{self, ConfigOwned};
 use crate::error::{AgentError, WriteError};
 use crate::http;
 use crate::http::answer_cache::AnswerCache;
+use crate::https::{self, HttpsTls};
 use crate::local::{Entry, LocalCheck, LocalState};
 use crate::node_id;
 use crate::persist;
@@ -68,6 +69,8 @@ pub struct AgentInner {
     pub acl_resolver: Option<Arc<crate::token_resolver::TokenResolver>>,
     /// The agent's own ACL tokens (`acl.tokens.*`, changed by `PUT /v1/agent/token`).
     pub acl_tokens: Arc<AgentTokens>,
+    /// The HTTPS API's TLS configuration, reloaded by `reload`.
+    pub https_tls: Option<Arc<HttpsTls>>,
 }
 
 impl AgentInner {
@@ -317,13 +320,17 @@ pub struct Agent {
     inner: Arc<AgentInner>,
     /// Where the HTTP API listens over TCP (none when it listens on a Unix socket).
     http_addr: Option<SocketAddr>,
+    /// Where the HTTPS API listens, when it is on.
+    https_addr: Option<SocketAddr>,
     dns_addr: Option<SocketAddr>,
     http_task: JoinHandle<std::io::Result<()>>,
+    https_task: Option<JoinHandle<()>>,
     dns_task: Option<JoinHandle<()>>,
     ttl_task: JoinHandle<()>,
     checks_task: JoinHandle<()>,
     reaper_task: JoinHandle<()>,
     anti_entropy_task: JoinHandle<()>,
+    hangup_task: JoinHandle<()>,
     session_tasks: [JoinHandle<()>; 2],
     persist_task: Option<JoinHandle<()>>,
     registration_task: Option<JoinHandle<()>>,
@@ -334,6 +341,14 @@ pub struct Agent {
 impl Agent {
     /// Starts consensus, registers this node and serves the HTTP API.
     pub async fn start(config: AgentConfig) -> Result<Agent, AgentError> {
+        // Bad TLS files stop the agent before anything starts.
+        let https_tls = match &config.https {
+            Some(settings) => Some(Arc::new(
+                HttpsTls::load(settings.tls.clone())
+                    .map_err(|error| AgentError::Config(format!("HTTPS: {error}")))?,
+            )),
+            None => None,
+        };
         let node_name = config.node_name.clone().unwrap_or_else(host_name);
         let server_data_dir = config.data_dir.clone().filter(|_| !config.dev);
         let node_uuid = match (config.node_id, &server_data_dir) {
@@ -409,6 +424,20 @@ impl Agent {
         }
 
         let listener = HttpListener::bind(&config).await?;
+        let https_listener = match &config.https {
+            Some(settings) => Some(TcpListener::bind(settings.addr).await.map_err(|source| {
+                AgentError::Listen {
+                    addr: settings.addr,
+                    source,
+                }
+            })?),
+            None => None,
+        };
+        let https_addr = https_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()
+            .map_err(AgentError::Http)?;
         let http_addr = match &listener {
             HttpListener::Tcp(listener) => Some(listener.local_addr().map_err(AgentError::Http)?),
             HttpListener::Unix(..) => None,
@@ -450,6 +479,7 @@ impl Agent {
             acl_resolver,
             acl_tokens,
             connect_ca,
+            https_tls: https_tls.clone(),
         });
         let from_files =
             config_registrations::prepare(&inner, &inner.config.services, &inner.config.checks)
@@ -496,6 +526,18 @@ impl Agent {
         };
 
         let router = http::router(inner.clone());
+        let https_task = match (https_listener, https_tls) {
+            (Some(listener), Some(tls)) => {
+                tracing::info!(https_addr = ?https_addr, verify_incoming = inner.config.https.as_ref().is_some_and(|s| s.tls.verify_incoming), "HTTPS API listening");
+                Some(tokio::spawn(https::serve(
+                    listener,
+                    router.clone(),
+                    tls,
+                    inner.shutdown.clone(),
+                )))
+            }
+            _ => None,
+        };
         let shutdown = inner.shutdown.clone();
         let http_task = tokio::spawn(async move {
             // `into_make_service*` hands each connection a pointer to the one router;
@@ -528,6 +570,7 @@ impl Agent {
         let checks_task = tokio::spawn(checks::run_checks(inner.clone()));
         let reaper_task = tokio::spawn(reaper::reap_critical_services(inner.clone()));
         let anti_entropy_task = tokio::spawn(anti_entropy::run(inner.clone()));
+        let hangup_task = tokio::spawn(crate::reload::on_hangup(inner.clone()));
         let acl_task = inner
             .config
             .acl
@@ -559,13 +602,16 @@ impl Agent {
         Ok(Agent {
             inner,
             http_addr,
+            https_addr,
             dns_addr,
             http_task,
+            https_task,
             dns_task,
             ttl_task,
             checks_task,
             reaper_task,
             anti_entropy_task,
+            hangup_task,
             session_tasks,
             persist_task,
             registration_task,
@@ -577,6 +623,11 @@ impl Agent {
     /// listens on a Unix socket.
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.http_addr
+    }
+
+    /// Where the HTTPS API listens, when it is on.
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.https_addr
     }
 
     /// Where DNS listens, when it is on.
@@ -591,6 +642,11 @@ impl Agent {
         match self.http_task.await {
             Ok(result) => result.map_err(AgentError::Http)?,
             Err(join_error) => tracing::error!(%join_error, "HTTP server task failed"),
+        }
+        if let Some(https_task) = self.https_task
+            && let Err(join_error) = https_task.await
+        {
+            tracing::error!(%join_error, "HTTPS server task failed");
         }
         if let Some(dns_task) = self.dns_task
             && let Err(join_error) = dns_task.await
@@ -608,6 +664,9 @@ impl Agent {
         }
         if let Err(join_error) = self.anti_entropy_task.await {
             tracing::error!(%join_error, "anti-entropy task failed");
+        }
+        if let Err(join_error) = self.hangup_task.await {
+            tracing::error!(%join_error, "SIGHUP listener failed");
         }
         if let Some(task) = self.persist_task
             && let Err(join_error) = task.await

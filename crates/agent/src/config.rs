@@ -47,6 +47,8 @@ pub struct AgentConfig {
     /// `addresses.http = "unix:///path"`: the HTTP API listens on this Unix socket
     /// instead of TCP (a stale socket file there is replaced).
     pub http_unix_socket: Option<std::path::PathBuf>,
+    /// `ports.https` with a certificate: the HTTPS API (off when `None`).
+    pub https: Option<crate::https::HttpsSettings>,
     /// `-http-port`.
     pub http_port: u16,
     /// `-bind`: the address for cluster traffic; advertised as the node's address.
@@ -127,6 +129,7 @@ impl Default for AgentConfig {
             client_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
             http_addr: None,
             http_unix_socket: None,
+            https: None,
             http_port: 8500,
             bind_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
             dns_port: Some(8600),

@@ -173,14 +173,30 @@ pub struct Client {
 
 impl Client {
     /// A client for `addr`: `127.0.0.1:8500`, `localhost:8500` or `http://127.0.0.1:8500`,
-    /// as `CONSUL_HTTP_ADDR` accepts them. `https://` needs TLS, which this build lacks.
+    /// as `CONSUL_HTTP_ADDR` accepts them. `https://` needs [`Client::with_tls`].
     pub fn new(addr: &str) -> Result<Client, ClientError> {
         Ok(Client {
-            base: base_url(addr)?,
+            base: base_url(addr, None)?,
             token: None,
             datacenter: None,
             stale: false,
             http: http_client(),
+        })
+    }
+
+    /// A client for `addr` over TLS with `tls` (an address without a scheme is
+    /// `https://`, as with `CONSUL_HTTP_SSL=true`; `http://` stays plain).
+    pub fn with_tls(addr: &str, tls: rustls::ClientConfig) -> Result<Client, ClientError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()?;
+        Ok(Client {
+            base: base_url(addr, Some("https"))?,
+            token: None,
+            datacenter: None,
+            stale: false,
+            http,
         })
     }
 
@@ -557,21 +573,26 @@ async fn http_error(response: reqwest::Response) -> ClientError {
 }
 
 /// The base URL for an address as `CONSUL_HTTP_ADDR` spells it.
-fn base_url(addr: &str) -> Result<String, ClientError> {
+/// The base URL of `addr`; `tls_scheme` is the scheme of an address without one when
+/// TLS is configured (`None`: plain HTTP only).
+fn base_url(addr: &str, tls_scheme: Option<&str>) -> Result<String, ClientError> {
     let invalid = |reason: &str| ClientError::Address {
         addr: addr.to_string(),
         reason: reason.to_string(),
     };
     let trimmed = addr.trim();
-    let (scheme, rest) = trimmed.split_once("://").unwrap_or(("http", trimmed));
+    let (scheme, rest) = trimmed
+        .split_once("://")
+        .unwrap_or((tls_scheme.unwrap_or("http"), trimmed));
     let rest = rest.trim_end_matches('/');
     match scheme {
         _ if rest.is_empty() => return Err(invalid("empty")),
         "http" => {}
-        "https" => return Err(invalid("https needs TLS, which this build lacks")),
+        "https" if tls_scheme.is_some() => {}
+        "https" => return Err(invalid("https needs TLS settings")),
         _ => return Err(invalid(&format!("unsupported scheme {scheme:?}"))),
     }
-    let base = format!("http://{rest}");
+    let base = format!("{scheme}://{rest}");
     let url = reqwest::Url::parse(&base).map_err(|error| invalid(&error.to_string()))?;
     if url.host_str().is_none_or(str::is_empty) || url.path() != "/" || url.query().is_some() {
         return Err(invalid("expected host[:port]"));

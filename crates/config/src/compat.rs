@@ -80,10 +80,10 @@ pub const IGNORED: &[&str] = &[
     "encrypt_verify_outgoing",
     "retry_join_wan",
     "start_join_wan",
-    // TLS (the legacy top-level names are renamed into `tls`) and the HTTPS listener.
-    "tls",
-    "ports.https",
-    "addresses.https",
+    // TLS on server RPC and gRPC (the HTTPS API's `tls.defaults`/`tls.https` are read;
+    // the legacy top-level names are renamed into `tls`).
+    "tls.internal_rpc",
+    "tls.grpc",
     "addresses.grpc",
     "addresses.grpc_tls",
     "auto_encrypt",
@@ -222,16 +222,18 @@ mod tests {
                 "tls": {"defaults": {"ca_file": "/ca.pem"}, "internal_rpc": {"verify_server_hostname": true}},
             })
         );
-        // and then read (ACL) or ignored (TLS) under their modern names
+        // and then read (ACL, HTTPS TLS) or ignored (server RPC TLS) under their
+        // modern names
         let applied = apply(&mut value);
         assert_eq!(
             value,
             json!({
                 "acl": {"enabled": true, "tokens": {"initial_management": "root", "agent_recovery": "rec"}},
                 "primary_datacenter": "dc9",
+                "tls": {"defaults": {"ca_file": "/ca.pem"}},
             })
         );
-        assert_eq!(applied.ignored, ["tls"]);
+        assert_eq!(applied.ignored, ["tls.internal_rpc"]);
     }
 
     #[test]
@@ -245,7 +247,7 @@ mod tests {
     fn ignored_keys_are_removed_and_named_unless_they_ask_nothing() {
         let mut value = json!({
             "node_name": "n",
-            "ports": {"http": 1, "https": -1, "serf_lan": 8301, "grpc_tls": 8503},
+            "ports": {"http": 1, "grpc": -1, "serf_lan": 8301, "grpc_tls": 8503},
             "segments": null,
             "disable_update_check": true,
             "skip_leave_on_interrupt": false,

@@ -13,6 +13,7 @@ pub mod compat;
 mod load;
 mod merge;
 mod model;
+mod tls;
 
 pub use acl::{AclDefaultPolicy, AclDownPolicy, AclFile, AclTokensFile};
 pub use load::{ConfigError, ConfigSource, load};
@@ -20,3 +21,4 @@ pub use model::{
     Addresses, CaConfig, Connect, DnsConfigFile, FileConfig, GoDuration, HttpAddress, Limits,
     Ports, RecursorStrategyName, SoaFile,
 };
+pub use tls::{TlsFile, TlsInterfaceFile};

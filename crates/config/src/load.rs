@@ -227,14 +227,16 @@ mod tests {
                 "peering",
                 "ports.grpc",
                 "ports.grpc_tls",
-                "ports.https",
                 "ports.serf_lan",
                 "ports.serf_wan",
                 "skip_leave_on_interrupt",
-                "tls",
                 "version"
             ]
         );
+        // The HTTPS port and the TLS settings are read (the legacy names renamed).
+        assert_eq!(config.ports.https, Some(3));
+        assert_eq!(config.tls.https().ca_file.as_deref(), Some("/ca.pem"));
+        assert_eq!(config.tls.https().verify_incoming, Some(true));
     }
 
     #[test]

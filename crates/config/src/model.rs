@@ -10,6 +10,7 @@ use proconsul_api::{CheckRegistration, ServiceRegistration};
 use serde::{Deserialize, Deserializer};
 
 use crate::acl::AclFile;
+use crate::tls::TlsFile;
 
 /// The merged configuration. Every field is optional: unset means "the default, or the
 /// command-line flag".
@@ -53,6 +54,8 @@ pub struct FileConfig {
     pub limits: Limits,
     /// Access control: tokens, policies and what they allow.
     pub acl: AclFile,
+    /// TLS for the HTTPS API (and, in Consul, server RPC and gRPC).
+    pub tls: TlsFile,
     /// Raw service blocks; see [`FileConfig::service_registrations`].
     pub services: Vec<serde_json::Value>,
     /// Raw check blocks; see [`FileConfig::check_registrations`].
@@ -91,12 +94,14 @@ pub struct CaConfig {
 }
 
 /// `ports { ... }`. `-1` disables a listener, as in Consul. The other ports Consul has
-/// (`https`, `serf_lan`, `serf_wan`, `grpc`, `grpc_tls`, ...) are accepted and ignored:
-/// nothing listens on them.
+/// (`serf_lan`, `serf_wan`, `grpc`, `grpc_tls`, ...) are accepted and ignored: nothing
+/// listens on them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ports {
     pub http: Option<i32>,
+    /// The HTTPS API (Consul: off unless set; 8501 by convention).
+    pub https: Option<i32>,
     pub dns: Option<i32>,
     pub server: Option<i32>,
 }
@@ -107,6 +112,7 @@ pub struct Ports {
 pub struct Addresses {
     pub dns: Option<std::net::IpAddr>,
     pub http: Option<HttpAddress>,
+    pub https: Option<std::net::IpAddr>,
 }
 
 /// `addresses.http`: an IP address, or `unix:///path` for a Unix socket (then the HTTP

@@ -11,6 +11,7 @@ use proconsul_agent::AgentConfig;
 use proconsul_config::{ConfigSource, FileConfig, HttpAddress};
 
 use super::agent_dns::DnsArgs;
+use super::agent_tls::TlsArgs;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -90,6 +91,8 @@ pub struct AgentArgs {
     ui: bool,
     #[command(flatten)]
     dns: DnsArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// Run script checks, from the HTTP API or config files (a remote-execution risk).
     #[arg(long = "enable-script-checks")]
     enable_script_checks: bool,
@@ -285,6 +288,12 @@ impl AgentArgs {
             check_deregister_minimum: self.check_deregister_minimum,
             primary_datacenter: files.primary_datacenter.clone().filter(|dc| !dc.is_empty()),
             acl: super::agent_acl::acl_config(&files.acl),
+            https: self.tls.https(
+                files,
+                self.client
+                    .or(files.client_addr)
+                    .unwrap_or(defaults.client_addr),
+            )?,
             ..defaults
         })
     }

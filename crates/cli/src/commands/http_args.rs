@@ -1,6 +1,13 @@
 //! The options every command that talks to an agent shares (`-http-addr`, `-token`,
-//! `-token-file`, `-datacenter`, `-stale`), and the one place that turns them and the
-//! environment into a client, so that every command finds its token the same way.
+//! `-token-file`, `-datacenter`, `-stale`, and TLS: `-ca-file`, `-ca-path`,
+//! `-client-cert`, `-client-key`, `-tls-server-name`), and the one place that turns them
+//! and the environment into a client, so that every command finds its token and TLS
+//! settings the same way.
+//!
+//! TLS follows Consul's CLI: an `https://` address or `CONSUL_HTTP_SSL=true` means TLS;
+//! the CA, client certificate and server name come from the flags, else
+//! `CONSUL_CACERT`, `CONSUL_CAPATH`, `CONSUL_CLIENT_CERT`, `CONSUL_CLIENT_KEY`,
+//! `CONSUL_TLS_SERVER_NAME`; `CONSUL_HTTP_SSL_VERIFY=false` skips checking the server.
 //!
 //! The token follows Consul's Go client: a token file, from `-token-file` or else
 //! `CONSUL_HTTP_TOKEN_FILE`, wins over a token, from `-token` or else
@@ -9,7 +16,10 @@
 
 use anyhow::Context;
 use clap::Args;
+use std::path::PathBuf;
+
 use proconsul_api::client::Client;
+use proconsul_tls::ClientTls;
 
 /// Options shared by every command that talks to an agent over HTTP.
 #[derive(Debug, Clone, Default, Args)]
@@ -29,6 +39,27 @@ pub struct HttpArgs {
     /// Let any server answer reads, not only the leader.
     #[arg(long)]
     stale: bool,
+    /// The CA file to check the agent's certificate with [default: $CONSUL_CACERT].
+    #[arg(long = "ca-file", value_name = "PATH")]
+    ca_file: Option<String>,
+    /// A directory of CA files [default: $CONSUL_CAPATH].
+    #[arg(long = "ca-path", value_name = "PATH")]
+    ca_path: Option<String>,
+    /// A client certificate for agents that verify incoming connections
+    /// [default: $CONSUL_CLIENT_CERT].
+    #[arg(long = "client-cert", value_name = "PATH")]
+    client_cert: Option<String>,
+    /// The client certificate's key [default: $CONSUL_CLIENT_KEY].
+    #[arg(long = "client-key", value_name = "PATH")]
+    client_key: Option<String>,
+    /// The name the agent's certificate must carry [default: $CONSUL_TLS_SERVER_NAME].
+    #[arg(long = "tls-server-name", value_name = "NAME")]
+    tls_server_name: Option<String>,
+}
+
+/// Go's `strconv.ParseBool` false values, as Consul reads its boolean variables.
+fn is_false(value: &str) -> bool {
+    matches!(value, "0" | "f" | "F" | "false" | "FALSE" | "False")
 }
 
 /// Where a token may come from, flags and environment alike (empty counts as unset).
@@ -69,9 +100,37 @@ impl HttpArgs {
     }
 
     fn build(&self) -> anyhow::Result<Client> {
-        let client = match &self.http_addr {
-            Some(addr) => Client::new(addr)?,
-            None => Client::from_env()?,
+        let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let addr = self
+            .http_addr
+            .clone()
+            .or_else(|| env("CONSUL_HTTP_ADDR"))
+            .unwrap_or_else(|| proconsul_api::client::DEFAULT_HTTP_ADDR.to_string());
+        let flag_or_env = |flag: &Option<String>, name: &str| {
+            flag.clone()
+                .filter(|value| !value.is_empty())
+                .or_else(|| env(name))
+                .map(PathBuf::from)
+        };
+        let tls = ClientTls {
+            ca_file: flag_or_env(&self.ca_file, "CONSUL_CACERT"),
+            ca_path: flag_or_env(&self.ca_path, "CONSUL_CAPATH"),
+            client_cert: flag_or_env(&self.client_cert, "CONSUL_CLIENT_CERT"),
+            client_key: flag_or_env(&self.client_key, "CONSUL_CLIENT_KEY"),
+            server_name: self
+                .tls_server_name
+                .clone()
+                .filter(|name| !name.is_empty())
+                .or_else(|| env("CONSUL_TLS_SERVER_NAME")),
+            skip_verify: env("CONSUL_HTTP_SSL_VERIFY").is_some_and(|value| is_false(&value)),
+        };
+        let wants_tls = addr.trim().starts_with("https://")
+            || env("CONSUL_HTTP_SSL").is_some_and(|value| !is_false(&value));
+        let client = if wants_tls {
+            let config = proconsul_tls::client_config(&tls)?;
+            Client::with_tls(&addr, (*config).clone())?
+        } else {
+            Client::new(&addr)?
         };
         let sources = TokenSources {
             flag: self.token.clone(),
@@ -193,13 +252,26 @@ mod tests {
             "{error}"
         );
 
+        // HTTPS with a CA file that cannot be read: the file is named.
         let args = HttpArgs {
             http_addr: Some("https://h:1".into()),
+            ca_file: Some("/nonexistent/ca.pem".into()),
             ..HttpArgs::default()
         };
+        assert_eq!(
+            HttpArgs {
+                ca_file: None,
+                ..args.clone()
+            }
+            .client()
+            .unwrap()
+            .base_url(),
+            "https://h:1"
+        );
         let error = format!("{:#}", args.client().unwrap_err());
         assert!(
-            error.starts_with("Error connecting to Consul agent: "),
+            error.starts_with("Error connecting to Consul agent: ")
+                && error.contains("/nonexistent/ca.pem"),
             "{error}"
         );
     }
