@@ -416,3 +416,67 @@ fn the_cli_speaks_https_with_flags_and_with_the_environment() {
         .unwrap();
     assert!(!wrong_name.status.success(), "{wrong_name:?}");
 }
+
+#[tokio::test]
+async fn an_agent_can_serve_https_only() {
+    let pki = Pki::new("cluster");
+    let (cert, key) = pki.server("server");
+    let dir = TempDir::new("https-only");
+    let https_port = free_port();
+    let config = json!({
+        "ports": {"http": -1, "https": https_port},
+        "tls": {"defaults": {"cert_file": cert, "key_file": key}},
+    });
+    let file = write_file(dir.path(), "tls.json", &config.to_string());
+    // Started without `-http-port`, which would turn plain HTTP back on.
+    let server_port = free_port().to_string();
+    let log = dir.path().join("agent.log");
+    let agent = KillOnDrop(
+        Command::new(proconsul_tests::binary())
+            .args([
+                "agent",
+                "-dev",
+                "-dns-port=-1",
+                "-server-port",
+                &server_port,
+            ])
+            .args(["-config-file", &file])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::options().append(true).open(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let https = client(&pki.ca_file(), None);
+    let url = |path: &str| format!("https://127.0.0.1:{https_port}{path}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = https.get(url("/v1/status/leader")).send().await;
+        if let Ok(answer) = answer
+            && answer.text().await.is_ok_and(|leader| leader.contains(':'))
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", read_log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let me = https.get(url("/v1/agent/self")).send().await.unwrap();
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(me["DebugConfig"]["HTTPPort"], -1);
+    assert_eq!(me["DebugConfig"]["HTTPSPort"], https_port);
+    // No plain HTTP listener was opened.
+    let text = read_log();
+    assert!(text.contains("plain HTTP API off"), "{text}");
+    assert!(!text.contains("HTTP API listening http_addr"), "{text}");
+    drop(agent);
+}
+
+/// A child process killed when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

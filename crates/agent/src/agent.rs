@@ -440,7 +440,7 @@ impl Agent {
             .map_err(AgentError::Http)?;
         let http_addr = match &listener {
             HttpListener::Tcp(listener) => Some(listener.local_addr().map_err(AgentError::Http)?),
-            HttpListener::Unix(..) => None,
+            HttpListener::Unix(..) | HttpListener::Off => None,
         };
         let connect_ca = if config.connect_enabled {
             let cluster_id = config
@@ -559,6 +559,10 @@ impl Agent {
                     let _ = std::fs::remove_file(&path);
                     served
                 }
+                HttpListener::Off => {
+                    shutdown.cancelled().await;
+                    Ok(())
+                }
             }
         });
         let dns_addr = dns_server.as_ref().map(DnsServer::local_addr);
@@ -594,7 +598,7 @@ impl Agent {
             (None, Some(path)) => {
                 tracing::info!(socket = %path.display(), "HTTP API listening on a Unix socket");
             }
-            (None, None) => {}
+            (None, None) => tracing::info!("plain HTTP API off (ports.http = -1)"),
         }
         if let Some(dns_addr) = dns_addr {
             tracing::info!(%dns_addr, domain = %inner.config.dns.domain, "DNS listening (UDP and TCP)");
@@ -834,10 +838,15 @@ pub async fn run(
 enum HttpListener {
     Tcp(TcpListener),
     Unix(tokio::net::UnixListener, std::path::PathBuf),
+    /// `ports.http = -1`.
+    Off,
 }
 
 impl HttpListener {
     async fn bind(config: &AgentConfig) -> Result<HttpListener, AgentError> {
+        if config.http_disabled {
+            return Ok(HttpListener::Off);
+        }
         if let Some(path) = &config.http_unix_socket {
             // A socket left by an earlier run is replaced, as Consul does; any other
             // file there is an error.

@@ -51,6 +51,8 @@ pub struct AgentConfig {
     pub https: Option<crate::https::HttpsSettings>,
     /// `-http-port`.
     pub http_port: u16,
+    /// `ports.http = -1`: no plain HTTP listener (an HTTPS-only agent).
+    pub http_disabled: bool,
     /// `-bind`: the address for cluster traffic; advertised as the node's address.
     pub bind_addr: IpAddr,
     /// `ports.dns`: the DNS port, UDP and TCP; `None` (`-1`) turns DNS off.
@@ -131,6 +133,7 @@ impl Default for AgentConfig {
             http_unix_socket: None,
             https: None,
             http_port: 8500,
+            http_disabled: false,
             bind_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
             dns_port: Some(8600),
             dns_addr: None,

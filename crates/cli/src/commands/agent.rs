@@ -252,7 +252,12 @@ impl AgentArgs {
                 .client
                 .or(files.client_addr)
                 .unwrap_or(defaults.client_addr),
-            http_port: port(self.http_port, files.ports.http, defaults.http_port, "http")?,
+            // `ports.http = -1` turns plain HTTP off (a flag port turns it back on).
+            http_disabled: self.http_port.is_none() && files.ports.http == Some(-1),
+            http_port: match files.ports.http {
+                Some(-1) => self.http_port.unwrap_or(defaults.http_port),
+                file => port(self.http_port, file, defaults.http_port, "http")?,
+            },
             bind_addr: self.bind.or(files.bind_addr).unwrap_or(defaults.bind_addr),
             server_port: port(
                 self.server_port,
