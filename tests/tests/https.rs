@@ -480,3 +480,99 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// An HTTPS target that requires a client certificate from `ca` and answers every
+/// request `200 ok`; returns its port.
+async fn https_target(ca: &Path, cert: &Path, key: &Path) -> u16 {
+    let config = proconsul_tls::server_config(&proconsul_tls::ServerTls {
+        cert_file: cert.to_path_buf(),
+        key_file: key.to_path_buf(),
+        ca_file: Some(ca.to_path_buf()),
+        verify_incoming: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut config = (*config).clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let Ok(mut stream) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+/// Registers an HTTP check of `url` on `agent` (plain HTTP API) and waits until the
+/// check has run; returns its status.
+async fn http_check_status(agent: &TestAgent, url: &str) -> String {
+    let registered = proconsul_tests::put(
+        &agent.url("/v1/agent/check/register"),
+        json!({"ID": "tls-target", "Name": "tls target", "HTTP": url, "Interval": "1s"})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let checks = proconsul_tests::get(&agent.url("/v1/agent/checks"))
+            .await
+            .json();
+        let check = &checks["tls-target"];
+        if !check["Output"].as_str().unwrap_or("").is_empty() {
+            return check["Status"].as_str().unwrap().to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the check never ran: {check}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn http_checks_use_the_agents_ca_and_certificate() {
+    let pki = Pki::new("cluster");
+    let (target_cert, target_key) = pki.server("target");
+    let port = https_target(&pki.ca_file(), &target_cert, &target_key).await;
+    let url = format!("https://127.0.0.1:{port}/health");
+
+    // Without the agent's TLS settings the target's CA is unknown: critical.
+    let plain = TestAgent::start_with(&["-dns-port=-1"]);
+    assert_eq!(http_check_status(&plain, &url).await, "critical");
+
+    // With `tls.defaults` (the CA, and with verify_outgoing the agent's certificate,
+    // which the target requires): passing.
+    let (agent_cert, agent_key) = pki.server("agent");
+    let dir = TempDir::new("checks-tls");
+    let config = json!({"tls": {"defaults": {"ca_file": pki.ca_file(), "cert_file": agent_cert,
+                                              "key_file": agent_key, "verify_outgoing": true}}});
+    let file = write_file(dir.path(), "tls.json", &config.to_string());
+    let with_tls = TestAgent::start_with(&["-config-file", &file, "-dns-port=-1"]);
+    assert_eq!(http_check_status(&with_tls, &url).await, "passing");
+
+    // The CA alone is not enough for a target that asks for a client certificate.
+    let config = json!({"tls": {"defaults": {"ca_file": pki.ca_file()}}});
+    let file = write_file(dir.path(), "ca-only.json", &config.to_string());
+    let ca_only = TestAgent::start_with(&["-config-file", &file, "-dns-port=-1"]);
+    assert_eq!(http_check_status(&ca_only, &url).await, "critical");
+}

@@ -47,6 +47,8 @@ pub struct AgentConfig {
     /// `addresses.http = "unix:///path"`: the HTTP API listens on this Unix socket
     /// instead of TCP (a stale socket file there is replaced).
     pub http_unix_socket: Option<std::path::PathBuf>,
+    /// The agent's CA and (with `verify_outgoing`) certificate, which HTTP checks use.
+    pub checks_tls: crate::checks::ChecksTls,
     /// `ports.https` with a certificate: the HTTPS API (off when `None`).
     pub https: Option<crate::https::HttpsSettings>,
     /// `-http-port`.
@@ -132,6 +134,7 @@ impl Default for AgentConfig {
             http_addr: None,
             http_unix_socket: None,
             https: None,
+            checks_tls: crate::checks::ChecksTls::default(),
             http_port: 8500,
             http_disabled: false,
             bind_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),

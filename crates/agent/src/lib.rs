@@ -31,6 +31,7 @@ mod ttl;
 
 pub use acl_config::{AclConfig, AclTokensConfig, DownPolicy};
 pub use agent::{Agent, CONSUL_COMPAT_VERSION, run};
+pub use checks::ChecksTls;
 pub use config::AgentConfig;
 pub use error::{AgentError, WriteError};
 pub use proconsul_acl::DefaultPolicy;

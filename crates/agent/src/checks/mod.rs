@@ -9,6 +9,7 @@
 //! run is spread at random over its interval, so thousands registered together do not
 //! fire together.
 
+mod agent_tls;
 mod http2;
 mod probe;
 mod thresholds;
@@ -26,6 +27,7 @@ use crate::agent::AgentInner;
 use crate::deadlines::DeadlineQueue;
 use crate::local::LocalCheck;
 
+pub use agent_tls::ChecksTls;
 use probe::{HttpClients, ProbeContext, ProbeResult, ProbeSpec};
 pub use probe::{OUTPUT_MAX_SIZE, truncate_output};
 use thresholds::Streak;
@@ -79,7 +81,7 @@ impl CheckRunner {
 
 /// Runs checks until the agent shuts down.
 pub async fn run_checks(agent: Arc<AgentInner>) {
-    let context = match HttpClients::new() {
+    let context = match HttpClients::new(&agent.config.checks_tls) {
         Ok(clients) => ProbeContext {
             clients,
             reader: agent.consensus.reader().clone(),

@@ -8,6 +8,7 @@ use proconsul_api::duration::parse_duration;
 use reqwest::Method;
 use tokio::net::TcpStream;
 
+use super::agent_tls::ChecksTls;
 use super::tls::TlsOptions;
 
 use crate::local::LocalCheck;
@@ -258,21 +259,27 @@ pub struct HttpClients {
 
 impl HttpClients {
     /// Clients that send Consul's user agent and verify HTTPS targets against the
-    /// system's roots (unless a check sets `TLSSkipVerify`).
-    pub fn new() -> Result<HttpClients, reqwest::Error> {
+    /// system's roots and the agent's CA (unless a check sets `TLSSkipVerify`),
+    /// presenting the agent's certificate when `tls` has one.
+    pub fn new(tls: &ChecksTls) -> Result<HttpClients, String> {
         // rustls needs a process-wide crypto provider; another component may have
         // installed it already, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let (roots, identity) = tls.load()?;
         let build = |follow: bool, skip_verify: bool| {
-            let builder = reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder()
                 .user_agent("Consul Health Check")
-                .tls_danger_accept_invalid_certs(skip_verify);
+                .tls_danger_accept_invalid_certs(skip_verify)
+                .tls_certs_merge(roots.clone());
+            if let Some(identity) = &identity {
+                builder = builder.identity(identity.clone());
+            }
             let builder = if follow {
                 builder
             } else {
                 builder.redirect(reqwest::redirect::Policy::none())
             };
-            builder.build()
+            builder.build().map_err(|error| error.to_string())
         };
         Ok(HttpClients {
             clients: [

@@ -293,6 +293,7 @@ impl AgentArgs {
             check_deregister_minimum: self.check_deregister_minimum,
             primary_datacenter: files.primary_datacenter.clone().filter(|dc| !dc.is_empty()),
             acl: super::agent_acl::acl_config(&files.acl),
+            checks_tls: super::agent_tls::checks_tls(files),
             https: self.tls.https(
                 files,
                 self.client

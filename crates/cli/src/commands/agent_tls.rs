@@ -11,6 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Args;
+use proconsul_agent::ChecksTls;
 use proconsul_agent::https::HttpsSettings;
 use proconsul_config::FileConfig;
 use proconsul_tls::{MinVersion, ServerTls};
@@ -69,5 +70,22 @@ impl TlsArgs {
                 min_version,
             },
         }))
+    }
+}
+
+/// What HTTP checks take from `tls.defaults`: its CA, and with `verify_outgoing` its
+/// certificate and key.
+pub fn checks_tls(files: &FileConfig) -> ChecksTls {
+    let defaults = &files.tls.defaults;
+    let client_cert = match (&defaults.cert_file, &defaults.key_file) {
+        (Some(cert), Some(key)) if defaults.verify_outgoing == Some(true) => {
+            Some((PathBuf::from(cert), PathBuf::from(key)))
+        }
+        _ => None,
+    };
+    ChecksTls {
+        ca_file: defaults.ca_file.as_ref().map(PathBuf::from),
+        ca_path: defaults.ca_path.as_ref().map(PathBuf::from),
+        client_cert,
     }
 }
