@@ -77,6 +77,22 @@ pub fn check_validity(
 
 /// The CA certificates of `ca_file` and of every file in `ca_path`.
 pub fn roots(ca_file: Option<&Path>, ca_path: Option<&Path>) -> Result<RootCertStore, TlsError> {
+    let files = ca_files(ca_file, ca_path)?;
+    let mut store = RootCertStore::empty();
+    for file in &files {
+        for cert in certificates(file)? {
+            store.add(cert).map_err(|error| TlsError::Certificate {
+                path: file.clone(),
+                reason: error.to_string(),
+            })?;
+        }
+    }
+    Ok(store)
+}
+
+/// `ca_file`, then every file in `ca_path` by name (Consul's `ca_path`); an empty
+/// directory is an error.
+pub fn ca_files(ca_file: Option<&Path>, ca_path: Option<&Path>) -> Result<Vec<PathBuf>, TlsError> {
     let mut files: Vec<PathBuf> = ca_file.map(Path::to_path_buf).into_iter().collect();
     if let Some(dir) = ca_path {
         let entries = std::fs::read_dir(dir).map_err(|source| TlsError::Read {
@@ -96,14 +112,5 @@ pub fn roots(ca_file: Option<&Path>, ca_path: Option<&Path>) -> Result<RootCertS
         }
         files.extend(found);
     }
-    let mut store = RootCertStore::empty();
-    for file in &files {
-        for cert in certificates(file)? {
-            store.add(cert).map_err(|error| TlsError::Certificate {
-                path: file.clone(),
-                reason: error.to_string(),
-            })?;
-        }
-    }
-    Ok(store)
+    Ok(files)
 }

@@ -17,18 +17,9 @@ pub struct ChecksTls {
 impl ChecksTls {
     /// The extra roots and the identity, read from their files.
     pub fn load(&self) -> Result<(Vec<reqwest::Certificate>, Option<reqwest::Identity>), String> {
-        let mut files: Vec<PathBuf> = self.ca_file.iter().cloned().collect();
-        if let Some(dir) = &self.ca_path {
-            let entries = std::fs::read_dir(dir)
-                .map_err(|error| format!("cannot read {}: {error}", dir.display()))?;
-            let mut found: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .filter(|path| path.is_file())
-                .collect();
-            found.sort();
-            files.extend(found);
-        }
+        let files =
+            proconsul_tls::files::ca_files(self.ca_file.as_deref(), self.ca_path.as_deref())
+                .map_err(|error| error.to_string())?;
         let read = |path: &PathBuf| {
             std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
         };
