@@ -576,3 +576,49 @@ async fn http_checks_use_the_agents_ca_and_certificate() {
     let ca_only = TestAgent::start_with(&["-config-file", &file, "-dns-port=-1"]);
     assert_eq!(http_check_status(&ca_only, &url).await, "critical");
 }
+
+#[tokio::test]
+async fn tls_tcp_checks_use_the_agents_ca_and_certificate() {
+    let pki = Pki::new("cluster");
+    let (target_cert, target_key) = pki.server("target");
+    let port = https_target(&pki.ca_file(), &target_cert, &target_key).await;
+    let register = |agent: &TestAgent| {
+        let url = agent.url("/v1/agent/check/register");
+        let body = json!({"ID": "tls-tcp", "Name": "tls tcp", "TCP": format!("127.0.0.1:{port}"),
+                          "TCPUseTLS": true, "Interval": "1s"});
+        async move {
+            let registered = proconsul_tests::put(&url, body.to_string()).await;
+            assert_eq!(registered.status, 200, "{}", registered.body);
+        }
+    };
+    let status = |agent: &TestAgent| {
+        let url = agent.url("/v1/agent/checks");
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            loop {
+                let checks = proconsul_tests::get(&url).await.json();
+                let check = &checks["tls-tcp"];
+                if !check["Output"].as_str().unwrap_or("").is_empty() {
+                    return check["Status"].as_str().unwrap().to_string();
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the check never ran: {check}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let plain = TestAgent::start_with(&["-dns-port=-1"]);
+    register(&plain).await;
+    assert_eq!(status(&plain).await, "critical");
+
+    let (agent_cert, agent_key) = pki.server("agent");
+    let dir = TempDir::new("tcp-tls");
+    let config = json!({"tls": {"defaults": {"ca_file": pki.ca_file(), "cert_file": agent_cert,
+                                              "key_file": agent_key, "verify_outgoing": true}}});
+    let file = write_file(dir.path(), "tls.json", &config.to_string());
+    let with_tls = TestAgent::start_with(&["-config-file", &file, "-dns-port=-1"]);
+    register(&with_tls).await;
+    assert_eq!(status(&with_tls).await, "passing");
+}

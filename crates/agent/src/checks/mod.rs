@@ -81,9 +81,17 @@ impl CheckRunner {
 
 /// Runs checks until the agent shuts down.
 pub async fn run_checks(agent: Arc<AgentInner>) {
+    let tls = match tls::AgentConfigs::new(&agent.config.checks_tls) {
+        Ok(tls) => tls,
+        Err(error) => {
+            tracing::error!(%error, "cannot use the agent's TLS material for checks; TLS checks use the system's roots");
+            None
+        }
+    };
     let context = match HttpClients::new(&agent.config.checks_tls) {
         Ok(clients) => ProbeContext {
             clients,
+            tls,
             reader: agent.consensus.reader().clone(),
             local_node: agent.node.name.clone(),
         },

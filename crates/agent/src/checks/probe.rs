@@ -9,7 +9,7 @@ use reqwest::Method;
 use tokio::net::TcpStream;
 
 use super::agent_tls::ChecksTls;
-use super::tls::TlsOptions;
+use super::tls::{AgentConfigs, TlsOptions};
 
 use crate::local::LocalCheck;
 
@@ -78,8 +78,18 @@ const ALIAS_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct ProbeContext {
     pub clients: HttpClients,
+    /// The agent's TLS material for TCP, gRPC and H2PING checks over TLS.
+    pub tls: Option<AgentConfigs>,
     pub reader: proconsul_consensus::StateReader,
     pub local_node: String,
+}
+
+/// A check's TLS options with the agent's configurations (its CA and certificate).
+fn with_agent_tls(tls: &Option<TlsOptions>, context: &ProbeContext) -> Option<TlsOptions> {
+    tls.clone().map(|options| TlsOptions {
+        agent: context.tls.clone(),
+        ..options
+    })
 }
 
 /// Consul's default timeout for script checks.
@@ -109,6 +119,7 @@ impl ProbeSpec {
             enabled.then(|| TlsOptions {
                 server_name: definition.tls_server_name.clone(),
                 skip_verify: definition.tls_skip_verify,
+                agent: None,
             })
         };
         let timeout = duration(&definition.timeout)
@@ -265,7 +276,12 @@ impl HttpClients {
         // rustls needs a process-wide crypto provider; another component may have
         // installed it already, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let (roots, identity) = tls.load()?;
+        // Bad TLS files must not stop every check: HTTPS ones fall back to the system's
+        // roots, and the reason is logged.
+        let (roots, identity) = tls.load().unwrap_or_else(|error| {
+            tracing::error!(%error, "cannot use the agent's TLS material for HTTP checks");
+            (Vec::new(), None)
+        });
         let build = |follow: bool, skip_verify: bool| {
             let mut builder = reqwest::Client::builder()
                 .user_agent("Consul Health Check")
@@ -364,9 +380,11 @@ impl ProbeSpec {
             }
             Probe::Udp { address } => udp(address, self.timeout).await,
             Probe::Grpc { target, tls } => {
+                let tls = with_agent_tls(tls, context);
                 super::http2::grpc(target, tls.as_ref(), self.timeout).await
             }
             Probe::H2Ping { address, tls } => {
+                let tls = with_agent_tls(tls, context);
                 super::http2::h2ping(address, tls.as_ref(), self.timeout).await
             }
             Probe::Script { args } => script(args, self.timeout).await,
@@ -388,7 +406,9 @@ impl ProbeSpec {
                 address,
                 tls: Some(options),
             } => {
-                let handshake = super::tls::connect(address, options, false);
+                let options = with_agent_tls(&Some(options.clone()), context);
+                let options = options.unwrap_or_default();
+                let handshake = super::tls::connect(address, &options, false);
                 match tokio::time::timeout(self.timeout, handshake).await {
                     Ok(Ok(_)) => ProbeResult {
                         status: HealthStatus::Passing,
