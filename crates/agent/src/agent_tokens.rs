@@ -281,10 +281,13 @@ impl AgentTokens {
         let Some(path) = &self.file else {
             return Ok(());
         };
-        write_file(path, &persisted).map_err(|source| AgentTokensError::Write {
-            path: path.clone(),
-            source,
-        })
+        let bytes = serde_json::to_vec(&persisted).map_err(std::io::Error::other);
+        bytes
+            .and_then(|bytes| crate::private_file::replace(path, &bytes))
+            .map_err(|source| AgentTokensError::Write {
+                path: path.clone(),
+                source,
+            })
     }
 
     fn with_default(&self, kind: AgentTokenKind) -> Option<String> {
@@ -298,25 +301,6 @@ impl AgentTokens {
     fn read(&self) -> arc_swap::Guard<Arc<Slots>> {
         self.slots.load()
     }
-}
-
-/// Replaces the file atomically, readable by its owner only (it holds secrets).
-fn write_file(path: &Path, persisted: &Persisted) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let bytes = serde_json::to_vec(persisted).map_err(std::io::Error::other)?;
-    let temporary = path.with_extension("json.tmp");
-    {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&temporary, path)
 }
 
 #[cfg(test)]

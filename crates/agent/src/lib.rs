@@ -22,6 +22,7 @@ pub mod https;
 pub mod local;
 mod node_id;
 mod persist;
+mod private_file;
 mod reaper;
 mod reload;
 mod sessions;

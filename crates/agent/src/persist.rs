@@ -77,21 +77,6 @@ fn snapshot(agent: &AgentInner) -> Persisted {
     }
 }
 
-fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let temporary = path.with_extension("json.tmp");
-    {
-        use std::io::Write;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&temporary, path)
-}
-
 /// Writes the local state to `data_dir` on every change, until shutdown.
 pub async fn keep(agent: Arc<AgentInner>, data_dir: PathBuf) {
     let path = data_dir.join(FILE);
@@ -127,7 +112,9 @@ pub async fn keep(agent: Arc<AgentInner>, data_dir: PathBuf) {
             continue;
         }
         let (target, contents) = (path.clone(), bytes.clone());
-        match tokio::task::spawn_blocking(move || write(&target, &contents)).await {
+        match tokio::task::spawn_blocking(move || crate::private_file::replace(&target, &contents))
+            .await
+        {
             Ok(Ok(())) => written = bytes,
             Ok(Err(error)) => {
                 tracing::warn!(%error, path = %path.display(), "could not save the agent's services and checks")
