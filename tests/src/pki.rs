@@ -1,6 +1,7 @@
 //! Certificates for TLS tests, made with rcgen in a temporary directory: a CA, leaves
 //! it signs (servers with `server.dc1.consul`, `localhost` and 127.0.0.1, clients),
-//! and the odd ones the refusal tests need (another CA, expired).
+//! and the odd ones the refusal tests need (another CA, expired); and a small HTTPS
+//! target for checks to probe ([`serve_ok`]).
 
 use std::path::{Path, PathBuf};
 
@@ -112,4 +113,38 @@ impl Pki {
         std::fs::write(&key_file, key.serialize_pem()).unwrap();
         (cert_file, key_file)
     }
+}
+
+/// An HTTPS server on a free loopback port with `config`, answering every request
+/// `200` with `body` and closing the connection; runs until the test ends.
+pub async fn serve_ok(config: rustls::ServerConfig, body: &'static str) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
 }

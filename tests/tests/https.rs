@@ -494,41 +494,16 @@ async fn https_target(ca: &Path, cert: &Path, key: &Path) -> u16 {
     .unwrap();
     let mut config = (*config).clone();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let Ok(mut stream) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let mut buffer = [0u8; 4096];
-                let _ = stream.read(&mut buffer).await;
-                let _ = stream
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                    )
-                    .await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    port
+    proconsul_tests::pki::serve_ok(config, "ok").await.port()
 }
 
-/// Registers an HTTP check of `url` on `agent` (plain HTTP API) and waits until the
-/// check has run; returns its status.
-async fn http_check_status(agent: &TestAgent, url: &str) -> String {
+/// Registers the check `definition` (with an `ID`) on `agent` and waits until it has
+/// run once; returns the status that run gave.
+async fn first_status(agent: &TestAgent, definition: serde_json::Value) -> String {
+    let id = definition["ID"].as_str().unwrap().to_string();
     let registered = proconsul_tests::put(
         &agent.url("/v1/agent/check/register"),
-        json!({"ID": "tls-target", "Name": "tls target", "HTTP": url, "Interval": "1s"})
-            .to_string(),
+        definition.to_string(),
     )
     .await;
     assert_eq!(registered.status, 200, "{}", registered.body);
@@ -537,7 +512,7 @@ async fn http_check_status(agent: &TestAgent, url: &str) -> String {
         let checks = proconsul_tests::get(&agent.url("/v1/agent/checks"))
             .await
             .json();
-        let check = &checks["tls-target"];
+        let check = &checks[id.as_str()];
         if !check["Output"].as_str().unwrap_or("").is_empty() {
             return check["Status"].as_str().unwrap().to_string();
         }
@@ -549,32 +524,50 @@ async fn http_check_status(agent: &TestAgent, url: &str) -> String {
     }
 }
 
+/// A dev agent with `tls.defaults` holding `pki`'s CA and, with `certificate`, a
+/// certificate it presents (`verify_outgoing`).
+fn agent_with_tls(pki: &Pki, dir: &TempDir, certificate: bool) -> TestAgent {
+    let mut defaults = json!({"ca_file": pki.ca_file()});
+    if certificate {
+        let (cert, key) = pki.server("agent");
+        defaults["cert_file"] = json!(cert);
+        defaults["key_file"] = json!(key);
+        defaults["verify_outgoing"] = json!(true);
+    }
+    let name = if certificate {
+        "with-cert.json"
+    } else {
+        "ca-only.json"
+    };
+    let file = write_file(
+        dir.path(),
+        name,
+        &json!({"tls": {"defaults": defaults}}).to_string(),
+    );
+    TestAgent::start_with(&["-config-file", &file, "-dns-port=-1"])
+}
+
 #[tokio::test]
 async fn http_checks_use_the_agents_ca_and_certificate() {
     let pki = Pki::new("cluster");
     let (target_cert, target_key) = pki.server("target");
     let port = https_target(&pki.ca_file(), &target_cert, &target_key).await;
-    let url = format!("https://127.0.0.1:{port}/health");
+    let check = json!({"ID": "tls-target", "Name": "tls target", "Interval": "1s",
+                       "HTTP": format!("https://127.0.0.1:{port}/health")});
+    let dir = TempDir::new("checks-tls");
 
     // Without the agent's TLS settings the target's CA is unknown: critical.
     let plain = TestAgent::start_with(&["-dns-port=-1"]);
-    assert_eq!(http_check_status(&plain, &url).await, "critical");
+    assert_eq!(first_status(&plain, check.clone()).await, "critical");
 
     // With `tls.defaults` (the CA, and with verify_outgoing the agent's certificate,
     // which the target requires): passing.
-    let (agent_cert, agent_key) = pki.server("agent");
-    let dir = TempDir::new("checks-tls");
-    let config = json!({"tls": {"defaults": {"ca_file": pki.ca_file(), "cert_file": agent_cert,
-                                              "key_file": agent_key, "verify_outgoing": true}}});
-    let file = write_file(dir.path(), "tls.json", &config.to_string());
-    let with_tls = TestAgent::start_with(&["-config-file", &file, "-dns-port=-1"]);
-    assert_eq!(http_check_status(&with_tls, &url).await, "passing");
+    let with_tls = agent_with_tls(&pki, &dir, true);
+    assert_eq!(first_status(&with_tls, check.clone()).await, "passing");
 
     // The CA alone is not enough for a target that asks for a client certificate.
-    let config = json!({"tls": {"defaults": {"ca_file": pki.ca_file()}}});
-    let file = write_file(dir.path(), "ca-only.json", &config.to_string());
-    let ca_only = TestAgent::start_with(&["-config-file", &file, "-dns-port=-1"]);
-    assert_eq!(http_check_status(&ca_only, &url).await, "critical");
+    let ca_only = agent_with_tls(&pki, &dir, false);
+    assert_eq!(first_status(&ca_only, check).await, "critical");
 }
 
 #[tokio::test]
@@ -582,43 +575,11 @@ async fn tls_tcp_checks_use_the_agents_ca_and_certificate() {
     let pki = Pki::new("cluster");
     let (target_cert, target_key) = pki.server("target");
     let port = https_target(&pki.ca_file(), &target_cert, &target_key).await;
-    let register = |agent: &TestAgent| {
-        let url = agent.url("/v1/agent/check/register");
-        let body = json!({"ID": "tls-tcp", "Name": "tls tcp", "TCP": format!("127.0.0.1:{port}"),
-                          "TCPUseTLS": true, "Interval": "1s"});
-        async move {
-            let registered = proconsul_tests::put(&url, body.to_string()).await;
-            assert_eq!(registered.status, 200, "{}", registered.body);
-        }
-    };
-    let status = |agent: &TestAgent| {
-        let url = agent.url("/v1/agent/checks");
-        async move {
-            let deadline = std::time::Instant::now() + Duration::from_secs(15);
-            loop {
-                let checks = proconsul_tests::get(&url).await.json();
-                let check = &checks["tls-tcp"];
-                if !check["Output"].as_str().unwrap_or("").is_empty() {
-                    return check["Status"].as_str().unwrap().to_string();
-                }
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "the check never ran: {check}"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
+    let check = json!({"ID": "tls-tcp", "Name": "tls tcp", "Interval": "1s",
+                       "TCP": format!("127.0.0.1:{port}"), "TCPUseTLS": true});
     let plain = TestAgent::start_with(&["-dns-port=-1"]);
-    register(&plain).await;
-    assert_eq!(status(&plain).await, "critical");
-
-    let (agent_cert, agent_key) = pki.server("agent");
+    assert_eq!(first_status(&plain, check.clone()).await, "critical");
     let dir = TempDir::new("tcp-tls");
-    let config = json!({"tls": {"defaults": {"ca_file": pki.ca_file(), "cert_file": agent_cert,
-                                              "key_file": agent_key, "verify_outgoing": true}}});
-    let file = write_file(dir.path(), "tls.json", &config.to_string());
-    let with_tls = TestAgent::start_with(&["-config-file", &file, "-dns-port=-1"]);
-    register(&with_tls).await;
-    assert_eq!(status(&with_tls).await, "passing");
+    let with_tls = agent_with_tls(&pki, &dir, true);
+    assert_eq!(first_status(&with_tls, check).await, "passing");
 }
