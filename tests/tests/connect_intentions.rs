@@ -39,6 +39,18 @@ async fn upsert(
     .await
 }
 
+/// The keys of a JSON object, sorted.
+fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
 async fn allowed(agent: &TestAgent, token: &str, source: &str, destination: &str) -> bool {
     let path = format!("/v1/connect/intentions/check?source={source}&destination={destination}");
     let answer = call(agent, "GET", &path, token, None).await;
@@ -75,6 +87,57 @@ async fn intentions_by_name_and_by_id_with_precedence() {
     assert!(
         read.get("ID").is_none(),
         "intentions by name have no ID: {read}"
+    );
+    // Consul's `structs.Intention` keys: ID, Description and Meta are omitted when empty.
+    assert_eq!(
+        keys(&read),
+        [
+            "Action",
+            "CreateIndex",
+            "DestinationNS",
+            "DestinationName",
+            "ModifyIndex",
+            "Precedence",
+            "SourceNS",
+            "SourceName",
+            "SourceType",
+        ]
+    );
+    // Bodies decode as Go decodes them: names in any case, null as the zero value (so
+    // the default source type), unknown fields ignored.
+    let go_body = call(
+        &agent,
+        "PUT",
+        "/v1/connect/intentions/exact?source=api&destination=web",
+        token,
+        Some(json!({"action": "deny", "source_type": null, "Meta": null, "Unknown": 1})),
+    )
+    .await;
+    assert_eq!(go_body.status, 200, "{}", go_body.body);
+    let decoded = call(
+        &agent,
+        "GET",
+        "/v1/connect/intentions/exact?source=api&destination=web",
+        token,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(
+        (decoded["Action"].as_str(), decoded["SourceType"].as_str()),
+        (Some("deny"), Some("consul"))
+    );
+    assert!(
+        call(
+            &agent,
+            "DELETE",
+            "/v1/connect/intentions/exact?source=api&destination=web",
+            token,
+            None
+        )
+        .await
+        .status
+            == 200
     );
 
     let matched = call(
@@ -207,6 +270,17 @@ async fn intentions_by_name_and_by_id_with_precedence() {
         .await
         .json();
     assert_eq!(config["Provider"], "consul");
+    assert_eq!(
+        keys(&config),
+        [
+            "Config",
+            "CreateIndex",
+            "ForceWithoutCrossSigning",
+            "ModifyIndex",
+            "Provider",
+            "State",
+        ]
+    );
     assert_eq!(config["Config"]["LeafCertTTL"], "72h");
     let set = call(
         &agent,
