@@ -132,11 +132,11 @@ impl AgentInner {
         service: Option<AgentService>,
         mut checks: Vec<HealthCheck>,
     ) -> (Option<AgentService>, Vec<HealthCheck>) {
-        let state = self.consensus.reader().current();
-        let gate = SyncGate::new(self.acl_resolver.as_ref(), &state, &self.node.name);
-        if gate.is_open() {
+        let Some(resolver) = &self.acl_resolver else {
             return (service, checks);
-        }
+        };
+        let state = self.consensus.reader().current();
+        let gate = SyncGate::new(resolver, &state, &self.node.name);
         let mut blocked_service = None;
         let service = service.filter(|service| {
             let token = self.local.token(&Entry::Service(service.id.clone()));
@@ -185,12 +185,12 @@ impl AgentInner {
 
     /// Whether `token` may remove the catalog's entry; a refusal is logged.
     fn may_deregister(&self, service_id: &str, check_id: &str, token: &str) -> bool {
+        let Some(resolver) = &self.acl_resolver else {
+            return true;
+        };
         let state = self.consensus.reader().current();
         let node = self.node.name.as_str();
-        let gate = SyncGate::new(self.acl_resolver.as_ref(), &state, node);
-        if gate.is_open() {
-            return true;
-        }
+        let gate = SyncGate::new(resolver, &state, node);
         let (what, id, allowed) = if service_id.is_empty() {
             let Some(check) = state.check(node, check_id) else {
                 return true;

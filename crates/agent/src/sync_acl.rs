@@ -18,30 +18,21 @@ use crate::acl::{AclRefusal, now, service_write_permissions};
 use crate::token_resolver::TokenResolver;
 
 /// Decides which of the agent's writes its tokens allow, against one state version.
+/// Only made with ACLs enabled; without them every write is allowed and no gate is asked.
 pub struct SyncGate<'a> {
-    /// `None`: ACLs are disabled and everything is written.
-    resolver: Option<&'a Arc<TokenResolver>>,
+    resolver: &'a Arc<TokenResolver>,
     state: &'a State,
     node: &'a str,
 }
 
 impl<'a> SyncGate<'a> {
     /// A gate for the agent on `node`, resolving tokens in `state`.
-    pub fn new(
-        resolver: Option<&'a Arc<TokenResolver>>,
-        state: &'a State,
-        node: &'a str,
-    ) -> SyncGate<'a> {
+    pub fn new(resolver: &'a Arc<TokenResolver>, state: &'a State, node: &'a str) -> SyncGate<'a> {
         SyncGate {
             resolver,
             state,
             node,
         }
-    }
-
-    /// Whether every write is allowed without asking (ACLs disabled).
-    pub fn is_open(&self) -> bool {
-        self.resolver.is_none()
     }
 
     /// Registering or changing `service` with `token`.
@@ -69,12 +60,9 @@ impl<'a> SyncGate<'a> {
         )
     }
 
-    /// The rules of `token`, else of the default token, else of the anonymous one; with
-    /// ACLs disabled, everything.
+    /// The rules of `token`, else of the default token, else of the anonymous one.
     fn authorizer(&self, token: &str) -> Result<Arc<proconsul_acl::Authorizer>, AclRefusal> {
-        let Some(resolver) = self.resolver else {
-            return Ok(Arc::new(proconsul_acl::Authorizer::allow_all()));
-        };
+        let resolver = self.resolver;
         let default = (token.is_empty())
             .then(|| resolver.default_token())
             .flatten();
