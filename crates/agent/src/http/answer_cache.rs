@@ -18,6 +18,8 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 
+use crate::acl::Authorizer;
+
 /// Entries kept before the cache is emptied and starts again (a bound, not an LRU:
 /// answers are cheap to rebuild, and a busy agent asks far fewer distinct questions).
 const MAX_ENTRIES: usize = 4096;
@@ -52,6 +54,29 @@ impl AnswerCache {
             entries.clear();
         }
         entries.insert(key, (index, answer));
+    }
+
+    /// The answer kept under `key` at `index`, else the one `build` encodes (then
+    /// kept). A kept answer still tells `authz` that ACLs left something out of it, so
+    /// the header says so again.
+    pub fn get_or_build(
+        &self,
+        authz: &Authorizer,
+        key: &str,
+        index: u64,
+        build: impl FnOnce() -> Bytes,
+    ) -> Bytes {
+        if let Some(answer) = self.get(key, index) {
+            authz.keep(!answer.filtered_by_acls);
+            return answer.bytes;
+        }
+        let bytes = build();
+        let answer = Answer {
+            bytes: bytes.clone(),
+            filtered_by_acls: authz.results_filtered(),
+        };
+        self.put(key.to_string(), index, answer);
+        bytes
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Answer)>> {

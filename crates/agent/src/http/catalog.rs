@@ -12,7 +12,6 @@ use proconsul_api::{
 };
 use proconsul_state::{Command, CommandOutcome, State, Table};
 
-use crate::http::answer_cache::Answer;
 use crate::http::blocking::ServiceScope;
 use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
@@ -136,49 +135,42 @@ pub async fn services(ctx: Ctx) -> Result<Response, ApiError> {
         .blocking(&tables, |state| {
             let indexes = state.table_indexes();
             let index = indexes.services.max(indexes.nodes);
-            if let Some(answer) = cache.get(&key, index) {
-                ctx.authz.keep(!answer.filtered_by_acls);
-                return (index, answer.bytes);
-            }
-            let mut names = state.service_names();
-            names.retain(|name, _| ctx.authz.keep(ctx.authz.service_read(name)));
-            if ctx.filter.is_some() {
-                // The filter sees each instance as /v1/catalog/service shows it; a name
-                // stays with the tags of the instances that pass.
-                names = names
-                    .into_keys()
-                    .filter_map(|name| {
-                        let rows: Vec<_> = state
-                            .catalog_service(&name)
-                            .into_iter()
-                            // ACLs first, so a filter cannot probe hidden nodes.
-                            .filter(|row| ctx.authz.keep(ctx.authz.node_read(&row.node)))
-                            .filter(|row| ctx.keep(row))
-                            .collect();
-                        if rows.is_empty() {
-                            return None;
-                        }
-                        let mut tags: Vec<String> =
-                            rows.into_iter().flat_map(|row| row.service_tags).collect();
-                        tags.sort();
-                        tags.dedup();
-                        Some((name, tags))
-                    })
-                    .collect();
-            }
-            if !ctx.options.node_meta.is_empty() {
-                names.retain(|name, _| {
-                    state
-                        .service_instances(name)
-                        .any(|(node, _)| node_meta_matches(&ctx.options.node_meta, &node.meta))
-                });
-            }
-            let encoded = encode_json(&names, ctx.options.pretty);
-            let answer = Answer {
-                bytes: encoded.clone(),
-                filtered_by_acls: ctx.authz.results_filtered(),
-            };
-            cache.put(key.clone(), index, answer);
+            let encoded = cache.get_or_build(&ctx.authz, &key, index, || {
+                let mut names = state.service_names();
+                names.retain(|name, _| ctx.authz.keep(ctx.authz.service_read(name)));
+                if ctx.filter.is_some() {
+                    // The filter sees each instance as /v1/catalog/service shows it; a name
+                    // stays with the tags of the instances that pass.
+                    names = names
+                        .into_keys()
+                        .filter_map(|name| {
+                            let rows: Vec<_> = state
+                                .catalog_service(&name)
+                                .into_iter()
+                                // ACLs first, so a filter cannot probe hidden nodes.
+                                .filter(|row| ctx.authz.keep(ctx.authz.node_read(&row.node)))
+                                .filter(|row| ctx.keep(row))
+                                .collect();
+                            if rows.is_empty() {
+                                return None;
+                            }
+                            let mut tags: Vec<String> =
+                                rows.into_iter().flat_map(|row| row.service_tags).collect();
+                            tags.sort();
+                            tags.dedup();
+                            Some((name, tags))
+                        })
+                        .collect();
+                }
+                if !ctx.options.node_meta.is_empty() {
+                    names.retain(|name, _| {
+                        state
+                            .service_instances(name)
+                            .any(|(node, _)| node_meta_matches(&ctx.options.node_meta, &node.meta))
+                    });
+                }
+                encode_json(&names, ctx.options.pretty)
+            });
             (index, encoded)
         })
         .await?;

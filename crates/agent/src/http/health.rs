@@ -8,7 +8,6 @@ use proconsul_acl::Authorize;
 use proconsul_api::{HealthCheck, HealthStatus, ServiceEntry};
 use proconsul_state::{State, Table};
 
-use crate::http::answer_cache::Answer;
 use crate::http::blocking::ServiceScope;
 use crate::http::catalog::node_meta_matches;
 use crate::http::context::Ctx;
@@ -110,12 +109,10 @@ async fn service_entries(
     let cache = &ctx.agent.answers;
     let (meta, encoded) = ctx
         .blocking_service(&name, scope, |state, index| {
-            if let Some(answer) = cache.get(&key, index) {
-                ctx.authz.keep(!answer.filtered_by_acls);
-                return answer.bytes;
-            }
-            let entries: Vec<ServiceEntry> =
-                if ctx.authz.keep(ctx.authz.service_read(&name)) && !peered {
+            cache.get_or_build(&ctx.authz, &key, index, || {
+                let entries: Vec<ServiceEntry> = if ctx.authz.keep(ctx.authz.service_read(&name))
+                    && !peered
+                {
                     entries(state, &name)
                         .into_iter()
                         .filter(|entry| tags.iter().all(|tag| entry.service.tags.contains(tag)))
@@ -127,13 +124,8 @@ async fn service_entries(
                 } else {
                     Vec::new()
                 };
-            let encoded = encode_json(&entries, ctx.options.pretty);
-            let answer = Answer {
-                bytes: encoded.clone(),
-                filtered_by_acls: ctx.authz.results_filtered(),
-            };
-            cache.put(key.clone(), index, answer);
-            encoded
+                encode_json(&entries, ctx.options.pretty)
+            })
         })
         .await?;
     Ok(query_encoded(&meta, encoded))

@@ -25,7 +25,6 @@ use proconsul_state::{NodeChecksCursor, State, Table};
 use serde::Serialize;
 
 use crate::http::AppState;
-use crate::http::answer_cache::Answer;
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
 use crate::http::respond::{encode_json, query_encoded, query_json, query_not_found};
@@ -279,19 +278,12 @@ async fn missing_service(_ctx: Ctx) -> ApiError {
     ApiError::bad_request("Missing service name")
 }
 
-/// The answer kept under `key` at `index`, else the one `build` encodes (then kept).
-/// A kept answer still records that ACLs left something out of it.
+/// The answer kept under `key` at `index`, else the one `build` encodes; with the index.
 fn cached(ctx: &Ctx, key: &str, index: u64, build: impl FnOnce() -> Bytes) -> (u64, Bytes) {
-    let cache = &ctx.agent.answers;
-    if let Some(answer) = cache.get(key, index) {
-        ctx.authz.keep(!answer.filtered_by_acls);
-        return (index, answer.bytes);
-    }
-    let bytes = build();
-    let answer = Answer {
-        bytes: bytes.clone(),
-        filtered_by_acls: ctx.authz.results_filtered(),
-    };
-    cache.put(key.to_string(), index, answer);
-    (index, bytes)
+    (
+        index,
+        ctx.agent
+            .answers
+            .get_or_build(&ctx.authz, key, index, build),
+    )
 }
