@@ -199,7 +199,10 @@ impl TestAgent {
             .arg("agent")
             .args(mode)
             .args(["-node", &node_name])
-            .arg(format!("-http-port={http_port}"))
+            .args(
+                (!extra.iter().any(|arg| arg.starts_with("-http-port")))
+                    .then(|| format!("-http-port={http_port}")),
+            )
             .arg(format!("-server-port={server_port}"))
             .args(
                 (!extra.iter().any(|arg| arg.starts_with("-dns-port")))

@@ -16,8 +16,7 @@ use crate::TempDir;
 pub struct Pki {
     dir: TempDir,
     name: String,
-    params: CertificateParams,
-    key: KeyPair,
+    issuer: Issuer<'static, KeyPair>,
 }
 
 impl Pki {
@@ -40,8 +39,21 @@ impl Pki {
         Pki {
             dir,
             name: name.to_string(),
-            params,
-            key,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A CA made elsewhere (`proconsul tls ca create`), from its certificate and key
+    /// files, to sign the odd leaves a test needs; `name` prefixes nothing it reads.
+    pub fn adopt(name: &str, ca_file: &Path, ca_key_file: &Path) -> Pki {
+        let pem = std::fs::read_to_string(ca_file).unwrap();
+        let key = KeyPair::from_pem(&std::fs::read_to_string(ca_key_file).unwrap()).unwrap();
+        let dir = TempDir::new("pki");
+        std::fs::copy(ca_file, dir.path().join(format!("{name}-ca.pem"))).unwrap();
+        Pki {
+            dir,
+            name: name.to_string(),
+            issuer: Issuer::from_ca_cert_pem(&pem, key).unwrap(),
         }
     }
 
@@ -105,8 +117,7 @@ impl Pki {
         params.extended_key_usages = usages;
         params.not_before = date_time_ymd(from, 1, 1);
         params.not_after = date_time_ymd(until, 1, 1);
-        let issuer = Issuer::from_params(&self.params, &self.key);
-        let cert = params.signed_by(&key, &issuer).unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
         let cert_file = self.dir.path().join(format!("{name}.pem"));
         let key_file = self.dir.path().join(format!("{name}-key.pem"));
         std::fs::write(&cert_file, cert.pem()).unwrap();

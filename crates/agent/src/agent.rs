@@ -349,6 +349,12 @@ impl Agent {
             )),
             None => None,
         };
+        let rpc_tls = match &config.rpc_tls {
+            Some(settings) if !config.dev => settings
+                .load()
+                .map_err(|error| AgentError::Config(format!("server RPC TLS: {error}")))?,
+            _ => proconsul_consensus::RpcTls::default(),
+        };
         let node_name = config.node_name.clone().unwrap_or_else(host_name);
         let server_data_dir = config.data_dir.clone().filter(|_| !config.dev);
         let node_uuid = match (config.node_id, &server_data_dir) {
@@ -399,10 +405,11 @@ impl Agent {
                         snapshot_threshold: config.raft_snapshot_threshold,
                         trailing_logs: config.raft_trailing_logs,
                         cluster,
+                        tls: rpc_tls.clone(),
                     },
                 )
                 .await?;
-                tracing::info!(%rpc_addr, data_dir = %data_dir.display(), "raft: durable server started; server RPC listening");
+                tracing::info!(%rpc_addr, data_dir = %data_dir.display(), tls = ?rpc_tls, "raft: durable server started; server RPC listening");
                 consensus
             }
             None => {

@@ -51,6 +51,8 @@ pub struct AgentConfig {
     pub checks_tls: crate::checks::ChecksTls,
     /// `ports.https` with a certificate: the HTTPS API (off when `None`).
     pub https: Option<crate::https::HttpsSettings>,
+    /// `tls.internal_rpc`: server RPC's TLS (plaintext when `None`).
+    pub rpc_tls: Option<crate::rpc_tls::RpcTlsSettings>,
     /// `-http-port`.
     pub http_port: u16,
     /// `ports.http = -1`: no plain HTTP listener (an HTTPS-only agent).
@@ -134,6 +136,7 @@ impl Default for AgentConfig {
             http_addr: None,
             http_unix_socket: None,
             https: None,
+            rpc_tls: None,
             checks_tls: crate::checks::ChecksTls::default(),
             http_port: 8500,
             http_disabled: false,

@@ -25,6 +25,7 @@ mod persist;
 mod private_file;
 mod reaper;
 mod reload;
+pub mod rpc_tls;
 mod sessions;
 mod sync_acl;
 pub mod token_resolver;

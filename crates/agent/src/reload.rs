@@ -1,5 +1,6 @@
-//! Reloading, by `PUT /v1/agent/reload` or SIGHUP: the HTTPS certificates, key and CA
-//! are read again (new connections use them, open ones keep theirs), then the
+//! Reloading, by `PUT /v1/agent/reload` or SIGHUP: the certificates, keys and CAs of
+//! HTTPS and server RPC are read again (new connections use them, open ones keep
+//! theirs), then the
 //! configuration files, whose services and checks are brought in line with them. Other
 //! settings take effect on restart. A failure leaves what was running as it was.
 
@@ -14,6 +15,12 @@ pub async fn reload(agent: &AgentInner) -> Result<(), String> {
     if let Some(tls) = &agent.https_tls {
         tls.reload()
             .map_err(|error| failed(format!("HTTPS: {error}")))?;
+    }
+    if let Some(settings) = agent.config.rpc_tls.as_ref().filter(|_| !agent.config.dev) {
+        let tls = settings
+            .load()
+            .map_err(|error| failed(format!("server RPC TLS: {error}")))?;
+        agent.consensus.reload_rpc_tls(&tls);
     }
     let files = proconsul_config::load(&agent.config.config_sources)
         .map_err(|error| failed(error.to_string()))?;

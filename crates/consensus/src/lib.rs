@@ -27,3 +27,4 @@ pub use node::{
     ServerOptions,
 };
 pub use reader::StateReader;
+pub use rpc::tls::RpcTls;

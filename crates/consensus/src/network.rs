@@ -77,6 +77,13 @@ pub struct RpcNetwork {
     client: RpcClient,
 }
 
+impl RpcNetwork {
+    /// Raft's messages go through `client` (and its TLS settings).
+    pub fn new(client: RpcClient) -> RpcNetwork {
+        RpcNetwork { client }
+    }
+}
+
 /// Raft's messages to one peer, sent to its server RPC address.
 pub struct RpcPeer {
     client: RpcClient,

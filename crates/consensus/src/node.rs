@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use openraft::ServerState;
 use openraft::async_runtime::Instant as _;
 use openraft::async_runtime::WatchReceiver;
@@ -20,6 +21,7 @@ use crate::network::{NoNetwork, RpcNetwork};
 use crate::reader::StateReader;
 use crate::rpc::client::RpcClient;
 use crate::rpc::messages::ServerInfo;
+use crate::rpc::tls::{ListenerTls, RpcTls};
 use crate::state_machine::StateMachine;
 use crate::timing::RaftTiming;
 use crate::types::{Raft, ServerNode, TypeConfig};
@@ -45,6 +47,8 @@ pub struct ServerOptions {
     /// `raft_trailing_logs`: entries kept in the log after a snapshot (Consul: 10240).
     pub trailing_logs: u64,
     pub cluster: ClusterOptions,
+    /// Server RPC's TLS (`tls.internal_rpc`); plaintext by default.
+    pub tls: RpcTls,
 }
 
 /// How a server finds the others and forms or joins a cluster.
@@ -130,6 +134,8 @@ pub(crate) struct Inner {
     /// Who this server is, as discovery describes it to peers.
     pub(crate) me: ServerIdentity,
     pub(crate) rpc: RpcClient,
+    /// The TLS settings new server RPC connections are held to.
+    pub(crate) listener_tls: Arc<ArcSwap<ListenerTls>>,
     /// Writes this server forwards to the leader, sent in batches.
     pub(crate) forward_queue: ForwardQueue,
     /// Servers heard of through join addresses and their answers, before and after the
@@ -210,7 +216,14 @@ impl Consensus {
         bootstrap_alone(&raft, &config).await?;
         lead_within(&raft, DEV_ELECTION_TIMEOUT).await?;
         tracing::debug!(node = %config.node_name, "raft: leader");
-        Ok(Consensus::assemble(raft, reader, &config, timing, None))
+        Ok(Consensus::assemble(
+            raft,
+            reader,
+            &config,
+            timing,
+            None,
+            (RpcClient::default(), &RpcTls::default()),
+        ))
     }
 
     fn assemble(
@@ -219,8 +232,8 @@ impl Consensus {
         config: &ConsensusConfig,
         timing: RaftTiming,
         cluster: Option<&ClusterOptions>,
+        (rpc, tls): (RpcClient, &RpcTls),
     ) -> Consensus {
-        let rpc = RpcClient::default();
         let shutdown = CancellationToken::new();
         Consensus {
             inner: Arc::new(Inner {
@@ -236,6 +249,7 @@ impl Consensus {
                 },
                 forward_queue: ForwardQueue::spawn(rpc.clone(), shutdown.clone()),
                 rpc,
+                listener_tls: Arc::new(ArcSwap::from_pointee(ListenerTls::from(tls))),
                 discovered: Mutex::new(BTreeMap::new()),
                 last_contact: Mutex::new(None),
                 started: Instant::now(),
@@ -285,16 +299,24 @@ impl Consensus {
         let log = RedbLogStore::open(&raft_dir.join("raft.db")).map_err(storage)?;
         let reader = StateReader::default();
         let machine = StateMachine::durable(reader.clone(), &raft_dir).map_err(storage)?;
+        let rpc = RpcClient::new(options.tls.connector.as_ref());
         let raft = Raft::new(
             config.node_id,
             raft_config,
-            RpcNetwork::default(),
+            RpcNetwork::new(rpc.clone()),
             log,
             machine,
         )
         .await
         .map_err(|error| ConsensusError::Raft(error.to_string()))?;
-        let consensus = Consensus::assemble(raft, reader, &config, timing, Some(&options.cluster));
+        let consensus = Consensus::assemble(
+            raft,
+            reader,
+            &config,
+            timing,
+            Some(&options.cluster),
+            (rpc, &options.tls),
+        );
         crate::rpc::server::spawn(consensus.clone(), listener);
 
         let raft = &consensus.inner.raft;
@@ -332,6 +354,16 @@ impl Consensus {
         let metrics = metrics.borrow_watched();
         let voters: Vec<u64> = metrics.membership_config.voter_ids().collect();
         voters == [self.inner.node_id]
+    }
+
+    /// Server RPC's new TLS settings (a `reload`): new connections, both ways, use them;
+    /// open ones keep theirs.
+    pub fn reload_rpc_tls(&self, tls: &RpcTls) {
+        self.inner
+            .listener_tls
+            .store(Arc::new(ListenerTls::from(tls)));
+        self.inner.rpc.reconfigure(tls.connector.as_ref());
+        tracing::info!(?tls, "server RPC: TLS settings reloaded");
     }
 
     /// The published state and its change notifications.

@@ -33,6 +33,7 @@ async fn server(dir: &Path, id: u64, join: &[&str], bootstrap: bool, threshold: 
                 raft_multiplier: 1,
                 datacenter: "dc1".to_string(),
             },
+            tls: Default::default(),
         },
     )
     .await

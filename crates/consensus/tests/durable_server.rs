@@ -23,6 +23,7 @@ async fn server(dir: &Path, snapshot_threshold: u64) -> Consensus {
             snapshot_threshold,
             trailing_logs: 5,
             cluster: ClusterOptions::default(),
+            tls: Default::default(),
         },
     )
     .await

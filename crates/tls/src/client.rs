@@ -1,4 +1,4 @@
-//! Client configurations (the CLI, and later server RPC): the servers' CA, or the
+//! Client configurations (the CLI, server RPC, checks): the servers' CA, or the
 //! system's roots when no CA is given; optionally a client certificate for listeners
 //! that verify incoming connections, another name to check the server's certificate
 //! against, or no check at all when the operator asked for that.
@@ -12,7 +12,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::ServerName;
 
-use crate::verify::{NamedServer, Unverified};
+use crate::verify::{CaOnly, NamedServer, Unverified};
 use crate::{TlsError, files, provider};
 
 /// What a client is configured with (`-ca-file`, `-client-cert`, `CONSUL_CACERT`, ...).
@@ -26,6 +26,9 @@ pub struct ClientTls {
     pub server_name: Option<String>,
     /// Accept any server certificate (`CONSUL_HTTP_SSL_VERIFY=false`).
     pub skip_verify: bool,
+    /// Check only that the CA signed the server's certificate, not the name in it
+    /// (server RPC without `verify_server_hostname`); needs a CA.
+    pub ca_only: bool,
 }
 
 /// Builds a client configuration from `settings`.
@@ -63,15 +66,25 @@ fn server_verifier(
             provider: provider.clone(),
         }));
     }
-    let verifier: Arc<dyn ServerCertVerifier> =
-        if settings.ca_file.is_some() || settings.ca_path.is_some() {
-            let roots = files::roots(settings.ca_file.as_deref(), settings.ca_path.as_deref())?;
-            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                .build()
-                .map_err(|error| TlsError::Rustls(rustls::Error::General(error.to_string())))?
-        } else {
-            Arc::new(rustls_platform_verifier::Verifier::new(provider.clone())?)
-        };
+    let has_ca = settings.ca_file.is_some() || settings.ca_path.is_some();
+    if settings.ca_only {
+        if !has_ca {
+            return Err(TlsError::VerifyWithoutCa);
+        }
+        let roots = files::roots(settings.ca_file.as_deref(), settings.ca_path.as_deref())?;
+        return Ok(Arc::new(CaOnly {
+            roots: Arc::new(roots),
+            provider: provider.clone(),
+        }));
+    }
+    let verifier: Arc<dyn ServerCertVerifier> = if has_ca {
+        let roots = files::roots(settings.ca_file.as_deref(), settings.ca_path.as_deref())?;
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|error| TlsError::Rustls(rustls::Error::General(error.to_string())))?
+    } else {
+        Arc::new(rustls_platform_verifier::Verifier::new(provider.clone())?)
+    };
     match &settings.server_name {
         None => Ok(verifier),
         Some(name) => {

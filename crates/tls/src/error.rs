@@ -29,7 +29,9 @@ pub enum TlsError {
     Key { path: PathBuf, reason: String },
     #[error("{path}: no CA certificate found")]
     NoCa { path: PathBuf },
-    #[error("verify_incoming needs a CA (ca_file or ca_path) to check client certificates against")]
+    #[error(
+        "verify_incoming and verify_outgoing need a CA (ca_file or ca_path) to check certificates against"
+    )]
     VerifyWithoutCa,
     #[error("a certificate needs its key: set both cert_file and key_file")]
     HalfPair,

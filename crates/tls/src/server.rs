@@ -19,6 +19,9 @@ pub struct ServerTls {
     pub ca_file: Option<PathBuf>,
     pub ca_path: Option<PathBuf>,
     pub verify_incoming: bool,
+    /// Without `verify_incoming`: still ask for a client certificate and check it when
+    /// one is given (server RPC, whose peers are told apart by their certificate).
+    pub request_client_cert: bool,
     pub min_version: MinVersion,
 }
 
@@ -31,12 +34,18 @@ pub fn server_config(settings: &ServerTls) -> Result<Arc<ServerConfig>, TlsError
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(settings.min_version.versions())?;
     let has_ca = settings.ca_file.is_some() || settings.ca_path.is_some();
-    let builder = if settings.verify_incoming {
+    let builder = if settings.verify_incoming || (settings.request_client_cert && has_ca) {
         if !has_ca {
             return Err(TlsError::VerifyWithoutCa);
         }
         let roots = files::roots(settings.ca_file.as_deref(), settings.ca_path.as_deref())?;
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+        let verifier = if settings.verify_incoming {
+            verifier
+        } else {
+            verifier.allow_unauthenticated()
+        };
+        let verifier = verifier
             .build()
             .map_err(|error| TlsError::Rustls(rustls::Error::General(error.to_string())))?;
         builder.with_client_cert_verifier(verifier)

@@ -147,3 +147,74 @@ fn bad_files_are_refused_naming_the_file_and_the_problem() {
         Err(TlsError::MinVersion(_))
     ));
 }
+
+/// The leaf's DER, as a peer would present it.
+fn der(pki: &Pki, name: &str) -> rustls_pki_types::CertificateDer<'static> {
+    proconsul_tls::files::certificates(&pki.path(&format!("{name}.pem")))
+        .unwrap()
+        .remove(0)
+}
+
+#[test]
+fn a_peer_certificate_is_told_apart_by_its_name() {
+    let pki = Pki::new();
+    let ca = pki.ca("ca");
+    pki.leaf("leaf", &ca, 2020, 2090);
+    let leaf = der(&pki, "leaf");
+    assert!(proconsul_tls::verify::certificate_is_for(
+        &leaf,
+        "localhost"
+    ));
+    assert!(!proconsul_tls::verify::certificate_is_for(
+        &leaf,
+        "server.dc1.consul"
+    ));
+    assert!(!proconsul_tls::verify::certificate_is_for(
+        &leaf,
+        "not a name"
+    ));
+}
+
+#[test]
+fn ca_only_checks_the_chain_not_the_name() {
+    use rustls::client::danger::ServerCertVerifier;
+    let pki = Pki::new();
+    let ca = pki.ca("ca");
+    pki.leaf("leaf", &ca, 2020, 2090);
+    let other = pki.ca("other");
+    pki.leaf("stranger", &other, 2020, 2090);
+    pki.leaf("old", &ca, 2001, 2002);
+    let verifier = proconsul_tls::verify::CaOnly {
+        roots: std::sync::Arc::new(
+            proconsul_tls::files::roots(Some(&pki.path("ca.pem")), None).unwrap(),
+        ),
+        provider: std::sync::Arc::new(rustls::crypto::ring::default_provider()),
+    };
+    let verify = |name: &str| {
+        verifier.verify_server_cert(
+            &der(&pki, name),
+            &[],
+            &rustls_pki_types::ServerName::try_from("elsewhere.example").unwrap(),
+            &[],
+            rustls_pki_types::UnixTime::now(),
+        )
+    };
+    assert!(
+        verify("leaf").is_ok(),
+        "a name it does not carry is not checked"
+    );
+    assert!(
+        verify("stranger").is_err(),
+        "another CA's certificate passed"
+    );
+    assert!(verify("old").is_err(), "an expired certificate passed");
+    // and a client configuration asking for it needs a CA.
+    let no_ca = ClientTls {
+        ca_only: true,
+        ..ClientTls::default()
+    };
+    assert!(matches!(
+        client_config(&no_ca),
+        Err(TlsError::VerifyWithoutCa)
+    ));
+}

@@ -74,9 +74,9 @@ pub struct AgentArgs {
     /// The address for cluster traffic, advertised as the node's address [default: 127.0.0.1].
     #[arg(long, value_name = "IP")]
     bind: Option<IpAddr>,
-    /// The HTTP API port [default: 8500].
-    #[arg(long = "http-port", value_name = "PORT")]
-    http_port: Option<u16>,
+    /// The HTTP API port [default: 8500]; -1 turns plain HTTP off.
+    #[arg(long = "http-port", value_name = "PORT", allow_hyphen_values = true)]
+    http_port: Option<i32>,
     /// The server RPC (Raft) port [default: 8300].
     #[arg(long = "server-port", value_name = "PORT")]
     server_port: Option<u16>,
@@ -194,6 +194,11 @@ impl AgentArgs {
                 (None, None) => Ok(default),
             };
         let dns = self.dns.settings(files)?;
+        let datacenter = self
+            .datacenter
+            .clone()
+            .or_else(|| files.datacenter.clone())
+            .unwrap_or(defaults.datacenter.clone());
         Ok(AgentConfig {
             dev: self.dev,
             data_dir: (!self.dev)
@@ -237,26 +242,23 @@ impl AgentArgs {
                 Some(HttpAddress::Unix(path)) => Some(path.clone()),
                 _ => None,
             },
+            rpc_tls: super::agent_tls::rpc_tls(files, &datacenter, &dns.config.domain)?,
             dns: dns.config,
             node_name: self
                 .node
                 .clone()
                 .or_else(|| files.node_name.clone())
                 .filter(|node| !node.is_empty()),
-            datacenter: self
-                .datacenter
-                .clone()
-                .or_else(|| files.datacenter.clone())
-                .unwrap_or(defaults.datacenter),
+            datacenter,
             client_addr: self
                 .client
                 .or(files.client_addr)
                 .unwrap_or(defaults.client_addr),
-            // `ports.http = -1` turns plain HTTP off (a flag port turns it back on).
-            http_disabled: self.http_port.is_none() && files.ports.http == Some(-1),
-            http_port: match files.ports.http {
-                Some(-1) => self.http_port.unwrap_or(defaults.http_port),
-                file => port(self.http_port, file, defaults.http_port, "http")?,
+            // `-1` (flag or `ports.http`) turns plain HTTP off; a flag port turns it on.
+            http_disabled: self.http_port.or(files.ports.http) == Some(-1),
+            http_port: match self.http_port.or(files.ports.http) {
+                Some(-1) => defaults.http_port,
+                chosen => port(None, chosen, defaults.http_port, "http")?,
             },
             bind_addr: self.bind.or(files.bind_addr).unwrap_or(defaults.bind_addr),
             server_port: port(
@@ -502,6 +504,92 @@ mod tests {
         assert_eq!(config.http_port, 8501);
         assert_eq!(config.server_port, 8301);
         assert_eq!(config.kv_max_value_size, 10);
+    }
+
+    #[test]
+    fn http_port_minus_one_turns_plain_http_off_and_a_flag_port_back_on() {
+        let off: FileConfig =
+            serde_json::from_value(serde_json::json!({"ports": {"http": -1}})).unwrap();
+        assert!(parse(&["--dev"]).config(&off).unwrap().http_disabled);
+        let flag_off = parse(&["--dev", "--http-port=-1"]);
+        assert!(
+            flag_off
+                .config(&FileConfig::default())
+                .unwrap()
+                .http_disabled
+        );
+        let flag_on = parse(&["--dev", "--http-port=8502"]).config(&off).unwrap();
+        assert!(!flag_on.http_disabled);
+        assert_eq!(flag_on.http_port, 8502);
+    }
+
+    #[test]
+    fn server_rpc_tls_follows_consuls_flags() {
+        let config = |tls: serde_json::Value| {
+            let files: FileConfig =
+                serde_json::from_value(serde_json::json!({"datacenter": "east", "tls": tls}))
+                    .unwrap();
+            parse(&["--server", "--data-dir=/tmp/x", "--domain=example."]).config(&files)
+        };
+        // Nothing set: plaintext.
+        assert_eq!(config(serde_json::json!({})).unwrap().rpc_tls, None);
+        // A certificate: TLS accepted (certificates asked for, not required), plaintext
+        // out.
+        let pair = serde_json::json!({"ca_file": "/ca.pem", "cert_file": "/s.pem", "key_file": "/s-key.pem"});
+        let accepting = config(serde_json::json!({"defaults": pair}))
+            .unwrap()
+            .rpc_tls
+            .unwrap();
+        let server = accepting.server.as_ref().unwrap();
+        assert!(server.request_client_cert && !server.verify_incoming);
+        assert_eq!(accepting.client, None);
+        assert!(!accepting.verify_incoming);
+        // All three flags, the legacy names included: TLS both ways, the server name
+        // from the datacenter and domain, the certificate presented to peers.
+        let strict = config(serde_json::json!({
+            "defaults": pair,
+            "internal_rpc": {"verify_incoming": true, "verify_outgoing": true, "verify_server_hostname": true},
+        }))
+        .unwrap()
+        .rpc_tls
+        .unwrap();
+        assert!(strict.verify_incoming);
+        assert_eq!(strict.server_name.as_deref(), Some("server.east.example"));
+        let client = strict.client.unwrap();
+        assert_eq!(client.server_name.as_deref(), Some("server.east.example"));
+        assert!(!client.ca_only);
+        assert_eq!(client.client_cert.unwrap().to_str(), Some("/s.pem"));
+        // `verify_outgoing` alone checks the CA, not the name.
+        let outgoing = config(
+            serde_json::json!({"defaults": pair, "internal_rpc": {"verify_outgoing": true}}),
+        )
+        .unwrap()
+        .rpc_tls
+        .unwrap();
+        assert!(outgoing.client.unwrap().ca_only);
+        // Refused at start: verify_incoming without a certificate or CA, verify_outgoing
+        // without a CA, half a pair.
+        for (tls, expected) in [
+            (
+                serde_json::json!({"internal_rpc": {"verify_incoming": true, "ca_file": "/ca.pem"}}),
+                "verify_incoming",
+            ),
+            (
+                serde_json::json!({"internal_rpc": {"verify_incoming": true, "cert_file": "/s.pem", "key_file": "/k.pem"}}),
+                "verify_incoming",
+            ),
+            (
+                serde_json::json!({"internal_rpc": {"verify_outgoing": true}}),
+                "verify_outgoing",
+            ),
+            (
+                serde_json::json!({"internal_rpc": {"cert_file": "/s.pem"}}),
+                "key_file",
+            ),
+        ] {
+            let error = config(tls.clone()).unwrap_err().to_string();
+            assert!(error.contains(expected), "{tls}: {error}");
+        }
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //! makes any server able to serve any request: writes and read barriers forwarded to the
 //! leader, and the discovery and membership requests that form and change a cluster.
 //!
-//! It is HTTP/1.1 with postcard bodies: axum serves it, hyper's pooled client sends it,
-//! so connection reuse, framing and timeouts come from well-worn code.
+//! It is HTTP/1.1 with postcard bodies: axum routes it, hyper's pooled client sends it,
+//! so connection reuse, framing and timeouts come from well-worn code; rustls secures it
+//! as Consul's `tls.internal_rpc` says ([`tls`]).
 
 pub(crate) mod client;
+pub(crate) mod listener;
 pub(crate) mod messages;
 pub(crate) mod server;
+pub(crate) mod tls;

@@ -30,6 +30,7 @@ const MAX_REQUEST: usize = 1 << 30;
 /// Serves server RPC on `listener` until the server shuts down.
 pub(crate) fn spawn(consensus: Consensus, listener: TcpListener) {
     let shutdown = consensus.inner.shutdown.clone();
+    let tls = consensus.inner.listener_tls.clone();
     let router = Router::new()
         .route(messages::APPEND_ENTRIES, post(append_entries))
         .route(messages::VOTE, post(vote))
@@ -44,15 +45,7 @@ pub(crate) fn spawn(consensus: Consensus, listener: TcpListener) {
         .route(messages::LEAD_TRANSFER, post(transfer_leadership))
         .layer(DefaultBodyLimit::max(MAX_REQUEST))
         .with_state(consensus);
-    tokio::spawn(async move {
-        // One shared router for every connection (see the agent's HTTP server).
-        let served = axum::serve(listener, router.into_make_service())
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "server RPC stopped");
-        }
-    });
+    tokio::spawn(crate::rpc::listener::serve(listener, router, tls, shutdown));
 }
 
 /// Decodes the request, runs `handle`, encodes its answer.
