@@ -583,3 +583,30 @@ async fn tls_tcp_checks_use_the_agents_ca_and_certificate() {
     let with_tls = agent_with_tls(&pki, &dir, true);
     assert_eq!(first_status(&with_tls, check).await, "passing");
 }
+
+#[test]
+fn tls_cipher_suites_narrow_what_tls12_clients_may_use() {
+    let pki = Pki::new("suites");
+    let (cert, key) = pki.server("server");
+    let dir = TempDir::new("https-suites");
+    let port = free_port();
+    let config = json!({
+        "ports": {"https": port},
+        "tls": {"https": {"cert_file": cert, "key_file": key,
+                          "tls_cipher_suites": "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"}},
+    });
+    let file = write_file(dir.path(), "tls.json", &config.to_string());
+    let _agent = TestAgent::start_with(&["-config-file", &file, "-dns-port=-1"]);
+    let curl_with = |cipher: &str| {
+        Command::new("curl")
+            .args(["-sS", "--tls-max", "1.2", "--ciphers", cipher, "--cacert"])
+            .arg(pki.ca_file())
+            .arg(format!("https://127.0.0.1:{port}/v1/status/leader"))
+            .output()
+            .expect("curl")
+    };
+    let allowed = curl_with("ECDHE-ECDSA-CHACHA20-POLY1305");
+    assert!(allowed.status.success(), "{allowed:?}");
+    let refused = curl_with("ECDHE-ECDSA-AES128-GCM-SHA256");
+    assert!(!refused.status.success(), "{refused:?}");
+}

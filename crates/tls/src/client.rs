@@ -29,11 +29,13 @@ pub struct ClientTls {
     /// Check only that the CA signed the server's certificate, not the name in it
     /// (server RPC without `verify_server_hostname`); needs a CA.
     pub ca_only: bool,
+    /// `tls_cipher_suites`: the TLS 1.2 suites offered (all when `None`).
+    pub cipher_suites: Option<String>,
 }
 
 /// Builds a client configuration from `settings`.
 pub fn client_config(settings: &ClientTls) -> Result<Arc<ClientConfig>, TlsError> {
-    let provider = provider();
+    let provider = provider(settings.cipher_suites.as_deref())?;
     let verifier = server_verifier(settings, &provider)?;
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

@@ -39,6 +39,10 @@ pub enum TlsError {
     ServerName(String),
     #[error("unsupported tls_min_version {0:?} (TLSv1_2 or TLSv1_3)")]
     MinVersion(String),
+    #[error(
+        "tls_cipher_suites: {0:?} is not a TLS 1.2 suite this agent supports (ECDHE with AES-GCM or ChaCha20-Poly1305)"
+    )]
+    CipherSuite(String),
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
 }

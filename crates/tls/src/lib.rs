@@ -8,6 +8,7 @@
 //!
 //! The ring provider is used, as everywhere in the workspace.
 
+pub mod cipher_suites;
 pub mod client;
 pub mod error;
 pub mod files;
@@ -53,6 +54,14 @@ impl MinVersion {
 
 const TLS13_ONLY: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
 
-fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
-    std::sync::Arc::new(rustls::crypto::ring::default_provider())
+/// The ring provider, offering only the TLS 1.2 suites `cipher_suites` names (all when
+/// `None`).
+fn provider(
+    cipher_suites: Option<&str>,
+) -> Result<std::sync::Arc<rustls::crypto::CryptoProvider>, TlsError> {
+    let provider = rustls::crypto::ring::default_provider();
+    Ok(std::sync::Arc::new(cipher_suites::restrict(
+        provider,
+        cipher_suites,
+    )?))
 }

@@ -23,6 +23,8 @@ pub struct ServerTls {
     /// one is given (server RPC, whose peers are told apart by their certificate).
     pub request_client_cert: bool,
     pub min_version: MinVersion,
+    /// `tls_cipher_suites`: the TLS 1.2 suites accepted (all when `None`).
+    pub cipher_suites: Option<String>,
 }
 
 /// Reads and checks `settings`' files and builds the listener's configuration.
@@ -30,7 +32,7 @@ pub fn server_config(settings: &ServerTls) -> Result<Arc<ServerConfig>, TlsError
     let chain = files::certificates(&settings.cert_file)?;
     files::check_validity(&settings.cert_file, &chain[0], SystemTime::now())?;
     let key = files::private_key(&settings.key_file)?;
-    let provider = provider();
+    let provider = provider(settings.cipher_suites.as_deref())?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(settings.min_version.versions())?;
     let has_ca = settings.ca_file.is_some() || settings.ca_path.is_some();

@@ -57,6 +57,7 @@ impl TlsArgs {
                 verify_incoming: https.verify_incoming.unwrap_or(false),
                 request_client_cert: false,
                 min_version,
+                cipher_suites: https.tls_cipher_suites.clone(),
             },
         }))
     }
@@ -116,6 +117,7 @@ pub fn rpc_tls(
             verify_incoming,
             request_client_cert: true,
             min_version,
+            cipher_suites: rpc.tls_cipher_suites.clone(),
         }),
         client: verify_outgoing.then(|| ClientTls {
             ca_file,
@@ -125,6 +127,7 @@ pub fn rpc_tls(
             server_name: server_name.clone(),
             skip_verify: false,
             ca_only: server_name.is_none(),
+            cipher_suites: rpc.tls_cipher_suites.clone(),
         }),
         verify_incoming,
         server_name,

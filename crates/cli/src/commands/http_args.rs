@@ -124,6 +124,7 @@ impl HttpArgs {
                 .or_else(|| env("CONSUL_TLS_SERVER_NAME")),
             skip_verify: env("CONSUL_HTTP_SSL_VERIFY").is_some_and(|value| is_false(&value)),
             ca_only: false,
+            cipher_suites: None,
         };
         let wants_tls = addr.trim().starts_with("https://")
             || env("CONSUL_HTTP_SSL").is_some_and(|value| !is_false(&value));
