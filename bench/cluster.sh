@@ -13,78 +13,8 @@ if ! command -v etcd >/dev/null; then
     if [ "$(id -u)" = 0 ]; then apt-get install -y etcd-server >&2; else sudo apt-get install -y etcd-server >&2; fi
 fi
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-port=20000
-# Sets $port to the next port (no subshell, so the counter moves).
-next_port() { port=$((port + 1)); }
-
-wait_http() { # url, expected substring
-    for _ in $(seq 1 300); do
-        if curl -s --max-time 1 "$1" 2>/dev/null | grep -q "$2"; then return 0; fi
-        sleep 0.1
-    done
-    echo "timed out waiting for $1" >&2
-    return 1
-}
-
-# Starts N proconsul servers; sets urls (comma-separated) and server_pids.
-start_proconsul() {
-    local n="$1" i
-    local -a http rpc
-    for i in $(seq 1 "$n"); do
-        next_port; http[i]=$port
-        next_port; rpc[i]=$port
-    done
-    urls=""; server_pids=()
-    for i in $(seq 1 "$n"); do
-        local args=(agent -server -data-dir="$work/pc-${http[1]}-$i" -node="pc$n-$i" -http-port="${http[i]}"
-            -server-port="${rpc[i]}" -dns-port=-1 -log-level=warn -raft-multiplier=1)
-        if [ "$n" = 1 ]; then args+=(-bootstrap); else
-            args+=(-bootstrap-expect="$n")
-            local j; for j in $(seq 1 "$n"); do [ "$j" = "$i" ] || args+=(-retry-join="127.0.0.1:${rpc[j]}"); done
-        fi
-        "$proconsul" "${args[@]}" >"$work/pc-${http[1]}-$i.log" 2>&1 &
-        pids+=($!); server_pids+=($!)
-        urls="${urls:+$urls,}http://127.0.0.1:${http[i]}"
-    done
-    for i in $(seq 1 "$n"); do wait_http "http://127.0.0.1:${http[i]}/v1/status/leader" ':'; done
-    proconsul_rpc=("${rpc[@]}")
-}
-
-# Starts N etcd members; sets urls and server_pids.
-start_etcd() {
-    local n="$1" i cluster=""
-    local -a client peer
-    for i in $(seq 1 "$n"); do
-        next_port; client[i]=$port
-        next_port; peer[i]=$port
-        cluster="${cluster:+$cluster,}e$n-$i=http://127.0.0.1:${peer[i]}"
-    done
-    urls=""; server_pids=()
-    for i in $(seq 1 "$n"); do
-        etcd --name "e$n-$i" --data-dir "$work/e-${client[1]}-$i" \
-            --listen-client-urls "http://127.0.0.1:${client[i]}" --advertise-client-urls "http://127.0.0.1:${client[i]}" \
-            --listen-peer-urls "http://127.0.0.1:${peer[i]}" --initial-advertise-peer-urls "http://127.0.0.1:${peer[i]}" \
-            --initial-cluster "$cluster" --initial-cluster-state new --log-level error \
-            >"$work/e-${client[1]}-$i.log" 2>&1 &
-        pids+=($!); server_pids+=($!)
-        urls="${urls:+$urls,}http://127.0.0.1:${client[i]}"
-    done
-    for i in $(seq 1 "$n"); do wait_http "http://127.0.0.1:${client[i]}/health" '"health":"true"'; done
-}
-
-stop_servers() {
-    for pid in "${server_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-    wait "${server_pids[@]}" 2>/dev/null || true
-}
+# shellcheck source=bench/cluster_lib.sh
+. "$(dirname "$0")/cluster_lib.sh"
 
 echo "## Durable KV writes: Proconsul and etcd"
 echo
