@@ -4,7 +4,7 @@
 #   tests/py-consul/run.sh [extra pytest args]      e.g.  -k test_kv  or  -x -vv
 #
 # Needs only Python 3 (3.11 tested) with pip; installs everything else under target/py-consul/:
-#   venv/          a virtualenv with py-consul and pytest (pinned below)
+#   venv/          a virtualenv with py-consul and pytest (pinned in venv.sh, which makes it)
 #   download/      py-consul's sdist from PyPI (sha256-checked)
 #   suite-1.8.0/   the unpacked sdist: its tests/, with our conftest.py as the root conftest
 #   logs/          the agent log of each failing test
@@ -24,21 +24,9 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 work="$root/target/py-consul"
-venv="$work/venv"
 version="1.8.0"
 sdist="py_consul-$version.tar.gz"
 sdist_sha256="ed9ab0adb335d33ea84f7622f372411f8e288bb09aee5e7632264d28d285a52c"
-python="${PYTHON:-python3}"
-export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
-# Everything the tests import, pinned (py-consul needs requests; tests/utils.py packaging).
-requirements=(
-    "py-consul==$version"
-    "requests==2.34.2" "urllib3==2.8.0" "idna==3.20" "certifi==2026.10.19.post1"
-    "charset-normalizer==3.5.2"
-    "pytest==8.3.5" "pluggy==1.7.0" "iniconfig==2.3.1" "packaging==26.3"
-    # the sdist's pytest config sets asyncio_mode; without the plugin pytest warns about it
-    "pytest-asyncio==0.26.0"
-)
 
 export PROCONSUL_BIN="${PROCONSUL_BIN:-$root/target/debug/proconsul}"
 if [ ! -x "$PROCONSUL_BIN" ]; then
@@ -49,35 +37,8 @@ fi
 mkdir -p "$work"
 
 # --- virtualenv -------------------------------------------------------------------------
-make_venv() {
-    rm -rf "$venv"
-    if "$python" -m venv "$venv" 2>"$work/venv.err"; then
-        return 0
-    fi
-    # Debian/Ubuntu without python3-venv: ensurepip is missing. Try virtualenv instead.
-    echo "run.sh: '$python -m venv' failed ($(tail -n1 "$work/venv.err")); trying virtualenv" >&2
-    rm -rf "$venv"
-    if "$python" -m virtualenv --version >/dev/null 2>&1; then
-        "$python" -m virtualenv -q "$venv" && return 0
-    fi
-    if "$python" -m pip --version >/dev/null 2>&1; then
-        rm -rf "$work/virtualenv-pkg"
-        "$python" -m pip install --quiet --disable-pip-version-check \
-            --target "$work/virtualenv-pkg" "virtualenv==20.29.3" &&
-            PYTHONPATH="$work/virtualenv-pkg" "$python" -m virtualenv -q "$venv" && return 0
-    fi
-    echo "run.sh: cannot create a virtualenv with $python." >&2
-    echo "run.sh: on Debian/Ubuntu: apt-get install python3-venv (or python3-pip)" >&2
-    exit 1
-}
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "" 2>/dev/null; then
-    make_venv
-fi
-stamp="$venv/.proconsul-requirements"
-if [ "$(cat "$stamp" 2>/dev/null)" != "${requirements[*]}" ]; then
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}"
-    echo "${requirements[*]}" >"$stamp"
-fi
+# venv.sh makes it (or brings it up to date) and prints its python.
+python="$(bash "$here/venv.sh")"
 
 # --- the sdist's tests ------------------------------------------------------------------
 suite="$work/suite-$version"
@@ -85,7 +46,7 @@ if [ ! -f "$suite/.unpacked" ]; then
     download="$work/download"
     if ! echo "$sdist_sha256  $download/$sdist" | sha256sum -c --status 2>/dev/null; then
         rm -rf "$download" && mkdir -p "$download"
-        "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
+        "$python" -m pip download --quiet --disable-pip-version-check --no-deps \
             --no-binary :all: "py-consul==$version" -d "$download"
         echo "$sdist_sha256  $download/$sdist" | sha256sum -c --quiet
     fi
@@ -105,7 +66,7 @@ rm -rf "$work/logs"
 
 cd "$suite"
 set +e
-PROCONSUL_LOG_DIR="$work/logs" "$venv/bin/python" -m pytest -p no:cacheprovider -q -rfEs \
+PROCONSUL_LOG_DIR="$work/logs" "$python" -m pytest -p no:cacheprovider -q -rfEs \
     -o addopts="" \
     --known-failures="$here/known-failures.txt" \
     tests/api/test_kv.py tests/api/test_catalog.py tests/api/test_health.py \
