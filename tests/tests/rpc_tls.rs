@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use proconsul_tests::pki::Pki;
@@ -474,14 +475,24 @@ async fn a_cluster_on_mutual_tls_serves_its_own_and_refuses_strangers() {
         .write_and_read_everywhere(leader, "tls/after-strangers", "still")
         .await;
 
-    // Rotation: new certificates over the old files, `proconsul reload` on each server.
+    // Rotation under load: a client keeps writing through a follower (forwarded to the
+    // leader over server RPC) while new certificates replace the old files and each
+    // server is told to `reload`; no write may fail.
+    let leader = cluster.wait_for_leader().await;
+    let writing = Arc::new(AtomicBool::new(true));
+    let writer = tokio::spawn(write_until_stopped(
+        cluster.client(),
+        cluster.url((leader + 1) % 3, "/v1/kv/tls/load-"),
+        writing.clone(),
+    ));
     let mut rotated = Vec::new();
     for (i, files) in server_files.iter().enumerate() {
         let (cert, key) = certs.create("-server", "dc1", 4 + i);
         std::fs::copy(&cert, &files.0).unwrap();
         std::fs::copy(&key, &files.1).unwrap();
         rotated.push(cert);
-        let reload = Command::new(binary())
+        let mut reload = tokio::process::Command::new(binary());
+        reload
             .args(["reload", "-http-addr"])
             .arg(format!(
                 "https://127.0.0.1:{}",
@@ -492,14 +503,20 @@ async fn a_cluster_on_mutual_tls_serves_its_own_and_refuses_strangers() {
             .arg("-client-cert")
             .arg(&cli_identity.0)
             .arg("-client-key")
-            .arg(&cli_identity.1)
-            .output()
-            .unwrap();
+            .arg(&cli_identity.1);
+        let reload = reload.output().await.unwrap();
         assert!(reload.status.success(), "{reload:?}");
         cluster
             .wait_for_log(i, &["server RPC: TLS settings reloaded"])
             .await;
     }
+    writing.store(false, Ordering::Relaxed);
+    let (written, failed) = writer.await.unwrap();
+    assert!(
+        failed.is_empty(),
+        "writes failed during rotation: {failed:?}"
+    );
+    assert!(written > 0);
     for (i, cert) in rotated.iter().enumerate() {
         let served = served_certificate(cluster.rpc_addr(i), &certs.ca(), &server_identity).await;
         assert_eq!(
@@ -512,6 +529,25 @@ async fn a_cluster_on_mutual_tls_serves_its_own_and_refuses_strangers() {
     cluster
         .write_and_read_everywhere((leader + 2) % 3, "tls/rotated", "new")
         .await;
+}
+
+/// PUTs `<prefix><n>` for n = 1, 2, ... until `writing` turns false; returns how many
+/// were acknowledged and what went wrong with the others.
+async fn write_until_stopped(
+    client: reqwest::Client,
+    prefix: String,
+    writing: Arc<AtomicBool>,
+) -> (usize, Vec<String>) {
+    let (mut written, mut failed) = (0, Vec::new());
+    while writing.load(Ordering::Relaxed) {
+        let url = format!("{prefix}{written}-{}", failed.len());
+        match client.put(url).body("x").send().await {
+            Ok(answer) if answer.status() == 200 => written += 1,
+            Ok(answer) => failed.push(format!("{}: {:?}", answer.status(), answer.text().await)),
+            Err(error) => failed.push(error.to_string()),
+        }
+    }
+    (written, failed)
 }
 
 /// The certificate server RPC at `addr` presents to a new connection.
