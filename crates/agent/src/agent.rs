@@ -121,6 +121,14 @@ impl AgentInner {
         };
         self.commit(Command::Register(Box::new(registration)))
             .await?;
+        // Consul's messages for the same writes (at info there; debug here, so that
+        // registrations print nothing at the default level).
+        if let Some(service) = &service_id {
+            tracing::debug!(service = %service, "Synced service");
+        }
+        for check in &check_ids {
+            tracing::debug!(check = %check, "Synced check");
+        }
         self.adopt_catalog_copies(service_id.as_deref(), &check_ids);
         Ok(blocked)
     }
@@ -180,6 +188,11 @@ impl AgentInner {
             check_id: check_id.to_string(),
         }))
         .await?;
+        if service_id.is_empty() {
+            tracing::debug!(check = %check_id, "Deregistered check");
+        } else {
+            tracing::debug!(service = %service_id, "Deregistered service");
+        }
         Ok(true)
     }
 

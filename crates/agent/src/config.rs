@@ -105,6 +105,9 @@ pub struct AgentConfig {
     pub primary_datacenter: Option<String>,
     /// `acl { ... }`.
     pub acl: AclConfig,
+    /// The log as `/v1/agent/monitor` streams it; the process's `tracing` subscriber
+    /// must carry its layer ([`crate::monitor::LogHub::layer`]) for lines to flow.
+    pub log_hub: crate::monitor::LogHub,
 }
 
 impl AgentConfig {
@@ -162,6 +165,7 @@ impl Default for AgentConfig {
             check_deregister_minimum: Duration::from_secs(60),
             primary_datacenter: None,
             acl: AclConfig::default(),
+            log_hub: crate::monitor::LogHub::default(),
         }
     }
 }

@@ -337,6 +337,20 @@ impl Client {
         Ok((response.bytes().await?.to_vec(), meta))
     }
 
+    /// `GET path` with extra query `params` (an empty value is sent bare), answered
+    /// with a body that is read as it arrives (`/v1/agent/monitor`): the response is
+    /// returned once its headers are in, for the caller to read with
+    /// [`reqwest::Response::chunk`].
+    pub async fn get_streaming(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> Result<reqwest::Response, ClientError> {
+        let options = QueryOptions::params(params.iter().map(|(k, v)| (*k, v.clone())));
+        let request = self.request(reqwest::Method::GET, path, &self.query(&options, false));
+        self.send(request).await
+    }
+
     /// `GET path` decoded as JSON; `None` on a 404 (a missing KV key), whose query
     /// metadata is still returned so that a blocking query can wait for the key.
     pub async fn get_json_optional<T: DeserializeOwned>(

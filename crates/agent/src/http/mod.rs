@@ -29,6 +29,7 @@ mod health;
 mod internal_ui;
 mod kv;
 mod maintenance;
+mod monitor;
 mod operator;
 mod prepared_query;
 pub mod query;
@@ -62,6 +63,7 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/agent/self", get(agent::self_info))
         .route("/v1/agent/host", get(agent_host::host))
         .route("/v1/agent/members", get(agent::members))
+        .route("/v1/agent/monitor", get(monitor::monitor))
         .route("/v1/agent/services", get(agent::services))
         .route("/v1/agent/service/register", put(agent::register_service))
         .route(

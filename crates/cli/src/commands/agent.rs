@@ -340,7 +340,8 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
     if let Err(message) = args.check_mode(&files) {
         return Ok(super::fail(format!("==> {message}")));
     }
-    init_logging(level);
+    let log_hub = proconsul_agent::monitor::LogHub::default();
+    init_logging(level, &log_hub);
     if !files.ignored.is_empty() {
         tracing::warn!(
             "config: ignoring keys Proconsul does not implement: {}",
@@ -351,7 +352,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!("-ui is accepted but ignored: Proconsul has no web UI");
     }
     let config = match args.config(&files) {
-        Ok(config) => config,
+        Ok(config) => AgentConfig { log_hub, ..config },
         Err(error) => {
             return Ok(super::fail(format!(
                 "==> Error loading configuration: {error}"
@@ -395,12 +396,18 @@ fn log_filter(level: LevelFilter) -> EnvFilter {
         )
 }
 
-fn init_logging(level: LevelFilter) {
-    // Logs go to stdout, as Consul's do. `try_init`: a second subscriber is no panic.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(log_filter(level))
+/// Logs go to stdout at `level`, as Consul's do, and to `/v1/agent/monitor`'s clients
+/// through `log_hub`, whose layer filters by their levels alone.
+fn init_logging(level: LevelFilter, log_hub: &proconsul_agent::monitor::LogHub) {
+    use tracing_subscriber::prelude::*;
+    let stdout = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_filter(log_filter(level));
+    // `try_init`: a second subscriber is no panic.
+    let _ = tracing_subscriber::registry()
+        .with(stdout)
+        .with(log_hub.layer())
         .try_init();
 }
 

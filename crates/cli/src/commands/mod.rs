@@ -15,6 +15,7 @@ pub mod leave;
 pub mod lock;
 pub mod maint;
 pub mod members;
+pub mod monitor;
 pub mod operator;
 pub mod reload;
 pub mod services;
@@ -53,6 +54,8 @@ enum Commands {
     Catalog(catalog::CatalogCommand),
     /// Lists the members of the cluster.
     Members(members::MembersArgs),
+    /// Streams the agent's log, at a level of its own, until interrupted.
+    Monitor(monitor::MonitorArgs),
     /// Joins this agent to the servers at the given addresses.
     Join(join::JoinArgs),
     /// Makes the local agent leave its cluster and shut down.
@@ -105,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Kv(command) => kv::run(command).await,
         Commands::Catalog(command) => catalog::run(command).await,
         Commands::Members(args) => members::run(args).await,
+        Commands::Monitor(args) => monitor::run(args).await,
         Commands::Join(args) => join::run(args).await,
         Commands::Leave(args) => leave::run(args).await,
         Commands::Maint(args) => maint::run(args).await,
@@ -160,6 +164,7 @@ mod tests {
             "proconsul catalog nodes -detailed",
             "proconsul catalog services -tags -node n",
             "proconsul members -status=alive -wan",
+            "proconsul monitor -log-level=debug -log-json -http-addr=127.0.0.1:1",
             "proconsul -version",
             "proconsul version",
             "proconsul version -format=json",
