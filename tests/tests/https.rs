@@ -310,7 +310,7 @@ fn bad_tls_files_stop_the_agent_naming_the_file() {
         ),
         (
             json!({"cert_file": cert, "key_file": pki.dir().join("server-key.pem"), "verify_incoming": true}),
-            "needs a CA",
+            "need a CA",
         ),
     ];
     for (i, (tls, expected)) in cases.into_iter().enumerate() {

@@ -4,7 +4,7 @@
 //! hostile client cannot hold up the accept loop; a refused handshake (no client
 //! certificate under `verify_incoming`, one from another CA, plaintext on the TLS
 //! port) is logged with the peer's address, and the connection lingers briefly so that
-//! the client reads the alert ([`linger`]). HTTP/2 and HTTP/1.1 are offered by ALPN.
+//! the client reads the alert (`proconsul_tls::refusal::linger`). HTTP/2 and HTTP/1.1 are offered by ALPN.
 //!
 //! The configuration is swapped whole on `reload` ([`HttpsTls::reload`]): new
 //! connections use the new certificate and CA, open ones keep theirs, and a reload
@@ -21,7 +21,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use proconsul_tls::{ServerTls, TlsError};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -30,9 +30,6 @@ use tower::ServiceExt;
 const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
 /// How long open connections get to finish at shutdown.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(5);
-/// How long a refused connection is read from (and what arrives discarded) before it
-/// is closed; see [`linger`].
-const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 
 /// The HTTPS listener's settings and its current rustls configuration.
 pub struct HttpsTls {
@@ -94,7 +91,7 @@ pub async fn serve(
                 Ok(Ok(stream)) => stream,
                 Ok(Err((error, stream))) => {
                     tracing::warn!(%peer, %error, "HTTPS: handshake refused");
-                    linger(stream).await;
+                    proconsul_tls::refusal::linger(stream).await;
                     return;
                 }
                 Err(_) => {
@@ -122,28 +119,6 @@ pub async fn serve(
             tracing::debug!("HTTPS: connections still open at shutdown were dropped");
         }
     }
-}
-
-/// Closes a connection whose handshake was refused so that the client reads the alert
-/// rustls has just written (`certificate required`, `unknown CA`, ...): the agent's side
-/// is shut (FIN after the alert), then what the client still sends is read and dropped
-/// until it closes, for [`REFUSAL_LINGER`] at most.
-///
-/// Closing at once would lose the alert to a race: a TLS 1.3 client finishes its side
-/// of the handshake before the agent has checked its certificate and sends its request
-/// straight away, and a socket closed with unread data (or receiving data after the
-/// close) answers with a reset, so the client's next write failed with "broken pipe"
-/// instead of "remote error: tls: certificate required" (Go's client, one run in ten).
-async fn linger(mut stream: TcpStream) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    if stream.shutdown().await.is_err() {
-        return;
-    }
-    let mut discard = [0u8; 4096];
-    let _ = tokio::time::timeout(REFUSAL_LINGER, async {
-        while let Ok(1..) = stream.read(&mut discard).await {}
-    })
-    .await;
 }
 
 /// Where and with what the HTTPS API listens (`ports.https`, `addresses.https`,

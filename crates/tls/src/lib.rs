@@ -12,6 +12,7 @@ pub mod cipher_suites;
 pub mod client;
 pub mod error;
 pub mod files;
+pub mod refusal;
 pub mod server;
 pub mod verify;
 

@@ -99,10 +99,12 @@ async fn admit(stream: TcpStream, peer: SocketAddr, tls: &ListenerTls) -> Option
         tracing::warn!(%peer, "server RPC: refused a TLS connection: this server has no certificate (tls.internal_rpc cert_file)");
         return None;
     };
-    let stream = match acceptor.accept(stream).await {
+    let stream = match acceptor.accept(stream).into_fallible().await {
         Ok(stream) => stream,
-        Err(error) => {
+        Err((error, stream)) => {
             tracing::warn!(%peer, %error, "server RPC: TLS handshake refused");
+            // So the peer reads the alert, not a reset (within the handshake deadline).
+            proconsul_tls::refusal::linger(stream).await;
             return None;
         }
     };
