@@ -19,6 +19,6 @@ pub use acl::{AclDefaultPolicy, AclDownPolicy, AclFile, AclTokensFile};
 pub use load::{ConfigError, ConfigSource, load};
 pub use model::{
     Addresses, CaConfig, Connect, DnsConfigFile, FileConfig, GoDuration, HttpAddress, Limits,
-    Ports, RecursorStrategyName, SoaFile,
+    Ports, RecursorStrategyName, SoaFile, Telemetry,
 };
 pub use tls::{TlsFile, TlsInterfaceFile};

@@ -180,6 +180,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn telemetry_keys_are_read_and_other_sinks_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            "telemetry.hcl",
+            "telemetry {\n  prometheus_retention_time = \"60s\"\n  disable_hostname = true\n  metrics_prefix = \"pc\"\n  statsd_address = \"127.0.0.1:8125\"\n}\n",
+        );
+        // A name with a dot in it is JSON's to write.
+        let json = write(
+            dir.path(),
+            "compat.json",
+            r#"{"telemetry": {"disable_compat_1.9": true}}"#,
+        );
+        let config = load(&[ConfigSource::File(file), ConfigSource::File(json)]).unwrap();
+        let telemetry = &config.telemetry;
+        assert_eq!(telemetry.disable_compat_1_9, Some(true));
+        assert_eq!(
+            telemetry.prometheus_retention_time.map(|d| d.0),
+            Some(std::time::Duration::from_secs(60))
+        );
+        assert_eq!(telemetry.disable_hostname, Some(true));
+        assert_eq!(telemetry.metrics_prefix.as_deref(), Some("pc"));
+        assert_eq!(config.ignored, ["telemetry.statsd_address"]);
+    }
+
     /// The file HashiCorp's sdk/testutil (v0.18.2) writes for `consul agent -config-file`.
     #[test]
     fn the_go_sdk_test_server_file_loads() {
@@ -431,5 +457,26 @@ mod tests {
 
         let missing = dir.path().join("missing.json");
         assert!(load(&[ConfigSource::File(missing)]).is_err());
+    }
+
+    #[test]
+    fn the_log_keys_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let hcl = write(
+            dir.path(),
+            "log.hcl",
+            "log_level = \"debug\"\nlog_json = true\nlog_file = \"/var/log/consul/\"\nlog_rotate_bytes = 1048576\nlog_rotate_duration = \"1h\"\nlog_rotate_max_files = -1\n",
+        );
+        let config = load(&[ConfigSource::File(hcl)]).unwrap();
+        assert_eq!(config.log_level.as_deref(), Some("debug"));
+        assert_eq!(config.log_json, Some(true));
+        assert_eq!(config.log_file.as_deref(), Some("/var/log/consul/"));
+        assert_eq!(config.log_rotate_bytes, Some(1_048_576));
+        assert_eq!(
+            config.log_rotate_duration.map(|d| d.0),
+            Some(std::time::Duration::from_secs(3600))
+        );
+        assert_eq!(config.log_rotate_max_files, Some(-1));
+        assert!(config.ignored.is_empty(), "{:?}", config.ignored);
     }
 }

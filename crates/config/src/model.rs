@@ -35,6 +35,17 @@ pub struct FileConfig {
     pub recursors: Vec<String>,
     pub dns_config: DnsConfigFile,
     pub log_level: Option<String>,
+    /// `log_json`: the agent's own log as JSON lines (hclog's keys).
+    pub log_json: Option<bool>,
+    /// `log_file`: also write the log to this file, or to `consul.log` in this directory
+    /// when the path ends in `/`.
+    pub log_file: Option<String>,
+    /// `log_rotate_bytes`: rotate the log file once it holds this many bytes (0: never).
+    pub log_rotate_bytes: Option<u64>,
+    /// `log_rotate_duration`: rotate the log file this long after it was opened (24h).
+    pub log_rotate_duration: Option<GoDuration>,
+    /// `log_rotate_max_files`: rotated files kept (0: all; -1: none).
+    pub log_rotate_max_files: Option<i64>,
     pub enable_script_checks: Option<bool>,
     pub enable_local_script_checks: Option<bool>,
     pub server: Option<bool>,
@@ -56,6 +67,8 @@ pub struct FileConfig {
     pub acl: AclFile,
     /// TLS for the HTTPS API (and, in Consul, server RPC and gRPC).
     pub tls: TlsFile,
+    /// `telemetry { ... }`: how metrics are named and whether Prometheus output is on.
+    pub telemetry: Telemetry,
     /// Raw service blocks; see [`FileConfig::service_registrations`].
     pub services: Vec<serde_json::Value>,
     /// Raw check blocks; see [`FileConfig::check_registrations`].
@@ -190,6 +203,24 @@ impl<'de> Deserialize<'de> for GoDuration {
             .map(GoDuration)
             .map_err(|error| serde::de::Error::custom(format!("{text:?}: {error}")))
     }
+}
+
+/// `telemetry { ... }`: the keys that shape `/v1/agent/metrics` (the other sinks and
+/// filters are in [`crate::compat::IGNORED`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Telemetry {
+    /// The first part of every metric name (Consul: `consul`).
+    pub metrics_prefix: Option<String>,
+    /// Leave the host name out of gauge names (Consul: false).
+    pub disable_hostname: Option<bool>,
+    /// How long Prometheus output keeps a metric nobody updates; unset or zero turns
+    /// `?format=prometheus` off.
+    pub prometheus_retention_time: Option<GoDuration>,
+    /// Whether the pre-1.9 metric names are left out (Consul: true). Proconsul emits
+    /// only the current names either way.
+    #[serde(rename = "disable_compat_1.9")]
+    pub disable_compat_1_9: Option<bool>,
 }
 
 /// `limits { ... }`.
