@@ -467,7 +467,7 @@ async fn an_agent_can_serve_https_only() {
     // No plain HTTP listener was opened.
     let text = read_log();
     assert!(text.contains("plain HTTP API off"), "{text}");
-    assert!(!text.contains("HTTP API listening http_addr"), "{text}");
+    assert!(!text.contains("HTTP API listening: http_addr"), "{text}");
     drop(agent);
 }
 

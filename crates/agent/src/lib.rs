@@ -20,6 +20,7 @@ mod error;
 pub mod http;
 pub mod https;
 pub mod local;
+pub mod logging;
 pub mod monitor;
 mod node_id;
 mod persist;

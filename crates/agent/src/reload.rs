@@ -1,7 +1,8 @@
 //! Reloading, by `PUT /v1/agent/reload` or SIGHUP: the certificates, keys and CAs of
 //! HTTPS and server RPC are read again (new connections use them, open ones keep
 //! theirs), then the
-//! configuration files, whose services and checks are brought in line with them. Other
+//! configuration files, whose services and checks are brought in line with them, and
+//! whose `log_level` is printed from then on (unless `-log-level` was given). Other
 //! settings take effect on restart. A failure leaves what was running as it was.
 
 use std::sync::Arc;
@@ -24,12 +25,20 @@ pub async fn reload(agent: &AgentInner) -> Result<(), String> {
     }
     let files = proconsul_config::load(&agent.config.config_sources)
         .map_err(|error| failed(error.to_string()))?;
+    let level = agent
+        .config
+        .log_level
+        .wanted(files.log_level.as_deref())
+        .map_err(failed)?;
     let services = files.service_registrations().map_err(failed)?;
     let checks = files.check_registrations().map_err(failed)?;
     let prepared = config_registrations::prepare(agent, &services, &checks).map_err(failed)?;
     config_registrations::apply(agent, prepared)
         .await
         .map_err(|error| failed(error.to_string()))?;
+    if agent.config.log_level.set(level).map_err(failed)? {
+        tracing::info!(log_level = %level, "log level changed");
+    }
     tracing::info!(
         services = services.len(),
         checks = checks.len(),

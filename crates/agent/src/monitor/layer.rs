@@ -84,20 +84,27 @@ impl<S: Subscriber> Layer<S> for MonitorLayer {
         if !self.hub.followed(level) {
             return;
         }
-        let unix_nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_nanos() as i128);
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let target = fields.log_target.as_deref().unwrap_or(metadata.target());
-        let record = LogRecord {
-            unix_nanos,
-            level,
-            module: module_name(target),
-            message: fields.message.unwrap_or_default(),
-            fields: fields.others,
-        };
-        self.hub.publish(&record);
+        self.hub.publish(&record_of(event));
+    }
+}
+
+/// An event as a [`LogRecord`], stamped now: its message, its other fields in order, and
+/// the module its target is shown under. The agent's own output
+/// ([`crate::logging`]) writes the same records.
+pub fn record_of(event: &Event<'_>) -> LogRecord {
+    let metadata = event.metadata();
+    let unix_nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as i128);
+    let mut fields = Fields::default();
+    event.record(&mut fields);
+    let target = fields.log_target.as_deref().unwrap_or(metadata.target());
+    LogRecord {
+        unix_nanos,
+        level: LogLevel::from_tracing(metadata.level()),
+        module: module_name(target),
+        message: fields.message.unwrap_or_default(),
+        fields: fields.others,
     }
 }
 

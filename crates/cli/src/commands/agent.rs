@@ -11,9 +11,8 @@ use proconsul_agent::AgentConfig;
 use proconsul_config::{ConfigSource, FileConfig, HttpAddress};
 
 use super::agent_dns::DnsArgs;
+use super::agent_log::LogArgs;
 use super::agent_tls::TlsArgs;
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::LevelFilter;
 
 /// Flags as Consul names them. Flags given on the command line override the same
 /// settings from configuration files; both override Consul's defaults.
@@ -86,6 +85,8 @@ pub struct AgentArgs {
     /// trace, debug, info, warn or err [default: info].
     #[arg(long = "log-level", value_name = "LEVEL")]
     log_level: Option<String>,
+    #[command(flatten)]
+    log: LogArgs,
     /// Accepted for compatibility with `consul agent -dev -ui`; there is no UI.
     #[arg(long, hide = true)]
     ui: bool,
@@ -329,19 +330,21 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| files.log_level.clone())
         .unwrap_or_else(|| "info".to_string());
-    let level = match parse_log_level(&log_level) {
-        Some(level) => level,
-        None => {
-            return Ok(super::fail(format!(
-                "==> Invalid log level: {log_level:?}. Valid log levels are: [TRACE DEBUG INFO WARN ERR]"
-            )));
-        }
+    let Some(level) = proconsul_agent::logging::parse_level(&log_level) else {
+        return Ok(super::fail(format!(
+            "==> {}",
+            proconsul_agent::logging::invalid_level(&log_level)
+        )));
     };
     if let Err(message) = args.check_mode(&files) {
         return Ok(super::fail(format!("==> {message}")));
     }
     let log_hub = proconsul_agent::monitor::LogHub::default();
-    init_logging(level, &log_hub);
+    let log_settings = args.log.settings(&files, level, args.log_level.clone());
+    let log_level = match proconsul_agent::logging::init(log_settings, &log_hub) {
+        Ok(control) => control,
+        Err(error) => return Ok(super::fail(format!("==> {error}"))),
+    };
     if !files.ignored.is_empty() {
         tracing::warn!(
             "config: ignoring keys Proconsul does not implement: {}",
@@ -352,7 +355,11 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!("-ui is accepted but ignored: Proconsul has no web UI");
     }
     let config = match args.config(&files) {
-        Ok(config) => AgentConfig { log_hub, ..config },
+        Ok(config) => AgentConfig {
+            log_hub,
+            log_level,
+            ..config
+        },
         Err(error) => {
             return Ok(super::fail(format!(
                 "==> Error loading configuration: {error}"
@@ -365,50 +372,6 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|error| anyhow::anyhow!("==> Error running agent: {error}"))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Consul's level names (case-insensitive; `err` and `error` both mean error).
-fn parse_log_level(level: &str) -> Option<LevelFilter> {
-    Some(match level.trim().to_ascii_lowercase().as_str() {
-        "trace" => LevelFilter::TRACE,
-        "debug" => LevelFilter::DEBUG,
-        "info" | "" => LevelFilter::INFO,
-        "warn" | "warning" => LevelFilter::WARN,
-        "err" | "error" => LevelFilter::ERROR,
-        "off" => LevelFilter::OFF,
-        _ => return None,
-    })
-}
-
-/// The filter for a level: openraft's own logs are capped at `warn`, as its `info`
-/// lines are about internals Consul users never see. `RUST_LOG`, when set, wins.
-fn log_filter(level: LevelFilter) -> EnvFilter {
-    if let Ok(filter) = EnvFilter::try_from_default_env() {
-        return filter;
-    }
-    let openraft = level.min(LevelFilter::WARN);
-    EnvFilter::default()
-        .add_directive(level.into())
-        .add_directive(
-            format!("openraft={openraft}")
-                .parse()
-                .expect("a valid directive"),
-        )
-}
-
-/// Logs go to stdout at `level`, as Consul's do, and to `/v1/agent/monitor`'s clients
-/// through `log_hub`, whose layer filters by their levels alone.
-fn init_logging(level: LevelFilter, log_hub: &proconsul_agent::monitor::LogHub) {
-    use tracing_subscriber::prelude::*;
-    let stdout = tracing_subscriber::fmt::layer()
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_filter(log_filter(level));
-    // `try_init`: a second subscriber is no panic.
-    let _ = tracing_subscriber::registry()
-        .with(stdout)
-        .with(log_hub.layer())
-        .try_init();
 }
 
 /// A future that resolves on the first SIGINT or SIGTERM. The handlers are installed
@@ -630,14 +593,5 @@ mod tests {
             serde_json::from_value(serde_json::json!({"node_id": "not-a-uuid"})).unwrap();
         let error = parse(&["--dev"]).config(&bad).unwrap_err().to_string();
         assert!(error.contains("node_id"), "{error}");
-    }
-
-    #[test]
-    fn log_levels_as_consul_names_them() {
-        assert_eq!(parse_log_level("INFO"), Some(LevelFilter::INFO));
-        assert_eq!(parse_log_level("err"), Some(LevelFilter::ERROR));
-        assert_eq!(parse_log_level("Trace"), Some(LevelFilter::TRACE));
-        assert_eq!(parse_log_level("warn"), Some(LevelFilter::WARN));
-        assert_eq!(parse_log_level("loud"), None);
     }
 }

@@ -5,6 +5,7 @@ pub mod acl;
 pub mod agent;
 mod agent_acl;
 mod agent_dns;
+mod agent_log;
 mod agent_tls;
 pub mod catalog;
 pub mod event;
