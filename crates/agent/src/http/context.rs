@@ -14,7 +14,7 @@ use crate::http::query::{QueryOptions, QueryParams};
 
 /// Paths whose handlers check no permission, so the request's token is not resolved
 /// (an unknown one would be refused).
-const TOKENLESS_PATHS: [&str; 2] = ["/v1/acl/bootstrap", "/v1/status/"];
+const TOKENLESS_PATHS: [&str; 3] = ["/v1/acl/bootstrap", "/v1/status/", "/v1/agent/version"];
 
 /// Everything a handler needs besides its path and body.
 pub struct Ctx {

@@ -15,6 +15,7 @@ mod acl_token_answer;
 mod agent;
 mod agent_health;
 mod agent_host;
+mod agent_version;
 mod agent_token;
 pub mod answer_cache;
 mod blocking;
@@ -62,6 +63,7 @@ pub fn router(agent: AppState) -> Router {
     let routes = Router::new()
         .route("/v1/agent/self", get(agent::self_info))
         .route("/v1/agent/host", get(agent_host::host))
+        .route("/v1/agent/version", get(agent_version::version))
         .route("/v1/agent/members", get(agent::members))
         .route("/v1/agent/monitor", get(monitor::monitor))
         .route("/v1/agent/services", get(agent::services))
