@@ -71,6 +71,10 @@ pub struct AgentInner {
     pub acl_tokens: Arc<AgentTokens>,
     /// The HTTPS API's TLS configuration, reloaded by `reload`.
     pub https_tls: Option<Arc<HttpsTls>>,
+    /// The process's metrics, shown by `/v1/agent/metrics`.
+    pub telemetry: proconsul_telemetry::Telemetry,
+    /// The HTTP handlers' metric handles.
+    pub metrics: crate::telemetry::AgentMetrics,
 }
 
 impl AgentInner {
@@ -110,6 +114,8 @@ impl AgentInner {
         }
         let service_id = service.as_ref().map(|service| service.id.clone());
         let check_ids: Vec<String> = checks.iter().map(|c| c.check_id.clone()).collect();
+        // The catalog write Consul's anti-entropy makes through Catalog.Register.
+        let _timer = crate::telemetry::Timer::start(&self.metrics.catalog_register);
         let registration = CatalogRegistration {
             node: self.node.name.clone(),
             address: self.node.address.clone(),
@@ -181,6 +187,7 @@ impl AgentInner {
         if !self.may_deregister(service_id, check_id, token) {
             return Ok(false);
         }
+        let _timer = crate::telemetry::Timer::start(&self.metrics.catalog_deregister);
         self.commit(Command::Deregister(CatalogDeregistration {
             node: self.node.name.clone(),
             datacenter: self.config.datacenter.clone(),
@@ -344,6 +351,8 @@ pub struct Agent {
     reaper_task: JoinHandle<()>,
     anti_entropy_task: JoinHandle<()>,
     hangup_task: JoinHandle<()>,
+    /// Sets the periodic gauges and collects the metrics every second.
+    telemetry_task: JoinHandle<()>,
     session_tasks: [JoinHandle<()>; 2],
     persist_task: Option<JoinHandle<()>>,
     registration_task: Option<JoinHandle<()>>,
@@ -354,6 +363,8 @@ pub struct Agent {
 impl Agent {
     /// Starts consensus, registers this node and serves the HTTP API.
     pub async fn start(config: AgentConfig) -> Result<Agent, AgentError> {
+        // First, so that every metric handle made from here on records.
+        let telemetry = crate::telemetry::start(&config.telemetry, &host_name());
         // Bad TLS files stop the agent before anything starts.
         let https_tls = match &config.https {
             Some(settings) => Some(Arc::new(
@@ -500,6 +511,8 @@ impl Agent {
             acl_tokens,
             connect_ca,
             https_tls: https_tls.clone(),
+            telemetry,
+            metrics: crate::telemetry::AgentMetrics::new(),
         });
         let from_files =
             config_registrations::prepare(&inner, &inner.config.services, &inner.config.checks)
@@ -595,6 +608,7 @@ impl Agent {
         let reaper_task = tokio::spawn(reaper::reap_critical_services(inner.clone()));
         let anti_entropy_task = tokio::spawn(anti_entropy::run(inner.clone()));
         let hangup_task = tokio::spawn(crate::reload::on_hangup(inner.clone()));
+        let telemetry_task = tokio::spawn(crate::telemetry::sampler::run(inner.clone()));
         let acl_task = inner
             .config
             .acl
@@ -636,6 +650,7 @@ impl Agent {
             reaper_task,
             anti_entropy_task,
             hangup_task,
+            telemetry_task,
             session_tasks,
             persist_task,
             registration_task,
@@ -691,6 +706,9 @@ impl Agent {
         }
         if let Err(join_error) = self.hangup_task.await {
             tracing::error!(%join_error, "SIGHUP listener failed");
+        }
+        if let Err(join_error) = self.telemetry_task.await {
+            tracing::error!(%join_error, "telemetry task failed");
         }
         if let Some(task) = self.persist_task
             && let Err(join_error) = task.await

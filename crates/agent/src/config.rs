@@ -108,6 +108,8 @@ pub struct AgentConfig {
     /// The log as `/v1/agent/monitor` streams it; the process's `tracing` subscriber
     /// must carry its layer ([`crate::monitor::LogHub::layer`]) for lines to flow.
     pub log_hub: crate::monitor::LogHub,
+    /// `telemetry { ... }`, and whether metrics are kept at all.
+    pub telemetry: crate::telemetry::TelemetryConfig,
     /// Changes the printed log level on `reload` (made by [`crate::logging::init`]).
     pub log_level: crate::logging::LogLevelControl,
 }
@@ -168,6 +170,7 @@ impl Default for AgentConfig {
             primary_datacenter: None,
             acl: AclConfig::default(),
             log_hub: crate::monitor::LogHub::default(),
+            telemetry: crate::telemetry::TelemetryConfig::default(),
             log_level: crate::logging::LogLevelControl::default(),
         }
     }

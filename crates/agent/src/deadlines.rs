@@ -42,6 +42,11 @@ impl DeadlineQueue {
         }
     }
 
+    /// How many deadlines are pending.
+    pub fn len(&self) -> usize {
+        self.lock().by_name.len()
+    }
+
     /// Whether `name` has a pending deadline.
     pub fn contains(&self, name: &str) -> bool {
         self.lock().by_name.contains_key(name)

@@ -32,6 +32,7 @@ mod reload;
 pub mod rpc_tls;
 mod sessions;
 mod sync_acl;
+pub mod telemetry;
 pub mod token_resolver;
 mod ttl;
 

@@ -38,6 +38,11 @@ impl SessionTimers {
     pub fn remove(&self, id: &str) {
         self.queue.remove(id);
     }
+
+    /// How many sessions have a TTL running (`session_ttl.active`).
+    pub fn armed(&self) -> usize {
+        self.queue.len()
+    }
 }
 
 fn ttl_of(session: &Session) -> Option<Duration> {
@@ -73,12 +78,14 @@ pub async fn expire(timers: &SessionTimers, consensus: &Consensus, shutdown: &Ca
     for session in consensus.reader().current().sessions() {
         timers.arm(session);
     }
+    let invalidate = metrics::histogram!("session_ttl.invalidate");
     while let Some(expired) = timers.queue.next_due(shutdown).await {
         for id in expired {
             // Renewed after it came due: the renewal wins.
             if timers.queue.contains(&id) {
                 continue;
             }
+            let _timer = crate::telemetry::Timer::start(&invalidate);
             destroy(timers, consensus, &id, "TTL expired").await;
         }
     }

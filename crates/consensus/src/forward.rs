@@ -38,6 +38,7 @@ impl Consensus {
     /// Proposes `command` (through the leader if this server is not it) and returns once
     /// it is committed and applied on the leader.
     pub async fn write(&self, command: Command) -> Result<Applied, ConsensusError> {
+        self.inner.write_metrics.request.increment(1);
         let command = Arc::new(command);
         let deadline = Instant::now() + WRITE_TIMEOUT;
         loop {
@@ -89,7 +90,16 @@ impl Consensus {
 
     /// Proposes on this server's Raft.
     async fn propose(&self, command: Arc<Command>) -> Result<Proposed, ConsensusError> {
-        match self.inner.raft.client_write(Proposal(command)).await {
+        let started = std::time::Instant::now();
+        let written = self.inner.raft.client_write(Proposal(command)).await;
+        if written.is_ok() {
+            let metrics = &self.inner.write_metrics;
+            metrics.apply.increment(1);
+            metrics
+                .commit_time
+                .record(crate::metrics::millis_since(started));
+        }
+        match written {
             Ok(response) => Ok(Proposed::Done(Applied {
                 index: response.log_id.index(),
                 outcome: response.data,
@@ -111,6 +121,7 @@ impl Consensus {
         let count = commands.len();
         let mut answers = Vec::with_capacity(count);
         let proposals = commands.into_iter().map(Proposal);
+        let started = std::time::Instant::now();
         let mut results = match self.inner.raft.client_write_many(proposals).await {
             Ok(results) => results,
             Err(fatal) => {
@@ -121,10 +132,17 @@ impl Consensus {
         let deadline = Instant::now() + WRITE_TIMEOUT;
         while answers.len() < count {
             let answer = match tokio::time::timeout_at(deadline, results.next()).await {
-                Ok(Some(Ok(Ok(written)))) => Ok(WriteApplied {
-                    index: written.log_id.index(),
-                    outcome: written.response,
-                }),
+                Ok(Some(Ok(Ok(written)))) => {
+                    let metrics = &self.inner.write_metrics;
+                    metrics.apply.increment(1);
+                    metrics
+                        .commit_time
+                        .record(crate::metrics::millis_since(started));
+                    Ok(WriteApplied {
+                        index: written.log_id.index(),
+                        outcome: written.response,
+                    })
+                }
                 Ok(Some(Ok(Err(ClientWriteError::ForwardToLeader(_))))) => {
                     Err(RemoteError::NotLeader)
                 }
@@ -142,6 +160,7 @@ impl Consensus {
     /// (the default consistency mode), or additionally confirms the leader with a quorum
     /// (`consistent`). On the leader the default mode reads at once, as Consul's does.
     pub async fn read_barrier(&self, consistent: bool) -> Result<(), ConsensusError> {
+        self.inner.write_metrics.request.increment(1);
         let leader = self.leader().ok_or(ConsensusError::NoLeader)?;
         if leader.node_id == self.inner.node_id {
             if consistent {

@@ -13,6 +13,7 @@ mod forward;
 mod forward_queue;
 mod log_store;
 mod membership;
+mod metrics;
 mod network;
 mod node;
 mod reader;

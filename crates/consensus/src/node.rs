@@ -145,6 +145,8 @@ pub(crate) struct Inner {
     pub(crate) last_contact: Mutex<Option<Instant>>,
     pub(crate) started: Instant,
     pub(crate) timing: RaftTiming,
+    /// `raft.apply` and `raft.commitTime`.
+    pub(crate) write_metrics: crate::metrics::WriteMetrics,
     /// Stops server RPC and discovery.
     pub(crate) shutdown: CancellationToken,
 }
@@ -235,6 +237,12 @@ impl Consensus {
         (rpc, tls): (RpcClient, &RpcTls),
     ) -> Consensus {
         let shutdown = CancellationToken::new();
+        crate::metrics::spawn_watch(
+            raft.clone(),
+            config.node_id,
+            Duration::from_millis(timing.lease_millis()),
+            shutdown.clone(),
+        );
         Consensus {
             inner: Arc::new(Inner {
                 raft,
@@ -254,6 +262,7 @@ impl Consensus {
                 last_contact: Mutex::new(None),
                 started: Instant::now(),
                 timing,
+                write_metrics: crate::metrics::WriteMetrics::new(),
                 shutdown,
             }),
         }

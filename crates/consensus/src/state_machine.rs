@@ -53,6 +53,8 @@ pub struct StateMachine {
     current_snapshot: Arc<Mutex<Option<StoredSnapshot>>>,
     /// Server mode: where the latest snapshot is kept on disk.
     snapshot_dir: Option<PathBuf>,
+    /// `raft.fsm.apply` and Consul's `fsm.*` timers.
+    metrics: crate::metrics::FsmMetrics,
 }
 
 /// The snapshot file in a server's data directory.
@@ -68,6 +70,7 @@ impl StateMachine {
             reader,
             current_snapshot: Arc::new(Mutex::new(None)),
             snapshot_dir: None,
+            metrics: crate::metrics::FsmMetrics::new(),
         }
     }
 
@@ -203,7 +206,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         while let Some((entry, responder)) = entries.try_next().await? {
             let index = entry.log_id.index();
             let outcome = match &entry.payload {
-                EntryPayload::Normal(proposal) => self.state.apply(index, &proposal.0),
+                EntryPayload::Normal(proposal) => {
+                    let started = std::time::Instant::now();
+                    let outcome = self.state.apply(index, &proposal.0);
+                    let millis = crate::metrics::millis_since(started);
+                    self.metrics.applied(&proposal.0, millis);
+                    outcome
+                }
                 EntryPayload::Blank => {
                     self.state.apply_noop(index);
                     CommandOutcome::Done

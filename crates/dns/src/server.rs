@@ -56,6 +56,9 @@ pub struct DnsHandler {
     healthy: HealthyCache,
     responses: ResponseCache,
     acl: Option<AclSource>,
+    /// Consul's `dns.domain_query` and `dns.ptr_query` timers, labelled with the node.
+    domain_query: metrics::Histogram,
+    ptr_query: metrics::Histogram,
 }
 
 /// Why the DNS server could not start.
@@ -87,7 +90,12 @@ impl DnsHandler {
                 config.recursor_strategy,
             )
         });
+        let node = config.node_name.clone();
+        let domain_query = metrics::histogram!("dns.domain_query", "node" => node.clone());
+        let ptr_query = metrics::histogram!("dns.ptr_query", "node" => node);
         Ok(DnsHandler {
+            domain_query,
+            ptr_query,
             config,
             domain,
             alt_domain,
@@ -115,7 +123,13 @@ impl DnsHandler {
                 variant: 0,
             });
         }
-        self.responses.get(query, protocol, &(self.state)())
+        let started = std::time::Instant::now();
+        let cached = self.responses.get(query, protocol, &(self.state)());
+        if let Cached::Hit(_) = &cached {
+            // Only lookups in the zones are kept: a domain query answered.
+            self.domain_query.record(millis_since(started));
+        }
+        cached
     }
 
     /// Keeps an encoded answer to a service lookup for reuse (not with ACLs).
@@ -125,9 +139,33 @@ impl DnsHandler {
         }
     }
 
-    /// The answer to a name in one of the zones, or to a reverse lookup; `None` for
-    /// other names.
+    /// The answer to a name in one of the zones, or to a reverse lookup, timed as
+    /// Consul times them (`dns.ptr_query` for reverse lookups, `dns.domain_query` for
+    /// the rest); `None` for other names (recursed, not timed).
     fn local_answer(
+        &self,
+        name: &Name,
+        query_type: RecordType,
+        max_answers: usize,
+        max_bytes: usize,
+        rotation: Option<Rotation>,
+        source: Option<IpAddr>,
+    ) -> Option<Response> {
+        let started = std::time::Instant::now();
+        let response =
+            self.zone_answer(name, query_type, max_answers, max_bytes, rotation, source)?;
+        let reverse = query_type == RecordType::PTR && name.to_ascii().ends_with(".arpa.");
+        let timer = if reverse {
+            &self.ptr_query
+        } else {
+            &self.domain_query
+        };
+        timer.record(millis_since(started));
+        Some(response)
+    }
+
+    /// [`DnsHandler::local_answer`] without the timing.
+    fn zone_answer(
         &self,
         name: &Name,
         query_type: RecordType,
@@ -606,4 +644,9 @@ impl DnsServer {
             tracing::warn!(%error, "DNS TCP listener stopped with an error");
         }
     }
+}
+
+/// Milliseconds since `started`, as go-metrics' `MeasureSince` gives them.
+fn millis_since(started: std::time::Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
 }

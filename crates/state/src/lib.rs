@@ -15,6 +15,7 @@ mod backup;
 mod catalog;
 mod command;
 mod connect;
+mod counts;
 mod event;
 mod health;
 mod kv;
@@ -35,6 +36,7 @@ pub use archive::MAX_BACKUP_SIZE;
 pub use backup::{BackupError, BackupMeta};
 pub use command::{Command, CommandOutcome, KvCommand, KvOp};
 pub use connect::MatchBy;
+pub use counts::TableCounts;
 pub use event::MAX_EVENTS;
 pub use health::{NodeChecks, NodeChecksCursor};
 pub use prepared_query::{

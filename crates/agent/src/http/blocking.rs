@@ -95,6 +95,8 @@ impl Ctx {
             // Clients echo back X-Consul-Index, which is never 0.
             return Ok((self.meta(index.max(1)), answer));
         }
+        // Counted in `rpc.queries_blocking` until it answers.
+        let _parked = crate::telemetry::Parked::new(&self.agent.metrics.queries_blocking);
         // Subscribed before the first read, so no change after it can be missed.
         let mut receivers = subscribe();
         let deadline = Instant::now() + self.options.wait;

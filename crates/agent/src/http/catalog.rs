@@ -57,6 +57,7 @@ pub async fn register(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
         }
         check.derive_type_from_definition();
     }
+    let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.catalog_register);
     commit(&ctx, Command::Register(Box::new(registration))).await
 }
 
@@ -69,6 +70,7 @@ pub async fn deregister(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     check_datacenter(&ctx, &deregistration.datacenter)?;
     ctx.authz
         .require(Permission::node(Access::Write, &deregistration.node))?;
+    let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.catalog_deregister);
     commit(&ctx, Command::Deregister(deregistration)).await
 }
 
@@ -214,6 +216,11 @@ async fn service_rows(
             rows
         })
         .await?;
+    let queries = match scope {
+        ServiceScope::Service => &ctx.agent.metrics.catalog_service,
+        ServiceScope::Catalog => &ctx.agent.metrics.catalog_connect,
+    };
+    queries.record(&name, &tags, !rows.is_empty());
     Ok(query_json(&meta, &rows, ctx.options.pretty))
 }
 

@@ -128,6 +128,11 @@ async fn service_entries(
             })
         })
         .await?;
+    let queries = match scope {
+        ServiceScope::Service => &ctx.agent.metrics.health_service,
+        ServiceScope::Catalog => &ctx.agent.metrics.health_connect,
+    };
+    queries.record(&name, &tags, encoded.as_ref() != b"[]");
     Ok(query_encoded(&meta, encoded))
 }
 

@@ -184,6 +184,7 @@ pub async fn delete(ctx: Ctx, Path(key): Path<String>) -> Result<Response, ApiEr
 }
 
 async fn write(ctx: &Ctx, command: KvCommand) -> Result<Response, ApiError> {
+    let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.kvs_apply);
     let applied = ctx.agent.consensus.write(Command::Kv(command)).await?;
     match applied.outcome {
         CommandOutcome::Applied(done) => Ok(json(&done, ctx.options.pretty)),

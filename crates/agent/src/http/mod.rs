@@ -15,6 +15,7 @@ mod acl_token_answer;
 mod agent;
 mod agent_health;
 mod agent_host;
+mod agent_metrics;
 mod agent_version;
 mod agent_token;
 pub mod answer_cache;
@@ -65,6 +66,7 @@ pub fn router(agent: AppState) -> Router {
         .route("/v1/agent/host", get(agent_host::host))
         .route("/v1/agent/version", get(agent_version::version))
         .route("/v1/agent/members", get(agent::members))
+        .route("/v1/agent/metrics", get(agent_metrics::metrics))
         .route("/v1/agent/monitor", get(monitor::monitor))
         .route("/v1/agent/services", get(agent::services))
         .route("/v1/agent/service/register", put(agent::register_service))
@@ -161,6 +163,8 @@ pub fn router(agent: AppState) -> Router {
         .merge(acl::routes(agent.config.acl.enabled))
         .route("/v1/status/leader", get(status::leader))
         .route("/v1/status/peers", get(status::peers))
+        // `api.http`, timed per route (the routes above, not the 404 fallback).
+        .route_layer(crate::telemetry::http_layer::HttpMetricsLayer::default())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit));
     // The ACL headers' layer costs an allocation per request: only with ACLs on.

@@ -93,6 +93,7 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
         create_index: 0,
         modify_index: 0,
     };
+    let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.session_apply);
     let applied = ctx
         .agent
         .consensus
@@ -140,6 +141,7 @@ pub async fn destroy(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiEr
             .require(Permission::session(Access::Write, &session.node))?;
     }
     ctx.agent.sessions.remove(&id);
+    let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.session_apply);
     ctx.agent
         .consensus
         .write(Command::SessionDestroy {
@@ -152,6 +154,7 @@ pub async fn destroy(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiEr
 
 /// `PUT /v1/session/renew/:id`: restarts the TTL; answers the session in a list.
 pub async fn renew(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.session_renew);
     let state = ctx.agent.consensus.reader().current();
     let Some(session) = state.session(&id) else {
         return Err(ApiError::not_found(format!("Session id '{id}' not found")));

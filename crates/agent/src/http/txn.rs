@@ -91,6 +91,7 @@ pub async fn txn(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
         return reply(&ctx, CommandOutcome::Txn(Err(denied)));
     }
     if ops.iter().all(TxnOp::is_read) {
+        let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.txn_read);
         let (meta, outcome) = ctx
             .blocking(&Table::ALL, |state| {
                 (state.last_applied(), state.read_txn(&ops))
@@ -100,6 +101,7 @@ pub async fn txn(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
         meta.write_headers(response.headers_mut());
         return Ok(response);
     }
+    let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.txn_apply);
     let applied = ctx.agent.consensus.write(Command::Txn(ops)).await?;
     reply(&ctx, applied.outcome)
 }

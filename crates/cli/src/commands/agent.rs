@@ -90,6 +90,9 @@ pub struct AgentArgs {
     /// Accepted for compatibility with `consul agent -dev -ui`; there is no UI.
     #[arg(long, hide = true)]
     ui: bool,
+    /// Record no metrics (benchmarks measure what recording costs with it).
+    #[arg(long = "no-metrics", hide = true)]
+    no_metrics: bool,
     #[command(flatten)]
     dns: DnsArgs,
     #[command(flatten)]
@@ -296,6 +299,7 @@ impl AgentArgs {
             check_deregister_minimum: self.check_deregister_minimum,
             primary_datacenter: files.primary_datacenter.clone().filter(|dc| !dc.is_empty()),
             acl: super::agent_acl::acl_config(&files.acl),
+            telemetry: super::agent_telemetry::telemetry_config(files, self.no_metrics),
             checks_tls: super::agent_tls::checks_tls(files),
             https: self.tls.https(
                 files,

@@ -6,6 +6,7 @@ pub mod agent;
 mod agent_acl;
 mod agent_dns;
 mod agent_log;
+mod agent_telemetry;
 mod agent_tls;
 pub mod catalog;
 pub mod event;

@@ -1,0 +1,156 @@
+//! `api.http`: every request an endpoint serves, timed in milliseconds with Consul's
+//! labels: `method`, and `path`, the route's pattern as Consul registers it with the
+//! leading `/` dropped and `/` as `_` (`/v1/kv/{*key}` is Consul's `/v1/kv/`, so
+//! `v1_kv_`), never the request's own path. Unmatched paths (404) are not timed, as in
+//! Consul. A handle per route and method is made on first use and then found by a
+//! lock-free lookup; there are as many as routes times methods.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use axum::extract::MatchedPath;
+use axum::http::{Method, Request};
+use metrics::{Histogram, histogram};
+use tower::{Layer, Service};
+
+/// The methods timed (anything else is not, to keep the label set bounded).
+const METHODS: [Method; 7] = [
+    Method::GET,
+    Method::PUT,
+    Method::POST,
+    Method::DELETE,
+    Method::HEAD,
+    Method::OPTIONS,
+    Method::PATCH,
+];
+
+/// The timers by method and route pattern.
+#[derive(Debug, Default)]
+struct RouteTimers {
+    by_method: [ArcSwap<HashMap<Box<str>, Histogram>>; METHODS.len()],
+}
+
+impl RouteTimers {
+    fn timer(&self, method: &Method, pattern: &str) -> Option<Histogram> {
+        let slot = METHODS.iter().position(|known| known == method)?;
+        if let Some(timer) = self.by_method[slot].load().get(pattern) {
+            return Some(timer.clone());
+        }
+        let mut made = None;
+        self.by_method[slot].rcu(|timers| {
+            let mut timers = HashMap::clone(timers);
+            let timer = timers
+                .entry(pattern.into())
+                .or_insert_with(|| {
+                    histogram!("api.http", "method" => METHODS[slot].as_str(), "path" => path_label(pattern))
+                })
+                .clone();
+            made = Some(timer);
+            Arc::new(timers)
+        });
+        made
+    }
+}
+
+/// Consul's `path` label of an axum route pattern: up to the first parameter, without
+/// the leading `/`, `/` as `_`.
+pub fn path_label(pattern: &str) -> String {
+    let fixed = pattern.split('{').next().unwrap_or(pattern);
+    fixed.strip_prefix('/').unwrap_or(fixed).replace('/', "_")
+}
+
+/// Times the routes it wraps (a `route_layer`, so that the route is known).
+#[derive(Debug, Clone, Default)]
+pub struct HttpMetricsLayer {
+    timers: Arc<RouteTimers>,
+}
+
+impl<S> Layer<S> for HttpMetricsLayer {
+    type Service = HttpMetrics<S>;
+
+    fn layer(&self, inner: S) -> HttpMetrics<S> {
+        HttpMetrics {
+            inner,
+            timers: self.timers.clone(),
+        }
+    }
+}
+
+/// See [`HttpMetricsLayer`].
+#[derive(Debug, Clone)]
+pub struct HttpMetrics<S> {
+    inner: S,
+    timers: Arc<RouteTimers>,
+}
+
+impl<S, B> Service<Request<B>> for HttpMetrics<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Timed<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let timer = request
+            .extensions()
+            .get::<MatchedPath>()
+            .and_then(|pattern| self.timers.timer(request.method(), pattern.as_str()));
+        Timed {
+            inner: self.inner.call(request),
+            timer: timer.map(|histogram| (histogram, Instant::now())),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The handler's future, recording its time when it completes.
+    pub struct Timed<F> {
+        #[pin]
+        inner: F,
+        timer: Option<(Histogram, Instant)>,
+    }
+}
+
+impl<F: Future> Future for Timed<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let output = std::task::ready!(this.inner.poll(cx));
+        if let Some((histogram, start)) = this.timer.take() {
+            histogram.record(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        Poll::Ready(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_label;
+
+    #[test]
+    fn route_patterns_become_consul_s_path_labels() {
+        assert_eq!(path_label("/v1/kv/{*key}"), "v1_kv_");
+        assert_eq!(path_label("/v1/kv/"), "v1_kv_");
+        assert_eq!(path_label("/v1/agent/metrics"), "v1_agent_metrics");
+        assert_eq!(
+            path_label("/v1/session/destroy/{id}"),
+            "v1_session_destroy_"
+        );
+        assert_eq!(path_label("/v1/query/{id}/execute"), "v1_query_");
+        assert_eq!(
+            path_label("/v1/catalog/service/{*name}"),
+            "v1_catalog_service_"
+        );
+    }
+}

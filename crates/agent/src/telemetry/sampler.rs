@@ -1,0 +1,98 @@
+//! Every second: the gauges Consul emits periodically (`runtime.*`, the `state.*` and
+//! `members.*` usage gauges, `version`, `session_ttl.active`), then a collection, so
+//! that the in-memory intervals fill as go-metrics' do. On the leader, every minute,
+//! the timed Raft round of Consul's leader loop (`leader.barrier`): here a quorum
+//! confirmation of leadership, the barrier a `?consistent` read waits on.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use metrics::{Gauge, Histogram, gauge, histogram};
+
+use crate::agent::{AgentInner, CONSUL_COMPAT_VERSION};
+use crate::telemetry::{Timer, process};
+
+/// How often the gauges are set and the metrics collected (go-metrics' runtime
+/// interval).
+const TICK: Duration = Duration::from_secs(1);
+/// How often the leader times a barrier (Consul's `reconcile_interval`).
+const BARRIER_EVERY: Duration = Duration::from_secs(60);
+
+/// The periodic gauges.
+struct Gauges {
+    alloc_bytes: Gauge,
+    sys_bytes: Gauge,
+    goroutines: Gauge,
+    gc_pause: Gauge,
+    nodes: Gauge,
+    services: Gauge,
+    service_instances: Gauge,
+    kv_entries: Gauge,
+    servers: Gauge,
+    clients: Gauge,
+    version: Gauge,
+    session_ttls: Gauge,
+    barrier: Histogram,
+}
+
+impl Gauges {
+    fn new() -> Gauges {
+        Gauges {
+            alloc_bytes: gauge!("runtime.alloc_bytes"),
+            sys_bytes: gauge!("runtime.sys_bytes"),
+            goroutines: gauge!("runtime.num_goroutines"),
+            gc_pause: gauge!("runtime.total_gc_pause_ns"),
+            nodes: gauge!("state.nodes"),
+            services: gauge!("state.services"),
+            service_instances: gauge!("state.service_instances"),
+            kv_entries: gauge!("state.kv_entries"),
+            servers: gauge!("members.servers"),
+            clients: gauge!("members.clients"),
+            version: gauge!("version", "version" => CONSUL_COMPAT_VERSION, "pre_release" => ""),
+            session_ttls: gauge!("session_ttl.active"),
+            barrier: histogram!("leader.barrier"),
+        }
+    }
+
+    fn sample(&self, agent: &AgentInner) {
+        if let Some(bytes) = process::resident_bytes() {
+            self.alloc_bytes.set(bytes as f64);
+            self.sys_bytes.set(bytes as f64);
+        }
+        if let Some(tasks) = process::alive_tasks() {
+            self.goroutines.set(tasks as f64);
+        }
+        self.gc_pause.set(0.0);
+        let counts = agent.consensus.reader().current().counts();
+        self.nodes.set(counts.nodes as f64);
+        self.services.set(counts.services as f64);
+        self.service_instances.set(counts.service_instances as f64);
+        self.kv_entries.set(counts.kv_entries as f64);
+        self.servers.set(agent.consensus.voters().len() as f64);
+        self.clients.set(0.0);
+        self.version.set(1.0);
+        self.session_ttls.set(agent.sessions.armed() as f64);
+    }
+}
+
+/// Runs until the agent shuts down.
+pub async fn run(agent: Arc<AgentInner>) {
+    let gauges = Gauges::new();
+    let mut tick = tokio::time::interval(TICK);
+    let mut next_barrier = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            () = agent.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        gauges.sample(&agent);
+        if agent.consensus.is_leader() && tokio::time::Instant::now() >= next_barrier {
+            next_barrier = tokio::time::Instant::now() + BARRIER_EVERY;
+            let _timer = Timer::start(&gauges.barrier);
+            if let Err(error) = agent.consensus.read_barrier(true).await {
+                tracing::debug!(%error, "telemetry: leader barrier failed");
+            }
+        }
+        agent.telemetry.collect(SystemTime::now());
+    }
+}
