@@ -408,6 +408,7 @@ impl Agent {
                     server_id: node.id.clone(),
                     node_name: node.name.clone(),
                     rpc_addr,
+                    autopilot: config.autopilot.clone(),
                 };
                 let cluster = ClusterOptions {
                     bootstrap: config.bootstrap,
@@ -442,6 +443,7 @@ impl Agent {
                     server_id: node.id.clone(),
                     node_name: node.name.clone(),
                     rpc_addr,
+                    autopilot: config.autopilot.clone(),
                 };
                 let consensus = Consensus::start_dev(consensus_config).await?;
                 tracing::info!(%rpc_addr, "raft: single-voter in-memory cluster elected this node leader");

@@ -34,6 +34,8 @@ pub struct AgentConfig {
     pub retry_interval: Duration,
     /// `performance.raft_multiplier`.
     pub raft_multiplier: u32,
+    /// `autopilot { ... }`: autopilot's settings until the cluster stores its own.
+    pub autopilot: proconsul_api::operator::AutopilotConfiguration,
     /// `leave_on_terminate`: a server leaves the Raft configuration on SIGTERM.
     pub leave_on_terminate: bool,
     /// `-node`; the host name when unset.
@@ -136,6 +138,7 @@ impl Default for AgentConfig {
             start_join: Vec::new(),
             retry_interval: Duration::from_secs(30),
             raft_multiplier: 5,
+            autopilot: Default::default(),
             leave_on_terminate: false,
             node_name: None,
             datacenter: "dc1".to_string(),

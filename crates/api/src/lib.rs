@@ -14,6 +14,7 @@ pub mod go_json;
 pub mod go_time;
 pub mod health;
 pub mod kv;
+pub mod operator;
 pub mod query;
 pub mod session;
 

@@ -93,7 +93,6 @@ pub const IGNORED: &[&str] = &[
     "enable_debug",
     "audit",
     "experiments",
-    "autopilot",
     "raft_protocol",
     "locality",
     // Metrics sinks other than Prometheus, and metric filtering (`telemetry`'s

@@ -9,6 +9,7 @@
 //! Pure: it reads the files it is given and nothing else.
 
 mod acl;
+mod autopilot;
 pub mod compat;
 mod load;
 mod merge;
@@ -16,6 +17,7 @@ mod model;
 mod tls;
 
 pub use acl::{AclDefaultPolicy, AclDownPolicy, AclFile, AclTokensFile};
+pub use autopilot::AutopilotFile;
 pub use load::{ConfigError, ConfigSource, load};
 pub use model::{
     Addresses, CaConfig, Connect, DnsConfigFile, FileConfig, GoDuration, HttpAddress, Limits,

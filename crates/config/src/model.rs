@@ -60,6 +60,8 @@ pub struct FileConfig {
     /// Leave the cluster on SIGTERM (Consul: false for servers).
     pub leave_on_terminate: Option<bool>,
     pub performance: Performance,
+    /// `autopilot { ... }`.
+    pub autopilot: crate::autopilot::AutopilotFile,
     pub connect: Connect,
     pub ui: Option<bool>,
     pub limits: Limits,

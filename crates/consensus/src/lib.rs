@@ -7,6 +7,7 @@
 //! discovery and membership changes), and [`Consensus`], the handle the agent writes
 //! through and reads from.
 
+mod autopilot;
 mod discovery;
 mod error;
 mod forward;
@@ -22,6 +23,7 @@ mod state_machine;
 mod timing;
 mod types;
 
+pub use autopilot::{ClusterHealth, ServerHealth};
 pub use error::ConsensusError;
 pub use node::{
     Applied, ClusterOptions, Consensus, ConsensusConfig, LeaderInfo, RaftConfiguration, RaftServer,

@@ -29,7 +29,7 @@ const TRANSFER_TIMEOUT: Duration = Duration::from_secs(10);
 impl Consensus {
     /// Runs `here` on the leader: directly when this server leads, else by sending
     /// `request` to the leader's `path`. Retried while no leader is known or reachable.
-    async fn at_leader<Req, Resp, Here>(
+    pub(crate) async fn at_leader<Req, Resp, Here>(
         &self,
         path: &str,
         request: &Req,
@@ -77,11 +77,12 @@ impl Consensus {
         let request = AddServer {
             server: server.clone(),
         };
+        let stabilization = self.autopilot_configuration().server_stabilization_time;
         self.at_leader(
             messages::ADD_SERVER,
             &request,
             || self.add_as_leader(server.clone()),
-            CHANGE_TIMEOUT,
+            CHANGE_TIMEOUT + stabilization,
         )
         .await
     }
@@ -127,8 +128,8 @@ impl Consensus {
         metrics.membership_config.voter_ids().collect()
     }
 
-    /// On the leader: adds `server` as a learner, waits until it has caught up, then
-    /// makes it a voter. Adding a voter that is already there is a success.
+    /// On the leader: adds `server` as a learner, waits until it has caught up and stayed
+    /// healthy for autopilot's `server_stabilization_time`, then makes it a voter. Adding a voter that is already there is a success.
     pub(crate) async fn add_as_leader(&self, server: ServerInfo) -> Answer<()> {
         if self.voter_ids().contains(&server.node_id) {
             return Ok(());
@@ -141,6 +142,10 @@ impl Consensus {
         .await
         .map_err(|_| RemoteError::Failed(format!("{} did not catch up", server.name)))?;
         caught_up?;
+        // Autopilot: a voter only once it has stayed healthy for the stabilization time.
+        let stabilization = self.autopilot_configuration().server_stabilization_time;
+        let deadline = Instant::now() + CHANGE_TIMEOUT + stabilization;
+        self.wait_until_stable(server.node_id, deadline).await?;
         let promote = ChangeMembers::AddVoterIds(BTreeSet::from([server.node_id]));
         retry_in_progress(|| raft.change_membership(promote.clone(), false)).await?;
         tracing::info!(node = %server.name, addr = %server.rpc_addr, "raft: added server as a voter");

@@ -10,6 +10,7 @@ use openraft::ServerState;
 use openraft::async_runtime::Instant as _;
 use openraft::async_runtime::WatchReceiver;
 use openraft::errors::Fatal;
+use proconsul_api::operator::AutopilotConfiguration;
 use proconsul_state::CommandOutcome;
 use tokio_util::sync::CancellationToken;
 
@@ -36,6 +37,8 @@ pub struct ConsensusConfig {
     pub node_name: String,
     /// The server RPC address peers (and `/v1/status/leader`) know this server by.
     pub rpc_addr: SocketAddr,
+    /// The agent's `autopilot` block: in force until the cluster stores a configuration.
+    pub autopilot: AutopilotConfiguration,
 }
 
 /// Server mode: where the Raft log and snapshots live, and when to snapshot.
@@ -149,6 +152,10 @@ pub(crate) struct Inner {
     pub(crate) write_metrics: crate::metrics::WriteMetrics,
     /// Stops server RPC and discovery.
     pub(crate) shutdown: CancellationToken,
+    /// Autopilot's settings until a configuration is stored.
+    pub(crate) autopilot_defaults: AutopilotConfiguration,
+    /// On the leader: since when each server has been healthy or unhealthy.
+    pub(crate) autopilot_stability: Mutex<crate::autopilot::StabilityMap>,
 }
 
 /// The parts of a server's description that do not change while it runs.
@@ -258,6 +265,8 @@ impl Consensus {
                 forward_queue: ForwardQueue::spawn(rpc.clone(), shutdown.clone()),
                 rpc,
                 listener_tls: Arc::new(ArcSwap::from_pointee(ListenerTls::from(tls))),
+                autopilot_defaults: config.autopilot.clone(),
+                autopilot_stability: Mutex::new(BTreeMap::new()),
                 discovered: Mutex::new(BTreeMap::new()),
                 last_contact: Mutex::new(None),
                 started: Instant::now(),

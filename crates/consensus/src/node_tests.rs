@@ -15,6 +15,7 @@ async fn a_triggered_snapshot_is_stored_and_restores_the_published_state() {
         node_id: 7,
         node_name: "snap".to_string(),
         rpc_addr: "127.0.0.1:8300".parse::<SocketAddr>().unwrap(),
+        autopilot: Default::default(),
     })
     .await
     .unwrap();

@@ -51,6 +51,11 @@ impl RaftTiming {
 
     /// How long a leader may go without a quorum's acknowledgement and still count as
     /// the leader (openraft's lease is the longest election timeout).
+    /// How often the leader sends heartbeats.
+    pub fn heartbeat_millis(&self) -> u64 {
+        self.heartbeat_ms
+    }
+
     pub fn lease_millis(&self) -> u64 {
         self.election_max_ms
     }

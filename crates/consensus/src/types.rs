@@ -48,6 +48,9 @@ impl fmt::Display for Proposal {
                 destination,
             } => write!(f, "intention delete {source} => {destination}"),
             Command::CaConfigSet(c) => write!(f, "ca config set provider={}", c.provider),
+            Command::AutopilotConfigSet { cas, .. } => {
+                write!(f, "autopilot config set cas={cas:?}")
+            }
             Command::AclRoleSet { op, role } => write!(f, "acl role {op:?} id={}", role.id),
             Command::AclRoleDelete { id } => write!(f, "acl role delete id={id}"),
             Command::AclAuthMethodSet(m) => write!(f, "acl auth method set name={}", m.name),

@@ -20,6 +20,11 @@ async fn server(dir: &Path, id: u64, join: &[&str], bootstrap: bool, threshold: 
             server_id: format!("server-{id}"),
             node_name: format!("s{id}"),
             rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            // Joining servers vote once healthy for a moment, not Consul's 10 s.
+            autopilot: proconsul_api::operator::AutopilotConfiguration {
+                server_stabilization_time: Duration::from_millis(300),
+                ..Default::default()
+            },
         },
         ServerOptions {
             data_dir: dir.to_path_buf(),

@@ -17,6 +17,7 @@ async fn dev() -> Consensus {
         node_id: 1,
         node_name: "test".to_string(),
         rpc_addr: "127.0.0.1:8300".parse::<SocketAddr>().unwrap(),
+        autopilot: Default::default(),
     })
     .await
     .expect("dev cluster starts")

@@ -17,6 +17,7 @@ async fn server(dir: &Path, snapshot_threshold: u64) -> Consensus {
             server_id: "durable-server".to_string(),
             node_name: "durable".to_string(),
             rpc_addr: "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+            autopilot: Default::default(),
         },
         ServerOptions {
             data_dir: dir.to_path_buf(),

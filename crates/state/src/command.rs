@@ -3,6 +3,7 @@
 use proconsul_api::acl::{AclAuthMethod, AclBindingRule, AclPolicy, AclRole};
 use proconsul_api::connect::{CaConfiguration, Intention};
 use proconsul_api::go_time::GoTime;
+use proconsul_api::operator::AutopilotConfiguration;
 use proconsul_api::query::PreparedQuery;
 use proconsul_api::{CatalogDeregistration, CatalogRegistration, Session, UserEvent};
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,11 @@ pub enum Command {
     IntentionDelete { source: String, destination: String },
     /// `PUT /v1/connect/ca/configuration`.
     CaConfigSet(Box<CaConfiguration>),
+    /// `PUT /v1/operator/autopilot/configuration[?cas=]`; answered `Applied`.
+    AutopilotConfigSet {
+        config: Box<AutopilotConfiguration>,
+        cas: Option<u64>,
+    },
 }
 
 /// A KV write, with the check-and-set index when the client asked for one.

@@ -19,6 +19,7 @@ mod counts;
 mod event;
 mod health;
 mod kv;
+mod operator;
 mod prepared_query;
 mod session;
 mod snapshot;

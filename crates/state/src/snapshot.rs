@@ -12,12 +12,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::acl::{AclSnapshot, AclTables};
 use crate::connect::{ConnectSnapshot, ConnectTables};
+use crate::operator::OperatorTables;
 use crate::state::{Key, NodeScopedKey, State, TableIndexes};
 
 mod legacy;
 
 /// The first bytes of every snapshot, the last one being the format version.
-const MAGIC: &[u8; 8] = b"PCSNAP\0\x05";
+const MAGIC: &[u8; 8] = b"PCSNAP\0\x06";
+/// Version 5: no operator settings (still restored).
+const MAGIC_V5: &[u8; 8] = b"PCSNAP\0\x05";
 /// Version 4: no Connect tables (still restored).
 const MAGIC_V4: &[u8; 8] = b"PCSNAP\0\x04";
 /// Version 3: no ACL tables (still restored).
@@ -49,6 +52,7 @@ pub(crate) struct SnapshotBody {
     prepared_queries: Vec<Arc<PreparedQuery>>,
     acl: AclSnapshot,
     connect: ConnectSnapshot,
+    operator: OperatorTables,
 }
 
 impl State {
@@ -80,6 +84,7 @@ impl State {
             prepared_queries: self.prepared_queries.values().cloned().collect(),
             acl: self.acl.to_snapshot(),
             connect: self.connect.to_snapshot(),
+            operator: self.operator.clone(),
         };
         let mut bytes = MAGIC.to_vec();
         bytes.extend(postcard::to_stdvec(&body).expect("serializing to memory cannot fail"));
@@ -90,15 +95,20 @@ impl State {
     pub fn from_snapshot(bytes: &[u8]) -> Result<State, SnapshotError> {
         let body: SnapshotBody = if let Some(body) = bytes.strip_prefix(MAGIC) {
             postcard::from_bytes(body)?
+        } else if let Some(body) = bytes.strip_prefix(MAGIC_V5) {
+            postcard::from_bytes::<legacy::SnapshotBodyV5>(body)?.into()
         } else if let Some(body) = bytes.strip_prefix(MAGIC_V4) {
-            postcard::from_bytes::<legacy::SnapshotBodyV4>(body)?.into()
-        } else if let Some(body) = bytes.strip_prefix(MAGIC_V3) {
-            legacy::SnapshotBodyV4::from(postcard::from_bytes::<legacy::SnapshotBodyV3>(body)?)
+            legacy::SnapshotBodyV5::from(postcard::from_bytes::<legacy::SnapshotBodyV4>(body)?)
                 .into()
-        } else if let Some(body) = bytes.strip_prefix(MAGIC_V2) {
-            legacy::SnapshotBodyV4::from(legacy::SnapshotBodyV3::from(postcard::from_bytes::<
-                legacy::SnapshotBodyV2,
+        } else if let Some(body) = bytes.strip_prefix(MAGIC_V3) {
+            legacy::SnapshotBodyV5::from(legacy::SnapshotBodyV4::from(postcard::from_bytes::<
+                legacy::SnapshotBodyV3,
             >(body)?))
+            .into()
+        } else if let Some(body) = bytes.strip_prefix(MAGIC_V2) {
+            legacy::SnapshotBodyV5::from(legacy::SnapshotBodyV4::from(
+                legacy::SnapshotBodyV3::from(postcard::from_bytes::<legacy::SnapshotBodyV2>(body)?),
+            ))
             .into()
         } else {
             return Err(SnapshotError::BadHeader);
@@ -131,6 +141,7 @@ impl State {
             events: body.events.into_iter().collect(),
             acl: AclTables::from_snapshot(body.acl),
             connect: ConnectTables::from_snapshot(body.connect),
+            operator: body.operator,
             ..State::default()
         };
         let mut instances_by_name: OrdMap<Key, imbl::OrdSet<NodeScopedKey>> = OrdMap::new();

@@ -144,6 +144,8 @@ pub struct State {
     pub(crate) acl: AclTables,
     /// Connect intentions and the CA configuration.
     pub(crate) connect: ConnectTables,
+    /// Operator settings (autopilot's configuration).
+    pub(crate) operator: crate::operator::OperatorTables,
     /// Derived: service name to the instances that carry it. Rebuilt on restore.
     pub(crate) instances_by_name: OrdMap<Key, OrdSet<NodeScopedKey>>,
     /// The latest change touching each service name (its instances, their checks and
@@ -203,6 +205,9 @@ impl State {
                 destination,
             } => self.apply_intention_delete(index, source, destination),
             Command::CaConfigSet(config) => self.apply_ca_config_set(index, config),
+            Command::AutopilotConfigSet { config, cas } => {
+                self.apply_autopilot_config_set(index, config, *cas)
+            }
         }
     }
 

@@ -31,4 +31,3 @@ pub async fn linger(mut stream: TcpStream) {
     })
     .await;
 }
-

@@ -33,6 +33,7 @@ mod kv;
 mod maintenance;
 mod monitor;
 mod operator;
+mod operator_autopilot;
 mod prepared_query;
 pub mod query;
 mod reload;
@@ -142,6 +143,18 @@ pub fn router(agent: AppState) -> Router {
         .route(
             "/v1/operator/raft/transfer-leader",
             post(operator::transfer_leader),
+        )
+        .route(
+            "/v1/operator/autopilot/configuration",
+            get(operator_autopilot::configuration).put(operator_autopilot::set_configuration),
+        )
+        .route(
+            "/v1/operator/autopilot/health",
+            get(operator_autopilot::health),
+        )
+        .route(
+            "/v1/operator/autopilot/state",
+            get(operator_autopilot::state),
         )
         .route(
             "/v1/snapshot",

@@ -235,6 +235,7 @@ impl AgentArgs {
                 .raft_multiplier
                 .or(files.performance.raft_multiplier)
                 .unwrap_or(defaults.raft_multiplier),
+            autopilot: files.autopilot.configuration(),
             leave_on_terminate: files.leave_on_terminate.unwrap_or(false),
             dns_port: dns.port,
             dns_addr: dns.addr,

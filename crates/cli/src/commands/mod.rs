@@ -19,6 +19,7 @@ pub mod maint;
 pub mod members;
 pub mod monitor;
 pub mod operator;
+mod operator_autopilot;
 pub mod reload;
 pub mod services;
 pub mod snapshot;

@@ -1,4 +1,5 @@
-//! `proconsul operator raft list-peers|remove-peer|transfer-leader`.
+//! `proconsul operator raft list-peers|remove-peer|transfer-leader`, and `operator
+//! autopilot` ([`super::operator_autopilot`]).
 
 use std::process::ExitCode;
 
@@ -14,6 +15,9 @@ pub enum OperatorCommand {
     /// The Raft subsystem.
     #[command(subcommand)]
     Raft(RaftCommand),
+    /// Autopilot: configuration and the servers' health.
+    #[command(subcommand)]
+    Autopilot(super::operator_autopilot::AutopilotCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,7 +58,12 @@ pub struct TransferLeaderArgs {
 }
 
 pub async fn run(command: OperatorCommand) -> anyhow::Result<ExitCode> {
-    let OperatorCommand::Raft(command) = command;
+    let command = match command {
+        OperatorCommand::Raft(command) => command,
+        OperatorCommand::Autopilot(command) => {
+            return super::operator_autopilot::run(command).await;
+        }
+    };
     match command {
         RaftCommand::ListPeers(args) => list_peers(args).await,
         RaftCommand::RemovePeer(args) => remove_peer(args).await,

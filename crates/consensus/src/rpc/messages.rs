@@ -19,6 +19,7 @@ pub const READ_INDEX: &str = "/cluster/read-index";
 pub const ADD_SERVER: &str = "/cluster/add-server";
 pub const REMOVE_SERVER: &str = "/cluster/remove-server";
 pub const LEAD_TRANSFER: &str = "/cluster/transfer-leadership";
+pub const AUTOPILOT_HEALTH: &str = "/cluster/autopilot-health";
 
 /// A whole snapshot in one message (the receiver installs it with the sender's vote).
 #[derive(Debug, Serialize, Deserialize)]

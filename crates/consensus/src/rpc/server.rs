@@ -43,6 +43,7 @@ pub(crate) fn spawn(consensus: Consensus, listener: TcpListener) {
         .route(messages::ADD_SERVER, post(add_server))
         .route(messages::REMOVE_SERVER, post(remove_server))
         .route(messages::LEAD_TRANSFER, post(transfer_leadership))
+        .route(messages::AUTOPILOT_HEALTH, post(autopilot_health))
         .layer(DefaultBodyLimit::max(MAX_REQUEST))
         .with_state(consensus);
     tokio::spawn(crate::rpc::listener::serve(listener, router, tls, shutdown));
@@ -161,6 +162,13 @@ async fn remove_server(State(consensus): State<Consensus>, body: Bytes) -> Respo
 async fn transfer_leadership(State(consensus): State<Consensus>, body: Bytes) -> Response {
     serve(body, async |request: TransferLeadership| {
         consensus.transfer_as_leader(request.to).await
+    })
+    .await
+}
+
+async fn autopilot_health(State(consensus): State<Consensus>, body: Bytes) -> Response {
+    serve(body, async |_: crate::autopilot::HealthRequest| {
+        consensus.health_as_leader()
     })
     .await
 }

@@ -1,6 +1,7 @@
-//! Earlier snapshot formats, still restored: version 4 (no Connect tables), version 3
-//! (no ACL tables either) and version 2 (no prepared queries either). Each converts into
-//! the next, filling what it lacks with empty tables and zero indexes.
+//! Earlier snapshot formats, still restored: version 5 (no operator settings), version 4
+//! (no Connect tables either), version 3 (no ACL tables either) and version 2 (no
+//! prepared queries either). Each converts into the next, filling what it lacks with
+//! empty tables and zero indexes.
 
 use std::sync::Arc;
 
@@ -13,7 +14,46 @@ use crate::acl::AclSnapshot;
 use crate::connect::ConnectSnapshot;
 use crate::state::{Key, TableIndexes};
 
-/// Version 4's body: the current one without Connect tables (and their table index).
+/// Version 5's body: the current one without operator settings.
+#[derive(Serialize, Deserialize)]
+pub(super) struct SnapshotBodyV5 {
+    last_applied: u64,
+    table_indexes: TableIndexes,
+    service_indexes: Vec<(Key, u64)>,
+    nodes: Vec<Arc<Node>>,
+    services: Vec<(Key, Arc<AgentService>)>,
+    checks: Vec<Arc<HealthCheck>>,
+    kvs: Vec<Arc<KvPair>>,
+    sessions: Vec<Arc<Session>>,
+    lock_delays: Vec<(Key, u64)>,
+    events: Vec<Arc<UserEvent>>,
+    prepared_queries: Vec<Arc<PreparedQuery>>,
+    acl: AclSnapshot,
+    connect: ConnectSnapshot,
+}
+
+impl From<SnapshotBodyV5> for SnapshotBody {
+    fn from(v5: SnapshotBodyV5) -> SnapshotBody {
+        SnapshotBody {
+            last_applied: v5.last_applied,
+            table_indexes: v5.table_indexes,
+            service_indexes: v5.service_indexes,
+            nodes: v5.nodes,
+            services: v5.services,
+            checks: v5.checks,
+            kvs: v5.kvs,
+            sessions: v5.sessions,
+            lock_delays: v5.lock_delays,
+            events: v5.events,
+            prepared_queries: v5.prepared_queries,
+            acl: v5.acl,
+            connect: v5.connect,
+            operator: Default::default(),
+        }
+    }
+}
+
+/// Version 4's body: version 5's without Connect tables (and their table index).
 #[derive(Serialize, Deserialize)]
 pub(super) struct SnapshotBodyV4 {
     last_applied: u64,
@@ -154,10 +194,10 @@ impl From<SnapshotBodyV3> for SnapshotBodyV4 {
     }
 }
 
-impl From<SnapshotBodyV4> for SnapshotBody {
-    fn from(v4: SnapshotBodyV4) -> SnapshotBody {
+impl From<SnapshotBodyV4> for SnapshotBodyV5 {
+    fn from(v4: SnapshotBodyV4) -> SnapshotBodyV5 {
         let t = v4.table_indexes;
-        SnapshotBody {
+        SnapshotBodyV5 {
             last_applied: v4.last_applied,
             table_indexes: TableIndexes {
                 nodes: t.nodes,
@@ -324,6 +364,44 @@ mod tests {
         assert_eq!(restored.kv_get("k"), state.kv_get("k"));
         assert_eq!(restored.table_indexes().kvs, 3);
         assert!(restored.intentions().is_empty());
+        let again = State::from_snapshot(&restored.to_snapshot()).unwrap();
+        assert_eq!(again, restored);
+    }
+
+    #[test]
+    fn version_5_snapshots_still_restore_without_operator_settings() {
+        let mut state = State::default();
+        state.apply(
+            3,
+            &crate::command::Command::Kv(crate::command::KvCommand {
+                op: crate::command::KvOp::Set,
+                key: "k".into(),
+                value: b"v".to_vec(),
+                flags: 0,
+                cas: None,
+            }),
+        );
+        // A version 5 body is the current one without its last field.
+        let v5 = SnapshotBodyV5 {
+            last_applied: 3,
+            table_indexes: state.table_indexes(),
+            service_indexes: Vec::new(),
+            nodes: Vec::new(),
+            services: Vec::new(),
+            checks: Vec::new(),
+            kvs: vec![state.kv_get("k").unwrap().clone()],
+            sessions: Vec::new(),
+            lock_delays: Vec::new(),
+            events: Vec::new(),
+            prepared_queries: Vec::new(),
+            acl: AclSnapshot::default(),
+            connect: ConnectSnapshot::default(),
+        };
+        let mut bytes = super::super::MAGIC_V5.to_vec();
+        bytes.extend(postcard::to_stdvec(&v5).unwrap());
+        let restored = State::from_snapshot(&bytes).unwrap();
+        assert_eq!(restored.kv_get("k"), state.kv_get("k"));
+        assert!(restored.autopilot_configuration().is_none());
         let again = State::from_snapshot(&restored.to_snapshot()).unwrap();
         assert_eq!(again, restored);
     }

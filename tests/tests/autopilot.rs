@@ -1,0 +1,237 @@
+//! Autopilot against real servers: the replicated configuration (defaults from the
+//! agent's `autopilot` block, PUT, check-and-set, the CLI), the servers' health and
+//! autopilot's state in a 3-server cluster (healthy, then a follower killed: 429), and a
+//! server joining a running cluster that becomes a voter only once it has stayed healthy
+//! for `server_stabilization_time`.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use proconsul_api::go_time::GoTime;
+use proconsul_tests::cluster::TestCluster;
+use proconsul_tests::{AgentPorts, TempDir, TestAgent, get, put, write_file};
+use serde_json::{Value, json};
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn the_configuration_is_replicated_checked_and_set_and_read_by_the_cli() {
+    let dir = TempDir::new("autopilot-config");
+    let file = write_file(
+        dir.path(),
+        "autopilot.json",
+        &json!({"autopilot": {"max_trailing_logs": 99, "server_stabilization_time": "3s"}})
+            .to_string(),
+    );
+    let agent = TestAgent::start_with(&["-config-file", &file]);
+    let url = agent.url("/v1/operator/autopilot/configuration");
+
+    // Before anything is written: the agent's block over Consul's defaults.
+    let config = get(&url).await;
+    assert_eq!(config.status, 200);
+    let config = config.json();
+    assert_eq!(config["CleanupDeadServers"], true);
+    assert_eq!(config["LastContactThreshold"], "200ms");
+    assert_eq!(config["MaxTrailingLogs"], 99);
+    assert_eq!(config["ServerStabilizationTime"], "3s");
+    assert_eq!(config["MinQuorum"], 0);
+
+    // PUT as the Go client sends it: what is missing is Go's zero value.
+    let written = put(&url, r#"{"CleanupDeadServers": false}"#).await;
+    assert_eq!(written.status, 200, "{}", written.body);
+    let config = get(&url).await.json();
+    assert_eq!(config["CleanupDeadServers"], false);
+    assert_eq!(config["LastContactThreshold"], "0s");
+    assert_eq!(config["MaxTrailingLogs"], 0);
+    let index = config["ModifyIndex"].as_u64().unwrap();
+    assert!(index > 0 && config["CreateIndex"] == index, "{config}");
+
+    // Check-and-set on the ModifyIndex.
+    let stale = put(
+        &format!("{url}?cas={}", index - 1),
+        r#"{"MaxTrailingLogs": 5}"#,
+    )
+    .await;
+    assert_eq!((stale.status, stale.body.trim()), (200, "false"));
+    let body = r#"{"MaxTrailingLogs": 5, "LastContactThreshold": "1s", "ServerStabilizationTime": 2000000000}"#;
+    let fresh = put(&format!("{url}?cas={index}"), body).await;
+    assert_eq!((fresh.status, fresh.body.trim()), (200, "true"));
+    let config = get(&url).await.json();
+    assert_eq!(config["MaxTrailingLogs"], 5);
+    assert_eq!(config["LastContactThreshold"], "1s");
+    assert_eq!(config["ServerStabilizationTime"], "2s");
+    assert_eq!(config["CreateIndex"], index);
+    let bad = put(&url, r#"{"LastContactThreshold": "soon"}"#).await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+
+    // The CLI: Consul's lines, and set-config changing only what it is given.
+    let shown = agent.cli(&["operator", "autopilot", "get-config"]);
+    assert!(shown.status.success(), "{shown:?}");
+    assert!(
+        stdout(&shown).contains("MaxTrailingLogs = 5\n"),
+        "{}",
+        stdout(&shown)
+    );
+    assert!(stdout(&shown).contains("LastContactThreshold = 1s\n"));
+    let set = agent.cli(&[
+        "operator",
+        "autopilot",
+        "set-config",
+        "-max-trailing-logs=7",
+    ]);
+    assert!(set.status.success(), "{set:?}");
+    assert_eq!(stdout(&set), "Configuration updated!\n");
+    let config = get(&url).await.json();
+    assert_eq!(config["MaxTrailingLogs"], 7);
+    assert_eq!(config["LastContactThreshold"], "1s");
+}
+
+/// Polls `/v1/operator/autopilot/health` on `agent` until `done` says yes.
+async fn health_until(agent: &TestAgent, done: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = get(&agent.url("/v1/operator/autopilot/health")).await;
+        if answer.status == 200 || answer.status == 429 {
+            let body = answer.json();
+            if done(answer.status, &body) {
+                return (answer.status, body);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: {}",
+            answer.status,
+            answer.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn health_and_state_follow_the_servers() {
+    let mut cluster = TestCluster::start(3, &[]);
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let follower = (leader + 1) % 3;
+    let asked = (leader + 2) % 3;
+    // Every server answers with the leader's view.
+    let (status, health) = health_until(cluster.agent(asked), |status, _| status == 200).await;
+    assert_eq!(status, 200);
+    assert_eq!(health["Healthy"], true);
+    assert_eq!(health["FailureTolerance"], 1);
+    let servers = health["Servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 3);
+    assert_eq!(servers.iter().filter(|s| s["Leader"] == true).count(), 1);
+    for server in servers {
+        assert_eq!(server["Healthy"], true, "{server}");
+        assert_eq!(server["Voter"], true);
+        assert_eq!(server["SerfStatus"], "alive");
+        assert!(server["StableSince"].as_str().unwrap().ends_with('Z'));
+        assert!(server["LastContact"].as_str().unwrap().ends_with('s'));
+    }
+    let state = get(&cluster.agent(asked).url("/v1/operator/autopilot/state")).await;
+    assert_eq!(state.status, 200);
+    let state = state.json();
+    assert_eq!(state["Voters"].as_array().unwrap().len(), 3);
+    let leader_id = state["Leader"].as_str().unwrap();
+    assert_eq!(state["Servers"][leader_id]["Status"], "leader");
+    assert_eq!(state["Servers"].as_object().unwrap().len(), 3);
+
+    // A follower dies: the leader stops hearing from it, the answer turns 429.
+    let killed_name = cluster.agent(follower).node_name.clone();
+    cluster.kill(follower);
+    let (status, health) = health_until(cluster.agent(asked), |status, _| status == 429).await;
+    assert_eq!(status, 429);
+    assert_eq!(health["Healthy"], false);
+    assert_eq!(health["FailureTolerance"], 0);
+    let dead = health["Servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|server| server["Name"] == killed_name.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(dead["Healthy"], false, "{dead}");
+    // and the CLI shows the state.
+    let shown = cluster
+        .agent(asked)
+        .cli(&["operator", "autopilot", "state"]);
+    assert!(shown.status.success(), "{shown:?}");
+    assert!(
+        stdout(&shown).contains("Healthy:                      false"),
+        "{}",
+        stdout(&shown)
+    );
+}
+
+#[tokio::test]
+async fn a_joining_server_votes_only_after_it_stayed_healthy_long_enough() {
+    let dir = TempDir::new("autopilot-join");
+    let file = write_file(
+        dir.path(),
+        "autopilot.json",
+        &json!({"autopilot": {"server_stabilization_time": "4s"}}).to_string(),
+    );
+    let config_flag = format!("-config-file={file}");
+    let cluster = TestCluster::start(3, &[&config_flag]);
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let data = TempDir::new("autopilot-join-data");
+    let mut mode = vec![
+        "-server".to_string(),
+        format!("-data-dir={}", data.path().display()),
+        "-raft-multiplier=1".to_string(),
+        "-retry-interval=200ms".to_string(),
+    ];
+    for i in 0..3 {
+        mode.push(format!(
+            "-retry-join=127.0.0.1:{}",
+            cluster.agent(i).server_port
+        ));
+    }
+    let mode: Vec<&str> = mode.iter().map(String::as_str).collect();
+    let _newcomer = TestAgent::launch(&mode, Some("server-4"), &[&config_flag], AgentPorts::free());
+
+    // It is in the configuration as a non-voter first, then a voter.
+    let configuration_url = cluster.agent(leader).url("/v1/operator/raft/configuration");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen_as_non_voter = false;
+    let promoted_by = loop {
+        let configuration = get(&configuration_url).await.json();
+        let newcomer = configuration["Servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|server| server["Node"] == "server-4")
+            .cloned();
+        match newcomer {
+            Some(server) if server["Voter"] == true => break SystemTime::now(),
+            Some(_) => seen_as_non_voter = true,
+            None => {}
+        }
+        assert!(Instant::now() < deadline, "server-4 never became a voter");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        seen_as_non_voter,
+        "server-4 was a voter before it stabilized"
+    );
+    // Promoted no sooner than 4 s after it turned healthy (as the leader recorded it).
+    let state = get(&cluster.agent(leader).url("/v1/operator/autopilot/state"))
+        .await
+        .json();
+    let newcomer = state["Servers"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|server| server["Name"] == "server-4")
+        .unwrap()
+        .clone();
+    assert_eq!(newcomer["Status"], "voter");
+    let stable_since = GoTime::parse_rfc3339(newcomer["StableSince"].as_str().unwrap()).unwrap();
+    let waited = GoTime::from(promoted_by).duration_since(stable_since);
+    assert!(
+        waited.is_some_and(|waited| waited >= Duration::from_secs(4)),
+        "promoted {waited:?} after it turned healthy"
+    );
+    assert_eq!(state["Voters"].as_array().unwrap().len(), 4);
+}
