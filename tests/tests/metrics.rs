@@ -181,6 +181,11 @@ async fn json_summary_and_prometheus_text_carry_consul_s_metrics() {
         named(&summary, "Gauges", "consul.state.kv_entries")[0]["Value"],
         4
     );
+    // The lone server leads: its cluster is healthy and can lose no voter.
+    let healthy = named(&summary, "Gauges", "consul.autopilot.healthy");
+    assert_eq!(healthy[0]["Value"], 1, "{summary:#}");
+    let tolerance = named(&summary, "Gauges", "consul.autopilot.failure_tolerance");
+    assert_eq!(tolerance[0]["Value"], 0, "{summary:#}");
     let version = named(&summary, "Gauges", "consul.version");
     assert_eq!(version[0]["Labels"]["version"], "1.22.0", "{summary:#}");
     for name in [

@@ -88,6 +88,11 @@ impl Consensus {
         .await
     }
 
+    /// The servers' health when this server leads (for the `autopilot.*` gauges).
+    pub fn health_if_leader(&self) -> Option<ClusterHealth> {
+        self.health_as_leader().ok()
+    }
+
     /// On the leader: every server's health now.
     pub(crate) fn health_as_leader(&self) -> Answer<ClusterHealth> {
         let config = self.autopilot_configuration();

@@ -103,4 +103,14 @@ pub const DECLARED: &[(&str, Kind, &str)] = &[
         Kind::Gauge,
         "Shows the current number of in-flight blocking queries the server is handling.",
     ),
+    (
+        "autopilot.healthy",
+        Kind::Gauge,
+        "Tracks the overall health of the local server cluster. 1 if all servers are healthy, 0 if one or more are unhealthy.",
+    ),
+    (
+        "autopilot.failure_tolerance",
+        Kind::Gauge,
+        "Tracks the number of voting servers that the cluster can lose while continuing to function.",
+    ),
 ];

@@ -1,5 +1,7 @@
 //! Every second: the gauges Consul emits periodically (`runtime.*`, the `state.*` and
-//! `members.*` usage gauges, `version`, `session_ttl.active`), then a collection, so
+//! `members.*` usage gauges, `version`, `session_ttl.active`, and on the leader
+//! `autopilot.healthy` and `autopilot.failure_tolerance`, NaN elsewhere, as Consul
+//! sets them), then a collection, so
 //! that the in-memory intervals fill as go-metrics' do. On the leader, every minute,
 //! the timed Raft round of Consul's leader loop (`leader.barrier`): here a quorum
 //! confirmation of leadership, the barrier a `?consistent` read waits on.
@@ -32,6 +34,8 @@ struct Gauges {
     clients: Gauge,
     version: Gauge,
     session_ttls: Gauge,
+    autopilot_healthy: Gauge,
+    failure_tolerance: Gauge,
     barrier: Histogram,
 }
 
@@ -50,6 +54,8 @@ impl Gauges {
             clients: gauge!("members.clients"),
             version: gauge!("version", "version" => CONSUL_COMPAT_VERSION, "pre_release" => ""),
             session_ttls: gauge!("session_ttl.active"),
+            autopilot_healthy: gauge!("autopilot.healthy"),
+            failure_tolerance: gauge!("autopilot.failure_tolerance"),
             barrier: histogram!("leader.barrier"),
         }
     }
@@ -72,6 +78,18 @@ impl Gauges {
         self.clients.set(0.0);
         self.version.set(1.0);
         self.session_ttls.set(agent.sessions.armed() as f64);
+        match agent.consensus.health_if_leader() {
+            Some(health) => {
+                self.autopilot_healthy
+                    .set(if health.healthy { 1.0 } else { 0.0 });
+                self.failure_tolerance
+                    .set(f64::from(health.failure_tolerance));
+            }
+            None => {
+                self.autopilot_healthy.set(f64::NAN);
+                self.failure_tolerance.set(f64::NAN);
+            }
+        }
     }
 }
 
