@@ -20,6 +20,7 @@ mod node;
 mod reader;
 mod rpc;
 mod state_machine;
+mod stats;
 mod timing;
 mod types;
 
@@ -30,4 +31,5 @@ pub use node::{
     ServerOptions,
 };
 pub use reader::StateReader;
+pub use stats::RaftStats;
 pub use rpc::tls::RpcTls;

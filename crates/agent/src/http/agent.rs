@@ -33,8 +33,6 @@ pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
     ctx.authz
         .require(Permission::agent(Access::Read, &agent.node.name))?;
     let config = &agent.config;
-    let leader = agent.consensus.leader();
-    let leader_addr = leader.map(|l| l.rpc_addr).unwrap_or_default();
     let body = json_value!({
         "Config": {
             "Datacenter": config.datacenter,
@@ -69,26 +67,7 @@ pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
             "Height": 1e-5,
         },
         "Member": member(agent),
-        "Stats": {
-            "agent": { "check_monitors": "0", "check_ttls": "0", "checks": agent.local.checks().len().to_string(), "services": agent.local.services().len().to_string() },
-            "consul": {
-                "bootstrap": "true",
-                "known_datacenters": "1",
-                "leader": agent.consensus.is_leader().to_string(),
-                "leader_addr": leader_addr,
-                "server": "true",
-            },
-            "raft": {
-                "last_log_index": agent.consensus.reader().current().last_applied().to_string(),
-                "num_peers": "0",
-                "state": if agent.consensus.is_leader() { "Leader" } else { "Follower" },
-            },
-            "runtime": {
-                "arch": std::env::consts::ARCH,
-                "os": std::env::consts::OS,
-                "version": "proconsul",
-            },
-        },
+        "Stats": super::agent_stats::stats(agent),
         "Meta": { "consul-network-segment": "" },
         "xDS": {
             "SupportedProxies": { "envoy": [] },

@@ -9,8 +9,10 @@ mod agent_log;
 mod agent_telemetry;
 mod agent_tls;
 pub mod catalog;
+pub mod debug;
 pub mod event;
 mod http_args;
+pub mod info;
 pub mod join;
 pub mod kv;
 pub mod leave;
@@ -57,6 +59,10 @@ enum Commands {
     Catalog(catalog::CatalogCommand),
     /// Lists the members of the cluster.
     Members(members::MembersArgs),
+    /// Prints the agent's statistics (agent/self's Stats), by section.
+    Info(info::InfoArgs),
+    /// Records a debugging archive (agent, host, members, log, metrics) for operators.
+    Debug(debug::DebugArgs),
     /// Streams the agent's log, at a level of its own, until interrupted.
     Monitor(monitor::MonitorArgs),
     /// Joins this agent to the servers at the given addresses.
@@ -111,6 +117,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Kv(command) => kv::run(command).await,
         Commands::Catalog(command) => catalog::run(command).await,
         Commands::Members(args) => members::run(args).await,
+        Commands::Info(args) => info::run(args).await,
+        Commands::Debug(args) => debug::run(args).await,
         Commands::Monitor(args) => monitor::run(args).await,
         Commands::Join(args) => join::run(args).await,
         Commands::Leave(args) => leave::run(args).await,

@@ -93,6 +93,13 @@ async fn list_peers(args: HttpOnly) -> anyhow::Result<ExitCode> {
         Ok(configuration) => configuration,
         Err(error) => return Ok(fail(format!("Error getting peers: {error}"))),
     };
+    print!("{}", peers_table(&configuration));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `/v1/operator/raft/configuration` as `list-peers` prints it (also `debug`'s
+/// listpeers.json).
+pub fn peers_table(configuration: &Value) -> String {
     let servers = configuration["Servers"]
         .as_array()
         .cloned()
@@ -131,8 +138,7 @@ async fn list_peers(args: HttpOnly) -> anyhow::Result<ExitCode> {
             format!("{} commits", leader_index.saturating_sub(last_index)),
         ]);
     }
-    print!("{}", columns(&rows, COLUMNIZE_GAP));
-    Ok(ExitCode::SUCCESS)
+    columns(&rows, COLUMNIZE_GAP)
 }
 
 async fn remove_peer(args: RemovePeerArgs) -> anyhow::Result<ExitCode> {
