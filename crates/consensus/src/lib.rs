@@ -31,5 +31,5 @@ pub use node::{
     ServerOptions,
 };
 pub use reader::StateReader;
-pub use stats::RaftStats;
 pub use rpc::tls::RpcTls;
+pub use stats::RaftStats;
