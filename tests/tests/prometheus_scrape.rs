@@ -85,7 +85,10 @@ impl Prometheus {
         let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
         let child = Command::new(prometheus_binary())
             .arg(format!("--config.file={config_file}"))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -147,7 +150,8 @@ fn percent_encode(text: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_what_the_consul_dashboard_queries() {
     let dir = TempDir::new("prometheus-agents");
-    let telemetry = json!({"telemetry": {"prometheus_retention_time": "60s", "disable_hostname": true}});
+    let telemetry =
+        json!({"telemetry": {"prometheus_retention_time": "60s", "disable_hostname": true}});
     let file = write_file(dir.path(), "telemetry.json", &telemetry.to_string());
     let config = format!("-config-file={file}");
     let cluster = TestCluster::start(3, &[&config]);
@@ -160,7 +164,12 @@ async fn prometheus_scrapes_what_the_consul_dashboard_queries() {
     // The work the panels show, through a follower and the leader.
     let agent = cluster.agent((leader + 1) % 3);
     for i in 0..5 {
-        assert_eq!(put(&agent.url(&format!("/v1/kv/dash/{i}")), "v").await.status, 200);
+        assert_eq!(
+            put(&agent.url(&format!("/v1/kv/dash/{i}")), "v")
+                .await
+                .status,
+            200
+        );
         let register = json!({"Node": format!("n{i}"), "Address": "10.0.0.1",
                               "Service": {"ID": "web", "Service": "web", "Port": 80}});
         let url = cluster.agent(leader).url("/v1/catalog/register");
@@ -170,9 +179,15 @@ async fn prometheus_scrapes_what_the_consul_dashboard_queries() {
     let url = cluster.agent(leader).url("/v1/catalog/deregister");
     assert_eq!(put(&url, deregister.to_string()).await.status, 200);
     let txn = json!([{"KV": {"Verb": "set", "Key": "dash/txn", "Value": "dg=="}}]);
-    assert_eq!(put(&agent.url("/v1/txn"), txn.to_string()).await.status, 200);
+    assert_eq!(
+        put(&agent.url("/v1/txn"), txn.to_string()).await.status,
+        200
+    );
     let dns_port = cluster.agent(leader).dns_port;
-    assert_eq!(dig(dns_port, &["web.service.consul", "SRV"]).status, "NOERROR");
+    assert_eq!(
+        dig(dns_port, &["web.service.consul", "SRV"]).status,
+        "NOERROR"
+    );
     assert_eq!(dig(dns_port, &["-x", "127.0.0.1"]).status, "NOERROR");
 
     // Every panel gets data once Prometheus has scraped a few times.
