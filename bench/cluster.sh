@@ -8,11 +8,6 @@ proconsul="$1"
 bench="$2"
 seconds="${KV_SECONDS:-10}"
 
-if ! command -v etcd >/dev/null; then
-    echo "installing etcd-server (Debian)" >&2
-    if [ "$(id -u)" = 0 ]; then apt-get install -y etcd-server >&2; else sudo apt-get install -y etcd-server >&2; fi
-fi
-
 # shellcheck source=bench/cluster_lib.sh
 . "$(dirname "$0")/cluster_lib.sh"
 

@@ -4,6 +4,11 @@
 # Expects $proconsul; sets $work, $urls, $server_pids, $proconsul_rpc.
 
 proconsul="$(cd "$(dirname "$proconsul")" && pwd)/$(basename "$proconsul")"
+
+if ! command -v etcd >/dev/null; then
+    echo "installing etcd-server (Debian)" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get install -y etcd-server >&2; else sudo apt-get install -y etcd-server >&2; fi
+fi
 work="$(mktemp -d)"
 pids=()
 cleanup() {
