@@ -27,7 +27,7 @@ struct Route {
     path: String,
 }
 
-/// Every `.route("path", get(..).put(..)...)` in the agent's HTTP sources.
+/// Every `.timed_route("path", get(..).put(..)...)` in the agent's HTTP sources.
 fn routes() -> BTreeSet<Route> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/agent/src/http");
     let mut routes = BTreeSet::new();
@@ -38,8 +38,8 @@ fn routes() -> BTreeSet<Route> {
         }
         let source = std::fs::read_to_string(&path).unwrap();
         let mut rest = source.as_str();
-        while let Some(start) = rest.find(".route(") {
-            rest = &rest[start + ".route(".len()..];
+        while let Some(start) = rest.find(".timed_route(") {
+            rest = &rest[start + ".timed_route(".len()..];
             let call = balanced(rest);
             let Some(quote) = call.find('"') else {
                 continue;

@@ -8,6 +8,7 @@
 //! themselves. Every permission check goes through [`require_read`] and
 //! [`require_write`], the one place the ACL endpoints ask for `acl:read`/`acl:write`.
 
+use crate::telemetry::http_layer::TimedRoutes;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{any, get, post, put};
@@ -27,68 +28,68 @@ use crate::http::{
 pub fn routes(enabled: bool) -> Router<AppState> {
     if !enabled {
         return Router::new()
-            .route("/v1/agent/token/{*kind}", put(disabled))
-            .route("/v1/acl/{*rest}", any(disabled));
+            .timed_route("/v1/agent/token/{*kind}", put(disabled))
+            .timed_route("/v1/acl/{*rest}", any(disabled));
     }
     Router::new()
-        .route("/v1/acl/bootstrap", put(acl_bootstrap::bootstrap))
-        .route("/v1/acl/replication", get(acl_bootstrap::replication))
-        .route("/v1/acl/tokens", get(acl_token::list))
-        .route("/v1/acl/token", put(acl_token::create))
-        .route("/v1/acl/token/self", get(acl_token::read_self))
-        .route(
+        .timed_route("/v1/acl/bootstrap", put(acl_bootstrap::bootstrap))
+        .timed_route("/v1/acl/replication", get(acl_bootstrap::replication))
+        .timed_route("/v1/acl/tokens", get(acl_token::list))
+        .timed_route("/v1/acl/token", put(acl_token::create))
+        .timed_route("/v1/acl/token/self", get(acl_token::read_self))
+        .timed_route(
             "/v1/acl/token/{id}",
             get(acl_token::read)
                 .put(acl_token::update)
                 .delete(acl_token::delete),
         )
-        .route("/v1/acl/token/{id}/clone", put(acl_token::clone))
-        .route("/v1/acl/policies", get(acl_policy::list))
-        .route("/v1/acl/policy", put(acl_policy::create))
-        .route("/v1/acl/policy/name/{*name}", get(acl_policy::read_by_name))
-        .route(
+        .timed_route("/v1/acl/token/{id}/clone", put(acl_token::clone))
+        .timed_route("/v1/acl/policies", get(acl_policy::list))
+        .timed_route("/v1/acl/policy", put(acl_policy::create))
+        .timed_route("/v1/acl/policy/name/{*name}", get(acl_policy::read_by_name))
+        .timed_route(
             "/v1/acl/policy/{id}",
             get(acl_policy::read)
                 .put(acl_policy::update)
                 .delete(acl_policy::delete),
         )
-        .route("/v1/acl/roles", get(acl_role::list))
-        .route("/v1/acl/role", put(acl_role::create))
-        .route("/v1/acl/role/name/{*name}", get(acl_role::read_by_name))
-        .route(
+        .timed_route("/v1/acl/roles", get(acl_role::list))
+        .timed_route("/v1/acl/role", put(acl_role::create))
+        .timed_route("/v1/acl/role/name/{*name}", get(acl_role::read_by_name))
+        .timed_route(
             "/v1/acl/role/{id}",
             get(acl_role::read)
                 .put(acl_role::update)
                 .delete(acl_role::delete),
         )
-        .route("/v1/acl/templated-policies", get(acl_templated::list))
-        .route(
+        .timed_route("/v1/acl/templated-policies", get(acl_templated::list))
+        .timed_route(
             "/v1/acl/templated-policy/name/{*name}",
             get(acl_templated::read),
         )
-        .route(
+        .timed_route(
             "/v1/acl/templated-policy/preview/{*name}",
             post(acl_templated::preview),
         )
-        .route("/v1/acl/auth-methods", get(acl_auth::list_methods))
-        .route("/v1/acl/auth-method", put(acl_auth::create_method))
-        .route(
+        .timed_route("/v1/acl/auth-methods", get(acl_auth::list_methods))
+        .timed_route("/v1/acl/auth-method", put(acl_auth::create_method))
+        .timed_route(
             "/v1/acl/auth-method/{name}",
             get(acl_auth::read_method)
                 .put(acl_auth::update_method)
                 .delete(acl_auth::delete_method),
         )
-        .route("/v1/acl/binding-rules", get(acl_binding_rule::list))
-        .route("/v1/acl/binding-rule", put(acl_binding_rule::create))
-        .route(
+        .timed_route("/v1/acl/binding-rules", get(acl_binding_rule::list))
+        .timed_route("/v1/acl/binding-rule", put(acl_binding_rule::create))
+        .timed_route(
             "/v1/acl/binding-rule/{id}",
             get(acl_binding_rule::read)
                 .put(acl_binding_rule::update)
                 .delete(acl_binding_rule::delete),
         )
-        .route("/v1/acl/login", post(acl_auth::login))
-        .route("/v1/acl/logout", post(acl_auth::logout))
-        .route("/v1/agent/token/{*kind}", put(agent_token::set))
+        .timed_route("/v1/acl/login", post(acl_auth::login))
+        .timed_route("/v1/acl/logout", post(acl_auth::logout))
+        .timed_route("/v1/agent/token/{*kind}", put(agent_token::set))
 }
 
 /// Every ACL endpoint, with ACLs disabled.

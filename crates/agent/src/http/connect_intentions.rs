@@ -8,6 +8,7 @@
 //! on the destination. Without a matching intention, `check` answers the agent's
 //! default: allow without ACLs, else what `acl.default_policy` says.
 
+use crate::telemetry::http_layer::TimedRoutes;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -27,14 +28,14 @@ use crate::http::respond::{json, query_json};
 /// The intention routes, merged into the API router.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/connect/intentions", get(list).post(create))
-        .route(
+        .timed_route("/v1/connect/intentions", get(list).post(create))
+        .timed_route(
             "/v1/connect/intentions/exact",
             get(read_exact).put(upsert_exact).delete(delete_exact),
         )
-        .route("/v1/connect/intentions/check", get(check))
-        .route("/v1/connect/intentions/match", get(match_intentions))
-        .route(
+        .timed_route("/v1/connect/intentions/check", get(check))
+        .timed_route("/v1/connect/intentions/match", get(match_intentions))
+        .timed_route(
             "/v1/connect/intentions/{id}",
             get(read_by_id).put(update_by_id).delete(delete_by_id),
         )

@@ -12,6 +12,7 @@
 
 mod summary;
 
+use crate::telemetry::http_layer::TimedRoutes;
 use std::sync::Arc;
 
 use axum::Router;
@@ -35,13 +36,13 @@ const CATALOG_TABLES: [Table; 3] = [Table::Nodes, Table::Services, Table::Checks
 /// The routes, merged into the agent's router.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/internal/ui/services", get(services))
-        .route("/v1/internal/ui/nodes", get(nodes))
-        .route("/v1/internal/ui/node/", get(missing_node))
-        .route("/v1/internal/ui/node/{*name}", get(node))
-        .route("/v1/internal/ui/catalog-overview", get(catalog_overview))
-        .route("/v1/internal/ui/service-topology/", get(missing_service))
-        .route(
+        .timed_route("/v1/internal/ui/services", get(services))
+        .timed_route("/v1/internal/ui/nodes", get(nodes))
+        .timed_route("/v1/internal/ui/node/", get(missing_node))
+        .timed_route("/v1/internal/ui/node/{*name}", get(node))
+        .timed_route("/v1/internal/ui/catalog-overview", get(catalog_overview))
+        .timed_route("/v1/internal/ui/service-topology/", get(missing_service))
+        .timed_route(
             "/v1/internal/ui/service-topology/{*name}",
             get(service_topology),
         )

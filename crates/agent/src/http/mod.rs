@@ -45,6 +45,7 @@ mod status;
 mod txn;
 mod txn_acl;
 
+use crate::telemetry::http_layer::TimedRoutes;
 use std::sync::Arc;
 
 use axum::Router;
@@ -64,110 +65,110 @@ pub fn router(agent: AppState) -> Router {
     // text); this outer limit only stops absurd bodies before they are buffered.
     let body_limit = agent.config.kv_max_value_size.max(4 * 1024 * 1024) + 1024;
     let routes = Router::new()
-        .route("/v1/agent/self", get(agent::self_info))
-        .route("/v1/agent/host", get(agent_host::host))
-        .route("/v1/agent/version", get(agent_version::version))
-        .route("/v1/agent/members", get(agent::members))
-        .route("/v1/agent/metrics", get(agent_metrics::metrics))
-        .route("/v1/agent/monitor", get(monitor::monitor))
-        .route("/v1/agent/services", get(agent::services))
-        .route("/v1/agent/service/register", put(agent::register_service))
-        .route(
+        .timed_route("/v1/agent/self", get(agent::self_info))
+        .timed_route("/v1/agent/host", get(agent_host::host))
+        .timed_route("/v1/agent/version", get(agent_version::version))
+        .timed_route("/v1/agent/members", get(agent::members))
+        .timed_route("/v1/agent/metrics", get(agent_metrics::metrics))
+        .timed_route("/v1/agent/monitor", get(monitor::monitor))
+        .timed_route("/v1/agent/services", get(agent::services))
+        .timed_route("/v1/agent/service/register", put(agent::register_service))
+        .timed_route(
             "/v1/agent/service/deregister/{*id}",
             put(agent::deregister_service).get(agent::deregister_service),
         )
-        .route(
+        .timed_route(
             "/v1/agent/service/maintenance/{*id}",
             put(maintenance::service),
         )
-        .route("/v1/agent/service/{*id}", get(agent::service))
-        .route("/v1/agent/maintenance", put(maintenance::node))
-        .route(
+        .timed_route("/v1/agent/service/{*id}", get(agent::service))
+        .timed_route("/v1/agent/maintenance", put(maintenance::node))
+        .timed_route(
             "/v1/agent/health/service/id/{*id}",
             get(agent_health::by_id),
         )
-        .route(
+        .timed_route(
             "/v1/agent/health/service/name/{*name}",
             get(agent_health::by_name),
         )
-        .route("/v1/agent/checks", get(agent::checks))
-        .route("/v1/agent/check/register", put(agent::register_check))
-        .route(
+        .timed_route("/v1/agent/checks", get(agent::checks))
+        .timed_route("/v1/agent/check/register", put(agent::register_check))
+        .timed_route(
             "/v1/agent/check/deregister/{*id}",
             put(agent::deregister_check),
         )
-        .route("/v1/agent/check/pass/{*id}", put(agent::pass_check))
-        .route("/v1/agent/check/warn/{*id}", put(agent::warn_check))
-        .route("/v1/agent/check/fail/{*id}", put(agent::fail_check))
-        .route("/v1/agent/check/update/{*id}", put(agent::update_check))
-        .route("/v1/catalog/register", put(catalog::register))
-        .route("/v1/catalog/deregister", put(catalog::deregister))
-        .route("/v1/catalog/datacenters", get(catalog::datacenters))
-        .route("/v1/catalog/nodes", get(catalog::nodes))
-        .route("/v1/catalog/services", get(catalog::services))
-        .route("/v1/catalog/service/{*name}", get(catalog::service))
-        .route("/v1/catalog/connect/{*name}", get(catalog::connect))
-        .route("/v1/catalog/node/{*name}", get(catalog::node))
-        .route(
+        .timed_route("/v1/agent/check/pass/{*id}", put(agent::pass_check))
+        .timed_route("/v1/agent/check/warn/{*id}", put(agent::warn_check))
+        .timed_route("/v1/agent/check/fail/{*id}", put(agent::fail_check))
+        .timed_route("/v1/agent/check/update/{*id}", put(agent::update_check))
+        .timed_route("/v1/catalog/register", put(catalog::register))
+        .timed_route("/v1/catalog/deregister", put(catalog::deregister))
+        .timed_route("/v1/catalog/datacenters", get(catalog::datacenters))
+        .timed_route("/v1/catalog/nodes", get(catalog::nodes))
+        .timed_route("/v1/catalog/services", get(catalog::services))
+        .timed_route("/v1/catalog/service/{*name}", get(catalog::service))
+        .timed_route("/v1/catalog/connect/{*name}", get(catalog::connect))
+        .timed_route("/v1/catalog/node/{*name}", get(catalog::node))
+        .timed_route(
             "/v1/catalog/node-services/{*name}",
             get(catalog::node_services),
         )
-        .route("/v1/health/node/{*name}", get(health::node))
-        .route("/v1/health/checks/{*name}", get(health::checks))
-        .route("/v1/health/service/{*name}", get(health::service))
-        .route("/v1/health/connect/{*name}", get(health::connect))
-        .route("/v1/health/state/{*state}", get(health::state))
-        .route(
+        .timed_route("/v1/health/node/{*name}", get(health::node))
+        .timed_route("/v1/health/checks/{*name}", get(health::checks))
+        .timed_route("/v1/health/service/{*name}", get(health::service))
+        .timed_route("/v1/health/connect/{*name}", get(health::connect))
+        .timed_route("/v1/health/state/{*state}", get(health::state))
+        .timed_route(
             "/v1/kv/",
             get(kv::get_root).put(kv::put_root).delete(kv::delete_root),
         )
-        .route(
+        .timed_route(
             "/v1/kv/{*key}",
             get(kv::get).put(kv::put).delete(kv::delete),
         )
-        .route("/v1/agent/leave", put(agent::leave))
-        .route("/v1/agent/join/{*address}", put(agent::join))
-        .route("/v1/agent/reload", put(reload::reload))
-        .route("/v1/agent/force-leave/{*node}", put(agent::force_leave))
-        .route("/v1/session/create", put(session::create))
-        .route("/v1/session/destroy/{id}", put(session::destroy))
-        .route("/v1/session/renew/{id}", put(session::renew))
-        .route("/v1/session/info/{id}", get(session::info))
-        .route("/v1/session/node/{*node}", get(session::node))
-        .route("/v1/session/list", get(session::list))
-        .route("/v1/txn", put(txn::txn))
-        .route(
+        .timed_route("/v1/agent/leave", put(agent::leave))
+        .timed_route("/v1/agent/join/{*address}", put(agent::join))
+        .timed_route("/v1/agent/reload", put(reload::reload))
+        .timed_route("/v1/agent/force-leave/{*node}", put(agent::force_leave))
+        .timed_route("/v1/session/create", put(session::create))
+        .timed_route("/v1/session/destroy/{id}", put(session::destroy))
+        .timed_route("/v1/session/renew/{id}", put(session::renew))
+        .timed_route("/v1/session/info/{id}", get(session::info))
+        .timed_route("/v1/session/node/{*node}", get(session::node))
+        .timed_route("/v1/session/list", get(session::list))
+        .timed_route("/v1/txn", put(txn::txn))
+        .timed_route(
             "/v1/operator/raft/configuration",
             get(operator::configuration),
         )
-        .route("/v1/operator/raft/peer", delete(operator::remove_peer))
-        .route(
+        .timed_route("/v1/operator/raft/peer", delete(operator::remove_peer))
+        .timed_route(
             "/v1/operator/raft/transfer-leader",
             post(operator::transfer_leader),
         )
-        .route(
+        .timed_route(
             "/v1/operator/autopilot/configuration",
             get(operator_autopilot::configuration).put(operator_autopilot::set_configuration),
         )
-        .route(
+        .timed_route(
             "/v1/operator/autopilot/health",
             get(operator_autopilot::health),
         )
-        .route(
+        .timed_route(
             "/v1/operator/autopilot/state",
             get(operator_autopilot::state),
         )
-        .route(
+        .timed_route(
             "/v1/snapshot",
             get(snapshot::save)
                 .put(snapshot::restore)
                 .layer(DefaultBodyLimit::max(snapshot::MAX_BACKUP)),
         )
-        .route("/v1/event/fire/{name}", put(event::fire))
-        .route("/v1/event/list", get(event::list))
-        .route("/v1/connect/ca/roots", get(connect_ca::roots))
-        .route("/v1/agent/connect/ca/roots", get(connect_ca::roots))
-        .route(
+        .timed_route("/v1/event/fire/{name}", put(event::fire))
+        .timed_route("/v1/event/list", get(event::list))
+        .timed_route("/v1/connect/ca/roots", get(connect_ca::roots))
+        .timed_route("/v1/agent/connect/ca/roots", get(connect_ca::roots))
+        .timed_route(
             "/v1/connect/ca/configuration",
             get(connect_ca::configuration).put(connect_ca::set_configuration),
         )
@@ -175,10 +176,8 @@ pub fn router(agent: AppState) -> Router {
         .merge(prepared_query::routes())
         .merge(internal_ui::routes())
         .merge(acl::routes(agent.config.acl.enabled))
-        .route("/v1/status/leader", get(status::leader))
-        .route("/v1/status/peers", get(status::peers))
-        // `api.http`, timed per route (the routes above, not the 404 fallback).
-        .route_layer(crate::telemetry::http_layer::HttpMetricsLayer::default())
+        .timed_route("/v1/status/leader", get(status::leader))
+        .timed_route("/v1/status/peers", get(status::peers))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit));
     // The ACL headers' layer costs an allocation per request: only with ACLs on.

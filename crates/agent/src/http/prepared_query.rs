@@ -7,6 +7,7 @@
 //! server refuses (no service name, a bad template, a name taken) is a 500 with its text;
 //! a body that does not decode is a 400.
 
+use crate::telemetry::http_layer::TimedRoutes;
 use proconsul_acl::{Access, Authorize, Permission};
 use std::net::SocketAddr;
 
@@ -44,10 +45,10 @@ const EXECUTE_TABLES: [Table; 4] = [
 /// The `/v1/query` routes, merged into the API router.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/query", get(list).post(create))
-        .route("/v1/query/{id}", get(read).put(update).delete(delete))
-        .route("/v1/query/{id}/execute", get(execute))
-        .route("/v1/query/{id}/explain", get(explain))
+        .timed_route("/v1/query", get(list).post(create))
+        .timed_route("/v1/query/{id}", get(read).put(update).delete(delete))
+        .timed_route("/v1/query/{id}/execute", get(execute))
+        .timed_route("/v1/query/{id}/explain", get(explain))
 }
 
 /// `POST /v1/query`: stores a new query under a fresh ID; answers `{"ID": ...}`.

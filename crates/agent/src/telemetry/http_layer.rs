@@ -2,19 +2,19 @@
 //! labels: `method`, and `path`, the route's pattern as Consul registers it with the
 //! leading `/` dropped and `/` as `_` (`/v1/kv/{*key}` is Consul's `/v1/kv/`, so
 //! `v1_kv_`), never the request's own path. Unmatched paths (404) are not timed, as in
-//! Consul. A handle per route and method is made on first use and then found by a
-//! lock-free lookup; there are as many as routes times methods.
+//! Consul. Each route gets its own layer when the router is built ([`TimedRoutes`]), so a
+//! request finds its timer by its method alone: no per-request lookup by pattern and no
+//! matched-path extension. A timer is made on a route and method's first request.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
-use axum::extract::MatchedPath;
+use axum::Router;
 use axum::http::{Method, Request};
+use axum::routing::MethodRouter;
 use metrics::{Histogram, histogram};
 use tower::{Layer, Service};
 
@@ -29,31 +29,19 @@ const METHODS: [Method; 7] = [
     Method::PATCH,
 ];
 
-/// The timers by method and route pattern.
-#[derive(Debug, Default)]
+/// One route's timers, by method, made on first use.
+#[derive(Debug)]
 struct RouteTimers {
-    by_method: [ArcSwap<HashMap<Box<str>, Histogram>>; METHODS.len()],
+    path: String,
+    by_method: [OnceLock<Histogram>; METHODS.len()],
 }
 
 impl RouteTimers {
-    fn timer(&self, method: &Method, pattern: &str) -> Option<Histogram> {
+    fn timer(&self, method: &Method) -> Option<&Histogram> {
         let slot = METHODS.iter().position(|known| known == method)?;
-        if let Some(timer) = self.by_method[slot].load().get(pattern) {
-            return Some(timer.clone());
-        }
-        let mut made = None;
-        self.by_method[slot].rcu(|timers| {
-            let mut timers = HashMap::clone(timers);
-            let timer = timers
-                .entry(pattern.into())
-                .or_insert_with(|| {
-                    histogram!("api.http", "method" => METHODS[slot].as_str(), "path" => path_label(pattern))
-                })
-                .clone();
-            made = Some(timer);
-            Arc::new(timers)
-        });
-        made
+        Some(self.by_method[slot].get_or_init(|| {
+            histogram!("api.http", "method" => METHODS[slot].as_str(), "path" => self.path.clone())
+        }))
     }
 }
 
@@ -64,10 +52,33 @@ pub fn path_label(pattern: &str) -> String {
     fixed.strip_prefix('/').unwrap_or(fixed).replace('/', "_")
 }
 
-/// Times the routes it wraps (a `route_layer`, so that the route is known).
-#[derive(Debug, Clone, Default)]
+/// `Router::route` with the route timed as `api.http`.
+pub trait TimedRoutes<S> {
+    fn timed_route(self, path: &str, method_router: MethodRouter<S>) -> Self;
+}
+
+impl<S: Clone + Send + Sync + 'static> TimedRoutes<S> for Router<S> {
+    fn timed_route(self, path: &str, method_router: MethodRouter<S>) -> Self {
+        self.route(path, method_router.layer(HttpMetricsLayer::new(path)))
+    }
+}
+
+/// Times the route it wraps (one layer per route pattern).
+#[derive(Debug, Clone)]
 pub struct HttpMetricsLayer {
     timers: Arc<RouteTimers>,
+}
+
+impl HttpMetricsLayer {
+    /// The layer of the route `pattern`.
+    pub fn new(pattern: &str) -> HttpMetricsLayer {
+        HttpMetricsLayer {
+            timers: Arc::new(RouteTimers {
+                path: path_label(pattern),
+                by_method: Default::default(),
+            }),
+        }
+    }
 }
 
 impl<S> Layer<S> for HttpMetricsLayer {
@@ -101,10 +112,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let timer = request
-            .extensions()
-            .get::<MatchedPath>()
-            .and_then(|pattern| self.timers.timer(request.method(), pattern.as_str()));
+        let timer = self.timers.timer(request.method()).cloned();
         Timed {
             inner: self.inner.call(request),
             timer: timer.map(|histogram| (histogram, Instant::now())),
