@@ -11,6 +11,26 @@ use proconsul_tests::cluster::TestCluster;
 use proconsul_tests::{AgentPorts, TempDir, TestAgent, get, put, write_file};
 use serde_json::{Value, json};
 
+/// The keys of a JSON object, sorted.
+fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// `expected`, sorted: the fields of a struct of Consul's `api` package that are written
+/// (no `omitempty` field of these is ever set here).
+fn golden(expected: &[&'static str]) -> Vec<&'static str> {
+    let mut expected = expected.to_vec();
+    expected.sort_unstable();
+    expected
+}
+
 fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -36,6 +56,22 @@ async fn the_configuration_is_replicated_checked_and_set_and_read_by_the_cli() {
     assert_eq!(config["MaxTrailingLogs"], 99);
     assert_eq!(config["ServerStabilizationTime"], "3s");
     assert_eq!(config["MinQuorum"], 0);
+    // `api.AutopilotConfiguration`, every field.
+    assert_eq!(
+        keys(&config),
+        golden(&[
+            "CleanupDeadServers",
+            "LastContactThreshold",
+            "MaxTrailingLogs",
+            "MinQuorum",
+            "ServerStabilizationTime",
+            "RedundancyZoneTag",
+            "DisableUpgradeMigration",
+            "UpgradeVersionTag",
+            "CreateIndex",
+            "ModifyIndex",
+        ])
+    );
 
     // PUT as the Go client sends it: what is missing is Go's zero value.
     let written = put(&url, r#"{"CleanupDeadServers": false}"#).await;
@@ -85,6 +121,16 @@ async fn the_configuration_is_replicated_checked_and_set_and_read_by_the_cli() {
     let config = get(&url).await.json();
     assert_eq!(config["MaxTrailingLogs"], 7);
     assert_eq!(config["LastContactThreshold"], "1s");
+
+    // Decoded as Go decodes it: `null` is the zero value, an unknown field is ignored,
+    // names match whatever their case.
+    let body = r#"{"MaxTrailingLogs": null, "LastContactThreshold": null, "Bogus": 1,
+                   "cleanupdeadservers": true}"#;
+    assert_eq!(put(&url, body).await.status, 200);
+    let config = get(&url).await.json();
+    assert_eq!(config["MaxTrailingLogs"], 0);
+    assert_eq!(config["LastContactThreshold"], "0s");
+    assert_eq!(config["CleanupDeadServers"], true);
 }
 
 /// Polls `/v1/operator/autopilot/health` on `agent` until `done` says yes.
@@ -122,7 +168,29 @@ async fn health_and_state_follow_the_servers() {
     let servers = health["Servers"].as_array().unwrap();
     assert_eq!(servers.len(), 3);
     assert_eq!(servers.iter().filter(|s| s["Leader"] == true).count(), 1);
+    // `api.OperatorHealthReply` and `api.ServerHealth`, every field.
+    assert_eq!(
+        keys(&health),
+        golden(&["Healthy", "FailureTolerance", "Servers"])
+    );
     for server in servers {
+        assert_eq!(
+            keys(server),
+            golden(&[
+                "ID",
+                "Name",
+                "Address",
+                "SerfStatus",
+                "Version",
+                "Leader",
+                "LastContact",
+                "LastTerm",
+                "LastIndex",
+                "Healthy",
+                "Voter",
+                "StableSince",
+            ])
+        );
         assert_eq!(server["Healthy"], true, "{server}");
         assert_eq!(server["Voter"], true);
         assert_eq!(server["SerfStatus"], "alive");
@@ -136,6 +204,39 @@ async fn health_and_state_follow_the_servers() {
     let leader_id = state["Leader"].as_str().unwrap();
     assert_eq!(state["Servers"][leader_id]["Status"], "leader");
     assert_eq!(state["Servers"].as_object().unwrap().len(), 3);
+    // `api.AutopilotState` and `api.AutopilotServer`: every field but the `omitempty`
+    // ones Enterprise fills (ReadReplicas, RedundancyZones, Upgrade, RedundancyZone,
+    // UpgradeVersion).
+    assert_eq!(
+        keys(&state),
+        golden(&[
+            "Healthy",
+            "FailureTolerance",
+            "OptimisticFailureTolerance",
+            "Servers",
+            "Leader",
+            "Voters",
+        ])
+    );
+    assert_eq!(
+        keys(&state["Servers"][leader_id]),
+        golden(&[
+            "ID",
+            "Name",
+            "Address",
+            "NodeStatus",
+            "Version",
+            "LastContact",
+            "LastTerm",
+            "LastIndex",
+            "Healthy",
+            "StableSince",
+            "ReadReplica",
+            "Status",
+            "Meta",
+            "NodeType",
+        ])
+    );
 
     // A follower dies: the leader stops hearing from it, the answer turns 429.
     let killed_name = cluster.agent(follower).node_name.clone();
