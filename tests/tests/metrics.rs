@@ -92,7 +92,34 @@ async fn exercise(agent: &TestAgent) {
 /// Polls the JSON summary until `ready` holds for it (the interval holding the work
 /// above must finish first: up to 10 s, plus the collector's second).
 async fn summary_when(agent: &TestAgent, ready: impl Fn(&Value) -> bool) -> (Value, String) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    match poll_summary(agent, &ready, Duration::from_secs(30)).await {
+        Ok(found) => found,
+        Err(summary) => panic!("never ready: {summary:#}"),
+    }
+}
+
+/// Runs [`exercise`] and polls the summary until `ready` holds for it. On a loaded
+/// machine the work can straddle two 10 s intervals, and then no interval holds all of
+/// it: the work is done again (the same keys and names), up to three times.
+async fn exercised_summary(agent: &TestAgent, ready: impl Fn(&Value) -> bool) -> (Value, String) {
+    let mut last = Value::Null;
+    for _ in 0..3 {
+        exercise(agent).await;
+        match poll_summary(agent, &ready, Duration::from_secs(25)).await {
+            Ok(found) => return found,
+            Err(summary) => last = summary,
+        }
+    }
+    panic!("never ready: {last:#}")
+}
+
+/// The summary (and its text) once `ready` holds, or the last one seen after `within`.
+async fn poll_summary(
+    agent: &TestAgent,
+    ready: &impl Fn(&Value) -> bool,
+    within: Duration,
+) -> Result<(Value, String), Value> {
+    let deadline = Instant::now() + within;
     loop {
         let answer = get(&agent.url("/v1/agent/metrics")).await;
         assert_eq!(answer.status, 200, "{}", answer.body);
@@ -102,9 +129,11 @@ async fn summary_when(agent: &TestAgent, ready: impl Fn(&Value) -> bool) -> (Val
         );
         let summary = answer.json();
         if ready(&summary) {
-            return (summary, answer.body);
+            return Ok((summary, answer.body));
         }
-        assert!(Instant::now() < deadline, "never ready: {summary:#}");
+        if Instant::now() >= deadline {
+            return Err(summary);
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -139,11 +168,13 @@ async fn json_summary_and_prometheus_text_carry_consul_s_metrics() {
         "prometheus_retention_time": "60s",
         "disable_hostname": true
     }));
-    exercise(&agent).await;
-
-    let (summary, raw) = summary_when(&agent, |summary| {
+    let (summary, raw) = exercised_summary(&agent, |summary| {
         let nodes = named(summary, "Gauges", "consul.state.nodes");
-        !named(summary, "Samples", "consul.kvs.apply").is_empty()
+        // All of one exercise's work in this interval: its three KV writes and, last,
+        // its reverse lookup.
+        named(summary, "Samples", "consul.kvs.apply")
+            .first()
+            .is_some_and(|kvs| kvs["Count"] == 3)
             && !named(summary, "Samples", "consul.dns.ptr_query").is_empty()
             && nodes.first().and_then(|gauge| gauge["Value"].as_f64()) >= Some(3.0)
     })
