@@ -1,0 +1,432 @@
+//! Serf's membership semantics on top of foca's Alive/Suspect/Down: per member the latest
+//! join/leave intent (Lamport-ordered within a generation), tags and coordinate; the status
+//! Consul reports (alive, leaving, left, failed) derived from those and foca's liveness; the
+//! events emitted when a reported member changes; and reaping.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::identity::NodeId;
+use crate::member::{Member, MemberEvent, MemberStatus};
+use crate::wire::{Coordinate, Intent, IntentKind, Item, Suspicion, Tags};
+
+/// Serf's Lamport clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LamportClock(u64);
+
+impl LamportClock {
+    pub fn time(self) -> u64 {
+        self.0
+    }
+
+    /// Next local time.
+    pub fn increment(&mut self) -> u64 {
+        self.0 += 1;
+        self.0
+    }
+
+    /// Moves past a time seen from another member.
+    pub fn witness(&mut self, other: u64) {
+        if other >= self.0 {
+            self.0 = other + 1;
+        }
+    }
+}
+
+/// Everything known about one member name.
+#[derive(Debug, Default)]
+pub(crate) struct Record {
+    /// The newest identity foca knows under this name.
+    pub id: Option<NodeId>,
+    /// foca's liveness of `id` (alive or suspect).
+    pub up: bool,
+    pub intent: Option<Intent>,
+    pub tags: Option<Tags>,
+    pub coordinate: Option<Coordinate>,
+    /// What was last reported (members list, events).
+    pub reported: Option<Member>,
+    /// When `reported`'s status last changed.
+    pub status_since: Duration,
+    /// Erased by a prune or reap: items of this generation or older are ignored.
+    pub erased_generation: Option<u64>,
+}
+
+impl Record {
+    fn generation(&self) -> u64 {
+        self.id.as_ref().map(|i| i.generation).unwrap_or(0)
+    }
+
+    fn is_erased(&self, generation: u64) -> bool {
+        self.erased_generation.is_some_and(|g| generation <= g)
+    }
+
+    /// Consul's status, or `None` while the member is not reportable (no identity or tags
+    /// yet, or erased).
+    fn status(&self) -> Option<MemberStatus> {
+        let id = self.id.as_ref()?;
+        self.tags.as_ref()?;
+        if self.is_erased(id.generation) {
+            return None;
+        }
+        let leave = self
+            .intent
+            .as_ref()
+            .filter(|i| i.generation == id.generation)
+            .and_then(|i| match i.kind {
+                IntentKind::Leave { prune } => Some(prune),
+                IntentKind::Join => None,
+            });
+        let leaving = leave.is_some();
+        if leave == Some(true) && !self.up {
+            // Force-left with prune: erased as soon as it is down.
+            return None;
+        }
+        Some(match (self.up, leaving) {
+            (true, false) => MemberStatus::Alive,
+            (true, true) => MemberStatus::Leaving,
+            (false, true) => MemberStatus::Left,
+            (false, false) => MemberStatus::Failed,
+        })
+    }
+
+    fn member(&self) -> Option<Member> {
+        let status = self.status()?;
+        let id = self.id.as_ref()?;
+        Some(Member {
+            name: id.name.to_string(),
+            addr: id.addr,
+            tags: self
+                .tags
+                .as_ref()
+                .map(|t| t.tags.clone())
+                .unwrap_or_default(),
+            status,
+            generation: id.generation,
+        })
+    }
+}
+
+/// Suspicion bookkeeping of one member (Lifeguard confirmations).
+#[derive(Debug)]
+pub(crate) struct SuspicionState {
+    pub incarnation: u16,
+    pub started: Duration,
+    /// Distinct accusers, the first one included.
+    pub accusers: Vec<Arc<str>>,
+}
+
+/// Things the core must act on after foca returns.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    /// Someone suspects us at this incarnation: refute.
+    pub self_suspected: Option<u16>,
+    /// Someone force-left us while we are alive: broadcast a newer join intent.
+    pub refute_leave: bool,
+    /// Members whose number of accusers changed.
+    pub suspicions_changed: Vec<Arc<str>>,
+}
+
+/// The serf-semantics state, shared between the core and foca's broadcast handler.
+pub(crate) struct SerfState {
+    pub local: NodeId,
+    pub records: HashMap<Arc<str>, Record>,
+    pub clock: LamportClock,
+    pub suspicions: HashMap<Arc<str>, SuspicionState>,
+    pub pending: Pending,
+    /// The time of the call in progress.
+    pub now: Duration,
+    /// We announced our leave: do not refute leave intents about us.
+    pub leaving: bool,
+    dirty: Vec<Arc<str>>,
+}
+
+impl SerfState {
+    pub fn new(local: NodeId, now: Duration) -> SerfState {
+        let mut records = HashMap::new();
+        records.insert(
+            local.name.clone(),
+            Record {
+                id: Some(local.clone()),
+                up: true,
+                status_since: now,
+                ..Record::default()
+            },
+        );
+        SerfState {
+            local,
+            records,
+            clock: LamportClock::default(),
+            suspicions: HashMap::new(),
+            pending: Pending::default(),
+            now,
+            leaving: false,
+            dirty: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, name: &Arc<str>) {
+        self.dirty.push(name.clone());
+    }
+
+    fn record(&mut self, name: &Arc<str>) -> &mut Record {
+        self.records.entry(name.clone()).or_default()
+    }
+
+    /// Applies an item received by gossip or push-pull; `true` when it is news (foca keeps
+    /// disseminating news only).
+    pub fn apply_item(&mut self, item: Item) -> bool {
+        match item {
+            Item::Intent(intent) => self.apply_intent(intent),
+            Item::Tags(tags) => self.apply_tags(tags),
+            Item::Coordinate(coordinate) => self.apply_coordinate(coordinate),
+            Item::Suspicion(suspicion) => self.apply_suspicion(suspicion),
+        }
+    }
+
+    fn apply_intent(&mut self, intent: Intent) -> bool {
+        self.clock.witness(intent.ltime);
+        let name = intent.node.clone();
+        let local = name == self.local.name;
+        let rec = self.record(&name);
+        if rec.is_erased(intent.generation) || intent.generation < rec.generation() {
+            return false;
+        }
+        let newer = rec
+            .intent
+            .as_ref()
+            .is_none_or(|cur| (intent.generation, intent.ltime) > (cur.generation, cur.ltime));
+        if !newer {
+            return false;
+        }
+        let about_us_leaving = local
+            && intent.generation == self.local.generation
+            && matches!(intent.kind, IntentKind::Leave { .. });
+        let rec = self.record(&name);
+        rec.intent = Some(intent);
+        if about_us_leaving && !self.leaving {
+            self.pending.refute_leave = true;
+        }
+        self.mark(&name);
+        true
+    }
+
+    fn apply_tags(&mut self, tags: Tags) -> bool {
+        let name = tags.node.clone();
+        let rec = self.record(&name);
+        if rec.is_erased(tags.generation) || tags.generation < rec.generation() {
+            return false;
+        }
+        let newer = rec
+            .tags
+            .as_ref()
+            .is_none_or(|cur| (tags.generation, tags.version) > (cur.generation, cur.version));
+        if newer {
+            rec.tags = Some(tags);
+            self.mark(&name);
+        }
+        newer
+    }
+
+    fn apply_coordinate(&mut self, coordinate: Coordinate) -> bool {
+        let name = coordinate.node.clone();
+        let rec = self.record(&name);
+        if rec.is_erased(coordinate.generation) || coordinate.generation < rec.generation() {
+            return false;
+        }
+        let newer = rec.coordinate.as_ref().is_none_or(|cur| {
+            (coordinate.generation, coordinate.version) > (cur.generation, cur.version)
+        });
+        if newer {
+            rec.coordinate = Some(coordinate);
+        }
+        newer
+    }
+
+    fn apply_suspicion(&mut self, suspicion: Suspicion) -> bool {
+        if suspicion.node == self.local.name {
+            let worst = self.pending.self_suspected.unwrap_or(0);
+            self.pending.self_suspected = Some(worst.max(suspicion.incarnation));
+        }
+        let now = self.now;
+        let state = self
+            .suspicions
+            .entry(suspicion.node.clone())
+            .or_insert_with(|| SuspicionState {
+                incarnation: suspicion.incarnation,
+                started: now,
+                accusers: Vec::new(),
+            });
+        if suspicion.incarnation < state.incarnation {
+            return false;
+        }
+        if suspicion.incarnation > state.incarnation {
+            *state = SuspicionState {
+                incarnation: suspicion.incarnation,
+                started: now,
+                accusers: Vec::new(),
+            };
+        }
+        if state.accusers.contains(&suspicion.from) {
+            return false;
+        }
+        state.accusers.push(suspicion.from);
+        self.pending.suspicions_changed.push(suspicion.node);
+        true
+    }
+
+    /// foca's view of an identity changed (up, down, renamed).
+    pub fn set_liveness(&mut self, id: &NodeId, up: bool) {
+        let rec = self.record(&id.name);
+        if rec.is_erased(id.generation) && !up {
+            return;
+        }
+        if id.generation < rec.generation() {
+            return;
+        }
+        if rec
+            .id
+            .as_ref()
+            .is_none_or(|cur| cur.generation < id.generation)
+            && up
+        {
+            // A newer life: forget the erasure of older ones.
+            rec.erased_generation = None;
+        }
+        rec.id = Some(id.clone());
+        rec.up = up;
+        self.mark(&id.name.clone());
+    }
+
+    /// Forces a member out of the list (prune), reporting it reaped.
+    pub fn erase(&mut self, name: &Arc<str>) {
+        let rec = self.record(name);
+        rec.erased_generation = Some(rec.generation());
+        self.mark(name);
+    }
+
+    /// Reaps failed members older than `reconnect` and left ones older than `tombstone`.
+    pub fn reap(&mut self, reconnect: Duration, tombstone: Duration) {
+        let now = self.now;
+        let expired: Vec<Arc<str>> = self
+            .records
+            .iter()
+            .filter(|(_, rec)| match rec.reported.as_ref().map(|m| m.status) {
+                Some(MemberStatus::Failed) => now.saturating_sub(rec.status_since) >= reconnect,
+                Some(MemberStatus::Left) => now.saturating_sub(rec.status_since) >= tombstone,
+                _ => false,
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in expired {
+            self.erase(&name);
+        }
+    }
+
+    /// Recomputes the reported state of changed members and returns the events.
+    pub fn take_events(&mut self) -> Vec<MemberEvent> {
+        let mut events = Vec::new();
+        let dirty = std::mem::take(&mut self.dirty);
+        let now = self.now;
+        for name in dirty {
+            let Some(rec) = self.records.get_mut(&name) else {
+                continue;
+            };
+            let next = rec.member();
+            let prev = rec.reported.take();
+            if prev.as_ref().map(|m| m.status) != next.as_ref().map(|m| m.status) {
+                rec.status_since = now;
+            }
+            if let Some(event) = event_for(prev.as_ref(), next.as_ref()) {
+                events.push(event);
+            }
+            rec.reported = next;
+        }
+        events
+    }
+
+    /// Every reportable member.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.records.values().filter_map(|r| r.reported.as_ref())
+    }
+
+    /// The latest intent, tags and coordinate of every member (push-pull).
+    pub fn items(&self) -> Vec<Item> {
+        let mut items = Vec::new();
+        for rec in self.records.values() {
+            if let Some(erased) = rec.erased_generation
+                && rec.generation() <= erased
+            {
+                // Keep telling others about leave intents of erased members (prune).
+                if let Some(intent) = &rec.intent {
+                    items.push(Item::Intent(intent.clone()));
+                }
+                continue;
+            }
+            if let Some(intent) = &rec.intent {
+                items.push(Item::Intent(intent.clone()));
+            }
+            if let Some(tags) = &rec.tags {
+                items.push(Item::Tags(tags.clone()));
+            }
+            if let Some(coordinate) = &rec.coordinate {
+                items.push(Item::Coordinate(coordinate.clone()));
+            }
+        }
+        items
+    }
+
+    /// The newest coordinate blob known for a member.
+    pub fn coordinate_of(&self, name: &str) -> Option<Vec<u8>> {
+        self.records
+            .get(name)
+            .and_then(|r| r.coordinate.as_ref())
+            .map(|c| c.blob.clone())
+    }
+
+    /// Addresses of reported members by status (push-pull and reconnect targets).
+    pub fn addrs_with(&self, status: MemberStatus) -> Vec<(Arc<str>, SocketAddr)> {
+        self.records
+            .iter()
+            .filter(|(name, _)| **name != self.local.name)
+            .filter_map(|(name, r)| {
+                let m = r.reported.as_ref()?;
+                (m.status == status).then(|| (name.clone(), m.addr))
+            })
+            .collect()
+    }
+
+    /// Tags of the local member.
+    pub fn local_tags(&self) -> BTreeMap<String, String> {
+        self.records
+            .get(&self.local.name)
+            .and_then(|r| r.tags.as_ref())
+            .map(|t| t.tags.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Serf's event for a change of reported state.
+fn event_for(prev: Option<&Member>, next: Option<&Member>) -> Option<MemberEvent> {
+    use MemberStatus::{Alive, Failed, Leaving, Left};
+    let changed = |p: &Member, m: &Member| {
+        p.tags != m.tags || p.addr != m.addr || p.generation != m.generation
+    };
+    match (prev, next) {
+        (None, None) => None,
+        (None, Some(m)) => {
+            matches!(m.status, Alive | Leaving).then(|| MemberEvent::Join(m.clone()))
+        }
+        (Some(p), None) => Some(MemberEvent::Reap(p.clone())),
+        (Some(p), Some(m)) => match (p.status, m.status) {
+            (Alive | Leaving, Alive | Leaving) => {
+                changed(p, m).then(|| MemberEvent::Update(m.clone()))
+            }
+            (_, Alive | Leaving) => Some(MemberEvent::Join(m.clone())),
+            (s, Failed) if s != Failed => Some(MemberEvent::Failed(m.clone())),
+            (s, Left) if s != Left => Some(MemberEvent::Leave(m.clone())),
+            _ => changed(p, m).then(|| MemberEvent::Update(m.clone())),
+        },
+    }
+}
