@@ -12,7 +12,8 @@ struct Member {
     data: TempDir,
 }
 
-/// Servers started with `-bootstrap-expect=N` and `-retry-join` to each other, with
+/// Servers started with `-bootstrap-expect=N` and `-retry-join` to each other's gossip
+/// port (they find each other's server RPC addresses in member tags), with
 /// `raft_multiplier = 1` so that elections take about a second.
 pub struct TestCluster {
     members: Vec<Member>,
@@ -56,7 +57,7 @@ impl TestCluster {
         ];
         for (j, other) in self.members.iter().enumerate() {
             if j != i {
-                args.push(format!("-retry-join=127.0.0.1:{}", other.ports.server));
+                args.push(format!("-retry-join=127.0.0.1:{}", other.ports.serf_lan));
             }
         }
         args.extend(self.extra.iter().cloned());
@@ -67,6 +68,16 @@ impl TestCluster {
             &args,
             member.ports,
         ));
+    }
+
+    /// Server `i`'s LAN gossip port.
+    pub fn serf_port(&self, i: usize) -> u16 {
+        self.members[i].ports.serf_lan
+    }
+
+    /// Server `i`'s node name.
+    pub fn name(&self, i: usize) -> &str {
+        &self.members[i].name
     }
 
     pub fn size(&self) -> usize {
@@ -87,6 +98,19 @@ impl TestCluster {
         (0..self.size())
             .filter(|i| self.agents[*i].is_some())
             .collect()
+    }
+
+    /// Stops server `i` with SIGTERM (a server does not leave on SIGTERM by default).
+    pub fn terminate(&mut self, i: usize) {
+        if let Some(mut agent) = self.agents[i].take() {
+            agent.terminate();
+        }
+    }
+
+    /// Forgets server `i` without touching its process (it stopped on its own, e.g.
+    /// after `leave`).
+    pub fn forget(&mut self, i: usize) {
+        self.agents[i] = None;
     }
 
     /// Kills server `i` with SIGKILL.

@@ -93,6 +93,8 @@ pub struct AgentPorts {
     pub server: u16,
     /// Every agent gets its own DNS port, so that agents can run side by side.
     pub dns: u16,
+    /// LAN gossip (UDP and TCP).
+    pub serf_lan: u16,
 }
 
 impl AgentPorts {
@@ -101,6 +103,7 @@ impl AgentPorts {
             http: free_port(),
             server: free_port(),
             dns: free_port(),
+            serf_lan: free_port(),
         }
     }
 }
@@ -120,6 +123,8 @@ pub struct TestAgent {
     pub server_port: u16,
     /// The DNS port (UDP and TCP), unless the test turned DNS off or chose its own.
     pub dns_port: u16,
+    /// The LAN gossip port (UDP and TCP), unless the test chose its own.
+    pub serf_lan_port: u16,
     pub node_name: String,
     log_path: PathBuf,
     _dir: TempDir,
@@ -189,6 +194,7 @@ impl TestAgent {
             http: http_port,
             server: server_port,
             dns: dns_port,
+            serf_lan: serf_lan_port,
         } = ports;
         let node_name = node.map_or_else(|| format!("node-{http_port}"), str::to_string);
         let dir = TempDir::new("agent");
@@ -208,6 +214,10 @@ impl TestAgent {
                 (!extra.iter().any(|arg| arg.starts_with("-dns-port")))
                     .then(|| format!("-dns-port={dns_port}")),
             )
+            .args(
+                (!extra.iter().any(|arg| arg.starts_with("-serf-lan-port")))
+                    .then(|| format!("-serf-lan-port={serf_lan_port}")),
+            )
             .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("cannot share the log file"))
@@ -218,6 +228,7 @@ impl TestAgent {
             http_port,
             server_port,
             dns_port,
+            serf_lan_port,
             node_name,
             log_path,
             _dir: dir,

@@ -156,7 +156,16 @@ async fn health_until(agent: &TestAgent, done: impl Fn(u16, &Value) -> bool) -> 
 
 #[tokio::test]
 async fn health_and_state_follow_the_servers() {
-    let mut cluster = TestCluster::start(3, &[]);
+    // Dead-server cleanup off: the killed follower must stay in the configuration for
+    // the leader to report it unhealthy (cleanup has a test of its own).
+    let dir = TempDir::new("autopilot-health");
+    let file = write_file(
+        dir.path(),
+        "autopilot.json",
+        &json!({"autopilot": {"cleanup_dead_servers": false}}).to_string(),
+    );
+    let config_flag = format!("-config-file={file}");
+    let mut cluster = TestCluster::start(3, &[&config_flag]);
     let leader = cluster.wait_for_leader(Duration::from_secs(30));
     let follower = (leader + 1) % 3;
     let asked = (leader + 2) % 3;
@@ -335,4 +344,71 @@ async fn a_joining_server_votes_only_after_it_stayed_healthy_long_enough() {
         "promoted {waited:?} after it turned healthy"
     );
     assert_eq!(state["Voters"].as_array().unwrap().len(), 4);
+}
+
+/// The servers of `agent`'s Raft configuration, by node name.
+async fn raft_servers(agent: &TestAgent) -> Vec<String> {
+    let configuration = get(&agent.url("/v1/operator/raft/configuration"))
+        .await
+        .json();
+    let mut names: Vec<String> = configuration["Servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|server| server["Node"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_dead_server_is_removed_only_with_cleanup_dead_servers() {
+    for cleanup in [false, true] {
+        let dir = TempDir::new("autopilot-cleanup");
+        let file = write_file(
+            dir.path(),
+            "autopilot.json",
+            &json!({"autopilot": {"cleanup_dead_servers": cleanup}}).to_string(),
+        );
+        let config_flag = format!("-config-file={file}");
+        let mut cluster = TestCluster::start(3, &[&config_flag]);
+        let leader = cluster.wait_for_leader(Duration::from_secs(30));
+        let dead = (leader + 1) % 3;
+        let dead_name = cluster.name(dead).to_string();
+        let watcher = cluster.agent(leader);
+        assert_eq!(raft_servers(watcher).await.len(), 3);
+        cluster.kill(dead);
+        // Gossip declares it failed first.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let members = get(&cluster.agent(leader).url("/v1/agent/members"))
+                .await
+                .json();
+            let failed = members
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["Name"] == dead_name.as_str() && m["Status"] == 4);
+            if failed {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the killed server never failed");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let watcher = cluster.agent(leader);
+        if cleanup {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while raft_servers(watcher).await.contains(&dead_name) {
+                assert!(
+                    Instant::now() < deadline,
+                    "the dead server was never removed"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        } else {
+            // Several cleanup rounds (every 5 s) later, it is still a voter.
+            tokio::time::sleep(Duration::from_secs(12)).await;
+            assert!(raft_servers(watcher).await.contains(&dead_name));
+        }
+    }
 }

@@ -38,7 +38,7 @@ async fn info_prints_the_stats_sections() {
     }
     assert_eq!(
         order,
-        ["agent", "build", "consul", "raft", "runtime"],
+        ["agent", "build", "consul", "raft", "runtime", "serf_lan"],
         "{text}"
     );
     for (name, entries) in &sections {
@@ -73,6 +73,10 @@ async fn info_prints_the_stats_sections() {
     for key in ["check_monitors", "check_ttls", "checks", "services"] {
         value("agent", key).parse::<u64>().unwrap();
     }
+    // The gossip pool: this dev agent is its only member.
+    assert_eq!(value("serf_lan", "members"), "1");
+    assert_eq!(value("serf_lan", "failed"), "0");
+    assert_eq!(value("serf_lan", "encrypted"), "false");
 }
 
 fn read_json(path: &Path) -> Value {

@@ -252,6 +252,7 @@ async fn a_consul_test_harness_file_starts_a_leading_server() {
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new(binary())
         .args(["agent", "-config-file", &file])
+        .arg(format!("-serf-lan-port={}", proconsul_tests::free_port()))
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -316,8 +317,7 @@ async fn a_consul_test_harness_file_starts_a_leading_server() {
         "disable_update_check",
         "peering",
         "ports.grpc_tls",
-        "ports.serf_lan",
-        "skip_leave_on_interrupt",
+        "ports.serf_wan",
     ] {
         assert!(warnings[0].contains(key), "{key} in {}", warnings[0]);
     }
@@ -413,6 +413,7 @@ async fn the_http_api_on_a_unix_socket() {
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new(binary())
         .args(["agent", "-config-file", &file])
+        .arg(format!("-serf-lan-port={}", proconsul_tests::free_port()))
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)

@@ -440,6 +440,7 @@ async fn an_agent_can_serve_https_only() {
                 "-server-port",
                 &server_port,
             ])
+            .arg(format!("-serf-lan-port={}", free_port()))
             .args(["-config-file", &file])
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::options().append(true).open(&log).unwrap())

@@ -109,6 +109,7 @@ impl HttpsOnlyAgent {
         let child = Command::new(binary())
             .args(["agent", "-dev", "-node", "https-clients", "-dns-port=-1"])
             .arg(format!("-server-port={}", free_port()))
+            .arg(format!("-serf-lan-port={}", free_port()))
             .args(["-config-file", &file])
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())

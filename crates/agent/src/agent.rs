@@ -1,7 +1,6 @@
 //! Starting and stopping the agent: consensus, the agent's own catalog entry, and the
 //! HTTP server, in that order, each announced with one log line.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +25,7 @@ use crate::http;
 use crate::http::answer_cache::AnswerCache;
 use crate::https::{self, HttpsTls};
 use crate::local::{Entry, LocalCheck, LocalState};
+use crate::membership::{self, reconcile};
 use crate::node_id;
 use crate::persist;
 use crate::sessions::{self, SessionTimers};
@@ -75,6 +75,8 @@ pub struct AgentInner {
     pub telemetry: proconsul_telemetry::Telemetry,
     /// The HTTP handlers' metric handles.
     pub metrics: crate::telemetry::AgentMetrics,
+    /// The LAN gossip pool: members, failure detection, the keyring.
+    pub gossip: proconsul_gossip::Gossip,
 }
 
 impl AgentInner {
@@ -88,6 +90,18 @@ impl AgentInner {
     pub fn unschedule(&self, check_id: &str) {
         self.ttl.remove(check_id);
         self.checks.remove(check_id);
+    }
+
+    /// Leaves the cluster: a server first takes itself out of the Raft configuration,
+    /// then the leave is gossiped and given time to spread.
+    pub async fn leave(&self) -> Result<(), AgentError> {
+        if !self.config.dev {
+            self.consensus.leave().await?;
+        }
+        self.gossip
+            .leave()
+            .await
+            .map_err(|error| AgentError::Config(format!("serf: leave: {error}")))
     }
 
     /// Commits a command; a refusal by the state machine becomes [`WriteError::Rejected`].
@@ -358,6 +372,8 @@ pub struct Agent {
     registration_task: Option<JoinHandle<()>>,
     /// The leader's ACL duties, with ACLs enabled.
     acl_task: Option<JoinHandle<()>>,
+    /// Joining, finding servers and reconciling members (`membership`).
+    membership_tasks: Vec<JoinHandle<()>>,
 }
 
 impl Agent {
@@ -393,6 +409,18 @@ impl Agent {
             id: node_uuid.to_string(),
             address: config.bind_addr.to_string(),
         };
+        let shutdown = CancellationToken::new();
+        let gossip = membership::start::start(
+            &config,
+            &membership::start::LocalMember {
+                name: &node.name,
+                id: &node.id,
+                server: true,
+                version: CONSUL_COMPAT_VERSION,
+            },
+            shutdown.child_token(),
+        )
+        .await?;
         tracing::info!(
             node = %node.name,
             node_id = %node.id,
@@ -422,6 +450,7 @@ impl Agent {
                     retry_interval: config.retry_interval,
                     raft_multiplier: config.raft_multiplier,
                     datacenter: config.datacenter.clone(),
+                    gossip_addr: membership::start::advertised_addr(&config).to_string(),
                 };
                 let consensus = Consensus::start_server(
                     consensus_config,
@@ -507,7 +536,7 @@ impl Agent {
             sessions: SessionTimers::default(),
             checks: CheckRunner::default(),
             config_owned: ConfigOwned::default(),
-            shutdown: CancellationToken::new(),
+            shutdown,
             answers: AnswerCache::default(),
             acl_resolver,
             acl_tokens,
@@ -515,7 +544,9 @@ impl Agent {
             https_tls: https_tls.clone(),
             telemetry,
             metrics: crate::telemetry::AgentMetrics::new(),
+            gossip,
         });
+        let membership_tasks = spawn_membership(&inner);
         let from_files =
             config_registrations::prepare(&inner, &inner.config.services, &inner.config.checks)
                 .map_err(AgentError::Config)?;
@@ -657,6 +688,7 @@ impl Agent {
             persist_task,
             registration_task,
             acl_task,
+            membership_tasks,
         })
     }
 
@@ -732,6 +764,12 @@ impl Agent {
                 tracing::error!(%join_error, "session task failed");
             }
         }
+        for task in self.membership_tasks {
+            if let Err(join_error) = task.await {
+                tracing::error!(%join_error, "membership task failed");
+            }
+        }
+        self.inner.gossip.shutdown().await;
         tracing::info!("shutting down: stopping raft");
         self.inner.consensus.shutdown().await?;
         tracing::info!("shutdown complete");
@@ -806,6 +844,42 @@ fn agent_tokens(
     }
 }
 
+/// Gossip's background work: joining (`start_join`, `retry_join`, and servers found
+/// through server RPC), feeding discovery with gossip's servers, and the leader's
+/// reconciliation of members into the catalog.
+fn spawn_membership(inner: &AgentInner) -> Vec<JoinHandle<()>> {
+    let config = &inner.config;
+    let server = !config.dev;
+    let mut tasks = vec![membership::join::spawn(
+        inner.gossip.clone(),
+        server.then(|| inner.consensus.clone()),
+        config.start_join.clone(),
+        config.retry_join.clone(),
+        config.retry_interval,
+        inner.shutdown.clone(),
+    )];
+    if server {
+        tasks.push(membership::servers::spawn(
+            inner.gossip.clone(),
+            inner.consensus.clone(),
+            config.datacenter.clone(),
+            inner.shutdown.clone(),
+        ));
+    }
+    let reconcile = membership::leader::ReconcileLoop {
+        gossip: inner.gossip.clone(),
+        consensus: inner.consensus.clone(),
+        reconciler: reconcile::Reconciler {
+            datacenter: config.datacenter.clone(),
+            local_node: inner.node.name.clone(),
+        },
+        interval: config.gossip.reconcile_interval,
+        failure_hold_down: config.gossip.failure_hold_down,
+    };
+    tasks.push(reconcile.spawn(inner.shutdown.clone()));
+    tasks
+}
+
 /// Waits until the cluster has a leader; false if the agent stops first.
 async fn wait_for_leader(agent: &AgentInner) -> bool {
     loop {
@@ -851,19 +925,33 @@ async fn register_everything(
     Ok(())
 }
 
+/// What stopped the agent: SIGINT leaves the cluster unless `skip_leave_on_interrupt`,
+/// SIGTERM only with `leave_on_terminate` (Consul's defaults differ for servers and
+/// client agents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    Interrupt,
+    Terminate,
+}
+
 /// Runs an agent until `shutdown` resolves (or a client asks it to leave), then stops
 /// it cleanly.
 pub async fn run(
     config: AgentConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = StopSignal> + Send + 'static,
 ) -> Result<(), AgentError> {
     let agent = Agent::start(config).await?;
     let left = agent.inner.shutdown.clone();
     tokio::select! {
-        _ = shutdown => {
-            if agent.inner.config.leave_on_terminate {
-                tracing::info!("leave_on_terminate: leaving the cluster");
-                if let Err(error) = agent.inner.consensus.leave().await {
+        signal = shutdown => {
+            let config = &agent.inner.config;
+            let leave = match signal {
+                StopSignal::Interrupt => !config.gossip.skip_leave_on_interrupt,
+                StopSignal::Terminate => config.leave_on_terminate,
+            };
+            if leave {
+                tracing::info!(?signal, "leaving the cluster before stopping");
+                if let Err(error) = agent.inner.leave().await {
                     tracing::error!(%error, "leaving the cluster failed");
                 }
             }
@@ -918,16 +1006,12 @@ impl HttpListener {
 /// service and the passing `serfHealth` check.
 pub(crate) async fn register_self(agent: &AgentInner) -> Result<(), AgentError> {
     let address = agent.node.address.clone();
-    let tagged_addresses: BTreeMap<String, String> = ["lan", "lan_ipv4", "wan", "wan_ipv4"]
-        .into_iter()
-        .map(|kind| (kind.to_string(), address.clone()))
-        .collect();
     let registration = CatalogRegistration {
         id: agent.node.id.clone(),
         node: agent.node.name.clone(),
+        tagged_addresses: reconcile::default_tagged_addresses(&address),
         address,
         datacenter: agent.config.datacenter.clone(),
-        tagged_addresses,
         node_meta: agent
             .config
             .node_meta
@@ -941,28 +1025,15 @@ pub(crate) async fn register_self(agent: &AgentInner) -> Result<(), AgentError> 
                 ),
             ])
             .collect(),
-        service: Some(AgentService {
-            id: "consul".to_string(),
-            service: "consul".to_string(),
-            port: agent.config.server_port,
-            meta: BTreeMap::from([
-                ("raft_version".to_string(), "3".to_string()),
-                ("serf_protocol_current".to_string(), "2".to_string()),
-                ("serf_protocol_max".to_string(), "5".to_string()),
-                ("serf_protocol_min".to_string(), "1".to_string()),
-                ("version".to_string(), CONSUL_COMPAT_VERSION.to_string()),
-            ]),
-            datacenter: agent.config.datacenter.clone(),
-            ..AgentService::default()
-        }),
-        checks: vec![HealthCheck {
-            node: agent.node.name.clone(),
-            check_id: "serfHealth".to_string(),
-            name: "Serf Health Status".to_string(),
-            status: HealthStatus::Passing,
-            output: "Agent alive and reachable".to_string(),
-            ..HealthCheck::default()
-        }],
+        service: Some(reconcile::server_service(
+            agent.config.server_port,
+            &agent.config.datacenter,
+            CONSUL_COMPAT_VERSION,
+        )),
+        checks: vec![reconcile::serf_health(
+            &agent.node.name,
+            HealthStatus::Passing,
+        )],
         ..CatalogRegistration::default()
     };
     let applied = agent

@@ -114,6 +114,8 @@ pub struct AgentConfig {
     pub telemetry: crate::telemetry::TelemetryConfig,
     /// Changes the printed log level on `reload` (made by [`crate::logging::init`]).
     pub log_level: crate::logging::LogLevelControl,
+    /// The LAN gossip pool: port, encryption key, failure handling.
+    pub gossip: crate::gossip_settings::GossipSettings,
 }
 
 impl AgentConfig {
@@ -175,6 +177,7 @@ impl Default for AgentConfig {
             log_hub: crate::monitor::LogHub::default(),
             telemetry: crate::telemetry::TelemetryConfig::default(),
             log_level: crate::logging::LogLevelControl::default(),
+            gossip: crate::gossip_settings::GossipSettings::default(),
         }
     }
 }

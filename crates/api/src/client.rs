@@ -416,6 +416,17 @@ impl Client {
             .await
     }
 
+    /// `DELETE path` with a raw body (the keyring's `{"Key": ...}`), answered with JSON.
+    pub async fn delete_raw<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<T, ClientError> {
+        self.write(reqwest::Method::DELETE, path, params, Some(body))
+            .await
+    }
+
     async fn write<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,

@@ -13,6 +13,7 @@ pub mod event;
 pub mod go_json;
 pub mod go_time;
 pub mod health;
+pub mod keyring;
 pub mod kv;
 pub mod operator;
 pub mod query;

@@ -72,12 +72,8 @@ pub const IGNORED: &[&str] = &[
     "ports.sidecar_max_port",
     "ports.expose_min_port",
     "ports.expose_max_port",
-    // Gossip: servers find each other through server RPC, there is no Serf.
-    "ports.serf_lan",
+    // The WAN gossip pool (one datacenter for now).
     "ports.serf_wan",
-    "encrypt",
-    "encrypt_verify_incoming",
-    "encrypt_verify_outgoing",
     "retry_join_wan",
     "start_join_wan",
     // TLS on gRPC (the HTTPS API's and server RPC's `tls.defaults`, `tls.https` and
@@ -89,7 +85,6 @@ pub const IGNORED: &[&str] = &[
     "auto_config",
     // Operations Proconsul has no counterpart for.
     "disable_update_check",
-    "skip_leave_on_interrupt",
     "enable_debug",
     "audit",
     "experiments",
@@ -260,10 +255,9 @@ mod tests {
     fn ignored_keys_are_removed_and_named_unless_they_ask_nothing() {
         let mut value = json!({
             "node_name": "n",
-            "ports": {"http": 1, "grpc": -1, "serf_lan": 8301, "grpc_tls": 8503},
+            "ports": {"http": 1, "grpc": -1, "serf_wan": 8302, "grpc_tls": 8503},
             "segments": null,
             "disable_update_check": true,
-            "skip_leave_on_interrupt": false,
             "connect": {"enabled": true, "ca_provider": "consul"},
             "peering": {"enabled": false},
             "experiments": [],
@@ -278,7 +272,7 @@ mod tests {
             [
                 "connect.ca_provider",
                 "ports.grpc_tls",
-                "ports.serf_lan",
+                "ports.serf_wan",
                 "disable_update_check"
             ]
         );

@@ -253,12 +253,12 @@ mod tests {
                 "peering",
                 "ports.grpc",
                 "ports.grpc_tls",
-                "ports.serf_lan",
                 "ports.serf_wan",
-                "skip_leave_on_interrupt",
                 "version"
             ]
         );
+        assert_eq!(config.ports.serf_lan, Some(4));
+        assert_eq!(config.skip_leave_on_interrupt, Some(true));
         // The HTTPS port and the TLS settings are read (the legacy names renamed).
         assert_eq!(config.ports.https, Some(3));
         assert_eq!(config.tls.https().ca_file.as_deref(), Some("/ca.pem"));

@@ -28,6 +28,21 @@ pub struct FileConfig {
     pub node_meta: BTreeMap<String, String>,
     pub client_addr: Option<std::net::IpAddr>,
     pub bind_addr: Option<std::net::IpAddr>,
+    /// `advertise_addr`: the address other agents reach this one's gossip at.
+    pub advertise_addr: Option<std::net::IpAddr>,
+    /// `encrypt`: the gossip encryption key (base64 of 16, 24 or 32 bytes).
+    pub encrypt: Option<String>,
+    /// `encrypt_verify_incoming`: refuse unencrypted gossip (default true).
+    pub encrypt_verify_incoming: Option<bool>,
+    /// `encrypt_verify_outgoing`: encrypt outgoing gossip (default true).
+    pub encrypt_verify_outgoing: Option<bool>,
+    /// `reconnect_timeout`: how long a failed member is kept before it is reaped (72h).
+    pub reconnect_timeout: Option<GoDuration>,
+    /// `skip_leave_on_interrupt`: SIGINT stops without leaving (default: true on servers).
+    pub skip_leave_on_interrupt: Option<bool>,
+    /// Proconsul's `gossip_failure_hold_down`: how long a member must stay failed before
+    /// the catalog marks it critical (default 2s; "0s" turns it off).
+    pub gossip_failure_hold_down: Option<GoDuration>,
     pub ports: Ports,
     pub addresses: Addresses,
     pub domain: Option<String>,
@@ -109,8 +124,8 @@ pub struct CaConfig {
 }
 
 /// `ports { ... }`. `-1` disables a listener, as in Consul. The other ports Consul has
-/// (`serf_lan`, `serf_wan`, `grpc`, `grpc_tls`, ...) are accepted and ignored: nothing
-/// listens on them.
+/// (`serf_wan`, `grpc`, `grpc_tls`, ...) are accepted and ignored: nothing listens on
+/// them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ports {
@@ -119,6 +134,8 @@ pub struct Ports {
     pub https: Option<i32>,
     pub dns: Option<i32>,
     pub server: Option<i32>,
+    /// LAN gossip, UDP and TCP (8301).
+    pub serf_lan: Option<i32>,
 }
 
 /// `addresses { ... }`: per-listener addresses that override `client_addr`.

@@ -86,6 +86,7 @@ async fn round(consensus: &Consensus, options: &ClusterOptions) -> Result<(), Co
             .values()
             .map(|server| server.rpc_addr.clone()),
     );
+    targets.extend(lock(&consensus.inner.gossip_servers).iter().cloned());
     targets.sort();
     targets.dedup();
     targets.retain(|addr| *addr != consensus.inner.me.rpc_addr);
@@ -141,7 +142,26 @@ impl Consensus {
             datacenter: me.datacenter.clone(),
             bootstrap_expect: me.bootstrap_expect,
             initialized: self.initialized(),
+            gossip_addr: me.gossip_addr.clone(),
         }
+    }
+
+    /// Gossip found these servers (their RPC addresses): discovery introduces itself to
+    /// them as it does to join addresses.
+    pub fn learn_servers_from_gossip(&self, rpc_addrs: impl IntoIterator<Item = String>) {
+        let mine = &self.inner.me.rpc_addr;
+        let mut known = lock(&self.inner.gossip_servers);
+        known.extend(rpc_addrs.into_iter().filter(|addr| addr != mine));
+    }
+
+    /// The gossip addresses of the servers discovery heard of, so that the agent can
+    /// join them in gossip when they were found through server RPC addresses.
+    pub fn discovered_gossip_addrs(&self) -> Vec<String> {
+        lock(&self.inner.discovered)
+            .values()
+            .map(|server| server.gossip_addr.clone())
+            .filter(|addr| !addr.is_empty())
+            .collect()
     }
 
     /// Introduces this server to `addr` and learns whom it knows; returns the peer and

@@ -68,6 +68,9 @@ pub struct ClusterOptions {
     /// `performance.raft_multiplier` (1 fastest, Consul's default 5).
     pub raft_multiplier: u32,
     pub datacenter: String,
+    /// This server's LAN gossip address, told to peers so that servers joined through
+    /// server RPC addresses also meet in gossip.
+    pub gossip_addr: String,
 }
 
 impl Default for ClusterOptions {
@@ -79,6 +82,7 @@ impl Default for ClusterOptions {
             retry_interval: Duration::from_secs(30),
             raft_multiplier: 5,
             datacenter: "dc1".to_string(),
+            gossip_addr: String::new(),
         }
     }
 }
@@ -144,6 +148,9 @@ pub(crate) struct Inner {
     /// Servers heard of through join addresses and their answers, before and after the
     /// cluster forms.
     pub(crate) discovered: Mutex<BTreeMap<u64, ServerInfo>>,
+    /// Server RPC addresses gossip found (servers' member tags), looked at by discovery
+    /// beside the join addresses.
+    pub(crate) gossip_servers: Mutex<std::collections::BTreeSet<String>>,
     /// When the leader last reached this follower (append entries or heartbeat).
     pub(crate) last_contact: Mutex<Option<Instant>>,
     pub(crate) started: Instant,
@@ -166,6 +173,7 @@ pub(crate) struct ServerIdentity {
     pub rpc_addr: String,
     pub datacenter: String,
     pub bootstrap_expect: u32,
+    pub gossip_addr: String,
 }
 
 /// Initialises a cluster whose only voter is this server.
@@ -261,7 +269,9 @@ impl Consensus {
                     rpc_addr: config.rpc_addr.to_string(),
                     datacenter: cluster.map(|c| c.datacenter.clone()).unwrap_or_default(),
                     bootstrap_expect: cluster.map_or(0, |c| c.bootstrap_expect),
+                    gossip_addr: cluster.map(|c| c.gossip_addr.clone()).unwrap_or_default(),
                 },
+                gossip_servers: Mutex::default(),
                 forward_queue: ForwardQueue::spawn(rpc.clone(), shutdown.clone()),
                 rpc,
                 listener_tls: Arc::new(ArcSwap::from_pointee(ListenerTls::from(tls))),

@@ -37,6 +37,7 @@ async fn server(dir: &Path, id: u64, join: &[&str], bootstrap: bool, threshold: 
                 retry_interval: Duration::from_millis(200),
                 raft_multiplier: 1,
                 datacenter: "dc1".to_string(),
+                gossip_addr: String::new(),
             },
             tls: Default::default(),
         },

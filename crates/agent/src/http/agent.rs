@@ -25,6 +25,7 @@ use crate::http::decode::decode_body;
 use crate::http::error::ApiError;
 use crate::http::respond::{json, json_shaped};
 use crate::local::{LocalCheck, allow_check_type, check_from_registration, prepare_service};
+use crate::membership::answer::agent_member;
 
 /// `GET /v1/agent/self`: configuration and runtime facts, in Consul's shape (clients
 /// read `Config.Datacenter`, `Stats.consul.leader_addr`, `DebugConfig.SessionTTLMin`).
@@ -59,6 +60,10 @@ pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
             "HTTPSPort": config.https.as_ref().map_or(-1, |https| i32::from(https.addr.port())),
             "ServerPort": config.server_port,
             "BindAddr": config.bind_addr.to_string(),
+            "SerfPortLAN": config.gossip.serf_lan_port,
+            // Consul's DebugConfig shows addresses as `tcp://ip:port`.
+            "SerfBindAddrLAN": format!("tcp://{}", std::net::SocketAddr::new(config.bind_addr, config.gossip.serf_lan_port)),
+            "SerfAdvertiseAddrLAN": format!("tcp://{}", crate::membership::start::advertised_addr(config)),
         },
         "Coord": {
             "Vec": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -80,46 +85,38 @@ pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
 
 /// This agent as a gossip member. Until gossip lands the agent is the only member.
 fn member(agent: &AgentInner) -> AgentMember {
-    let config = &agent.config;
-    let tags = [
-        ("acls", "0".to_string()),
-        ("build", format!("{CONSUL_COMPAT_VERSION}:proconsul")),
-        ("dc", config.datacenter.clone()),
-        ("id", agent.node.id.clone()),
-        ("port", config.server_port.to_string()),
-        ("raft_vsn", "3".to_string()),
-        ("role", "consul".to_string()),
-        ("segment", String::new()),
-        ("vsn", "2".to_string()),
-        ("vsn_max", "3".to_string()),
-        ("vsn_min", "2".to_string()),
-    ];
-    AgentMember {
-        name: agent.node.name.clone(),
-        addr: agent.node.address.clone(),
-        port: 8301,
-        tags: tags.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        status: 1,
-        protocol_min: 1,
-        protocol_max: 5,
-        protocol_cur: 2,
-        delegate_min: 2,
-        delegate_max: 5,
-        delegate_cur: 4,
-    }
+    let me = agent
+        .gossip
+        .member(&agent.node.name)
+        .expect("gossip always knows its own member");
+    agent_member(&me, false)
 }
 
-/// `GET /v1/agent/members` (`?wan` for the WAN pool, where servers are `node.dc`).
+/// `GET /v1/agent/members`: the LAN pool as gossip knows it (`?wan`: its servers, named
+/// `node.dc`, as the WAN pool of one datacenter; `?segment` accepted), ACL-filtered by
+/// `node:read`, then `?filter`.
 pub async fn members(ctx: Ctx) -> Result<Response, ApiError> {
-    let mut me = member(&ctx.agent);
-    if ctx.params.flag("wan") {
-        me.name = format!("{}.{}", me.name, ctx.agent.config.datacenter);
-        me.port = 8302;
+    let wan = ctx.params.flag("wan");
+    if wan
+        && ctx
+            .params
+            .get("segment")
+            .is_some_and(|segment| !segment.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "Cannot provide a segment with wan=true",
+        ));
     }
-    let members: Vec<AgentMember> = [me]
-        .into_iter()
-        .filter(|m| ctx.authz.keep(ctx.authz.node_read(&m.name)))
+    let mut members: Vec<AgentMember> = ctx
+        .agent
+        .gossip
+        .members()
+        .iter()
+        .filter(|member| !wan || crate::membership::tags::is_server(&member.tags))
+        .filter(|member| ctx.authz.keep(ctx.authz.node_read(&member.name)))
+        .map(|member| agent_member(member, wan))
         .collect();
+    members.retain(|member| ctx.keep(member));
     Ok(json(&members, ctx.options.pretty))
 }
 
@@ -350,12 +347,16 @@ fn authorize_check_write(ctx: &Ctx, local: &LocalCheck) -> Result<(), AclRefusal
 }
 
 /// `PUT /v1/agent/leave`: a server first takes itself out of the Raft configuration, so
-/// the others' quorum stops counting it; then the agent answers and shuts down.
+/// `PUT /v1/agent/leave`: a server leaves the Raft configuration, the agent gossips its
+/// leave and waits for it to spread, then shuts down.
 pub async fn leave(ctx: Ctx) -> Result<Response, ApiError> {
     ctx.authz
         .require(Permission::agent(Access::Write, &ctx.agent.node.name))?;
     tracing::info!("leave requested through the HTTP API");
-    ctx.agent.consensus.leave().await?;
+    ctx.agent
+        .leave()
+        .await
+        .map_err(|error| ApiError::internal(error.to_string()))?;
     let shutdown = ctx.agent.shutdown.clone();
     tokio::spawn(async move {
         // Let the response reach the client before the listener closes.
@@ -365,8 +366,10 @@ pub async fn leave(ctx: Ctx) -> Result<Response, ApiError> {
     Ok(Response::default())
 }
 
-/// `PUT /v1/agent/join/:address`: introduces this server to the server at `address`
-/// (server RPC, port 8300 unless given); the one not yet in a cluster joins the other's.
+/// `PUT /v1/agent/join/:address`: joins the LAN pool through the agent at `address`
+/// (its gossip address, port 8301 unless given). A server also accepts another server's
+/// RPC address (port 8300), as earlier Proconsul builds did, when gossip finds nobody
+/// there.
 pub async fn join(ctx: Ctx, Path(address): Path<String>) -> Result<Response, ApiError> {
     ctx.authz
         .require(Permission::agent(Access::Write, &ctx.agent.node.name))?;
@@ -376,22 +379,44 @@ pub async fn join(ctx: Ctx, Path(address): Path<String>) -> Result<Response, Api
         ));
     }
     let address = address.trim_start_matches('/');
-    ctx.agent.consensus.join(address).await?;
-    tracing::info!(%address, "joined through the HTTP API");
-    Ok(Response::default())
+    match crate::membership::join::join(&ctx.agent.gossip, &[address.to_string()]).await {
+        Ok(joined) => {
+            tracing::info!(%address, joined, "serf: joined through the HTTP API");
+            Ok(Response::default())
+        }
+        Err(gossip_error) if !ctx.agent.config.dev => {
+            ctx.agent.consensus.join(address).await.map_err(|rpc_error| {
+                ApiError::internal(format!(
+                    "Error joining address: {gossip_error} (as a server RPC address: {rpc_error})"
+                ))
+            })?;
+            tracing::info!(%address, "joined a server through its server RPC address");
+            Ok(Response::default())
+        }
+        Err(error) => Err(ApiError::internal(format!(
+            "Error joining address: {error}"
+        ))),
+    }
 }
 
-/// `PUT /v1/agent/force-leave/:node` (`?prune`, `?wan` accepted): until gossip lands this
-/// agent is the only member. Forcing out a live member changes nothing in Consul (the
-/// member refutes it) and answers 200, so naming this agent's own node does too; any
-/// other name is unknown, as Consul reports it.
+/// `PUT /v1/agent/force-leave/:node` (`?prune`; `?wan` accepted): a failed member is
+/// moved to left (its node then deregistered), or erased with `prune`. A live member
+/// refutes it, as in Consul.
 pub async fn force_leave(ctx: Ctx, Path(node): Path<String>) -> Result<Response, ApiError> {
     ctx.authz.require(Permission::operator(Access::Write))?;
+    let prune = ctx.params.flag("prune");
     if node == ctx.agent.node.name {
         tracing::info!(%node, "force-leave of this agent's own live node: nothing to do");
         return Ok(Response::default());
     }
-    Err(ApiError::internal(format!(
-        "No node found with name '{node}'"
-    )))
+    match ctx.agent.gossip.force_leave(&node, prune).await {
+        Ok(()) => {
+            tracing::info!(%node, prune, "serf: force-leave");
+            Ok(Response::default())
+        }
+        Err(proconsul_gossip::GossipError::NoSuchMember(_)) => Err(ApiError::internal(format!(
+            "No node found with name '{node}'"
+        ))),
+        Err(error) => Err(ApiError::internal(error.to_string())),
+    }
 }

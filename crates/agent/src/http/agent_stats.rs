@@ -1,6 +1,7 @@
 //! `agent/self`'s `Stats`: the sections `consul info` prints, with Consul's keys and
-//! string values (Consul's `Agent.Stats`). `serf_lan`/`serf_wan` are left out: there is
-//! no gossip.
+//! string values (Consul's `Agent.Stats`). `serf_lan` comes from the gossip pool;
+//! `serf_wan` is left out (one datacenter, no WAN pool). Serf's query and event queues
+//! and coordinate resets are 0: the pool sends no user events or queries.
 //!
 //! Rust equivalents where Consul reports Go's runtime: `runtime.version` says Rust and
 //! Proconsul's version (Go's names its release), `goroutines` the tokio tasks alive now, `max_procs` the runtime's worker threads,
@@ -31,7 +32,22 @@ pub fn stats(agent: &AgentInner) -> Value {
         .unwrap_or_default();
     let runtime = tokio::runtime::Handle::current().metrics();
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let serf = agent.gossip.stats();
     json!({
+        "serf_lan": {
+            "coordinate_resets": "0",
+            "encrypted": serf.encrypted.to_string(),
+            "event_queue": "0",
+            "event_time": serf.event_time.to_string(),
+            "failed": serf.failed.to_string(),
+            "health_score": serf.health_score.to_string(),
+            "intent_queue": serf.intent_queue.to_string(),
+            "left": serf.left.to_string(),
+            "member_time": serf.member_time.to_string(),
+            "members": serf.members.to_string(),
+            "query_queue": "0",
+            "query_time": "0",
+        },
         "agent": {
             "check_monitors": of_type("script"),
             "check_ttls": of_type("ttl"),

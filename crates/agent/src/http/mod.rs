@@ -35,6 +35,7 @@ mod maintenance;
 mod monitor;
 mod operator;
 mod operator_autopilot;
+mod operator_keyring;
 mod prepared_query;
 pub mod query;
 mod reload;
@@ -142,6 +143,13 @@ pub fn router(agent: AppState) -> Router {
             get(operator::configuration),
         )
         .timed_route("/v1/operator/raft/peer", delete(operator::remove_peer))
+        .timed_route(
+            "/v1/operator/keyring",
+            get(operator_keyring::list)
+                .post(operator_keyring::install)
+                .put(operator_keyring::use_key)
+                .delete(operator_keyring::remove),
+        )
         .timed_route(
             "/v1/operator/raft/transfer-leader",
             post(operator::transfer_leader),

@@ -147,11 +147,13 @@ fn server_fields(server: &ServerHealth) -> serde_json::Map<String, Value> {
 
 /// Without gossip a server the leader has heard from is `alive`, one it never heard
 /// from `failed`.
-fn node_status(server: &ServerHealth) -> &'static str {
-    if server.last_contact.is_some() {
-        "alive"
-    } else {
-        "failed"
+/// The server's gossip status (`alive`, `failed`, `left`...); a server gossip does not
+/// know yet is alive if the leader hears from it.
+fn node_status(gossip: &proconsul_gossip::Gossip, server: &ServerHealth) -> &'static str {
+    match gossip.member(&server.name) {
+        Some(member) => member.status.as_str(),
+        None if server.last_contact.is_some() => "alive",
+        None => "failed",
     }
 }
 
@@ -165,7 +167,10 @@ pub async fn health(ctx: Ctx) -> Result<Response, ApiError> {
         .iter()
         .map(|server| {
             let mut fields = server_fields(server);
-            fields.insert("SerfStatus".into(), node_status(server).into());
+            fields.insert(
+                "SerfStatus".into(),
+                node_status(&ctx.agent.gossip, server).into(),
+            );
             fields.insert("Leader".into(), server.leader.into());
             fields.insert("Voter".into(), server.voter.into());
             Value::Object(fields)
@@ -187,10 +192,13 @@ pub async fn health(ctx: Ctx) -> Result<Response, ApiError> {
 pub async fn state(ctx: Ctx) -> Result<Response, ApiError> {
     ctx.authz.require(Permission::operator(Access::Read))?;
     let health = ctx.agent.consensus.server_health().await?;
-    Ok(json(&render_state(&health), ctx.options.pretty))
+    Ok(json(
+        &render_state(&health, &ctx.agent.gossip),
+        ctx.options.pretty,
+    ))
 }
 
-fn render_state(health: &ClusterHealth) -> Value {
+fn render_state(health: &ClusterHealth, gossip: &proconsul_gossip::Gossip) -> Value {
     let servers: BTreeMap<&str, Value> = health
         .servers
         .iter()
@@ -201,7 +209,7 @@ fn render_state(health: &ClusterHealth) -> Value {
                 (false, true) => "voter",
                 (false, false) => "non-voter",
             };
-            fields.insert("NodeStatus".into(), node_status(server).into());
+            fields.insert("NodeStatus".into(), node_status(gossip, server).into());
             fields.insert("ReadReplica".into(), false.into());
             fields.insert("Status".into(), status.into());
             fields.insert("Meta".into(), json!({}));

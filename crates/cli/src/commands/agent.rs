@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use proconsul_agent::AgentConfig;
+use proconsul_agent::{AgentConfig, StopSignal};
 use proconsul_config::{ConfigSource, FileConfig, HttpAddress};
 
 use super::agent_dns::DnsArgs;
+use super::agent_gossip::GossipArgs;
 use super::agent_log::LogArgs;
 use super::agent_tls::TlsArgs;
 
@@ -97,6 +98,8 @@ pub struct AgentArgs {
     dns: DnsArgs,
     #[command(flatten)]
     tls: TlsArgs,
+    #[command(flatten)]
+    gossip: GossipArgs,
     /// Run script checks, from the HTTP API or config files (a remote-execution risk).
     #[arg(long = "enable-script-checks")]
     enable_script_checks: bool,
@@ -236,7 +239,10 @@ impl AgentArgs {
                 .or(files.performance.raft_multiplier)
                 .unwrap_or(defaults.raft_multiplier),
             autopilot: files.autopilot.configuration(),
-            leave_on_terminate: files.leave_on_terminate.unwrap_or(false),
+            // Consul: clients leave on SIGTERM, servers do not.
+            leave_on_terminate: files
+                .leave_on_terminate
+                .unwrap_or(!(self.dev || self.server || files.server == Some(true))),
             dns_port: dns.port,
             dns_addr: dns.addr,
             http_addr: match &files.addresses.http {
@@ -302,6 +308,9 @@ impl AgentArgs {
             acl: super::agent_acl::acl_config(&files.acl),
             telemetry: super::agent_telemetry::telemetry_config(files, self.no_metrics),
             checks_tls: super::agent_tls::checks_tls(files),
+            gossip: self
+                .gossip
+                .settings(files, self.dev || self.server || files.server == Some(true))?,
             https: self.tls.https(
                 files,
                 self.client
@@ -379,18 +388,19 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A future that resolves on the first SIGINT or SIGTERM. The handlers are installed
-/// now, not when the future is first polled.
-fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+/// A future that resolves on the first SIGINT or SIGTERM, saying which. The handlers
+/// are installed now, not when the future is first polled.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = StopSignal> + Send + 'static> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     Ok(async move {
-        let name = tokio::select! {
-            _ = interrupt.recv() => "SIGINT",
-            _ = terminate.recv() => "SIGTERM",
+        let (name, stop) = tokio::select! {
+            _ = interrupt.recv() => ("SIGINT", StopSignal::Interrupt),
+            _ = terminate.recv() => ("SIGTERM", StopSignal::Terminate),
         };
         tracing::info!(signal = name, "caught signal, shutting down");
+        stop
     })
 }
 

@@ -5,15 +5,19 @@ pub mod acl;
 pub mod agent;
 mod agent_acl;
 mod agent_dns;
+mod agent_gossip;
 mod agent_log;
 mod agent_telemetry;
 mod agent_tls;
 pub mod catalog;
 pub mod debug;
 pub mod event;
+pub mod force_leave;
 mod http_args;
 pub mod info;
 pub mod join;
+pub mod keygen;
+pub mod keyring;
 pub mod kv;
 pub mod leave;
 pub mod lock;
@@ -69,6 +73,12 @@ enum Commands {
     Join(join::JoinArgs),
     /// Makes the local agent leave its cluster and shut down.
     Leave(leave::LeaveArgs),
+    /// Moves a failed member to left, or erases it with -prune.
+    ForceLeave(force_leave::ForceLeaveArgs),
+    /// Prints a new gossip encryption key.
+    Keygen(keygen::KeygenArgs),
+    /// Lists and changes the gossip encryption keys of every member.
+    Keyring(keyring::KeyringArgs),
     /// Puts the node or a service in maintenance mode, or takes it out.
     Maint(maint::MaintArgs),
     /// Registers and deregisters services with the local agent.
@@ -117,6 +127,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Kv(command) => kv::run(command).await,
         Commands::Catalog(command) => catalog::run(command).await,
         Commands::Members(args) => members::run(args).await,
+        Commands::ForceLeave(args) => force_leave::run(args).await,
+        Commands::Keygen(args) => Ok(keygen::run(args)),
+        Commands::Keyring(args) => keyring::run(args).await,
         Commands::Info(args) => info::run(args).await,
         Commands::Debug(args) => debug::run(args).await,
         Commands::Monitor(args) => monitor::run(args).await,

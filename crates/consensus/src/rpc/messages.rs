@@ -42,6 +42,8 @@ pub struct ServerInfo {
     pub bootstrap_expect: u32,
     /// Whether it already belongs to a cluster (its Raft state is initialised).
     pub initialized: bool,
+    /// Its LAN gossip address (empty if it did not say).
+    pub gossip_addr: String,
 }
 
 impl ServerInfo {

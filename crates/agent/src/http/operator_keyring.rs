@@ -1,0 +1,103 @@
+//! `/v1/operator/keyring`: the gossip encryption keys of the LAN pool, listed, installed,
+//! made primary and removed on every member at once (`keyring:read`/`keyring:write`).
+//! Answers are Consul's `KeyringResponse` list, one entry per pool.
+
+use axum::body::Bytes;
+use axum::response::Response;
+use proconsul_acl::{Access, Permission};
+use proconsul_api::keyring::{KeyringRequest, KeyringResponse};
+use proconsul_gossip::KeyringOp;
+
+use crate::http::context::Ctx;
+use crate::http::decode::decode_body;
+use crate::http::error::ApiError;
+use crate::http::respond::json;
+
+/// What serf answers for a keyring operation on a pool without encryption.
+const NOT_ENCRYPTED: &str = "Keyring is empty (encryption not enabled)";
+/// Consul's limit on `?relay-factor`.
+const MAX_RELAY_FACTOR: u8 = 5;
+
+/// `GET /v1/operator/keyring` (`?relay-factor`, `?local-only`).
+pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
+    ctx.authz.require(Permission::keyring(Access::Read))?;
+    relay_factor(&ctx)?;
+    run(&ctx, KeyringOp::List).await
+}
+
+/// `POST /v1/operator/keyring`: installs `{"Key": ...}` on every member.
+pub async fn install(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    change(ctx, body, KeyringOp::Install).await
+}
+
+/// `PUT /v1/operator/keyring`: makes an installed key the primary one everywhere.
+pub async fn use_key(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    change(ctx, body, KeyringOp::Use).await
+}
+
+/// `DELETE /v1/operator/keyring`: removes a key (not the primary) everywhere.
+pub async fn remove(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    change(ctx, body, KeyringOp::Remove).await
+}
+
+async fn change(ctx: Ctx, body: Bytes, op: fn(String) -> KeyringOp) -> Result<Response, ApiError> {
+    ctx.authz.require(Permission::keyring(Access::Write))?;
+    relay_factor(&ctx)?;
+    if ctx.params.flag("local-only") {
+        return Err(ApiError::bad_request(
+            "local-only can only be set for list requests",
+        ));
+    }
+    let request: KeyringRequest = decode_body(&body)?;
+    run(&ctx, op(request.key)).await?;
+    Ok(Response::default())
+}
+
+/// `?relay-factor=N`, 0 to 5; accepted and not needed (answers come straight back).
+fn relay_factor(ctx: &Ctx) -> Result<u8, ApiError> {
+    match ctx.params.get("relay-factor") {
+        None | Some("") => Ok(0),
+        Some(text) => text
+            .parse::<u8>()
+            .ok()
+            .filter(|factor| *factor <= MAX_RELAY_FACTOR)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Error parsing relay factor: relay-factor must be between 0 and {MAX_RELAY_FACTOR}, got {text:?}"
+                ))
+            }),
+    }
+}
+
+async fn run(ctx: &Ctx, op: KeyringOp) -> Result<Response, ApiError> {
+    let gossip = &ctx.agent.gossip;
+    if !gossip.encryption_enabled() {
+        return Err(ApiError::internal(NOT_ENCRYPTED));
+    }
+    let listing = matches!(op, KeyringOp::List);
+    let report = gossip
+        .keyring_op(op)
+        .await
+        .map_err(|error| ApiError::internal(error.to_string()))?;
+    if !listing && let Some(failure) = report.failure_message() {
+        let details: Vec<String> = report
+            .messages
+            .iter()
+            .map(|(node, error)| format!("{node}: {error}"))
+            .collect();
+        return Err(ApiError::internal(format!(
+            "{failure}: {}",
+            details.join("; ")
+        )));
+    }
+    let answer = vec![KeyringResponse {
+        wan: false,
+        datacenter: ctx.agent.config.datacenter.clone(),
+        segment: String::new(),
+        messages: report.messages,
+        keys: report.keys,
+        primary_keys: report.primary_keys,
+        num_nodes: report.num_nodes,
+    }];
+    Ok(json(&answer, ctx.options.pretty))
+}
