@@ -414,9 +414,10 @@ async fn servers_are_removed_leave_and_join() {
     ]);
     assert!(
         output.status.success(),
-        "{}{}",
+        "{}{}\n--- leader:\n{}",
         String::from_utf8_lossy(&output.stderr),
-        joiner.log()
+        joiner.log(),
+        cluster.agent(leader).log()
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("Successfully joined cluster"));
     wait_for_array(

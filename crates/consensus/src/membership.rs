@@ -23,6 +23,8 @@ use crate::types::{ServerNode, TypeConfig};
 
 /// How long a membership change may take (a new server catching up included).
 const CHANGE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Promotions retried when a concurrent membership change got in first.
+const PROMOTE_ATTEMPTS: u32 = 5;
 /// How long a leadership transfer may take before it is reported as failed.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -147,7 +149,23 @@ impl Consensus {
         let deadline = Instant::now() + CHANGE_TIMEOUT + stabilization;
         self.wait_until_stable(server.node_id, deadline).await?;
         let promote = ChangeMembers::AddVoterIds(BTreeSet::from([server.node_id]));
-        retry_in_progress(|| raft.change_membership(promote.clone(), false)).await?;
+        // Two requests to add the same server (its discovery and an operator's `join`)
+        // may race: the loser's change fails on the winner's membership entry. It is done
+        // once the server is a voter, whoever made it one.
+        let mut attempts = 0;
+        loop {
+            if self.voter_ids().contains(&server.node_id) {
+                break;
+            }
+            match retry_in_progress(|| raft.change_membership(promote.clone(), false)).await {
+                Ok(_) => break,
+                Err(_) if attempts < PROMOTE_ATTEMPTS => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
         tracing::info!(node = %server.name, addr = %server.rpc_addr, "raft: added server as a voter");
         Ok(())
     }
