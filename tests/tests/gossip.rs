@@ -550,7 +550,7 @@ async fn a_server_stopped_by_sigint_fails_unless_told_to_leave() {
     );
     for (extra, expected) in [(None, FAILED), (Some(format!("-config-file={file}")), LEFT)] {
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-        let mut cluster = TestCluster::start(3, &extra);
+        let cluster = TestCluster::start(3, &extra);
         let leader = cluster.wait_for_leader(Duration::from_secs(30));
         let stopped = (leader + 1) % 3;
         let name = cluster.name(stopped).to_string();
