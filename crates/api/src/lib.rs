@@ -7,6 +7,7 @@
 pub mod acl;
 pub mod catalog;
 pub mod connect;
+pub mod coordinate;
 pub mod decode;
 pub mod duration;
 pub mod event;

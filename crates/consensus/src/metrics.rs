@@ -63,6 +63,7 @@ pub(crate) struct FsmMetrics {
     kvs: [Histogram; 7],
     /// `fsm.session` by op: create, destroy.
     session: [Histogram; 2],
+    coordinate_batch_update: Histogram,
 }
 
 const KV_OPS: [&str; 7] = [
@@ -84,6 +85,7 @@ impl FsmMetrics {
             txn: histogram!("fsm.txn"),
             kvs: KV_OPS.map(|op| histogram!("fsm.kvs", "op" => op)),
             session: ["create", "destroy"].map(|op| histogram!("fsm.session", "op" => op)),
+            coordinate_batch_update: histogram!("fsm.coordinate.batch-update"),
         }
     }
 
@@ -108,6 +110,7 @@ impl FsmMetrics {
             }
             Command::SessionCreate(_) => &self.session[0],
             Command::SessionDestroy { .. } => &self.session[1],
+            Command::CoordinateBatchUpdate(_) => &self.coordinate_batch_update,
             _ => return,
         };
         specific.record(millis);

@@ -113,6 +113,7 @@ fn slot(table: Table) -> usize {
         Table::AclAuthMethods => 10,
         Table::AclBindingRules => 11,
         Table::Intentions => 12,
+        Table::Coordinates => 13,
     }
 }
 

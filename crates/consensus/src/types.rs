@@ -61,6 +61,9 @@ impl fmt::Display for Proposal {
                 write!(f, "acl binding rule {op:?} id={}", rule.id)
             }
             Command::AclBindingRuleDelete { id } => write!(f, "acl binding rule delete id={id}"),
+            Command::CoordinateBatchUpdate(updates) => {
+                write!(f, "coordinate batch update entries={}", updates.len())
+            }
         }
     }
 }

@@ -183,6 +183,7 @@ impl State {
             return;
         }
         self.table_indexes.bump(Table::Nodes, index);
+        self.delete_node_coordinates(index, node);
         let service_ids: Vec<String> = self
             .services_on_node(node)
             .map(|service| service.id.clone())

@@ -9,6 +9,7 @@ use proconsul_api::{CatalogDeregistration, CatalogRegistration, Session, UserEve
 use serde::{Deserialize, Serialize};
 
 use crate::acl::{AclBootstrap, AclInit, AclOutcome, AclTokenWrite, AclWriteOp};
+use crate::coordinate::CoordinateUpdate;
 use crate::prepared_query::PreparedQueryOp;
 use crate::txn::{TxnError, TxnOp, TxnResult};
 
@@ -92,6 +93,9 @@ pub enum Command {
         config: Box<AutopilotConfiguration>,
         cas: Option<u64>,
     },
+    /// Network coordinates collected by a server (`PUT /v1/coordinate/update`, the
+    /// agents' own): stored for the nodes the catalog knows, skipped for the others.
+    CoordinateBatchUpdate(Vec<CoordinateUpdate>),
 }
 
 /// A KV write, with the check-and-set index when the client asked for one.

@@ -278,7 +278,8 @@ impl State {
 
     /// Runs a (rendered) query against this state: the service's instances (or its
     /// Connect-capable ones) that pass the health, tag and metadata filters, shuffled by
-    /// `request.seed`, with the `Near` node first, cut to `request.limit`.
+    /// `request.seed`, sorted by the RTT from the `Near` node when it has a coordinate,
+    /// with the `Near` node itself first, cut to `request.limit`.
     pub fn execute_prepared_query(
         &self,
         query: &PreparedQuery,
@@ -318,8 +319,12 @@ impl State {
             "" => None,
             other => Some(other.to_string()),
         };
-        // Without coordinates there is no distance sort; the node asked for (when it is
-        // among the first ten, as Consul looks) goes first.
+        // Nearest first by network coordinates (no change when the source has none),
+        // then the node asked for (when it is among the first ten, as Consul looks)
+        // goes first.
+        if let Some(source) = &source {
+            self.sort_by_distance_from(source, &mut nodes, |entry| &entry.node.node);
+        }
         if let Some(source) = source
             && let Some(position) = nodes
                 .iter()

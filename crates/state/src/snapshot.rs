@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use imbl::OrdMap;
+use proconsul_api::coordinate::Coordinate;
 use proconsul_api::query::PreparedQuery;
 use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent};
 use serde::{Deserialize, Serialize};
@@ -17,16 +18,11 @@ use crate::state::{Key, NodeScopedKey, State, TableIndexes};
 
 mod legacy;
 
-/// The first bytes of every snapshot, the last one being the format version.
-const MAGIC: &[u8; 8] = b"PCSNAP\0\x06";
-/// Version 5: no operator settings (still restored).
-const MAGIC_V5: &[u8; 8] = b"PCSNAP\0\x05";
-/// Version 4: no Connect tables (still restored).
-const MAGIC_V4: &[u8; 8] = b"PCSNAP\0\x04";
-/// Version 3: no ACL tables (still restored).
-const MAGIC_V3: &[u8; 8] = b"PCSNAP\0\x03";
-/// Version 2: no prepared queries either (still restored).
-const MAGIC_V2: &[u8; 8] = b"PCSNAP\0\x02";
+/// The first bytes of every snapshot, followed by one byte: the format version.
+const MAGIC_PREFIX: &[u8; 7] = b"PCSNAP\0";
+/// The version written: 7 added network coordinates. Versions 2 to 6 still restore
+/// (`legacy.rs`).
+const VERSION: u8 = 7;
 
 /// Why a snapshot could not be restored.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +49,7 @@ pub(crate) struct SnapshotBody {
     acl: AclSnapshot,
     connect: ConnectSnapshot,
     operator: OperatorTables,
+    coordinates: Vec<(Key, Key, Arc<Coordinate>)>,
 }
 
 impl State {
@@ -85,33 +82,27 @@ impl State {
             acl: self.acl.to_snapshot(),
             connect: self.connect.to_snapshot(),
             operator: self.operator.clone(),
+            coordinates: self
+                .coordinates
+                .iter()
+                .map(|((node, segment), coord)| (node.clone(), segment.clone(), coord.clone()))
+                .collect(),
         };
-        let mut bytes = MAGIC.to_vec();
+        let mut bytes = MAGIC_PREFIX.to_vec();
+        bytes.push(VERSION);
         bytes.extend(postcard::to_stdvec(&body).expect("serializing to memory cannot fail"));
         bytes
     }
 
     /// Rebuilds a state from [`State::to_snapshot`]'s output.
     pub fn from_snapshot(bytes: &[u8]) -> Result<State, SnapshotError> {
-        let body: SnapshotBody = if let Some(body) = bytes.strip_prefix(MAGIC) {
-            postcard::from_bytes(body)?
-        } else if let Some(body) = bytes.strip_prefix(MAGIC_V5) {
-            postcard::from_bytes::<legacy::SnapshotBodyV5>(body)?.into()
-        } else if let Some(body) = bytes.strip_prefix(MAGIC_V4) {
-            legacy::SnapshotBodyV5::from(postcard::from_bytes::<legacy::SnapshotBodyV4>(body)?)
-                .into()
-        } else if let Some(body) = bytes.strip_prefix(MAGIC_V3) {
-            legacy::SnapshotBodyV5::from(legacy::SnapshotBodyV4::from(postcard::from_bytes::<
-                legacy::SnapshotBodyV3,
-            >(body)?))
-            .into()
-        } else if let Some(body) = bytes.strip_prefix(MAGIC_V2) {
-            legacy::SnapshotBodyV5::from(legacy::SnapshotBodyV4::from(
-                legacy::SnapshotBodyV3::from(postcard::from_bytes::<legacy::SnapshotBodyV2>(body)?),
-            ))
-            .into()
-        } else {
-            return Err(SnapshotError::BadHeader);
+        let (version, body) = bytes
+            .strip_prefix(MAGIC_PREFIX)
+            .and_then(<[u8]>::split_first)
+            .ok_or(SnapshotError::BadHeader)?;
+        let body: SnapshotBody = match *version {
+            VERSION => postcard::from_bytes(body)?,
+            earlier => legacy::upgrade(earlier, body).ok_or(SnapshotError::BadHeader)??,
         };
         let mut state = State {
             last_applied: body.last_applied,
@@ -142,6 +133,11 @@ impl State {
             acl: AclTables::from_snapshot(body.acl),
             connect: ConnectTables::from_snapshot(body.connect),
             operator: body.operator,
+            coordinates: body
+                .coordinates
+                .into_iter()
+                .map(|(node, segment, coord)| ((node, segment), coord))
+                .collect(),
             ..State::default()
         };
         let mut instances_by_name: OrdMap<Key, imbl::OrdSet<NodeScopedKey>> = OrdMap::new();

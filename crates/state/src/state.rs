@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use imbl::{OrdMap, OrdSet};
+use proconsul_api::coordinate::Coordinate;
 use proconsul_api::query::PreparedQuery;
 use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent};
 use serde::{Deserialize, Serialize};
@@ -30,11 +31,13 @@ pub enum Table {
     AclBindingRules,
     /// Connect intentions and the CA configuration.
     Intentions,
+    /// Network coordinates.
+    Coordinates,
 }
 
 impl Table {
     /// Every table, in a fixed order (the order of [`TableIndexes`]' fields).
-    pub const ALL: [Table; 13] = [
+    pub const ALL: [Table; 14] = [
         Table::Nodes,
         Table::Services,
         Table::Checks,
@@ -48,6 +51,7 @@ impl Table {
         Table::AclAuthMethods,
         Table::AclBindingRules,
         Table::Intentions,
+        Table::Coordinates,
     ];
 }
 
@@ -67,6 +71,7 @@ pub struct TableIndexes {
     pub acl_auth_methods: u64,
     pub acl_binding_rules: u64,
     pub intentions: u64,
+    pub coordinates: u64,
 }
 
 impl TableIndexes {
@@ -86,6 +91,7 @@ impl TableIndexes {
             Table::AclAuthMethods => self.acl_auth_methods,
             Table::AclBindingRules => self.acl_binding_rules,
             Table::Intentions => self.intentions,
+            Table::Coordinates => self.coordinates,
         }
     }
 
@@ -104,6 +110,7 @@ impl TableIndexes {
             Table::AclAuthMethods => &mut self.acl_auth_methods,
             Table::AclBindingRules => &mut self.acl_binding_rules,
             Table::Intentions => &mut self.intentions,
+            Table::Coordinates => &mut self.coordinates,
         };
         *slot = (*slot).max(index);
     }
@@ -146,6 +153,8 @@ pub struct State {
     pub(crate) connect: ConnectTables,
     /// Operator settings (autopilot's configuration).
     pub(crate) operator: crate::operator::OperatorTables,
+    /// Network coordinates by `(node, segment)`.
+    pub(crate) coordinates: OrdMap<NodeScopedKey, Arc<Coordinate>>,
     /// Derived: service name to the instances that carry it. Rebuilt on restore.
     pub(crate) instances_by_name: OrdMap<Key, OrdSet<NodeScopedKey>>,
     /// The latest change touching each service name (its instances, their checks and
@@ -207,6 +216,9 @@ impl State {
             Command::CaConfigSet(config) => self.apply_ca_config_set(index, config),
             Command::AutopilotConfigSet { config, cas } => {
                 self.apply_autopilot_config_set(index, config, *cas)
+            }
+            Command::CoordinateBatchUpdate(updates) => {
+                self.apply_coordinate_batch_update(index, updates)
             }
         }
     }

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use proconsul_api::coordinate::Coordinate;
 use proconsul_api::query::{PreparedQuery, QueryDnsOptions, QueryTemplate, ServiceQuery};
 use proconsul_api::{AgentService, CatalogRegistration, HealthCheck, HealthStatus, Session};
 use proconsul_state::{
-    Command, CommandOutcome, CompiledTemplate, ExecuteRequest, PreparedQueryOp, State,
-    validate_query,
+    Command, CommandOutcome, CompiledTemplate, CoordinateUpdate, ExecuteRequest, PreparedQueryOp,
+    State, validate_query,
 };
 use proptest::prelude::*;
 
@@ -443,6 +444,40 @@ fn execution_filters() {
 
     let none = query(ID1, "", "nothing");
     assert!(h.run(&none, None).is_empty());
+}
+
+#[test]
+fn near_sorts_by_coordinates_with_the_near_node_first() {
+    let mut h = Harness::new();
+    for (node, x) in [("n1", 0.0), ("n2", 0.030), ("n3", 0.010), ("n4", 0.020)] {
+        h.instance(node, "10.0.0.1", &format!("web-{node}"), "web", &[], None);
+        let coord = Coordinate {
+            vec: vec![x, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            error: 1.5,
+            adjustment: 0.0,
+            height: 1.0e-5,
+        };
+        h.apply(Command::CoordinateBatchUpdate(vec![CoordinateUpdate {
+            node: node.into(),
+            segment: String::new(),
+            coord,
+        }]));
+    }
+    h.instance("n5", "10.0.0.5", "web-n5", "web", &[], None);
+    let q = query(ID1, "web", "web");
+    // The node asked for, then by distance from it, then the node without a coordinate.
+    assert_eq!(
+        h.run(&q, Some("n1")),
+        ["web-n1", "web-n3", "web-n4", "web-n2", "web-n5"]
+    );
+    assert_eq!(
+        h.run(&q, Some("n2")),
+        ["web-n2", "web-n4", "web-n3", "web-n1", "web-n5"]
+    );
+    // `_agent` is the serving agent's node (n2 in the harness).
+    assert_eq!(h.run(&q, Some("_agent")), h.run(&q, Some("n2")));
+    // A source without a coordinate moves only itself to the front.
+    assert_eq!(h.run(&q, Some("n5"))[0], "web-n5");
 }
 
 #[test]

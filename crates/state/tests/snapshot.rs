@@ -1,12 +1,13 @@
 //! Property tests: any sequence of commands, snapshotted and restored at any point,
 //! answers every query the same as the original, and keeps doing so as commands go on.
 
+use proconsul_api::coordinate::Coordinate;
 use proconsul_api::query::{PreparedQuery, QueryTemplate, ServiceQuery};
 use proconsul_api::{
     AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus, Session,
     SessionBehavior, UserEvent,
 };
-use proconsul_state::{Command, KvCommand, KvOp, PreparedQueryOp, State, Table};
+use proconsul_state::{Command, CoordinateUpdate, KvCommand, KvOp, PreparedQueryOp, State, Table};
 use proptest::prelude::*;
 
 const NODES: &[&str] = &["n1", "n2", "n3"];
@@ -155,9 +156,29 @@ fn command() -> impl Strategy<Value = Command> {
     let query_delete = (0..QUERY_IDS.len()).prop_map(|id| Command::PreparedQueryDelete {
         id: QUERY_IDS[id].to_string(),
     });
+    let coordinates =
+        proptest::collection::vec((0..NODES.len() + 1, 0u8..4), 1..4).prop_map(|entries| {
+            Command::CoordinateBatchUpdate(
+                entries
+                    .into_iter()
+                    .map(|(node, x)| CoordinateUpdate {
+                        // One name the catalog never knows.
+                        node: NODES.get(node).unwrap_or(&"ghost").to_string(),
+                        segment: String::new(),
+                        coord: Coordinate {
+                            vec: vec![f64::from(x) / 100.0; 8],
+                            error: 1.5,
+                            adjustment: 0.0,
+                            height: 1.0e-5,
+                        },
+                    })
+                    .collect(),
+            )
+        });
     prop_oneof![
         register,
         deregister,
+        coordinates,
         kv,
         session_create,
         session_destroy,
@@ -203,6 +224,10 @@ fn answers(state: &State) -> String {
     }
     out += &format!("{:?}\n", state.events().collect::<Vec<_>>());
     out += &format!("{:?}\n", state.prepared_queries().collect::<Vec<_>>());
+    out += &format!("{:?}\n", state.coordinates().collect::<Vec<_>>());
+    let mut near: Vec<&str> = NODES.to_vec();
+    state.sort_by_distance_from("n1", &mut near, |node| node);
+    out += &format!("{near:?}\n");
     for name in ["q", "web", "webby", "x", "q1"] {
         out += &format!("{name} {:?}\n", state.resolve_prepared_query(name));
     }

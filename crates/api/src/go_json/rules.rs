@@ -170,6 +170,8 @@ pub(super) fn struct_rules(shape: Shape, name: &str) -> &'static StructRules {
         // structs.HealthCheck and structs.Session: slices nil unless filled
         (Shape::Catalog, "HealthCheck") => &const { only(&[("ServiceTags", NullIfEmpty)]) },
         (_, "Session") => &const { only(&[("ServiceChecks", NullIfEmpty)]) },
+        // structs.Coordinate (the api package's CoordinateEntry)
+        (_, "CoordinateEntry") => &const { only(&[("Partition", OmitEmpty)]) },
         _ => &PLAIN,
     }
 }

@@ -1,7 +1,7 @@
-//! Earlier snapshot formats, still restored: version 5 (no operator settings), version 4
-//! (no Connect tables either), version 3 (no ACL tables either) and version 2 (no
-//! prepared queries either). Each converts into the next, filling what it lacks with
-//! empty tables and zero indexes.
+//! Earlier snapshot formats, still restored: version 6 (no network coordinates),
+//! version 5 (no operator settings either), version 4 (no Connect tables either),
+//! version 3 (no ACL tables either) and version 2 (no prepared queries either). Each
+//! converts into the next, filling what it lacks with empty tables and zero indexes.
 
 use std::sync::Arc;
 
@@ -12,13 +12,107 @@ use serde::{Deserialize, Serialize};
 use super::SnapshotBody;
 use crate::acl::AclSnapshot;
 use crate::connect::ConnectSnapshot;
+use crate::operator::OperatorTables;
 use crate::state::{Key, TableIndexes};
 
-/// Version 5's body: the current one without operator settings.
+/// Decodes a body written in an earlier `version` and brings it up to the current
+/// format; `None` for a version that never existed.
+pub(super) fn upgrade(version: u8, body: &[u8]) -> Option<Result<SnapshotBody, postcard::Error>> {
+    use postcard::from_bytes;
+    let v6 = match version {
+        6 => from_bytes::<SnapshotBodyV6>(body),
+        5 => from_bytes::<SnapshotBodyV5>(body).map(SnapshotBodyV6::from),
+        4 => from_bytes::<SnapshotBodyV4>(body).map(|v4| SnapshotBodyV5::from(v4).into()),
+        3 => from_bytes::<SnapshotBodyV3>(body)
+            .map(|v3| SnapshotBodyV5::from(SnapshotBodyV4::from(v3)).into()),
+        2 => from_bytes::<SnapshotBodyV2>(body)
+            .map(|v2| SnapshotBodyV5::from(SnapshotBodyV4::from(SnapshotBodyV3::from(v2))).into()),
+        _ => return None,
+    };
+    Some(v6.map(SnapshotBody::from))
+}
+
+/// Version 6's body: the current one without network coordinates (and their table
+/// index).
+#[derive(Serialize, Deserialize)]
+pub(super) struct SnapshotBodyV6 {
+    last_applied: u64,
+    table_indexes: TableIndexesV6,
+    service_indexes: Vec<(Key, u64)>,
+    nodes: Vec<Arc<Node>>,
+    services: Vec<(Key, Arc<AgentService>)>,
+    checks: Vec<Arc<HealthCheck>>,
+    kvs: Vec<Arc<KvPair>>,
+    sessions: Vec<Arc<Session>>,
+    lock_delays: Vec<(Key, u64)>,
+    events: Vec<Arc<UserEvent>>,
+    prepared_queries: Vec<Arc<PreparedQuery>>,
+    acl: AclSnapshot,
+    connect: ConnectSnapshot,
+    operator: OperatorTables,
+}
+
+/// The table indexes of versions 5 and 6.
+#[derive(Serialize, Deserialize, Default)]
+struct TableIndexesV6 {
+    nodes: u64,
+    services: u64,
+    checks: u64,
+    kvs: u64,
+    sessions: u64,
+    events: u64,
+    prepared_queries: u64,
+    acl_tokens: u64,
+    acl_policies: u64,
+    acl_roles: u64,
+    acl_auth_methods: u64,
+    acl_binding_rules: u64,
+    intentions: u64,
+}
+
+impl From<SnapshotBodyV6> for SnapshotBody {
+    fn from(v6: SnapshotBodyV6) -> SnapshotBody {
+        let t = v6.table_indexes;
+        SnapshotBody {
+            last_applied: v6.last_applied,
+            table_indexes: TableIndexes {
+                nodes: t.nodes,
+                services: t.services,
+                checks: t.checks,
+                kvs: t.kvs,
+                sessions: t.sessions,
+                events: t.events,
+                prepared_queries: t.prepared_queries,
+                acl_tokens: t.acl_tokens,
+                acl_policies: t.acl_policies,
+                acl_roles: t.acl_roles,
+                acl_auth_methods: t.acl_auth_methods,
+                acl_binding_rules: t.acl_binding_rules,
+                intentions: t.intentions,
+                coordinates: 0,
+            },
+            service_indexes: v6.service_indexes,
+            nodes: v6.nodes,
+            services: v6.services,
+            checks: v6.checks,
+            kvs: v6.kvs,
+            sessions: v6.sessions,
+            lock_delays: v6.lock_delays,
+            events: v6.events,
+            prepared_queries: v6.prepared_queries,
+            acl: v6.acl,
+            connect: v6.connect,
+            operator: v6.operator,
+            coordinates: Vec::new(),
+        }
+    }
+}
+
+/// Version 5's body: version 6's without operator settings.
 #[derive(Serialize, Deserialize)]
 pub(super) struct SnapshotBodyV5 {
     last_applied: u64,
-    table_indexes: TableIndexes,
+    table_indexes: TableIndexesV6,
     service_indexes: Vec<(Key, u64)>,
     nodes: Vec<Arc<Node>>,
     services: Vec<(Key, Arc<AgentService>)>,
@@ -32,9 +126,9 @@ pub(super) struct SnapshotBodyV5 {
     connect: ConnectSnapshot,
 }
 
-impl From<SnapshotBodyV5> for SnapshotBody {
-    fn from(v5: SnapshotBodyV5) -> SnapshotBody {
-        SnapshotBody {
+impl From<SnapshotBodyV5> for SnapshotBodyV6 {
+    fn from(v5: SnapshotBodyV5) -> SnapshotBodyV6 {
+        SnapshotBodyV6 {
             last_applied: v5.last_applied,
             table_indexes: v5.table_indexes,
             service_indexes: v5.service_indexes,
@@ -199,7 +293,7 @@ impl From<SnapshotBodyV4> for SnapshotBodyV5 {
         let t = v4.table_indexes;
         SnapshotBodyV5 {
             last_applied: v4.last_applied,
-            table_indexes: TableIndexes {
+            table_indexes: TableIndexesV6 {
                 nodes: t.nodes,
                 services: t.services,
                 checks: t.checks,
@@ -231,9 +325,32 @@ impl From<SnapshotBodyV4> for SnapshotBodyV5 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{MAGIC_V2, MAGIC_V3};
+    use super::super::MAGIC_PREFIX;
     use super::*;
     use crate::state::State;
+
+    /// A snapshot of format `version` holding `body`.
+    fn snapshot<T: Serialize>(version: u8, body: &T) -> Vec<u8> {
+        let mut bytes = MAGIC_PREFIX.to_vec();
+        bytes.push(version);
+        bytes.extend(postcard::to_stdvec(body).unwrap());
+        bytes
+    }
+
+    fn kv_state() -> State {
+        let mut state = State::default();
+        state.apply(
+            3,
+            &crate::command::Command::Kv(crate::command::KvCommand {
+                op: crate::command::KvOp::Set,
+                key: "k".into(),
+                value: b"v".to_vec(),
+                flags: 0,
+                cas: None,
+            }),
+        );
+        state
+    }
 
     fn node(name: &str) -> Arc<Node> {
         Arc::new(Node {
@@ -270,8 +387,7 @@ mod tests {
             lock_delays: Vec::new(),
             events: Vec::new(),
         };
-        let mut bytes = MAGIC_V2.to_vec();
-        bytes.extend(postcard::to_stdvec(&v2).unwrap());
+        let bytes = snapshot(2, &v2);
         let state = State::from_snapshot(&bytes).unwrap();
         assert_eq!(state.last_applied(), 7);
         assert_eq!(state.table_indexes().kvs, 7);
@@ -312,8 +428,7 @@ mod tests {
             events: Vec::new(),
             prepared_queries: vec![query],
         };
-        let mut bytes = MAGIC_V3.to_vec();
-        bytes.extend(postcard::to_stdvec(&v3).unwrap());
+        let bytes = snapshot(3, &v3);
         let state = State::from_snapshot(&bytes).unwrap();
         assert_eq!(state.last_applied(), 9);
         assert_eq!(state.table_indexes().prepared_queries, 9);
@@ -328,17 +443,7 @@ mod tests {
 
     #[test]
     fn version_4_snapshots_still_restore_without_connect_tables() {
-        let mut state = State::default();
-        state.apply(
-            3,
-            &crate::command::Command::Kv(crate::command::KvCommand {
-                op: crate::command::KvOp::Set,
-                key: "k".into(),
-                value: b"v".to_vec(),
-                flags: 0,
-                cas: None,
-            }),
-        );
+        let state = kv_state();
         // A version 4 body is the current one without its last field and with one
         // table index fewer: written here field by field, as version 4 wrote it.
         let v4 = SnapshotBodyV4 {
@@ -358,8 +463,7 @@ mod tests {
             prepared_queries: Vec::new(),
             acl: AclSnapshot::default(),
         };
-        let mut bytes = super::super::MAGIC_V4.to_vec();
-        bytes.extend(postcard::to_stdvec(&v4).unwrap());
+        let bytes = snapshot(4, &v4);
         let restored = State::from_snapshot(&bytes).unwrap();
         assert_eq!(restored.kv_get("k"), state.kv_get("k"));
         assert_eq!(restored.table_indexes().kvs, 3);
@@ -370,21 +474,14 @@ mod tests {
 
     #[test]
     fn version_5_snapshots_still_restore_without_operator_settings() {
-        let mut state = State::default();
-        state.apply(
-            3,
-            &crate::command::Command::Kv(crate::command::KvCommand {
-                op: crate::command::KvOp::Set,
-                key: "k".into(),
-                value: b"v".to_vec(),
-                flags: 0,
-                cas: None,
-            }),
-        );
-        // A version 5 body is the current one without its last field.
+        let state = kv_state();
+        // A version 5 body is version 6's without its last field.
         let v5 = SnapshotBodyV5 {
             last_applied: 3,
-            table_indexes: state.table_indexes(),
+            table_indexes: TableIndexesV6 {
+                kvs: 3,
+                ..TableIndexesV6::default()
+            },
             service_indexes: Vec::new(),
             nodes: Vec::new(),
             services: Vec::new(),
@@ -397,12 +494,54 @@ mod tests {
             acl: AclSnapshot::default(),
             connect: ConnectSnapshot::default(),
         };
-        let mut bytes = super::super::MAGIC_V5.to_vec();
-        bytes.extend(postcard::to_stdvec(&v5).unwrap());
+        let bytes = snapshot(5, &v5);
         let restored = State::from_snapshot(&bytes).unwrap();
         assert_eq!(restored.kv_get("k"), state.kv_get("k"));
         assert!(restored.autopilot_configuration().is_none());
         let again = State::from_snapshot(&restored.to_snapshot()).unwrap();
         assert_eq!(again, restored);
+    }
+
+    #[test]
+    fn version_6_snapshots_still_restore_without_coordinates() {
+        let state = kv_state();
+        let v6 = SnapshotBodyV6 {
+            last_applied: 3,
+            table_indexes: TableIndexesV6 {
+                kvs: 3,
+                intentions: 2,
+                ..TableIndexesV6::default()
+            },
+            service_indexes: Vec::new(),
+            nodes: vec![node("n1")],
+            services: Vec::new(),
+            checks: Vec::new(),
+            kvs: vec![state.kv_get("k").unwrap().clone()],
+            sessions: Vec::new(),
+            lock_delays: Vec::new(),
+            events: Vec::new(),
+            prepared_queries: Vec::new(),
+            acl: AclSnapshot::default(),
+            connect: ConnectSnapshot::default(),
+            operator: OperatorTables::default(),
+        };
+        let restored = State::from_snapshot(&snapshot(6, &v6)).unwrap();
+        assert_eq!(restored.kv_get("k"), state.kv_get("k"));
+        assert!(restored.node("n1").is_some());
+        assert_eq!(restored.table_indexes().intentions, 2);
+        assert_eq!(restored.table_indexes().coordinates, 0);
+        assert_eq!(restored.coordinates().count(), 0);
+        let again = State::from_snapshot(&restored.to_snapshot()).unwrap();
+        assert_eq!(again, restored);
+    }
+
+    #[test]
+    fn unknown_versions_are_refused() {
+        for version in [0, 1, 8, 255] {
+            assert!(matches!(
+                State::from_snapshot(&snapshot(version, &0u8)),
+                Err(crate::SnapshotError::BadHeader)
+            ));
+        }
     }
 }
