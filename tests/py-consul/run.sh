@@ -13,7 +13,7 @@
 # replace that one file with ours (tests/py-consul/conftest.py), which starts a proconsul
 # process per test with the same fixtures. No upstream test file is patched.
 # The run covers tests/api/test_{kv,catalog,health,status,agent,session,txn,event,acl,
-# acl_templated_policy,snapshot}.py (the ACL ones against an ACL-enabled agent); tests that are out of
+# acl_templated_policy,snapshot,connect,coordinates}.py (the ACL ones against an ACL-enabled agent); tests that are out of
 # scope or known to fail are listed with their reason in known-failures.txt and deselected
 # (exactly: see conftest.py for why not pytest's prefix-matching --deselect).
 # Exit status: pytest's (non-zero if any selected test fails).
@@ -72,7 +72,7 @@ PROCONSUL_LOG_DIR="$work/logs" "$python" -m pytest -p no:cacheprovider -q -rfEs 
     tests/api/test_kv.py tests/api/test_catalog.py tests/api/test_health.py \
     tests/api/test_status.py tests/api/test_agent.py tests/api/test_session.py tests/api/test_txn.py \
     tests/api/test_event.py tests/api/test_acl.py tests/api/test_acl_templated_policy.py \
-    tests/api/test_snapshot.py tests/api/test_connect.py \
+    tests/api/test_snapshot.py tests/api/test_connect.py tests/api/test_coordinates.py \
     "$@"
 status=$?
 set -e

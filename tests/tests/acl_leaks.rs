@@ -169,6 +169,10 @@ fn body_for(route: &Route) -> Option<Vec<u8>> {
     } else if path.starts_with("/v1/connect/intentions") {
         json!({"SourceName": "pub-svc", "DestinationName": "secret-svc", "Action": "deny"})
             .to_string()
+    } else if path == "/v1/coordinate/update" {
+        json!({"Node": "secret-node", "Coord": {"Vec": vec![0.0; 8], "Error": 1.5,
+               "Adjustment": 0.0, "Height": 1.0e-5}})
+        .to_string()
     } else if path == "/v1/snapshot" {
         "not a snapshot".to_string()
     } else if path.starts_with("/v1/agent/token/") {

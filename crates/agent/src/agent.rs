@@ -77,6 +77,10 @@ pub struct AgentInner {
     pub metrics: crate::telemetry::AgentMetrics,
     /// The LAN gossip pool: members, failure detection, the keyring.
     pub gossip: proconsul_gossip::Gossip,
+    /// This agent's own network coordinate.
+    pub coordinate: crate::agent_coordinate::AgentCoordinate,
+    /// Coordinates waiting to be written to the catalog in the next batch.
+    pub coordinate_batch: crate::coordinate_batch::CoordinateBatcher,
 }
 
 impl AgentInner {
@@ -368,6 +372,8 @@ pub struct Agent {
     /// Sets the periodic gauges and collects the metrics every second.
     telemetry_task: JoinHandle<()>,
     session_tasks: [JoinHandle<()>; 2],
+    /// Writes collected coordinates in batches; reports this agent's own.
+    coordinate_tasks: [JoinHandle<()>; 2],
     persist_task: Option<JoinHandle<()>>,
     registration_task: Option<JoinHandle<()>>,
     /// The leader's ACL duties, with ACLs enabled.
@@ -527,6 +533,7 @@ impl Agent {
         });
 
         let dns_server = bind_dns(&config, &consensus, &node.name, acl_resolver.as_ref()).await?;
+        let coordinate = crate::agent_coordinate::AgentCoordinate::new(&node.id);
         let inner = Arc::new(AgentInner {
             config,
             node,
@@ -545,6 +552,8 @@ impl Agent {
             telemetry,
             metrics: crate::telemetry::AgentMetrics::new(),
             gossip,
+            coordinate,
+            coordinate_batch: Default::default(),
         });
         let membership_tasks = spawn_membership(&inner);
         let from_files =
@@ -660,6 +669,10 @@ impl Agent {
                 }
             }),
         ];
+        let coordinate_tasks = [
+            tokio::spawn(crate::coordinate_batch::flush_periodically(inner.clone())),
+            tokio::spawn(crate::agent_coordinate::report_periodically(inner.clone())),
+        ];
         match (&http_addr, &inner.config.http_unix_socket) {
             (Some(http_addr), _) => tracing::info!(%http_addr, "HTTP API listening"),
             (None, Some(path)) => {
@@ -685,6 +698,7 @@ impl Agent {
             hangup_task,
             telemetry_task,
             session_tasks,
+            coordinate_tasks,
             persist_task,
             registration_task,
             acl_task,
@@ -770,6 +784,11 @@ impl Agent {
             }
         }
         self.inner.gossip.shutdown().await;
+        for task in self.coordinate_tasks {
+            if let Err(join_error) = task.await {
+                tracing::error!(%join_error, "coordinate task failed");
+            }
+        }
         tracing::info!("shutting down: stopping raft");
         self.inner.consensus.shutdown().await?;
         tracing::info!("shutdown complete");

@@ -116,6 +116,8 @@ pub struct AgentConfig {
     pub log_level: crate::logging::LogLevelControl,
     /// The LAN gossip pool: port, encryption key, failure handling.
     pub gossip: crate::gossip_settings::GossipSettings,
+    /// How network coordinates are batched into Raft and this agent's own reported.
+    pub coordinates: crate::coordinate_batch::CoordinateSettings,
 }
 
 impl AgentConfig {
@@ -178,6 +180,7 @@ impl Default for AgentConfig {
             telemetry: crate::telemetry::TelemetryConfig::default(),
             log_level: crate::logging::LogLevelControl::default(),
             gossip: crate::gossip_settings::GossipSettings::default(),
+            coordinates: crate::coordinate_batch::CoordinateSettings::default(),
         }
     }
 }

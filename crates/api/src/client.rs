@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::catalog::{AgentMember, CatalogService, Node, NodeServices};
+use crate::coordinate::{CoordinateDatacenterMap, CoordinateEntry};
 use crate::kv::KvPair;
 
 mod acl;
@@ -575,6 +576,21 @@ impl Client {
     /// `GET /v1/agent/self`.
     pub async fn agent_self(&self) -> Result<serde_json::Value, ClientError> {
         self.get_plain("/v1/agent/self").await
+    }
+
+    /// `GET /v1/coordinate/nodes`: every node's LAN coordinates.
+    pub async fn coordinate_nodes(
+        &self,
+        options: &QueryOptions,
+    ) -> Result<(Vec<CoordinateEntry>, QueryMeta), ClientError> {
+        self.get_json("/v1/coordinate/nodes", options).await
+    }
+
+    /// `GET /v1/coordinate/datacenters`: the servers' coordinates by datacenter.
+    pub async fn coordinate_datacenters(
+        &self,
+    ) -> Result<Vec<CoordinateDatacenterMap>, ClientError> {
+        self.get_plain("/v1/coordinate/datacenters").await
     }
 
     /// `GET /v1/status/leader`: the leader's `ip:port`, empty when there is none.

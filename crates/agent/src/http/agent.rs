@@ -65,12 +65,7 @@ pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
             "SerfBindAddrLAN": format!("tcp://{}", std::net::SocketAddr::new(config.bind_addr, config.gossip.serf_lan_port)),
             "SerfAdvertiseAddrLAN": format!("tcp://{}", crate::membership::start::advertised_addr(config)),
         },
-        "Coord": {
-            "Vec": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-            "Error": 1.5,
-            "Adjustment": 0.0,
-            "Height": 1e-5,
-        },
+        "Coord": agent.coordinate.current(),
         "Member": member(agent),
         "Stats": super::agent_stats::stats(agent),
         "Meta": { "consul-network-segment": "" },

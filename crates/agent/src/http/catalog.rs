@@ -104,17 +104,18 @@ pub fn node_meta_matches(filters: &[(String, String)], meta: &BTreeMap<String, S
         .all(|(key, value)| meta.get(key) == Some(value))
 }
 
-/// `GET /v1/catalog/nodes`.
+/// `GET /v1/catalog/nodes` (`?near` sorts them by estimated RTT).
 pub async fn nodes(ctx: Ctx) -> Result<Response, ApiError> {
     let (meta, nodes) = ctx
         .blocking(&[Table::Nodes], |state| {
-            let nodes: Vec<Node> = state
+            let mut nodes: Vec<Node> = state
                 .nodes()
                 .filter(|node| node_meta_matches(&ctx.options.node_meta, &node.meta))
                 .filter(|node| ctx.authz.keep(ctx.authz.node_read(&node.node)))
                 .filter(|node| ctx.keep(node))
                 .map(|node| (**node).clone())
                 .collect();
+            ctx.sort_near(state, &mut nodes, |node| &node.node);
             (state.table_indexes().nodes, nodes)
         })
         .await?;
@@ -201,7 +202,7 @@ async fn service_rows(
     let peered = ctx.options.peer.is_some();
     let (meta, rows) = ctx
         .blocking_service(&name, scope, |state, _| {
-            let rows: Vec<CatalogService> =
+            let mut rows: Vec<CatalogService> =
                 if ctx.authz.keep(ctx.authz.service_read(&name)) && !peered {
                     rows(state, &name)
                         .into_iter()
@@ -213,6 +214,7 @@ async fn service_rows(
                 } else {
                     Vec::new()
                 };
+            ctx.sort_near(state, &mut rows, |row| &row.node);
             rows
         })
         .await?;

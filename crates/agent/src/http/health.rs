@@ -35,11 +35,12 @@ pub async fn node(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiErr
     Ok(query_json(&meta, &checks, ctx.options.pretty))
 }
 
-/// `GET /v1/health/checks/:service`.
+/// `GET /v1/health/checks/:service` (`?near` sorts by the checks' nodes).
 pub async fn checks(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
     let (meta, checks) = ctx
         .blocking_service(&name, ServiceScope::Service, |state, _| {
-            let checks: Vec<Arc<HealthCheck>> = if ctx.authz.keep(ctx.authz.service_read(&name)) {
+            let mut checks: Vec<Arc<HealthCheck>> = if ctx.authz.keep(ctx.authz.service_read(&name))
+            {
                 state
                     .service_checks(&name)
                     .into_iter()
@@ -55,13 +56,15 @@ pub async fn checks(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiE
             } else {
                 Vec::new()
             };
+            ctx.sort_near(state, &mut checks, |check| &check.node);
             checks
         })
         .await?;
     Ok(query_json(&meta, &checks, ctx.options.pretty))
 }
 
-/// `GET /v1/health/service/:service` (`?passing`, `?tag` repeated, `?node-meta`).
+/// `GET /v1/health/service/:service` (`?passing`, `?tag` repeated, `?node-meta`,
+/// `?near`).
 pub async fn service(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
     service_entries(
         ctx,
@@ -109,23 +112,32 @@ async fn service_entries(
     let cache = &ctx.agent.answers;
     let (meta, encoded) = ctx
         .blocking_service(&name, scope, |state, index| {
-            cache.get_or_build(&ctx.authz, &key, index, || {
-                let entries: Vec<ServiceEntry> = if ctx.authz.keep(ctx.authz.service_read(&name))
-                    && !peered
-                {
-                    entries(state, &name)
-                        .into_iter()
-                        .filter(|entry| tags.iter().all(|tag| entry.service.tags.contains(tag)))
-                        .filter(|entry| node_meta_matches(&ctx.options.node_meta, &entry.node.meta))
-                        .filter(|entry| ctx.authz.keep(ctx.authz.node_read(&entry.node.node)))
-                        .filter(|entry| !passing_only || all_passing(entry))
-                        .filter(|entry| ctx.keep(entry))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+            let build = || {
+                let mut entries: Vec<ServiceEntry> =
+                    if ctx.authz.keep(ctx.authz.service_read(&name)) && !peered {
+                        entries(state, &name)
+                            .into_iter()
+                            .filter(|entry| tags.iter().all(|tag| entry.service.tags.contains(tag)))
+                            .filter(|entry| {
+                                node_meta_matches(&ctx.options.node_meta, &entry.node.meta)
+                            })
+                            .filter(|entry| ctx.authz.keep(ctx.authz.node_read(&entry.node.node)))
+                            .filter(|entry| !passing_only || all_passing(entry))
+                            .filter(|entry| ctx.keep(entry))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                ctx.sort_near(state, &mut entries, |entry| &entry.node.node);
                 encode_json(&entries, ctx.options.pretty)
-            })
+            };
+            // A sorted answer also depends on coordinates, which the service's index
+            // does not follow: built for each request.
+            if ctx.near().is_some() {
+                build()
+            } else {
+                cache.get_or_build(&ctx.authz, &key, index, build)
+            }
         })
         .await?;
     let queries = match scope {
@@ -143,7 +155,8 @@ fn all_passing(entry: &ServiceEntry) -> bool {
         .all(|check| check.status == HealthStatus::Passing)
 }
 
-/// `GET /v1/health/state/:state`: `any`, `passing`, `warning` or `critical`.
+/// `GET /v1/health/state/:state`: `any`, `passing`, `warning` or `critical` (`?near`
+/// sorts by the checks' nodes).
 pub async fn state(ctx: Ctx, Path(wanted): Path<String>) -> Result<Response, ApiError> {
     let status = match wanted.as_str() {
         "any" => None,
@@ -155,7 +168,7 @@ pub async fn state(ctx: Ctx, Path(wanted): Path<String>) -> Result<Response, Api
     };
     let (meta, checks) = ctx
         .blocking(&[Table::Checks], |state| {
-            let checks: Vec<Arc<HealthCheck>> = state
+            let mut checks: Vec<Arc<HealthCheck>> = state
                 .checks_in_state(status)
                 .into_iter()
                 .filter(|check| ctx.authz.keep(ctx.authz.node_read(&check.node)))
@@ -171,6 +184,7 @@ pub async fn state(ctx: Ctx, Path(wanted): Path<String>) -> Result<Response, Api
                         })
                 })
                 .collect();
+            ctx.sort_near(state, &mut checks, |check| &check.node);
             (state.table_indexes().checks, checks)
         })
         .await?;

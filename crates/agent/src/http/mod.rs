@@ -25,6 +25,7 @@ mod catalog;
 mod connect_ca;
 mod connect_intentions;
 mod context;
+mod coordinate;
 pub mod decode;
 pub mod error;
 mod event;
@@ -33,6 +34,7 @@ mod internal_ui;
 mod kv;
 mod maintenance;
 mod monitor;
+mod near;
 mod operator;
 mod operator_autopilot;
 mod operator_keyring;
@@ -114,6 +116,10 @@ pub fn router(agent: AppState) -> Router {
             "/v1/catalog/node-services/{*name}",
             get(catalog::node_services),
         )
+        .timed_route("/v1/coordinate/datacenters", get(coordinate::datacenters))
+        .timed_route("/v1/coordinate/nodes", get(coordinate::nodes))
+        .timed_route("/v1/coordinate/node/{*name}", get(coordinate::node))
+        .timed_route("/v1/coordinate/update", put(coordinate::update))
         .timed_route("/v1/health/node/{*name}", get(health::node))
         .timed_route("/v1/health/checks/{*name}", get(health::checks))
         .timed_route("/v1/health/service/{*name}", get(health::service))

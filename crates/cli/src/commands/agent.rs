@@ -109,6 +109,14 @@ pub struct AgentArgs {
     /// How often anti-entropy compares the agent with the catalog (tests shorten it).
     #[arg(long = "ae-interval", value_name = "DURATION", default_value = "1m", value_parser = super::go_duration, hide = true)]
     ae_interval: Duration,
+    /// How long a server collects coordinate updates before writing them (tests
+    /// shorten it).
+    #[arg(long = "coordinate-update-period", value_name = "DURATION", default_value = "5s", value_parser = super::go_duration, hide = true)]
+    coordinate_update_period: Duration,
+    /// The least time between two reports of this agent's own coordinate (tests
+    /// shorten it).
+    #[arg(long = "sync-coordinate-interval-min", value_name = "DURATION", default_value = "15s", value_parser = super::go_duration, hide = true)]
+    sync_coordinate_interval_min: Duration,
     /// How often services with long-critical checks are reaped (tests shorten it).
     #[arg(long = "check-reap-interval", value_name = "DURATION", default_value = "30s", value_parser = super::go_duration, hide = true)]
     check_reap_interval: Duration,
@@ -302,6 +310,11 @@ impl AgentArgs {
             connect_enabled: files.connect.enabled.unwrap_or(self.dev),
             connect_cluster_id: files.connect.ca_config.cluster_id.clone(),
             ae_interval: self.ae_interval,
+            coordinates: proconsul_agent::CoordinateSettings {
+                update_period: self.coordinate_update_period,
+                sync_interval_min: self.sync_coordinate_interval_min,
+                ..defaults.coordinates.clone()
+            },
             check_reap_interval: self.check_reap_interval,
             check_deregister_minimum: self.check_deregister_minimum,
             primary_datacenter: files.primary_datacenter.clone().filter(|dc| !dc.is_empty()),
@@ -466,6 +479,7 @@ mod tests {
         assert_eq!(config.http_port, default.http_port);
         assert_eq!(config.server_port, default.server_port);
         assert_eq!(config.kv_max_value_size, default.kv_max_value_size);
+        assert_eq!(config.coordinates, default.coordinates);
     }
 
     #[test]

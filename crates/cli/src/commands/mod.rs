@@ -27,6 +27,7 @@ pub mod monitor;
 pub mod operator;
 mod operator_autopilot;
 pub mod reload;
+pub mod rtt;
 pub mod services;
 pub mod snapshot;
 pub mod tls;
@@ -84,6 +85,8 @@ enum Commands {
     /// Registers and deregisters services with the local agent.
     #[command(subcommand)]
     Services(services::ServicesCommand),
+    /// Estimates the round-trip time between two nodes from their network coordinates.
+    Rtt(rtt::RttArgs),
     /// Checks configuration files without starting an agent.
     Validate(validate::ValidateArgs),
     /// Makes the agent re-read its configuration files.
@@ -137,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Leave(args) => leave::run(args).await,
         Commands::Maint(args) => maint::run(args).await,
         Commands::Services(command) => services::run(command).await,
+        Commands::Rtt(args) => rtt::run(args).await,
         Commands::Validate(args) => Ok(validate::run(args)),
         Commands::Reload(args) => reload::run(args).await,
         Commands::Event(args) => event::run(args).await,
@@ -188,6 +192,8 @@ mod tests {
             "proconsul catalog nodes -detailed",
             "proconsul catalog services -tags -node n",
             "proconsul members -status=alive -wan",
+            "proconsul rtt -wan s1.dc1 s2.dc1",
+            "proconsul rtt n1",
             "proconsul monitor -log-level=debug -log-json -http-addr=127.0.0.1:1",
             "proconsul -version",
             "proconsul version",

@@ -1,0 +1,143 @@
+//! This agent's own network coordinate: a Vivaldi client that RTT samples to other
+//! nodes move (gossip feeds it), shown by `/v1/agent/self`, and reported to the catalog
+//! the way Consul's agents report theirs: every `sync_interval_min` or more (stretched
+//! so a whole cluster stays near the rate target), staggered at random, and only when
+//! the catalog does not already hold it.
+
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use proconsul_api::coordinate::Coordinate;
+use proconsul_coordinate::{Config, CoordinateError, VivaldiClient};
+use proconsul_state::CoordinateUpdate;
+use rand::Rng;
+
+use crate::agent::AgentInner;
+
+/// The agent's Vivaldi client. The lock is held only for an update or a copy.
+#[derive(Debug)]
+pub struct AgentCoordinate {
+    client: Mutex<VivaldiClient>,
+}
+
+impl AgentCoordinate {
+    /// A client at the origin with Consul's defaults, seeded from the node ID so that
+    /// nodes that start together do not move together.
+    pub fn new(node_id: &str) -> AgentCoordinate {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        node_id.hash(&mut hasher);
+        let config = Config {
+            seed: hasher.finish(),
+            ..Config::default()
+        };
+        AgentCoordinate {
+            client: Mutex::new(VivaldiClient::new(config)),
+        }
+    }
+
+    fn client(&self) -> std::sync::MutexGuard<'_, VivaldiClient> {
+        self.client
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The coordinate now.
+    pub fn current(&self) -> Coordinate {
+        self.client().coordinate()
+    }
+
+    /// One RTT sample to `node`, whose coordinate is `other`.
+    pub fn observe(
+        &self,
+        node: &str,
+        other: &Coordinate,
+        rtt: Duration,
+    ) -> Result<Coordinate, CoordinateError> {
+        self.client().update(node, other, rtt)
+    }
+
+    /// Forgets the samples of a node that left.
+    pub fn forget(&self, node: &str) {
+        self.client().forget_node(node);
+    }
+}
+
+/// Reports this agent's coordinate to the catalog until the agent stops.
+pub async fn report_periodically(agent: Arc<AgentInner>) {
+    let settings = agent.config.coordinates.clone();
+    loop {
+        let nodes = agent.consensus.reader().current().counts().nodes;
+        let wait = report_wait(
+            settings.sync_interval_min,
+            settings.sync_rate_target,
+            nodes,
+            rand::rng().random::<f64>(),
+        );
+        tokio::select! {
+            _ = agent.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let coord = agent.coordinate.current();
+        let state = agent.consensus.reader().current();
+        let node = agent.node.name.as_str();
+        // Not registered yet (the batch would skip it), or already there.
+        if state.node(node).is_none()
+            || state
+                .coordinate(node, "")
+                .is_some_and(|stored| **stored == coord)
+        {
+            continue;
+        }
+        agent.queue_coordinate(CoordinateUpdate {
+            node: node.to_string(),
+            segment: String::new(),
+            coord,
+        });
+    }
+}
+
+/// Consul's schedule: the interval that keeps `nodes` reporting agents at
+/// `rate_target` per second, never under `minimum`, plus a random stagger of up to one
+/// more interval (`stagger` in `[0, 1)`).
+fn report_wait(minimum: Duration, rate_target: f64, nodes: usize, stagger: f64) -> Duration {
+    let spread = if rate_target > 0.0 {
+        Duration::from_secs_f64(nodes as f64 / rate_target)
+    } else {
+        Duration::ZERO
+    };
+    let interval = minimum.max(spread);
+    interval + interval.mul_f64(stagger.clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_are_spaced_by_cluster_size_and_staggered() {
+        let min = Duration::from_secs(15);
+        assert_eq!(report_wait(min, 64.0, 3, 0.0), min);
+        assert_eq!(
+            report_wait(min, 64.0, 3, 0.5),
+            Duration::from_millis(22_500)
+        );
+        // 6400 nodes at 64 per second: every 100 s at least.
+        assert_eq!(report_wait(min, 64.0, 6400, 0.0), Duration::from_secs(100));
+        assert_eq!(report_wait(min, 0.0, 6400, 0.0), min);
+    }
+
+    #[test]
+    fn different_nodes_get_different_seeds_and_the_same_node_the_same() {
+        let a = AgentCoordinate::new("node-a");
+        let b = AgentCoordinate::new("node-b");
+        let again = AgentCoordinate::new("node-a");
+        let peer = Coordinate::new(&Config::default());
+        let rtt = Duration::from_millis(2);
+        let moved_a = a.observe("p", &peer, rtt).unwrap();
+        assert_ne!(moved_a, b.observe("p", &peer, rtt).unwrap());
+        assert_eq!(moved_a, again.observe("p", &peer, rtt).unwrap());
+        assert_eq!(a.current(), moved_a);
+        a.forget("p");
+    }
+}
