@@ -570,3 +570,37 @@ async fn a_server_lists_its_own_coordinate_at_once() {
         agent.node_name.as_str()
     );
 }
+
+/// Stored coordinates survive a server killed with SIGKILL: through the Raft log, and
+/// through a snapshot (a threshold low enough that the writes below cross it).
+#[tokio::test]
+async fn coordinates_survive_a_restart_through_the_log_and_snapshots() {
+    let data = TempDir::new("coordinates-durable");
+    let mut args = vec!["-raft-snapshot-threshold=5"];
+    args.extend(FAST);
+    {
+        let agent = TestAgent::start_server(data.path(), "coord-server", &args);
+        for (i, node) in ["d1", "d2", "d3"].into_iter().enumerate() {
+            register(&agent, node).await;
+            update(&agent, node, 0.001 * (i + 1) as f64).await;
+            // One batch per node, so that several log entries carry coordinates.
+            wait_for(&agent, &format!("/v1/coordinate/node/{node}"), |_| true).await;
+        }
+        let snapshot = data.path().join("raft/snapshot.bin");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !snapshot.exists() {
+            assert!(Instant::now() < deadline, "no snapshot was taken");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Dropping the agent kills it with SIGKILL.
+    }
+    let agent = TestAgent::start_server(data.path(), "coord-server", &args);
+    let entries = get(&agent.url("/v1/coordinate/nodes")).await.json();
+    for (i, node) in ["d1", "d2", "d3"].into_iter().enumerate() {
+        assert_eq!(
+            stored(&entries, node),
+            Some(&coordinate(0.001 * (i + 1) as f64)),
+            "{entries}"
+        );
+    }
+}
