@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use proconsul_tests::cluster::TestCluster;
 use proconsul_tests::{Answer, TempDir, TestAgent, call_with_token, get, put, write_file};
 use serde_json::{Value, json};
 
@@ -603,4 +604,35 @@ async fn coordinates_survive_a_restart_through_the_log_and_snapshots() {
             "{entries}"
         );
     }
+}
+
+/// In a cluster, gossip's probe round trips move every server's coordinate off the
+/// origin (the peer's coordinate rides on each ack), and each server's report reaches
+/// the catalog, where `rtt` reads it.
+#[tokio::test]
+async fn gossip_round_trips_move_the_servers_coordinates() {
+    let cluster = TestCluster::start(3, &FAST);
+    let names: Vec<String> = (0..3).map(|i| cluster.name(i).to_string()).collect();
+    let agent = cluster.agent(0);
+    let moved = |coord: &Value| {
+        coord["Vec"]
+            .as_array()
+            .is_some_and(|vec| vec.iter().any(|x| x.as_f64() != Some(0.0)))
+    };
+    wait_for(agent, "/v1/coordinate/nodes", |list| {
+        names
+            .iter()
+            .all(|name| stored(list, name).is_some_and(moved))
+    })
+    .await;
+    let myself = get(&agent.url("/v1/agent/self")).await.json();
+    assert!(moved(&myself["Coord"]), "{}", myself["Coord"]);
+    let output = agent.cli(&["rtt", &names[1], &names[2]]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    let prefix = format!("Estimated {} <-> {} rtt: ", names[1], names[2]);
+    assert!(
+        stdout.starts_with(&prefix) && stdout.ends_with(" ms (using LAN coordinates)\n"),
+        "{stdout}"
+    );
 }

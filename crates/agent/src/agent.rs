@@ -372,8 +372,9 @@ pub struct Agent {
     /// Sets the periodic gauges and collects the metrics every second.
     telemetry_task: JoinHandle<()>,
     session_tasks: [JoinHandle<()>; 2],
-    /// Writes collected coordinates in batches; reports this agent's own.
-    coordinate_tasks: [JoinHandle<()>; 2],
+    /// Writes collected coordinates in batches; reports this agent's own; feeds it
+    /// gossip's round trips.
+    coordinate_tasks: [JoinHandle<()>; 3],
     persist_task: Option<JoinHandle<()>>,
     registration_task: Option<JoinHandle<()>>,
     /// The leader's ACL duties, with ACLs enabled.
@@ -672,6 +673,7 @@ impl Agent {
         let coordinate_tasks = [
             tokio::spawn(crate::coordinate_batch::flush_periodically(inner.clone())),
             tokio::spawn(crate::agent_coordinate::report_periodically(inner.clone())),
+            tokio::spawn(crate::agent_coordinate::follow_gossip(inner.clone())),
         ];
         match (&http_addr, &inner.config.http_unix_socket) {
             (Some(http_addr), _) => tracing::info!(%http_addr, "HTTP API listening"),

@@ -1,8 +1,9 @@
-//! This agent's own network coordinate: a Vivaldi client that RTT samples to other
-//! nodes move (gossip feeds it), shown by `/v1/agent/self`, and reported to the catalog
-//! the way Consul's agents report theirs: every `sync_interval_min` or more (stretched
-//! so a whole cluster stays near the rate target), staggered at random, and only when
-//! the catalog does not already hold it.
+//! This agent's own network coordinate: a Vivaldi client moved by gossip's probe round
+//! trips (each with the peer's coordinate, which rides on its ack, as serf's does), handed
+//! back to gossip to carry on this agent's acks, shown by `/v1/agent/self`, and reported
+//! to the catalog the way Consul's agents report theirs: every `sync_interval_min` or
+//! more (stretched so a whole cluster stays near the rate target), staggered at random,
+//! and only when the catalog does not already hold it.
 
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
@@ -10,8 +11,10 @@ use std::time::Duration;
 
 use proconsul_api::coordinate::Coordinate;
 use proconsul_coordinate::{Config, CoordinateError, VivaldiClient};
+use proconsul_gossip::{MemberEvent, RttSample};
 use proconsul_state::CoordinateUpdate;
 use rand::Rng;
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::agent::AgentInner;
 
@@ -60,6 +63,62 @@ impl AgentCoordinate {
     /// Forgets the samples of a node that left.
     pub fn forget(&self, node: &str) {
         self.client().forget_node(node);
+    }
+}
+
+/// A coordinate as gossip carries it: postcard (89 bytes for 8 dimensions, under
+/// gossip's 128).
+fn encode(coord: &Coordinate) -> Vec<u8> {
+    postcard::to_stdvec(coord).unwrap_or_default()
+}
+
+/// Feeds gossip's round trips into the Vivaldi client and gives gossip each new
+/// coordinate; forgets the samples of members that left or were reaped. Samples from
+/// peers without a coordinate, or with one that does not decode or fit, are skipped.
+pub async fn follow_gossip(agent: Arc<AgentInner>) {
+    let mut samples = agent.gossip.rtt_samples();
+    let mut events = agent.gossip.subscribe();
+    agent
+        .gossip
+        .set_coordinate(encode(&agent.coordinate.current()));
+    loop {
+        tokio::select! {
+            _ = agent.shutdown.cancelled() => return,
+            sample = samples.recv() => match sample {
+                Ok(sample) => observe(&agent, sample),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "coordinate: RTT samples missed");
+                }
+                Err(RecvError::Closed) => return,
+            },
+            event = events.recv() => match event {
+                Ok(MemberEvent::Leave(member) | MemberEvent::Reap(member)) => {
+                    agent.coordinate.forget(&member.name);
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            },
+        }
+    }
+}
+
+/// One probe round trip: moves this agent's coordinate and hands the new one to gossip.
+fn observe(agent: &AgentInner, sample: RttSample) {
+    let Some(blob) = sample.peer_coordinate else {
+        return;
+    };
+    let peer: Coordinate = match postcard::from_bytes(&blob) {
+        Ok(peer) => peer,
+        Err(error) => {
+            tracing::debug!(node = %sample.node, %error, "coordinate: peer's does not decode");
+            return;
+        }
+    };
+    match agent.coordinate.observe(&sample.node, &peer, sample.rtt) {
+        Ok(moved) => agent.gossip.set_coordinate(encode(&moved)),
+        Err(error) => {
+            tracing::debug!(node = %sample.node, %error, "coordinate: sample skipped");
+        }
     }
 }
 
@@ -113,6 +172,18 @@ fn report_wait(minimum: Duration, rate_target: f64, nodes: usize, stagger: f64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_coordinate_fits_what_gossip_carries_and_decodes_back() {
+        let coord = AgentCoordinate::new("n").current();
+        let blob = encode(&coord);
+        assert!(
+            blob.len() <= proconsul_gossip::MAX_COORDINATE,
+            "{}",
+            blob.len()
+        );
+        assert_eq!(postcard::from_bytes::<Coordinate>(&blob).unwrap(), coord);
+    }
 
     #[test]
     fn reports_are_spaced_by_cluster_size_and_staggered() {
