@@ -80,6 +80,31 @@ impl TestCluster {
         &self.members[i].name
     }
 
+    /// Starts a client agent (no `-server`) named `name` on `ports`, keeping its state
+    /// in `data_dir` and joined to servers `join` (their LAN gossip addresses), and
+    /// waits until it answers through them.
+    pub fn start_client(
+        &self,
+        name: &str,
+        join: &[usize],
+        data_dir: &std::path::Path,
+        ports: AgentPorts,
+        extra: &[&str],
+    ) -> TestAgent {
+        let mut args = vec![format!("-data-dir={}", data_dir.display())];
+        for i in join {
+            args.push(format!(
+                "-retry-join=127.0.0.1:{}",
+                self.members[*i].ports.serf_lan
+            ));
+        }
+        args.extend(extra.iter().map(|arg| arg.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut client = TestAgent::launch(&[], Some(name), &args, ports);
+        client.wait_until_ready();
+        client
+    }
+
     pub fn size(&self) -> usize {
         self.members.len()
     }

@@ -431,6 +431,20 @@ pub async fn get(url: &str) -> Answer {
     call("GET", url, None).await
 }
 
+/// Polls an async condition every 50 ms for up to `within`; panics naming `what` if it
+/// never holds.
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    within: Duration,
+    mut condition: impl FnMut() -> F,
+) {
+    let deadline = Instant::now() + within;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// `PUT url` with a body.
 pub async fn put(url: &str, body: impl Into<Vec<u8>>) -> Answer {
     call("PUT", url, Some(body.into())).await

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proconsul_tests::cluster::TestCluster;
-use proconsul_tests::{AgentPorts, TempDir, TestAgent, call, get, put};
+use proconsul_tests::{AgentPorts, TempDir, TestAgent, call, eventually, get, put};
 use serde_json::Value;
 
 fn client() -> reqwest::Client {
@@ -18,19 +18,6 @@ fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
-}
-
-/// Polls an async condition for up to `within`.
-async fn eventually<F: std::future::Future<Output = bool>>(
-    what: &str,
-    within: Duration,
-    mut condition: impl FnMut() -> F,
-) {
-    let deadline = Instant::now() + within;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Waits until `url` answers with a JSON array of `len` items.

@@ -100,9 +100,10 @@ fn unsupported_setups_are_refused() {
     let (code, stderr) = run(&["-server", "-raft-multiplier=11", &dir]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("Must be between 1 and 10"), "{stderr}");
-    let (code, stderr) = run(&[&dir]);
+    // A client agent (no -server) has no Raft to bootstrap.
+    let (code, stderr) = run(&["-bootstrap-expect=3", &dir]);
     assert_eq!(code, Some(1));
-    assert!(stderr.contains("client agents"), "{stderr}");
+    assert!(stderr.contains("requires 'server = true'"), "{stderr}");
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use proconsul_state::{AclInit, AclInitialManagement, Command, CommandOutcome, Ta
 
 use crate::agent::AgentInner;
 use crate::error::WriteError;
+use proconsul_consensus::Consensus;
 
 /// How often a follower looks whether it leads now.
 const LEADERSHIP_POLL: Duration = Duration::from_millis(500);
@@ -50,11 +51,14 @@ pub async fn initialize(agent: &AgentInner) -> Result<(), WriteError> {
 /// Runs the leader's ACL duties until shutdown. `initialized`: this agent already
 /// proposed `AclInit` as the leader it is now (at start-up).
 pub async fn run(agent: Arc<AgentInner>, mut initialized: bool) {
-    let reader = agent.consensus.reader().clone();
+    let Ok(consensus) = agent.consensus().cloned() else {
+        return;
+    };
+    let reader = consensus.reader().clone();
     let mut tokens = reader.subscribe(Table::AclTokens);
     loop {
         tokens.borrow_and_update();
-        let pause = if !agent.consensus.is_leader() {
+        let pause = if !consensus.is_leader() {
             initialized = false;
             LEADERSHIP_POLL
         } else if !initialized {
@@ -69,7 +73,7 @@ pub async fn run(agent: Arc<AgentInner>, mut initialized: bool) {
                 }
             }
         } else {
-            expire_due(&agent).await
+            expire_due(&consensus).await
         };
         if pause.is_zero() {
             continue;
@@ -84,8 +88,8 @@ pub async fn run(agent: Arc<AgentInner>, mut initialized: bool) {
 
 /// Removes the tokens whose expiry has passed, if any; returns how long to wait before
 /// looking again (until the next expiry, or a leadership poll, whichever comes first).
-async fn expire_due(agent: &AgentInner) -> Duration {
-    let Some(next) = agent.consensus.reader().current().acl_next_token_expiry() else {
+async fn expire_due(consensus: &Consensus) -> Duration {
+    let Some(next) = consensus.reader().current().acl_next_token_expiry() else {
         return LEADERSHIP_POLL;
     };
     let now = now();
@@ -96,11 +100,7 @@ async fn expire_due(agent: &AgentInner) -> Duration {
         // Expiry removes tokens that expired strictly before the proposal's time.
         return Duration::from_millis(1);
     }
-    match agent
-        .consensus
-        .write(Command::AclTokensExpire { now })
-        .await
-    {
+    match consensus.write(Command::AclTokensExpire { now }).await {
         Ok(applied) => {
             if let CommandOutcome::Acl(proconsul_state::AclOutcome::Expired(removed)) =
                 applied.outcome

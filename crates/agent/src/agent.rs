@@ -9,7 +9,6 @@ use proconsul_api::{
     AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus,
 };
 use proconsul_consensus::{ClusterOptions, Consensus, ConsensusConfig, ServerOptions};
-use proconsul_dns::{DnsConfig, DnsHandler, DnsServer};
 use proconsul_state::{Command, CommandOutcome};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -17,10 +16,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::acl_leader;
 use crate::agent_tokens::AgentTokens;
+use crate::catalog_backend::{CatalogBackend, NotAServer};
 use crate::checks::{self, CheckRunner};
 use crate::config::AgentConfig;
 use crate::config_registrations::{self, ConfigOwned};
+use crate::dns_listener::DnsListener;
 use crate::error::{AgentError, WriteError};
+use crate::forwarded_requests::ServerForwarding;
 use crate::http;
 use crate::http::answer_cache::AnswerCache;
 use crate::https::{self, HttpsTls};
@@ -28,6 +30,7 @@ use crate::local::{Entry, LocalCheck, LocalState};
 use crate::membership::{self, reconcile};
 use crate::node_id;
 use crate::persist;
+use crate::server_link::ServerLink;
 use crate::sessions::{self, SessionTimers};
 use crate::sync_acl::{self, SyncGate};
 use crate::token_resolver::{AclSettings, TokenResolver};
@@ -49,7 +52,8 @@ pub struct NodeIdentity {
 pub struct AgentInner {
     pub config: AgentConfig,
     pub node: NodeIdentity,
-    pub consensus: Consensus,
+    /// Where the agent's catalog writes go: its own Raft, or the servers (a client).
+    pub catalog: CatalogBackend,
     pub local: LocalState,
     /// The deadlines of TTL checks.
     pub ttl: TtlTimers,
@@ -84,6 +88,12 @@ pub struct AgentInner {
 }
 
 impl AgentInner {
+    /// This server's consensus, for the API only servers serve (client agents forward
+    /// those requests instead).
+    pub fn consensus(&self) -> Result<&Consensus, NotAServer> {
+        self.catalog.server().ok_or(NotAServer)
+    }
+
     /// Starts the timers a newly registered check needs (TTL expiry, or its runs).
     pub fn schedule(&self, check: &LocalCheck) {
         self.ttl.watch(check);
@@ -99,8 +109,8 @@ impl AgentInner {
     /// Leaves the cluster: a server first takes itself out of the Raft configuration,
     /// then the leave is gossiped and given time to spread.
     pub async fn leave(&self) -> Result<(), AgentError> {
-        if !self.config.dev {
-            self.consensus.leave().await?;
+        if let Some(consensus) = self.catalog.server().filter(|_| !self.config.dev) {
+            consensus.leave().await?;
         }
         self.gossip
             .leave()
@@ -110,7 +120,7 @@ impl AgentInner {
 
     /// Commits a command; a refusal by the state machine becomes [`WriteError::Rejected`].
     pub async fn commit(&self, command: Command) -> Result<(), WriteError> {
-        match self.consensus.write(command).await?.outcome {
+        match self.catalog.write(command).await?.outcome {
             CommandOutcome::Rejected(reason) => Err(WriteError::Rejected(reason)),
             _ => Ok(()),
         }
@@ -164,10 +174,10 @@ impl AgentInner {
         service: Option<AgentService>,
         mut checks: Vec<HealthCheck>,
     ) -> (Option<AgentService>, Vec<HealthCheck>) {
-        let Some(resolver) = &self.acl_resolver else {
+        let (Some(resolver), Some(consensus)) = (&self.acl_resolver, self.catalog.server()) else {
             return (service, checks);
         };
-        let state = self.consensus.reader().current();
+        let state = consensus.reader().current();
         let gate = SyncGate::new(resolver, &state, &self.node.name);
         let mut blocked_service = None;
         let service = service.filter(|service| {
@@ -223,10 +233,10 @@ impl AgentInner {
 
     /// Whether `token` may remove the catalog's entry; a refusal is logged.
     fn may_deregister(&self, service_id: &str, check_id: &str, token: &str) -> bool {
-        let Some(resolver) = &self.acl_resolver else {
+        let (Some(resolver), Some(consensus)) = (&self.acl_resolver, self.catalog.server()) else {
             return true;
         };
-        let state = self.consensus.reader().current();
+        let state = consensus.reader().current();
         let node = self.node.name.as_str();
         let gate = SyncGate::new(resolver, &state, node);
         let (what, id, allowed) = if service_id.is_empty() {
@@ -280,11 +290,14 @@ impl AgentInner {
             self.local
                 .set_token(Entry::Check(check.check_id.clone()), token);
         }
-        self.register_local(Some(service), catalog_checks).await?;
-        for check_id in &dropped {
-            self.deregister_local("", check_id, token).await?;
-        }
-        Ok(())
+        let written = async {
+            self.register_local(Some(service), catalog_checks).await?;
+            for check_id in &dropped {
+                self.deregister_local("", check_id, token).await?;
+            }
+            Ok(())
+        };
+        deferrable(written.await)
     }
 
     /// Removes one of this agent's services with its checks.
@@ -294,8 +307,11 @@ impl AgentInner {
             self.unschedule(&check.check.check_id);
         }
         self.local.remove_service(service_id);
-        self.deregister_local(service_id, "", &token).await?;
-        Ok(())
+        deferrable(
+            self.deregister_local(service_id, "", &token)
+                .await
+                .map(drop),
+        )
     }
 
     /// Adds or replaces one of this agent's checks, registered with `token` (as for
@@ -306,13 +322,19 @@ impl AgentInner {
         self.local.put_check(check);
         self.local
             .set_token(Entry::Check(catalog_check.check_id.clone()), token);
-        self.register_local(None, vec![catalog_check]).await?;
-        Ok(())
+        deferrable(
+            self.register_local(None, vec![catalog_check])
+                .await
+                .map(drop),
+        )
     }
 
     /// Lets the agent's tables share the catalog's copies of what it just wrote.
     fn adopt_catalog_copies(&self, service_id: Option<&str>, check_ids: &[String]) {
-        let state = self.consensus.reader().current();
+        let Some(consensus) = self.catalog.server() else {
+            return;
+        };
+        let state = consensus.reader().current();
         let node = self.node.name.as_str();
         let service = service_id.and_then(|id| state.node_service(node, id));
         let checks: Vec<&Arc<HealthCheck>> = check_ids
@@ -327,8 +349,7 @@ impl AgentInner {
         let token = self.local.token(&Entry::Check(check_id.to_string()));
         self.unschedule(check_id);
         self.local.remove_check(check_id);
-        self.deregister_local("", check_id, &token).await?;
-        Ok(())
+        deferrable(self.deregister_local("", check_id, &token).await.map(drop))
     }
 
     /// Sets a local check's status and output. An unchanged status and output writes
@@ -348,8 +369,24 @@ impl AgentInner {
         else {
             return Ok(());
         };
-        self.register_local(None, vec![updated.check]).await?;
-        Ok(())
+        deferrable(
+            self.register_local(None, vec![updated.check])
+                .await
+                .map(drop),
+        )
+    }
+}
+
+/// A client agent's catalog write that no server took (none reached, none with a
+/// leader) is left to anti-entropy, as Consul's client agents do: the local change
+/// stands and the request succeeds. A refusal by the state machine is still an error.
+fn deferrable(written: Result<(), WriteError>) -> Result<(), WriteError> {
+    match written {
+        Err(WriteError::Servers(error)) => {
+            tracing::warn!(%error, "client: the servers did not take a catalog write; anti-entropy will write it");
+            Ok(())
+        }
+        other => other,
     }
 }
 
@@ -371,14 +408,13 @@ pub struct Agent {
     hangup_task: JoinHandle<()>,
     /// Sets the periodic gauges and collects the metrics every second.
     telemetry_task: JoinHandle<()>,
-    session_tasks: [JoinHandle<()>; 2],
-    /// Writes collected coordinates in batches; reports this agent's own; feeds it
-    /// gossip's round trips.
-    coordinate_tasks: [JoinHandle<()>; 3],
+    /// A server's session timers and ACL duties.
+    role_tasks: Vec<(&'static str, JoinHandle<()>)>,
+    /// Writes collected coordinates in batches (servers); reports this agent's own
+    /// coordinate; feeds it gossip's round trips.
+    coordinate_tasks: Vec<JoinHandle<()>>,
     persist_task: Option<JoinHandle<()>>,
     registration_task: Option<JoinHandle<()>>,
-    /// The leader's ACL duties, with ACLs enabled.
-    acl_task: Option<JoinHandle<()>>,
     /// Joining, finding servers and reconciling members (`membership`).
     membership_tasks: Vec<JoinHandle<()>>,
 }
@@ -403,8 +439,9 @@ impl Agent {
             _ => proconsul_consensus::RpcTls::default(),
         };
         let node_name = config.node_name.clone().unwrap_or_else(host_name);
-        let server_data_dir = config.data_dir.clone().filter(|_| !config.dev);
-        let node_uuid = match (config.node_id, &server_data_dir) {
+        // Servers and client agents keep their node ID (and local state) here.
+        let data_dir = config.data_dir.clone().filter(|_| !config.dev);
+        let node_uuid = match (config.node_id, &data_dir) {
             (Some(configured), _) => configured,
             (None, Some(data_dir)) => {
                 node_id::load_or_create(data_dir).map_err(AgentError::Config)?
@@ -422,7 +459,7 @@ impl Agent {
             &membership::start::LocalMember {
                 name: &node.name,
                 id: &node.id,
-                server: true,
+                server: config.dev || config.server,
                 version: CONSUL_COMPAT_VERSION,
             },
             shutdown.child_token(),
@@ -432,65 +469,23 @@ impl Agent {
             node = %node.name,
             node_id = %node.id,
             datacenter = %config.datacenter,
-            mode = if config.dev { "dev" } else { "server" },
+            mode = if config.dev {
+                "dev"
+            } else if config.server {
+                "server"
+            } else {
+                "client"
+            },
             "starting Proconsul agent"
         );
-        let rpc_addr = SocketAddr::new(config.bind_addr, config.server_port);
-        let consensus = match &server_data_dir {
-            Some(data_dir) => {
-                let consensus_config = ConsensusConfig {
-                    node_id: node_id::raft_id(&node_uuid),
-                    server_id: node.id.clone(),
-                    node_name: node.name.clone(),
-                    rpc_addr,
-                    autopilot: config.autopilot.clone(),
-                };
-                let cluster = ClusterOptions {
-                    bootstrap: config.bootstrap,
-                    bootstrap_expect: config.bootstrap_expect,
-                    join: config
-                        .retry_join
-                        .iter()
-                        .chain(&config.start_join)
-                        .cloned()
-                        .collect(),
-                    retry_interval: config.retry_interval,
-                    raft_multiplier: config.raft_multiplier,
-                    datacenter: config.datacenter.clone(),
-                    gossip_addr: membership::start::advertised_addr(&config).to_string(),
-                };
-                let consensus = Consensus::start_server(
-                    consensus_config,
-                    ServerOptions {
-                        data_dir: data_dir.clone(),
-                        snapshot_threshold: config.raft_snapshot_threshold,
-                        trailing_logs: config.raft_trailing_logs,
-                        cluster,
-                        tls: rpc_tls.clone(),
-                    },
-                )
-                .await?;
-                tracing::info!(%rpc_addr, data_dir = %data_dir.display(), tls = ?rpc_tls, "raft: durable server started; server RPC listening");
-                consensus
-            }
-            None => {
-                let consensus_config = ConsensusConfig {
-                    node_id: 1,
-                    server_id: node.id.clone(),
-                    node_name: node.name.clone(),
-                    rpc_addr,
-                    autopilot: config.autopilot.clone(),
-                };
-                let consensus = Consensus::start_dev(consensus_config).await?;
-                tracing::info!(%rpc_addr, "raft: single-voter in-memory cluster elected this node leader");
-                consensus
-            }
+        let catalog = if config.dev || config.server {
+            let consensus =
+                start_consensus(&config, &node, node_uuid, &rpc_tls, data_dir.as_deref()).await?;
+            CatalogBackend::Server(consensus)
+        } else {
+            // Gossip's LAN members that are servers fill its server list.
+            CatalogBackend::Client(Arc::new(ServerLink::new(&rpc_tls)))
         };
-        for addr in &config.start_join {
-            if let Err(error) = consensus.join(addr).await {
-                tracing::warn!(%addr, %error, "join: could not join");
-            }
-        }
 
         let listener = HttpListener::bind(&config).await?;
         let https_listener = match &config.https {
@@ -511,7 +506,7 @@ impl Agent {
             HttpListener::Tcp(listener) => Some(listener.local_addr().map_err(AgentError::Http)?),
             HttpListener::Unix(..) | HttpListener::Off => None,
         };
-        let connect_ca = if config.connect_enabled {
+        let connect_ca = if config.connect_enabled && (config.dev || config.server) {
             let cluster_id = config
                 .connect_cluster_id
                 .clone()
@@ -523,7 +518,7 @@ impl Agent {
             None
         };
 
-        let acl_tokens = Arc::new(agent_tokens(&config, server_data_dir.as_deref())?);
+        let acl_tokens = Arc::new(agent_tokens(&config, data_dir.as_deref())?);
         let acl_resolver = config.acl.enabled.then(|| {
             Arc::new(TokenResolver::new(AclSettings {
                 datacenter: config.datacenter.clone(),
@@ -533,12 +528,21 @@ impl Agent {
             }))
         });
 
-        let dns_server = bind_dns(&config, &consensus, &node.name, acl_resolver.as_ref()).await?;
+        let dns_handler = match catalog.server() {
+            Some(consensus) => Some(crate::dns_listener::server_handler(
+                &config,
+                consensus,
+                &node.name,
+                acl_resolver.as_ref(),
+            )?),
+            None => None,
+        };
+        let dns_server = DnsListener::bind(&config, &catalog, dns_handler.as_ref()).await?;
         let coordinate = crate::agent_coordinate::AgentCoordinate::new(&node.id);
         let inner = Arc::new(AgentInner {
             config,
             node,
-            consensus,
+            catalog,
             local: LocalState::default(),
             ttl: TtlTimers::default(),
             sessions: SessionTimers::default(),
@@ -560,9 +564,8 @@ impl Agent {
         let from_files =
             config_registrations::prepare(&inner, &inner.config.services, &inner.config.checks)
                 .map_err(AgentError::Config)?;
-        let data_dir = server_data_dir;
         let mut persist_task = None;
-        let leads_at_start = inner.consensus.is_leader();
+        let leads_at_start = inner.catalog.server().is_some_and(Consensus::is_leader);
         // The built-in ACL objects exist before the API serves its first request.
         let acl_initialized = leads_at_start
             && inner.config.acl.enabled
@@ -573,7 +576,13 @@ impl Agent {
                     false
                 }
             };
-        let registration_task = if inner.consensus.leader().is_some() {
+        let ready_to_register = match inner.catalog.server() {
+            Some(consensus) => consensus.leader().is_some(),
+            // A client registers at once: a write no server takes is left to
+            // anti-entropy, which also registers the node once a server answers.
+            None => true,
+        };
+        let registration_task = if ready_to_register {
             register_everything(&inner, from_files).await?;
             persist_task = data_dir
                 .clone()
@@ -602,6 +611,7 @@ impl Agent {
         };
 
         let router = http::router(inner.clone());
+        let router_for_clients = router.clone();
         let https_task = match (https_listener, https_tls) {
             (Some(listener), Some(tls)) => {
                 tracing::info!(https_addr = ?https_addr, verify_incoming = inner.config.https.as_ref().is_some_and(|s| s.tls.verify_incoming), "HTTPS API listening");
@@ -641,7 +651,7 @@ impl Agent {
                 }
             }
         });
-        let dns_addr = dns_server.as_ref().map(DnsServer::local_addr);
+        let dns_addr = dns_server.as_ref().map(DnsListener::local_addr);
         let dns_task = dns_server.map(|server| {
             let shutdown = inner.shutdown.clone();
             tokio::spawn(server.serve_until(async move { shutdown.cancelled().await }))
@@ -652,29 +662,29 @@ impl Agent {
         let anti_entropy_task = tokio::spawn(anti_entropy::run(inner.clone()));
         let hangup_task = tokio::spawn(crate::reload::on_hangup(inner.clone()));
         let telemetry_task = tokio::spawn(crate::telemetry::sampler::run(inner.clone()));
-        let acl_task = inner
-            .config
-            .acl
-            .enabled
-            .then(|| tokio::spawn(acl_leader::run(inner.clone(), acl_initialized)));
-        let session_tasks = [
-            tokio::spawn({
-                let inner = inner.clone();
-                async move { sessions::expire(&inner.sessions, &inner.consensus, &inner.shutdown).await }
-            }),
-            tokio::spawn({
-                let inner = inner.clone();
-                async move {
-                    sessions::watch_bindings(&inner.sessions, &inner.consensus, &inner.shutdown)
-                        .await
-                }
-            }),
-        ];
-        let coordinate_tasks = [
-            tokio::spawn(crate::coordinate_batch::flush_periodically(inner.clone())),
+        let role_tasks = match (inner.catalog.clone(), dns_handler) {
+            (CatalogBackend::Server(consensus), Some(dns)) => {
+                consensus.serve_forwarded(Arc::new(ServerForwarding {
+                    router: router_for_clients,
+                    dns,
+                }));
+                server_tasks(&inner, consensus, acl_initialized)
+            }
+            (CatalogBackend::Server(consensus), None) => {
+                server_tasks(&inner, consensus, acl_initialized)
+            }
+            // A client's server list is gossip's (`spawn_membership`).
+            (CatalogBackend::Client(_), _) => Vec::new(),
+        };
+        let mut coordinate_tasks = vec![
             tokio::spawn(crate::agent_coordinate::report_periodically(inner.clone())),
             tokio::spawn(crate::agent_coordinate::follow_gossip(inner.clone())),
         ];
+        if inner.catalog.server().is_some() {
+            coordinate_tasks.push(tokio::spawn(crate::coordinate_batch::flush_periodically(
+                inner.clone(),
+            )));
+        }
         match (&http_addr, &inner.config.http_unix_socket) {
             (Some(http_addr), _) => tracing::info!(%http_addr, "HTTP API listening"),
             (None, Some(path)) => {
@@ -699,11 +709,10 @@ impl Agent {
             anti_entropy_task,
             hangup_task,
             telemetry_task,
-            session_tasks,
+            role_tasks,
             coordinate_tasks,
             persist_task,
             registration_task,
-            acl_task,
             membership_tasks,
         })
     }
@@ -770,14 +779,9 @@ impl Agent {
         {
             tracing::error!(%join_error, "catalog registration task failed");
         }
-        if let Some(task) = self.acl_task
-            && let Err(join_error) = task.await
-        {
-            tracing::error!(%join_error, "ACL leader task failed");
-        }
-        for task in self.session_tasks {
+        for (name, task) in self.role_tasks {
             if let Err(join_error) = task.await {
-                tracing::error!(%join_error, "session task failed");
+                tracing::error!(%join_error, task = name, "background task failed");
             }
         }
         for task in self.membership_tasks {
@@ -791,55 +795,116 @@ impl Agent {
                 tracing::error!(%join_error, "coordinate task failed");
             }
         }
-        tracing::info!("shutting down: stopping raft");
-        self.inner.consensus.shutdown().await?;
+        if self.inner.catalog.server().is_some() {
+            tracing::info!("shutting down: stopping raft");
+        }
+        self.inner.catalog.shutdown().await?;
         tracing::info!("shutdown complete");
         Ok(())
     }
 }
 
-/// Binds the DNS server when it is on: it answers from the replica this agent reads.
-async fn bind_dns(
+/// Starts Raft: a durable server with its data dir, or `-dev`'s in-memory cluster of one;
+/// then joins the `start_join` servers.
+async fn start_consensus(
     config: &AgentConfig,
-    consensus: &Consensus,
-    node_name: &str,
-    acl_resolver: Option<&Arc<TokenResolver>>,
-) -> Result<Option<DnsServer>, AgentError> {
-    let Some(port) = config.dns_port else {
-        return Ok(None);
+    node: &NodeIdentity,
+    node_uuid: uuid::Uuid,
+    rpc_tls: &proconsul_consensus::RpcTls,
+    data_dir: Option<&std::path::Path>,
+) -> Result<Consensus, AgentError> {
+    let rpc_addr = SocketAddr::new(config.bind_addr, config.server_port);
+    let consensus = match data_dir {
+        Some(data_dir) => {
+            let consensus_config = ConsensusConfig {
+                node_id: node_id::raft_id(&node_uuid),
+                server_id: node.id.clone(),
+                node_name: node.name.clone(),
+                rpc_addr,
+                autopilot: config.autopilot.clone(),
+            };
+            let cluster = ClusterOptions {
+                bootstrap: config.bootstrap,
+                bootstrap_expect: config.bootstrap_expect,
+                join: config
+                    .retry_join
+                    .iter()
+                    .chain(&config.start_join)
+                    .cloned()
+                    .collect(),
+                retry_interval: config.retry_interval,
+                raft_multiplier: config.raft_multiplier,
+                datacenter: config.datacenter.clone(),
+                gossip_addr: membership::start::advertised_addr(config).to_string(),
+            };
+            let consensus = Consensus::start_server(
+                consensus_config,
+                ServerOptions {
+                    data_dir: data_dir.to_path_buf(),
+                    snapshot_threshold: config.raft_snapshot_threshold,
+                    trailing_logs: config.raft_trailing_logs,
+                    cluster,
+                    tls: rpc_tls.clone(),
+                },
+            )
+            .await?;
+            tracing::info!(%rpc_addr, data_dir = %data_dir.display(), tls = ?rpc_tls, "raft: durable server started; server RPC listening");
+            consensus
+        }
+        None => {
+            let consensus_config = ConsensusConfig {
+                node_id: 1,
+                server_id: node.id.clone(),
+                node_name: node.name.clone(),
+                rpc_addr,
+                autopilot: config.autopilot.clone(),
+            };
+            let consensus = Consensus::start_dev(consensus_config).await?;
+            tracing::info!(%rpc_addr, "raft: single-voter in-memory cluster elected this node leader");
+            consensus
+        }
     };
-    let addr = SocketAddr::new(config.dns_addr.unwrap_or(config.client_addr), port);
-    let reader = consensus.reader().clone();
-    let dns_config = DnsConfig {
-        datacenter: config.datacenter.clone(),
-        node_name: node_name.to_string(),
-        ..config.dns.clone()
-    };
-    let mut handler = DnsHandler::new(
-        dns_config,
-        Arc::new(move || reader.current()),
-        config.bind_addr,
-    )?;
-    if let Some(resolver) = acl_resolver {
-        handler = handler.with_acl(dns_acl(resolver.clone()));
+    for addr in &config.start_join {
+        if let Err(error) = consensus.join(addr).await {
+            tracing::warn!(%addr, %error, "join: could not join");
+        }
     }
-    Ok(Some(DnsServer::bind(addr, handler).await?))
+    Ok(consensus)
 }
 
-/// The DNS token's authorizer (`acl.tokens.dns`, else `default`, else anonymous); a
-/// token that does not resolve allows nothing.
-fn dns_acl(resolver: Arc<TokenResolver>) -> proconsul_dns::AclSource {
-    Arc::new(move |state: &proconsul_state::State| {
-        let secret = resolver.dns_token();
-        let now = proconsul_api::go_time::GoTime::from(std::time::SystemTime::now());
-        match resolver.resolve(state, secret.as_deref(), now) {
-            Ok((_, authorizer)) => authorizer,
-            Err(error) => {
-                tracing::warn!(%error, "dns: the DNS token does not resolve; answering nothing");
-                Arc::new(proconsul_acl::Authorizer::deny_all())
-            }
-        }
-    })
+/// A server's own background work: session TTLs and bindings, and with ACLs the
+/// leader's ACL duties.
+fn server_tasks(
+    inner: &Arc<AgentInner>,
+    consensus: Consensus,
+    acl_initialized: bool,
+) -> Vec<(&'static str, JoinHandle<()>)> {
+    let mut tasks = vec![
+        (
+            "session TTLs",
+            tokio::spawn({
+                let inner = inner.clone();
+                let consensus = consensus.clone();
+                async move { sessions::expire(&inner.sessions, &consensus, &inner.shutdown).await }
+            }),
+        ),
+        (
+            "session bindings",
+            tokio::spawn({
+                let inner = inner.clone();
+                async move {
+                    sessions::watch_bindings(&inner.sessions, &consensus, &inner.shutdown).await
+                }
+            }),
+        ),
+    ];
+    if inner.config.acl.enabled {
+        tasks.push((
+            "ACL leader",
+            tokio::spawn(acl_leader::run(inner.clone(), acl_initialized)),
+        ));
+    }
+    tasks
 }
 
 /// The agent's tokens from the configuration; with ACLs and
@@ -866,45 +931,58 @@ fn agent_tokens(
 }
 
 /// Gossip's background work: joining (`start_join`, `retry_join`, and servers found
-/// through server RPC), feeding discovery with gossip's servers, and the leader's
-/// reconciliation of members into the catalog.
+/// through server RPC), feeding discovery (a server) or the server pool (a client agent)
+/// with gossip's servers, and the leader's reconciliation of members into the catalog.
 fn spawn_membership(inner: &AgentInner) -> Vec<JoinHandle<()>> {
     let config = &inner.config;
-    let server = !config.dev;
+    let durable_server = inner.catalog.server().filter(|_| !config.dev);
     let mut tasks = vec![membership::join::spawn(
         inner.gossip.clone(),
-        server.then(|| inner.consensus.clone()),
+        durable_server.cloned(),
         config.start_join.clone(),
         config.retry_join.clone(),
         config.retry_interval,
         inner.shutdown.clone(),
     )];
-    if server {
+    if let Some(consensus) = durable_server {
         tasks.push(membership::servers::spawn(
             inner.gossip.clone(),
-            inner.consensus.clone(),
+            consensus.clone(),
             config.datacenter.clone(),
             inner.shutdown.clone(),
         ));
     }
-    let reconcile = membership::leader::ReconcileLoop {
-        gossip: inner.gossip.clone(),
-        consensus: inner.consensus.clone(),
-        reconciler: reconcile::Reconciler {
-            datacenter: config.datacenter.clone(),
-            local_node: inner.node.name.clone(),
-        },
-        interval: config.gossip.reconcile_interval,
-        failure_hold_down: config.gossip.failure_hold_down,
-    };
-    tasks.push(reconcile.spawn(inner.shutdown.clone()));
+    if let Some(link) = inner.catalog.client() {
+        tasks.push(membership::servers::spawn_for_client(
+            inner.gossip.clone(),
+            link.pool().clone(),
+            config.datacenter.clone(),
+            inner.shutdown.clone(),
+        ));
+    }
+    if let Some(consensus) = inner.catalog.server() {
+        let reconcile = membership::leader::ReconcileLoop {
+            gossip: inner.gossip.clone(),
+            consensus: consensus.clone(),
+            reconciler: reconcile::Reconciler {
+                datacenter: config.datacenter.clone(),
+                local_node: inner.node.name.clone(),
+            },
+            interval: config.gossip.reconcile_interval,
+            failure_hold_down: config.gossip.failure_hold_down,
+        };
+        tasks.push(reconcile.spawn(inner.shutdown.clone()));
+    }
     tasks
 }
 
 /// Waits until the cluster has a leader; false if the agent stops first.
 async fn wait_for_leader(agent: &AgentInner) -> bool {
+    let Some(consensus) = agent.catalog.server() else {
+        return true;
+    };
     loop {
-        if agent.consensus.leader().is_some() {
+        if consensus.leader().is_some() {
             return true;
         }
         tokio::select! {
@@ -920,8 +998,16 @@ async fn register_everything(
     inner: &AgentInner,
     from_files: config_registrations::Prepared,
 ) -> Result<(), AgentError> {
-    register_self(inner).await?;
-    tracing::info!(node = %inner.node.name, "catalog: registered this node, the consul service and serfHealth");
+    match register_self(inner).await {
+        Ok(()) => {
+            tracing::info!(node = %inner.node.name, "catalog: registered this node and serfHealth");
+        }
+        // A client's servers may not answer yet: anti-entropy registers the node later.
+        Err(error) if inner.catalog.client().is_some() => {
+            tracing::warn!(%error, "catalog: cannot register this node yet; anti-entropy will");
+        }
+        Err(error) => return Err(AgentError::SelfRegistration(error.to_string())),
+    }
     if let Some(data_dir) = inner.config.data_dir.as_ref().filter(|_| !inner.config.dev) {
         let restored = persist::restore(inner, data_dir)
             .await
@@ -1023,9 +1109,9 @@ impl HttpListener {
     }
 }
 
-/// Registers this node as a pristine Consul dev agent shows it: the node, the `consul`
-/// service and the passing `serfHealth` check.
-pub(crate) async fn register_self(agent: &AgentInner) -> Result<(), AgentError> {
+/// Registers this node as a pristine Consul dev agent shows it: the node, and on a
+/// server the `consul` service and the passing `serfHealth` check.
+pub(crate) async fn register_self(agent: &AgentInner) -> Result<(), WriteError> {
     let address = agent.node.address.clone();
     let registration = CatalogRegistration {
         id: agent.node.id.clone(),
@@ -1046,25 +1132,26 @@ pub(crate) async fn register_self(agent: &AgentInner) -> Result<(), AgentError> 
                 ),
             ])
             .collect(),
-        service: Some(reconcile::server_service(
-            agent.config.server_port,
-            &agent.config.datacenter,
-            CONSUL_COMPAT_VERSION,
-        )),
-        checks: vec![reconcile::serf_health(
-            &agent.node.name,
-            HealthStatus::Passing,
-        )],
+        // A client's `serfHealth` is the leader's to write, from gossip (Consul's
+        // reconcile); a server writes its own at start, before there is a reconcile.
+        service: agent.catalog.server().map(|_| {
+            reconcile::server_service(
+                agent.config.server_port,
+                &agent.config.datacenter,
+                CONSUL_COMPAT_VERSION,
+            )
+        }),
+        checks: agent
+            .catalog
+            .server()
+            .map(|_| reconcile::serf_health(&agent.node.name, HealthStatus::Passing))
+            .into_iter()
+            .collect(),
         ..CatalogRegistration::default()
     };
-    let applied = agent
-        .consensus
-        .write(Command::Register(Box::new(registration)))
-        .await?;
-    match applied.outcome {
-        CommandOutcome::Rejected(reason) => Err(AgentError::SelfRegistration(reason)),
-        _ => Ok(()),
-    }
+    agent
+        .commit(Command::Register(Box::new(registration)))
+        .await
 }
 
 fn host_name() -> String {

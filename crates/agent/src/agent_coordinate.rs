@@ -122,11 +122,21 @@ fn observe(agent: &AgentInner, sample: RttSample) {
     }
 }
 
-/// Reports this agent's coordinate to the catalog until the agent stops.
+/// Reports this agent's coordinate to the catalog until the agent stops: a server
+/// queues it for its own batches (unless the catalog already holds it); a client agent
+/// sends it to a server as a one-entry batch.
 pub async fn report_periodically(agent: Arc<AgentInner>) {
     let settings = agent.config.coordinates.clone();
     loop {
-        let nodes = agent.consensus.reader().current().counts().nodes;
+        let state = agent
+            .consensus()
+            .ok()
+            .map(|consensus| consensus.reader().current());
+        // A client does not know the catalog's size: the members it gossips with.
+        let nodes = state.as_ref().map_or_else(
+            || agent.gossip.members().len(),
+            |state| state.counts().nodes,
+        );
         let wait = report_wait(
             settings.sync_interval_min,
             settings.sync_rate_target,
@@ -138,8 +148,25 @@ pub async fn report_periodically(agent: Arc<AgentInner>) {
             _ = tokio::time::sleep(wait) => {}
         }
         let coord = agent.coordinate.current();
-        let state = agent.consensus.reader().current();
         let node = agent.node.name.as_str();
+        let update = CoordinateUpdate {
+            node: node.to_string(),
+            segment: String::new(),
+            coord: coord.clone(),
+        };
+        let Some(consensus) = agent.consensus().ok() else {
+            if let Err(error) = agent
+                .catalog
+                .write(proconsul_state::Command::CoordinateBatchUpdate(vec![
+                    update,
+                ]))
+                .await
+            {
+                tracing::debug!(%error, "coordinate: report to a server failed; will retry");
+            }
+            continue;
+        };
+        let state = consensus.reader().current();
         // Not registered yet (the batch would skip it), or already there.
         if state.node(node).is_none()
             || state
@@ -148,11 +175,7 @@ pub async fn report_periodically(agent: Arc<AgentInner>) {
         {
             continue;
         }
-        agent.queue_coordinate(CoordinateUpdate {
-            node: node.to_string(),
-            segment: String::new(),
-            coord,
-        });
+        agent.queue_coordinate(update);
     }
 }
 

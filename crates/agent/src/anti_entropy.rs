@@ -6,9 +6,10 @@
 //! Only entries that differ are written, so a quiet agent writes nothing to Raft. With
 //! `EnableTagOverride`, tags changed in the catalog are kept and copied into the agent.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use proconsul_api::HealthCheck;
+use proconsul_api::{AgentService, HealthCheck};
 use tokio::time::MissedTickBehavior;
 
 use crate::agent::AgentInner;
@@ -19,6 +20,10 @@ use crate::local::CatalogIndexes;
 const SERVER_SERVICE: &str = "consul";
 /// The node check gossip owns, not the agent.
 const SERF_CHECK: &str = "serfHealth";
+
+/// How soon a failed sync is tried again (Consul's `retryFailIntv`): a client agent
+/// whose servers were unreachable catches up soon after they answer again.
+const RETRY_AFTER_FAILURE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// What one sync pass changed.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -51,7 +56,10 @@ pub async fn run(agent: Arc<AgentInner>) {
                 tracing::info!(?report, "anti-entropy: repaired the catalog");
             }
             Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "anti-entropy: sync failed; will retry"),
+            Err(error) => {
+                tracing::warn!(%error, "anti-entropy: sync failed; will retry");
+                ticker.reset_after(RETRY_AFTER_FAILURE.min(agent.config.ae_interval));
+            }
         }
     }
 }
@@ -61,17 +69,25 @@ pub async fn run(agent: Arc<AgentInner>) {
 pub async fn sync(agent: &AgentInner) -> Result<SyncReport, WriteError> {
     let node = agent.node.name.as_str();
     let mut report = SyncReport::default();
-    let state = agent.consensus.reader().current();
-    if state.node(node).is_none() {
-        crate::agent::register_self(agent)
-            .await
-            .map_err(|error| WriteError::Rejected(error.to_string()))?;
+    let mut view = agent.catalog.node_view(node).await?;
+    if view.node.is_none() {
+        crate::agent::register_self(agent).await?;
+        view = agent.catalog.node_view(node).await?;
     }
-    let state = agent.consensus.reader().current();
+    let catalog_services: HashMap<&str, &AgentService> = view
+        .services
+        .iter()
+        .map(|service| (service.id.as_str(), &**service))
+        .collect();
+    let catalog_checks: HashMap<&str, &HealthCheck> = view
+        .checks
+        .iter()
+        .map(|check| (check.check_id.as_str(), &**check))
+        .collect();
 
     let local_services = agent.local.services();
     for (id, local) in &local_services {
-        let catalog = state.node_service(node, id);
+        let catalog = catalog_services.get(id.as_str());
         let mut wanted = local.clone();
         if let Some(catalog) = catalog
             && local.enable_tag_override
@@ -92,8 +108,8 @@ pub async fn sync(agent: &AgentInner) -> Result<SyncReport, WriteError> {
     let changed_checks: Vec<HealthCheck> = local_checks
         .values()
         .filter(|local| {
-            state
-                .check(node, &local.check.check_id)
+            catalog_checks
+                .get(local.check.check_id.as_str())
                 .is_none_or(|catalog| !same_check(catalog, &local.check))
         })
         .map(|local| local.check.clone())
@@ -107,8 +123,8 @@ pub async fn sync(agent: &AgentInner) -> Result<SyncReport, WriteError> {
 
     // Ownership is read from the local state as it is now, not from the copy above, so
     // a service registered meanwhile is not taken for a stranger.
-    let state = agent.consensus.reader().current();
-    for service in state.node_services(node) {
+    let view = agent.catalog.node_view(node).await?;
+    for service in &view.services {
         if service.id != SERVER_SERVICE && agent.local.service(&service.id).is_none() {
             if agent.deregister_local(&service.id, "", "").await? {
                 report.services_removed += 1;
@@ -117,7 +133,7 @@ pub async fn sync(agent: &AgentInner) -> Result<SyncReport, WriteError> {
             }
         }
     }
-    for check in state.node_checks(node) {
+    for check in &view.checks {
         if check.check_id != SERF_CHECK && agent.local.check(&check.check_id).is_none() {
             if agent.deregister_local("", &check.check_id, "").await? {
                 report.checks_removed += 1;

@@ -14,6 +14,11 @@ use crate::acl_config::AclConfig;
 pub struct AgentConfig {
     /// `-dev`: in-memory server with one voter, no data dir.
     pub dev: bool,
+    /// `server`: run Raft and answer the whole API. A client agent (`false`) keeps its
+    /// own services and checks and forwards everything else to servers; `-dev` is
+    /// always a server. (Consul's default is a client; the CLI decides, and this
+    /// struct's default is a server.)
+    pub server: bool,
     /// Outside `-dev`: a server whose Raft log, snapshots and node ID live in this
     /// directory (`-data-dir`).
     pub data_dir: Option<std::path::PathBuf>,
@@ -133,6 +138,7 @@ impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
             dev: false,
+            server: true,
             data_dir: None,
             raft_snapshot_threshold: 16384,
             raft_trailing_logs: 10240,

@@ -28,4 +28,9 @@ pub enum WriteError {
     /// The state machine refused the command; the text is Consul's.
     #[error("{0}")]
     Rejected(String),
+    /// A client agent's write did not reach a server, or failed there.
+    #[error(transparent)]
+    Servers(#[from] crate::server_link::LinkError),
+    #[error(transparent)]
+    NotAServer(#[from] crate::catalog_backend::NotAServer),
 }

@@ -21,7 +21,7 @@ pub async fn reload(agent: &AgentInner) -> Result<(), String> {
         let tls = settings
             .load()
             .map_err(|error| failed(format!("server RPC TLS: {error}")))?;
-        agent.consensus.reload_rpc_tls(&tls);
+        agent.catalog.reload_tls(&tls);
     }
     let files = proconsul_config::load(&agent.config.config_sources)
         .map_err(|error| failed(error.to_string()))?;

@@ -5,8 +5,10 @@
 //! committed entries to [`proconsul_state::State`] and publishes each new version to
 //! readers, server RPC between servers (Raft traffic, forwarded writes and reads,
 //! discovery and membership changes), and [`Consensus`], the handle the agent writes
-//! through and reads from.
+//! through and reads from. Client agents, which run no Raft, reach servers through
+//! [`agent_rpc::ServerRpcClient`].
 
+pub mod agent_rpc;
 mod autopilot;
 mod discovery;
 mod error;

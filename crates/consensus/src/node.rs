@@ -163,6 +163,9 @@ pub(crate) struct Inner {
     pub(crate) autopilot_defaults: AutopilotConfiguration,
     /// On the leader: since when each server has been healthy or unhealthy.
     pub(crate) autopilot_stability: Mutex<crate::autopilot::StabilityMap>,
+    /// What answers client agents' HTTP requests and DNS queries, once the agent
+    /// installed it.
+    pub(crate) forwarded: crate::agent_rpc::InstalledHandler,
 }
 
 /// The parts of a server's description that do not change while it runs.
@@ -277,6 +280,7 @@ impl Consensus {
                 listener_tls: Arc::new(ArcSwap::from_pointee(ListenerTls::from(tls))),
                 autopilot_defaults: config.autopilot.clone(),
                 autopilot_stability: Mutex::new(BTreeMap::new()),
+                forwarded: Default::default(),
                 discovered: Mutex::new(BTreeMap::new()),
                 last_contact: Mutex::new(None),
                 started: Instant::now(),
@@ -392,6 +396,15 @@ impl Consensus {
             .store(Arc::new(ListenerTls::from(tls)));
         self.inner.rpc.reconfigure(tls.connector.as_ref());
         tracing::info!(?tls, "server RPC: TLS settings reloaded");
+    }
+
+    /// Installs what answers client agents' forwarded HTTP requests and DNS queries;
+    /// until then they are refused as "not ready" (nothing done, so clients try another
+    /// server). Only the first installation counts.
+    pub fn serve_forwarded(&self, handler: Arc<dyn crate::agent_rpc::ForwardedRequests>) {
+        if self.inner.forwarded.set(handler).is_err() {
+            tracing::warn!("server RPC: a handler of forwarded requests was already installed");
+        }
     }
 
     /// The published state and its change notifications.

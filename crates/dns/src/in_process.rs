@@ -59,16 +59,40 @@ pub async fn answer_raw(
     }
 }
 
+/// [`answer_raw`] for a query another agent received over TCP (`tcp`) or UDP and
+/// forwarded here (client agents' DNS answers through a server).
+pub async fn answer_forwarded(
+    handler: &DnsHandler,
+    query: &[u8],
+    client: SocketAddr,
+    tcp: bool,
+) -> Option<Vec<u8>> {
+    let protocol = if tcp { Protocol::Tcp } else { Protocol::Udp };
+    answer_raw(handler, query, client, protocol).await
+}
+
 /// FORMERR with the query's ID, for a query whose header reads but whose body does not
 /// (as hickory's listeners answer it).
 fn format_error(query: &[u8]) -> Option<Vec<u8>> {
+    error_response(query, ResponseCode::FormErr)
+}
+
+/// SERVFAIL with the query's ID: the query could not be answered (a client agent that
+/// reached no server).
+pub fn server_failure(query: &[u8]) -> Option<Vec<u8>> {
+    error_response(query, ResponseCode::ServFail)
+}
+
+/// An answer with `code` and no records to the query whose header `query` starts with;
+/// `None` when it has none, or is not a query.
+fn error_response(query: &[u8], code: ResponseCode) -> Option<Vec<u8>> {
     let mut decoder = BinDecoder::new(query);
     let header = Header::read(&mut decoder).ok()?;
     if header.metadata.message_type != MessageType::Query {
         return None;
     }
     let mut metadata = Metadata::response_from_request(&header.metadata);
-    metadata.response_code = ResponseCode::FormErr;
+    metadata.response_code = code;
     let mut response = Message::new(metadata.id, MessageType::Response, metadata.op_code);
     response.metadata = metadata;
     response.to_vec().ok()

@@ -9,6 +9,7 @@
 pub mod answer;
 pub mod config;
 pub mod fit;
+pub mod forwarding;
 pub mod healthy;
 pub mod in_process;
 pub mod name;
@@ -19,4 +20,5 @@ pub mod server;
 pub mod udp;
 
 pub use config::{DnsConfig, RecursorStrategy, SoaConfig};
+pub use forwarding::{ForwardQuery, ForwardingDnsServer};
 pub use server::{AclSource, DnsError, DnsHandler, DnsServer, StateSource};

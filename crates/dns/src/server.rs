@@ -605,17 +605,12 @@ impl RequestHandler for SharedHandler {
 
 impl DnsServer {
     /// Binds UDP and TCP on `addr` (port 0: an ephemeral port, the same for both).
-    pub async fn bind(addr: SocketAddr, handler: DnsHandler) -> Result<Self, DnsError> {
-        let bind_error = |source| DnsError::Bind { addr, source };
-        let udp = UdpSocket::bind(addr).await.map_err(bind_error)?;
-        let local_addr = udp.local_addr().map_err(bind_error)?;
-        let tcp = TcpListener::bind(local_addr)
-            .await
-            .map_err(|source| DnsError::Bind {
-                addr: local_addr,
-                source,
-            })?;
-        let handler = Arc::new(handler);
+    pub async fn bind(
+        addr: SocketAddr,
+        handler: impl Into<Arc<DnsHandler>>,
+    ) -> Result<Self, DnsError> {
+        let (udp, tcp, local_addr) = bind_sockets(addr).await?;
+        let handler = handler.into();
         let mut server = Server::new(SharedHandler(handler.clone()));
         server.register_listener(tcp, TCP_IDLE_TIMEOUT, 64 * 1024);
         Ok(DnsServer {
@@ -644,6 +639,23 @@ impl DnsServer {
             tracing::warn!(%error, "DNS TCP listener stopped with an error");
         }
     }
+}
+
+/// A UDP socket on `addr` and a TCP listener on the same address and port (port 0:
+/// the one the kernel chose for UDP).
+pub(crate) async fn bind_sockets(
+    addr: SocketAddr,
+) -> Result<(UdpSocket, TcpListener, SocketAddr), DnsError> {
+    let bind_error = |source| DnsError::Bind { addr, source };
+    let udp = UdpSocket::bind(addr).await.map_err(bind_error)?;
+    let local_addr = udp.local_addr().map_err(bind_error)?;
+    let tcp = TcpListener::bind(local_addr)
+        .await
+        .map_err(|source| DnsError::Bind {
+            addr: local_addr,
+            source,
+        })?;
+    Ok((udp, tcp, local_addr))
 }
 
 /// Milliseconds since `started`, as go-metrics' `MeasureSince` gives them.

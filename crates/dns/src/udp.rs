@@ -25,8 +25,29 @@ pub const WORKERS: usize = 32;
 /// this; a longer datagram is cut short by the kernel and answered FORMERR.
 const MAX_QUERY: usize = 8192;
 
+/// What answers a query that came over UDP: this agent's [`DnsHandler`], or a client
+/// agent's forwarder ([`crate::forwarding`]).
+pub trait UdpAnswerer: Send + Sync + 'static {
+    /// The encoded answer to `query` from `client`; `None`: nothing is sent.
+    fn answer(
+        &self,
+        query: &[u8],
+        client: SocketAddr,
+    ) -> impl Future<Output = Option<Vec<u8>>> + Send;
+}
+
+impl UdpAnswerer for DnsHandler {
+    async fn answer(&self, query: &[u8], client: SocketAddr) -> Option<Vec<u8>> {
+        answer_raw(self, query, client, Protocol::Udp).await
+    }
+}
+
 /// Serves `socket` with `WORKERS` tasks until `shutdown` is cancelled.
-pub async fn serve(socket: UdpSocket, handler: Arc<DnsHandler>, shutdown: CancellationToken) {
+pub async fn serve<A: UdpAnswerer>(
+    socket: UdpSocket,
+    handler: Arc<A>,
+    shutdown: CancellationToken,
+) {
     let socket = Arc::new(socket);
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..WORKERS {
@@ -35,7 +56,11 @@ pub async fn serve(socket: UdpSocket, handler: Arc<DnsHandler>, shutdown: Cancel
     while workers.join_next().await.is_some() {}
 }
 
-async fn worker(socket: Arc<UdpSocket>, handler: Arc<DnsHandler>, shutdown: CancellationToken) {
+async fn worker<A: UdpAnswerer>(
+    socket: Arc<UdpSocket>,
+    handler: Arc<A>,
+    shutdown: CancellationToken,
+) {
     let mut buffer = vec![0u8; MAX_QUERY];
     loop {
         let received = tokio::select! {
@@ -51,7 +76,7 @@ async fn worker(socket: Arc<UdpSocket>, handler: Arc<DnsHandler>, shutdown: Canc
                 continue;
             }
         };
-        if let Some(response) = answer(&handler, &buffer[..length], client).await
+        if let Some(response) = answer(&*handler, &buffer[..length], client).await
             && let Err(error) = socket.send_to(&response, client).await
         {
             tracing::debug!(%error, %client, "DNS UDP send failed");
@@ -59,10 +84,10 @@ async fn worker(socket: Arc<UdpSocket>, handler: Arc<DnsHandler>, shutdown: Canc
     }
 }
 
-async fn answer(handler: &DnsHandler, query: &[u8], client: SocketAddr) -> Option<Vec<u8>> {
+async fn answer<A: UdpAnswerer>(handler: &A, query: &[u8], client: SocketAddr) -> Option<Vec<u8>> {
     if client.port() == 0 {
         // Nothing can be sent back to port 0 (and hickory refuses it as a source).
         return None;
     }
-    answer_raw(handler, query, client, Protocol::Udp).await
+    handler.answer(query, client).await
 }

@@ -92,7 +92,7 @@ pub async fn run_checks(agent: Arc<AgentInner>) {
         Ok(clients) => ProbeContext {
             clients,
             tls,
-            reader: agent.consensus.reader().clone(),
+            catalog: agent.catalog.clone(),
             local_node: agent.node.name.clone(),
         },
         Err(error) => {

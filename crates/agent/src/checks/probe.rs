@@ -80,7 +80,8 @@ pub struct ProbeContext {
     pub clients: HttpClients,
     /// The agent's TLS material for TCP, gRPC and H2PING checks over TLS.
     pub tls: Option<AgentConfigs>,
-    pub reader: proconsul_consensus::StateReader,
+    /// Where alias checks read the catalog: this server's replica, or a server.
+    pub catalog: crate::catalog_backend::CatalogBackend,
     pub local_node: String,
 }
 
@@ -319,7 +320,7 @@ impl ProbeSpec {
                 node,
                 service,
                 own_id,
-            } => alias(context, node.as_deref(), service.as_deref(), own_id),
+            } => alias(context, node.as_deref(), service.as_deref(), own_id).await,
             Probe::Http {
                 url,
                 method,
@@ -427,23 +428,26 @@ impl ProbeSpec {
 
 /// The worst status among the aliased node's own checks and, when a service is named,
 /// that instance's checks, read from the catalog.
-fn alias(
+async fn alias(
     context: &ProbeContext,
     node: Option<&str>,
     service: Option<&str>,
     own_id: &str,
 ) -> ProbeResult {
-    let state = context.reader.current();
     let node = node.unwrap_or(&context.local_node);
-    let checks = state.node_checks(node);
+    let view = match context.catalog.node_view(node).await {
+        Ok(view) => view,
+        Err(error) => return critical(format!("Failed to query the catalog: {error}")),
+    };
+    let checks = &view.checks;
     if let Some(service) = service
-        && state.node_service(node, service).is_none()
+        && !view.services.iter().any(|instance| instance.id == service)
     {
         return critical(format!(
             "Service {service} could not be found on node {node}"
         ));
     }
-    if service.is_none() && state.node(node).is_none() {
+    if service.is_none() && view.node.is_none() {
         return critical(format!("Node {node} could not be found"));
     }
     let status = checks

@@ -120,7 +120,7 @@ pub fn refused(reason: String) -> ApiError {
 
 /// Commits an ACL command; a refusal by the state machine becomes [`refused`]'s answer.
 pub async fn apply(ctx: &Ctx, command: Command) -> Result<CommandOutcome, ApiError> {
-    match ctx.agent.consensus.write(command).await?.outcome {
+    match ctx.agent.consensus()?.write(command).await?.outcome {
         CommandOutcome::Rejected(reason) => Err(refused(reason)),
         outcome => Ok(outcome),
     }

@@ -147,7 +147,7 @@ struct LoginRequest {
 /// `POST /v1/acl/login`.
 pub async fn login(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     let request: LoginRequest = decode_strict(&body, "Failed to decode request body")?;
-    let state = ctx.agent.consensus.reader().current();
+    let state = ctx.agent.consensus()?.reader().current();
     match state.acl_auth_method(&request.auth_method) {
         None => Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -172,7 +172,7 @@ pub async fn logout(ctx: Ctx) -> Result<Response, ApiError> {
             "Supplied token does not exist",
         ));
     };
-    let state = ctx.agent.consensus.reader().current();
+    let state = ctx.agent.consensus()?.reader().current();
     let token = state
         .acl_token_by_secret(&secret)
         .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "ACL not found"))?;

@@ -121,7 +121,7 @@ pub async fn delete(ctx: Ctx, Path(accessor_id): Path<String>) -> Result<Respons
             "Accessor ID is missing or an invalid UUID",
         ));
     }
-    let state = ctx.agent.consensus.reader().current();
+    let state = ctx.agent.consensus()?.reader().current();
     if let Some(target) = state.acl_token(&accessor_id)
         && request_secret(&ctx).as_deref() == Some(target.secret_id.as_str())
     {
@@ -150,7 +150,7 @@ pub async fn read(ctx: Ctx, Path(accessor_id): Path<String>) -> Result<Response,
         token.ok_or_else(|| ApiError::new(axum::http::StatusCode::FORBIDDEN, "ACL not found"))?;
     let show_secret = ctx.authz.acl_write();
     if ctx.params.get("expanded").is_some() {
-        let state = ctx.agent.consensus.reader().current();
+        let state = ctx.agent.consensus()?.reader().current();
         let info = expanded_info(&ctx, &state, &token);
         let answer = TokenAnswer::new(&token)
             .secret_shown(show_secret)

@@ -34,6 +34,7 @@ pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
     ctx.authz
         .require(Permission::agent(Access::Read, &agent.node.name))?;
     let config = &agent.config;
+    let server = agent.catalog.server().is_some();
     let body = json_value!({
         "Config": {
             "Datacenter": config.datacenter,
@@ -41,7 +42,7 @@ pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
             "NodeName": agent.node.name,
             "NodeID": agent.node.id,
             "Revision": "proconsul",
-            "Server": true,
+            "Server": server,
             "Version": CONSUL_COMPAT_VERSION,
             "BuildDate": "",
             "SessionTTLMin": "10s",
@@ -51,7 +52,7 @@ pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
             "NodeName": agent.node.name,
             "NodeID": agent.node.id,
             "DevMode": config.dev,
-            "ServerMode": true,
+            "ServerMode": server,
             "DataDir": config.data_dir.as_ref().map(|dir| dir.display().to_string()).unwrap_or_default(),
             "SessionTTLMin": "10s",
             "KVMaxValueSize": config.kv_max_value_size,
@@ -379,8 +380,8 @@ pub async fn join(ctx: Ctx, Path(address): Path<String>) -> Result<Response, Api
             tracing::info!(%address, joined, "serf: joined through the HTTP API");
             Ok(Response::default())
         }
-        Err(gossip_error) if !ctx.agent.config.dev => {
-            ctx.agent.consensus.join(address).await.map_err(|rpc_error| {
+        Err(gossip_error) if !ctx.agent.config.dev && ctx.agent.catalog.server().is_some() => {
+            ctx.agent.consensus()?.join(address).await.map_err(|rpc_error| {
                 ApiError::internal(format!(
                     "Error joining address: {gossip_error} (as a server RPC address: {rpc_error})"
                 ))

@@ -24,16 +24,10 @@ pub fn stats(agent: &AgentInner) -> Value {
             .count()
             .to_string()
     };
-    let raft = agent.consensus.raft_stats();
-    let leader_addr = agent
-        .consensus
-        .leader()
-        .map(|leader| leader.rpc_addr)
-        .unwrap_or_default();
     let runtime = tokio::runtime::Handle::current().metrics();
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     let serf = agent.gossip.stats();
-    json!({
+    let mut stats = json!({
         "serf_lan": {
             "coordinate_resets": "0",
             "encrypted": serf.encrypted.to_string(),
@@ -60,34 +54,7 @@ pub fn stats(agent: &AgentInner) -> Value {
             "version": crate::CONSUL_COMPAT_VERSION,
             "version_metadata": "",
         },
-        "consul": {
-            "acl": if agent.config.acl.enabled { "enabled" } else { "disabled" },
-            "bootstrap": (agent.config.dev || agent.config.bootstrap).to_string(),
-            "known_datacenters": "1",
-            "leader": agent.consensus.is_leader().to_string(),
-            "leader_addr": leader_addr,
-            "server": "true",
-        },
-        "raft": {
-            "applied_index": raft.applied_index.to_string(),
-            "commit_index": raft.commit_index.to_string(),
-            "fsm_pending": "0",
-            "last_contact": last_contact(&raft),
-            "last_log_index": raft.last_log_index.to_string(),
-            "last_log_term": raft.last_log_term.to_string(),
-            "last_snapshot_index": raft.last_snapshot_index.to_string(),
-            "last_snapshot_term": raft.last_snapshot_term.to_string(),
-            "latest_configuration": raft.latest_configuration,
-            "latest_configuration_index": raft.latest_configuration_index.to_string(),
-            "num_peers": raft.num_peers.to_string(),
-            "protocol_version": "3",
-            "protocol_version_max": "3",
-            "protocol_version_min": "0",
-            "snapshot_version_max": "1",
-            "snapshot_version_min": "0",
-            "state": raft.state,
-            "term": raft.term.to_string(),
-        },
+        "consul": consul_section(agent),
         "runtime": {
             "arch": std::env::consts::ARCH,
             "cpu_count": cpus.to_string(),
@@ -96,6 +63,60 @@ pub fn stats(agent: &AgentInner) -> Value {
             "os": std::env::consts::OS,
             "version": format!("rust (proconsul {})", build_info::PROCONSUL_VERSION),
         },
+    });
+    // Only servers run Raft (Consul's clients have no `raft` section).
+    if let (Some(consensus), Some(sections)) = (agent.catalog.server(), stats.as_object_mut()) {
+        sections.insert("raft".to_string(), raft_section(consensus));
+    }
+    stats
+}
+
+/// The `consul` section: a server's leadership, or a client's known servers.
+fn consul_section(agent: &AgentInner) -> Value {
+    let acl = if agent.config.acl.enabled {
+        "enabled"
+    } else {
+        "disabled"
+    };
+    match (agent.catalog.server(), agent.catalog.client()) {
+        (Some(consensus), _) => json!({
+            "acl": acl,
+            "bootstrap": (agent.config.dev || agent.config.bootstrap).to_string(),
+            "known_datacenters": "1",
+            "leader": consensus.is_leader().to_string(),
+            "leader_addr": consensus.leader().map(|leader| leader.rpc_addr).unwrap_or_default(),
+            "server": "true",
+        }),
+        (None, link) => json!({
+            "acl": acl,
+            "known_servers": link.map_or(0, |link| link.pool().servers().len()).to_string(),
+            "server": "false",
+        }),
+    }
+}
+
+/// The `raft` section, hashicorp/raft's keys.
+fn raft_section(consensus: &proconsul_consensus::Consensus) -> Value {
+    let raft = consensus.raft_stats();
+    json!({
+        "applied_index": raft.applied_index.to_string(),
+        "commit_index": raft.commit_index.to_string(),
+        "fsm_pending": "0",
+        "last_contact": last_contact(&raft),
+        "last_log_index": raft.last_log_index.to_string(),
+        "last_log_term": raft.last_log_term.to_string(),
+        "last_snapshot_index": raft.last_snapshot_index.to_string(),
+        "last_snapshot_term": raft.last_snapshot_term.to_string(),
+        "latest_configuration": raft.latest_configuration,
+        "latest_configuration_index": raft.latest_configuration_index.to_string(),
+        "num_peers": raft.num_peers.to_string(),
+        "protocol_version": "3",
+        "protocol_version_max": "3",
+        "protocol_version_min": "0",
+        "snapshot_version_max": "1",
+        "snapshot_version_min": "0",
+        "state": raft.state,
+        "term": raft.term.to_string(),
     })
 }
 

@@ -38,7 +38,7 @@ impl Ctx {
         tables: &[Table],
         read: impl Fn(&State) -> (u64, T),
     ) -> Result<(QueryMeta, T), ApiError> {
-        let reader = self.agent.consensus.reader();
+        let reader = self.agent.consensus()?.reader();
         let subscribe = || {
             tables
                 .iter()
@@ -56,7 +56,7 @@ impl Ctx {
         scope: ServiceScope,
         read: impl Fn(&State, u64) -> T,
     ) -> Result<(QueryMeta, T), ApiError> {
-        let reader = self.agent.consensus.reader();
+        let reader = self.agent.consensus()?.reader();
         match scope {
             ServiceScope::Service => {
                 let subscribe = || vec![reader.subscribe_service(name)];
@@ -88,7 +88,7 @@ impl Ctx {
         read: impl Fn(&State) -> (u64, T),
     ) -> Result<(QueryMeta, T), ApiError> {
         self.check_consistency().await?;
-        let reader = self.agent.consensus.reader();
+        let reader = self.agent.consensus()?.reader();
         let min_index = self.options.min_index;
         if min_index == 0 {
             let (index, answer) = read(&reader.current());
@@ -148,7 +148,7 @@ impl Ctx {
     /// first applies up to the leader's commit index); `?consistent` also has the leader
     /// confirm its leadership with a quorum; `?stale` answers from whatever is here.
     async fn check_consistency(&self) -> Result<(), ApiError> {
-        let consensus = &self.agent.consensus;
+        let consensus = self.agent.consensus()?;
         match self.options.consistency {
             Consistency::Stale => Ok(()),
             Consistency::Leader => Ok(consensus.read_barrier(false).await?),
@@ -158,11 +158,11 @@ impl Ctx {
 
     /// The response metadata for an answer at `index`.
     pub fn meta(&self, index: u64) -> QueryMeta {
-        let consensus = &self.agent.consensus;
+        let consensus = self.agent.catalog.server();
         QueryMeta {
             index,
-            known_leader: consensus.leader().is_some(),
-            last_contact: consensus.last_contact(),
+            known_leader: consensus.is_some_and(|consensus| consensus.leader().is_some()),
+            last_contact: consensus.map_or(std::time::Duration::ZERO, |c| c.last_contact()),
             consistency: self.options.consistency,
             results_filtered_by_acls: self.authz.results_filtered(),
         }

@@ -77,7 +77,7 @@ pub async fn deregister(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
 /// Commits a catalog write and answers `true`, or the state's refusal as a 500, which is
 /// how Consul reports errors raised past its HTTP layer.
 async fn commit(ctx: &Ctx, command: Command) -> Result<Response, ApiError> {
-    let applied = ctx.agent.consensus.write(command).await?;
+    let applied = ctx.agent.consensus()?.write(command).await?;
     match applied.outcome {
         CommandOutcome::Rejected(reason) => Err(ApiError::internal(reason)),
         _ => Ok(json(&true, ctx.options.pretty)),

@@ -85,7 +85,7 @@ pub async fn set_configuration(ctx: Ctx, body: Bytes) -> Result<Response, ApiErr
         create_index: 0,
         modify_index: 0,
     }));
-    match ctx.agent.consensus.write(command).await?.outcome {
+    match ctx.agent.consensus()?.write(command).await?.outcome {
         CommandOutcome::Rejected(reason) => Err(ApiError::internal(reason)),
         _ => Ok(().into_response()),
     }

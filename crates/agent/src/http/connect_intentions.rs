@@ -77,7 +77,7 @@ async fn read_exact(ctx: Ctx) -> Result<Response, ApiError> {
 async fn read_by_id(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
     let found = ctx
         .agent
-        .consensus
+        .consensus()?
         .reader()
         .current()
         .intention_by_id(&id)
@@ -127,7 +127,7 @@ async fn create(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
         Access::Write,
         &request.destination_name,
     ))?;
-    let state = ctx.agent.consensus.reader().current();
+    let state = ctx.agent.consensus()?.reader().current();
     if state
         .intention_exact(&request.source_name, &request.destination_name)
         .is_some()
@@ -145,7 +145,7 @@ async fn create(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
 /// `PUT /v1/connect/intentions/:id` (deprecated): replaces the intention with that ID.
 async fn update_by_id(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
     let request: IntentionRequest = decode_body(&body)?;
-    let state = ctx.agent.consensus.reader().current();
+    let state = ctx.agent.consensus()?.reader().current();
     let Some(existing) = state.intention_by_id(&id) else {
         return Err(ApiError::internal("Cannot modify non-existent intention"));
     };
@@ -215,7 +215,7 @@ async fn delete_exact(ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `DELETE /v1/connect/intentions/:id` (deprecated).
 async fn delete_by_id(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let state = ctx.agent.consensus.reader().current();
+    let state = ctx.agent.consensus()?.reader().current();
     let Some(existing) = state.intention_by_id(&id).cloned() else {
         return Err(ApiError::internal("Cannot delete non-existent intention"));
     };
@@ -232,7 +232,7 @@ async fn delete_by_id(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiE
 }
 
 async fn propose(ctx: &Ctx, command: Command) -> Result<(), ApiError> {
-    match ctx.agent.consensus.write(command).await?.outcome {
+    match ctx.agent.consensus()?.write(command).await?.outcome {
         CommandOutcome::Rejected(reason) => Err(ApiError::internal(reason)),
         _ => Ok(()),
     }
@@ -250,7 +250,7 @@ async fn check(ctx: Ctx) -> Result<Response, ApiError> {
         .is_none_or(|resolver| resolver.default_policy_name() == "allow");
     let allowed = ctx
         .agent
-        .consensus
+        .consensus()?
         .reader()
         .with_current(|state| state.intention_allows(&source, &destination, default_allow));
     Ok(json(&json!({ "Allowed": allowed }), ctx.options.pretty))

@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::acl::{Authorizer, FilteredByAcls, Token};
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::origin::Origin;
 use crate::http::query::{QueryOptions, QueryParams};
+use proconsul_api::AgentService;
 
 /// Paths whose handlers check no permission, so the request's token is not resolved
 /// (an unknown one would be refused).
@@ -24,9 +26,27 @@ pub struct Ctx {
     pub authz: Authorizer,
     /// `?filter=`: evaluated against each result item as the endpoint returns it.
     pub filter: Option<Filter>,
+    /// The client agent that forwarded the request, if one did.
+    pub origin: Option<Origin>,
 }
 
 impl Ctx {
+    /// The node of the agent the request was made to: the forwarding client's, else
+    /// this agent's.
+    pub fn agent_node(&self) -> &str {
+        self.origin
+            .as_ref()
+            .map_or(self.agent.node.name.as_str(), |origin| origin.node.as_str())
+    }
+
+    /// The services of the agent the request was made to (as [`Ctx::agent_node`]).
+    pub fn agent_services(&self) -> Vec<AgentService> {
+        match &self.origin {
+            Some(origin) => origin.services.clone(),
+            None => self.agent.local.services().into_values().collect(),
+        }
+    }
+
     /// Whether `item` passes the request's `?filter` (always, without one).
     pub fn keep<T: Serialize>(&self, item: &T) -> bool {
         match &self.filter {
@@ -71,7 +91,7 @@ impl FromRequestParts<AppState> for Ctx {
                     options.token.clone()
                 };
                 agent
-                    .consensus
+                    .consensus()?
                     .reader()
                     .with_current(|state| Authorizer::resolve(resolver, state, &token, filtered))?
             }
@@ -82,6 +102,7 @@ impl FromRequestParts<AppState> for Ctx {
             options,
             authz,
             filter,
+            origin: parts.extensions.get::<Origin>().cloned(),
         })
     }
 }

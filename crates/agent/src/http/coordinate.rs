@@ -102,8 +102,8 @@ pub async fn update(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
 /// the `.dc` suffix): this server's own as it is now (as Consul's WAN pool always knows
 /// its own), the others' as the catalog last stored them; a server without one is left
 /// out.
-pub async fn datacenters(ctx: Ctx) -> Response {
-    let state = ctx.agent.consensus.reader().current();
+pub async fn datacenters(ctx: Ctx) -> Result<Response, ApiError> {
+    let state = ctx.agent.consensus()?.reader().current();
     let me = ctx.agent.node.name.as_str();
     let mut servers: Vec<&str> = state
         .service_instances("consul")
@@ -129,5 +129,5 @@ pub async fn datacenters(ctx: Ctx) -> Response {
         area_id: "wan".to_string(),
         coordinates,
     };
-    json(&[map], ctx.options.pretty)
+    Ok(json(&[map], ctx.options.pretty))
 }

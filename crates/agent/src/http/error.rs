@@ -46,6 +46,12 @@ impl From<ConsensusError> for ApiError {
     }
 }
 
+impl From<crate::catalog_backend::NotAServer> for ApiError {
+    fn from(error: crate::catalog_backend::NotAServer) -> ApiError {
+        ApiError::internal(error.to_string())
+    }
+}
+
 impl From<crate::error::WriteError> for ApiError {
     fn from(error: crate::error::WriteError) -> ApiError {
         ApiError::internal(error.to_string())

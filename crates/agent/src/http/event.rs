@@ -57,7 +57,7 @@ pub async fn fire(ctx: Ctx, Path(name): Path<String>, body: Bytes) -> Result<Res
         .require(Permission::event(Access::Write, &event.name))?;
     let applied = ctx
         .agent
-        .consensus
+        .consensus()?
         .write(Command::EventFire(Box::new(event.clone())))
         .await?;
     let fired = UserEvent {
@@ -72,14 +72,14 @@ pub async fn fire(ctx: Ctx, Path(name): Path<String>, body: Bytes) -> Result<Res
 /// `IDToIndex` to match an event they fired), and a blocking query waits until it differs.
 pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
     let name = ctx.params.get("name").map(str::to_string);
-    let node = ctx.agent.node.name.clone();
-    let services = ctx.agent.local.services();
+    let node = ctx.agent_node().to_string();
+    let services = ctx.agent_services();
     let (meta, events) = ctx
         .blocking(&[Table::Events], |state| {
             let events: Vec<UserEvent> = state
                 .events()
                 .filter(|event| name.as_deref().is_none_or(|name| event.name == name))
-                .filter(|event| accepts(event, &node, services.values()))
+                .filter(|event| accepts(event, &node, services.iter()))
                 .filter(|event| ctx.authz.keep(ctx.authz.event_read(&event.name)))
                 .filter(|event| ctx.keep(event))
                 .map(|event| (**event).clone())

@@ -129,7 +129,7 @@ pub async fn put(ctx: Ctx, Path(key): Path<String>, body: Bytes) -> Result<Respo
     if matches!(op, KvOp::Acquire(_))
         && let Some(until) = ctx
             .agent
-            .consensus
+            .consensus()?
             .reader()
             .current()
             .lock_delay_until(&key)
@@ -185,7 +185,7 @@ pub async fn delete(ctx: Ctx, Path(key): Path<String>) -> Result<Response, ApiEr
 
 async fn write(ctx: &Ctx, command: KvCommand) -> Result<Response, ApiError> {
     let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.kvs_apply);
-    let applied = ctx.agent.consensus.write(Command::Kv(command)).await?;
+    let applied = ctx.agent.consensus()?.write(Command::Kv(command)).await?;
     match applied.outcome {
         CommandOutcome::Applied(done) => Ok(json(&done, ctx.options.pretty)),
         CommandOutcome::Done | CommandOutcome::Txn(_) | CommandOutcome::Acl(_) => {

@@ -29,6 +29,7 @@ mod coordinate;
 pub mod decode;
 pub mod error;
 mod event;
+mod forward;
 mod health;
 mod internal_ui;
 mod kv;
@@ -38,6 +39,7 @@ mod near;
 mod operator;
 mod operator_autopilot;
 mod operator_keyring;
+pub mod origin;
 mod prepared_query;
 pub mod query;
 mod reload;
@@ -54,7 +56,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::agent::AgentInner;
@@ -62,12 +64,44 @@ use crate::agent::AgentInner;
 /// Shared by all handlers.
 pub type AppState = Arc<AgentInner>;
 
-/// The whole `/v1` API.
+/// The whole `/v1` API of a server, or, on a client agent, the endpoints it serves
+/// itself with every other request forwarded to a server ([`forward`]).
 pub fn router(agent: AppState) -> Router {
     // KV values are checked against kv_max_value_size in the handler (413 with Consul's
-    // text); this outer limit only stops absurd bodies before they are buffered.
+    // text); this outer limit only stops absurd bodies before they are buffered (and,
+    // on a client, before they are forwarded).
     let body_limit = agent.config.kv_max_value_size.max(4 * 1024 * 1024) + 1024;
-    let routes = Router::new()
+    let routes = match agent.catalog.client() {
+        None => agent_routes()
+            .merge(server_routes(&agent))
+            .fallback(not_found),
+        // A client has no ACLs of its own (it refuses to start with them).
+        Some(_) => agent_routes()
+            .timed_route("/v1/agent/token/{*kind}", put(acl::disabled))
+            // Backups are as large on the way through as on a server.
+            .timed_route(
+                "/v1/snapshot",
+                any(forward::forward).layer(DefaultBodyLimit::max(snapshot::MAX_BACKUP)),
+            )
+            .fallback(forward::forward),
+    };
+    let routes = routes.layer(DefaultBodyLimit::max(body_limit));
+    // The ACL headers' layer costs an allocation per request: only with ACLs on.
+    let routes = match &agent.acl_resolver {
+        Some(resolver) => routes.layer(acl_headers::AclHeadersLayer {
+            default_policy: resolver.default_policy_name(),
+        }),
+        None => routes,
+    };
+    routes
+        .layer(CatchPanicLayer::custom(respond::panic_response))
+        .with_state(agent)
+}
+
+/// The endpoints every agent serves from its own state: itself, the services and
+/// checks registered through it, membership, metrics, logs, reload.
+fn agent_routes() -> Router<AppState> {
+    Router::new()
         .timed_route("/v1/agent/self", get(agent::self_info))
         .timed_route("/v1/agent/host", get(agent_host::host))
         .timed_route("/v1/agent/version", get(agent_version::version))
@@ -104,6 +138,15 @@ pub fn router(agent: AppState) -> Router {
         .timed_route("/v1/agent/check/warn/{*id}", put(agent::warn_check))
         .timed_route("/v1/agent/check/fail/{*id}", put(agent::fail_check))
         .timed_route("/v1/agent/check/update/{*id}", put(agent::update_check))
+        .timed_route("/v1/agent/leave", put(agent::leave))
+        .timed_route("/v1/agent/join/{*address}", put(agent::join))
+        .timed_route("/v1/agent/reload", put(reload::reload))
+        .timed_route("/v1/agent/force-leave/{*node}", put(agent::force_leave))
+}
+
+/// The endpoints servers answer from the catalog (client agents forward them).
+fn server_routes(agent: &AppState) -> Router<AppState> {
+    Router::new()
         .timed_route("/v1/catalog/register", put(catalog::register))
         .timed_route("/v1/catalog/deregister", put(catalog::deregister))
         .timed_route("/v1/catalog/datacenters", get(catalog::datacenters))
@@ -133,10 +176,6 @@ pub fn router(agent: AppState) -> Router {
             "/v1/kv/{*key}",
             get(kv::get).put(kv::put).delete(kv::delete),
         )
-        .timed_route("/v1/agent/leave", put(agent::leave))
-        .timed_route("/v1/agent/join/{*address}", put(agent::join))
-        .timed_route("/v1/agent/reload", put(reload::reload))
-        .timed_route("/v1/agent/force-leave/{*node}", put(agent::force_leave))
         .timed_route("/v1/session/create", put(session::create))
         .timed_route("/v1/session/destroy/{id}", put(session::destroy))
         .timed_route("/v1/session/renew/{id}", put(session::renew))
@@ -192,18 +231,6 @@ pub fn router(agent: AppState) -> Router {
         .merge(acl::routes(agent.config.acl.enabled))
         .timed_route("/v1/status/leader", get(status::leader))
         .timed_route("/v1/status/peers", get(status::peers))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(body_limit));
-    // The ACL headers' layer costs an allocation per request: only with ACLs on.
-    let routes = match &agent.acl_resolver {
-        Some(resolver) => routes.layer(acl_headers::AclHeadersLayer {
-            default_policy: resolver.default_policy_name(),
-        }),
-        None => routes,
-    };
-    routes
-        .layer(CatchPanicLayer::custom(respond::panic_response))
-        .with_state(agent)
 }
 
 async fn not_found() -> (StatusCode, &'static str) {

@@ -13,7 +13,7 @@ use crate::http::respond::json;
 /// `GET /v1/operator/raft/configuration`.
 pub async fn configuration(ctx: Ctx) -> Result<Response, ApiError> {
     ctx.authz.require(Permission::operator(Access::Read))?;
-    let configuration = ctx.agent.consensus.configuration();
+    let configuration = ctx.agent.consensus()?.configuration();
     let servers: Vec<serde_json::Value> = configuration
         .servers
         .iter()
@@ -46,7 +46,7 @@ fn find_server(ctx: &Ctx) -> Result<RaftServer, ApiError> {
             ));
         }
     };
-    let configuration = ctx.agent.consensus.configuration();
+    let configuration = ctx.agent.consensus()?.configuration();
     configuration
         .servers
         .into_iter()
@@ -65,7 +65,7 @@ fn find_server(ctx: &Ctx) -> Result<RaftServer, ApiError> {
 pub async fn remove_peer(ctx: Ctx) -> Result<Response, ApiError> {
     ctx.authz.require(Permission::operator(Access::Write))?;
     let server = find_server(&ctx)?;
-    ctx.agent.consensus.remove_server(server.node_id).await?;
+    ctx.agent.consensus()?.remove_server(server.node_id).await?;
     tracing::info!(node = %server.name, address = %server.address, "operator: removed server from the Raft configuration");
     Ok(Response::default())
 }
@@ -78,6 +78,6 @@ pub async fn transfer_leader(ctx: Ctx) -> Result<Response, ApiError> {
         Some(_) => Some(find_server(&ctx)?.node_id),
         None => None,
     };
-    ctx.agent.consensus.transfer_leadership(to).await?;
+    ctx.agent.consensus()?.transfer_leadership(to).await?;
     Ok(json(&json!({"Success": true}), ctx.options.pretty))
 }

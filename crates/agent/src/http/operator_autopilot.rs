@@ -27,7 +27,7 @@ use crate::http::respond::json;
 /// `GET /v1/operator/autopilot/configuration`.
 pub async fn configuration(ctx: Ctx) -> Result<Response, ApiError> {
     ctx.authz.require(Permission::operator(Access::Read))?;
-    let config = ctx.agent.consensus.autopilot_configuration();
+    let config = ctx.agent.consensus()?.autopilot_configuration();
     Ok(json(&render_configuration(&config), ctx.options.pretty))
 }
 
@@ -114,7 +114,7 @@ pub async fn set_configuration(ctx: Ctx, body: Bytes) -> Result<Response, ApiErr
         config: Box::new(config),
         cas,
     };
-    let applied = match ctx.agent.consensus.write(command).await?.outcome {
+    let applied = match ctx.agent.consensus()?.write(command).await?.outcome {
         CommandOutcome::Applied(applied) => applied,
         CommandOutcome::Rejected(reason) => return Err(ApiError::internal(reason)),
         _ => true,
@@ -161,7 +161,7 @@ fn node_status(gossip: &proconsul_gossip::Gossip, server: &ServerHealth) -> &'st
 /// with the same body.
 pub async fn health(ctx: Ctx) -> Result<Response, ApiError> {
     ctx.authz.require(Permission::operator(Access::Read))?;
-    let health = ctx.agent.consensus.server_health().await?;
+    let health = ctx.agent.consensus()?.server_health().await?;
     let servers: Vec<Value> = health
         .servers
         .iter()
@@ -191,7 +191,7 @@ pub async fn health(ctx: Ctx) -> Result<Response, ApiError> {
 /// `GET /v1/operator/autopilot/state`.
 pub async fn state(ctx: Ctx) -> Result<Response, ApiError> {
     ctx.authz.require(Permission::operator(Access::Read))?;
-    let health = ctx.agent.consensus.server_health().await?;
+    let health = ctx.agent.consensus()?.server_health().await?;
     Ok(json(
         &render_state(&health, &ctx.agent.gossip),
         ctx.options.pretty,

@@ -70,13 +70,13 @@ async fn update(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Result<Respons
 
 /// `DELETE /v1/query/:id`.
 async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let state = ctx.agent.consensus.reader().current();
+    let state = ctx.agent.consensus()?.reader().current();
     if let Some(query) = state.prepared_query(&id) {
         require_query_write(&ctx, &query.name)?;
     }
     let applied = ctx
         .agent
-        .consensus
+        .consensus()?
         .write(Command::PreparedQueryDelete { id })
         .await?;
     if let CommandOutcome::Rejected(reason) = applied.outcome {
@@ -89,7 +89,7 @@ async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> 
 async fn write(ctx: &Ctx, op: PreparedQueryOp, mut query: PreparedQuery) -> Result<(), ApiError> {
     require_query_write(ctx, &query.name)?;
     if op == PreparedQueryOp::Update {
-        let state = ctx.agent.consensus.reader().current();
+        let state = ctx.agent.consensus()?.reader().current();
         if let Some(existing) = state.prepared_query(&query.id) {
             require_query_write(ctx, &existing.name)?;
         }
@@ -99,7 +99,7 @@ async fn write(ctx: &Ctx, op: PreparedQueryOp, mut query: PreparedQuery) -> Resu
     validate_query(&query).map_err(ApiError::internal)?;
     let applied = ctx
         .agent
-        .consensus
+        .consensus()?
         .write(Command::PreparedQuerySet {
             op,
             query: Box::new(query),
@@ -169,7 +169,7 @@ async fn execute(
     let connect = ctx.params.flag("connect");
     let near = ctx.params.get("near").map(str::to_string);
     let source_ip = source_ip(&headers, &extensions);
-    let agent_node = ctx.agent.node.name.clone();
+    let agent_node = ctx.agent_node().to_string();
     let datacenter = ctx.agent.config.datacenter.clone();
     let seed: u64 = rand::random();
     let (meta, outcome) = ctx

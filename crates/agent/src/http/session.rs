@@ -47,7 +47,7 @@ struct SessionRequest {
 pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     let request: SessionRequest = decode_body(&body)?;
     let node = if request.node.is_empty() {
-        ctx.agent.node.name.clone()
+        ctx.agent_node().to_string()
     } else {
         request.node
     };
@@ -96,7 +96,7 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.session_apply);
     let applied = ctx
         .agent
-        .consensus
+        .consensus()?
         .write(Command::SessionCreate(Box::new(session.clone())))
         .await?;
     if let CommandOutcome::Rejected(reason) = applied.outcome {
@@ -135,7 +135,7 @@ fn lock_delay(value: Option<Value>) -> Result<u64, ApiError> {
 
 /// `PUT /v1/session/destroy/:id`.
 pub async fn destroy(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let state = ctx.agent.consensus.reader().current();
+    let state = ctx.agent.consensus()?.reader().current();
     if let Some(session) = state.session(&id) {
         ctx.authz
             .require(Permission::session(Access::Write, &session.node))?;
@@ -143,7 +143,7 @@ pub async fn destroy(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiEr
     ctx.agent.sessions.remove(&id);
     let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.session_apply);
     ctx.agent
-        .consensus
+        .consensus()?
         .write(Command::SessionDestroy {
             id,
             now_ms: sessions::now_ms(),
@@ -155,7 +155,7 @@ pub async fn destroy(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiEr
 /// `PUT /v1/session/renew/:id`: restarts the TTL; answers the session in a list.
 pub async fn renew(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
     let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.session_renew);
-    let state = ctx.agent.consensus.reader().current();
+    let state = ctx.agent.consensus()?.reader().current();
     let Some(session) = state.session(&id) else {
         return Err(ApiError::not_found(format!("Session id '{id}' not found")));
     };

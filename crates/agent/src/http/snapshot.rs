@@ -48,7 +48,7 @@ pub async fn restore(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     );
     let applied = ctx
         .agent
-        .consensus
+        .consensus()?
         .write(Command::Restore(backup.into_owned()))
         .await?;
     match applied.outcome {

@@ -102,7 +102,7 @@ pub async fn txn(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
         return Ok(response);
     }
     let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.txn_apply);
-    let applied = ctx.agent.consensus.write(Command::Txn(ops)).await?;
+    let applied = ctx.agent.consensus()?.write(Command::Txn(ops)).await?;
     reply(&ctx, applied.outcome)
 }
 

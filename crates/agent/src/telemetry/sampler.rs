@@ -69,16 +69,20 @@ impl Gauges {
             self.goroutines.set(tasks as f64);
         }
         self.gc_pause.set(0.0);
-        let counts = agent.consensus.reader().current().counts();
+        self.clients.set(0.0);
+        self.version.set(1.0);
+        self.session_ttls.set(agent.sessions.armed() as f64);
+        // The catalog's gauges are a server's (Consul's clients do not emit them).
+        let Some(consensus) = agent.catalog.server() else {
+            return;
+        };
+        let counts = consensus.reader().current().counts();
         self.nodes.set(counts.nodes as f64);
         self.services.set(counts.services as f64);
         self.service_instances.set(counts.service_instances as f64);
         self.kv_entries.set(counts.kv_entries as f64);
-        self.servers.set(agent.consensus.voters().len() as f64);
-        self.clients.set(0.0);
-        self.version.set(1.0);
-        self.session_ttls.set(agent.sessions.armed() as f64);
-        match agent.consensus.health_if_leader() {
+        self.servers.set(consensus.voters().len() as f64);
+        match consensus.health_if_leader() {
             Some(health) => {
                 self.autopilot_healthy
                     .set(if health.healthy { 1.0 } else { 0.0 });
@@ -104,10 +108,16 @@ pub async fn run(agent: Arc<AgentInner>) {
             _ = tick.tick() => {}
         }
         gauges.sample(&agent);
-        if agent.consensus.is_leader() && tokio::time::Instant::now() >= next_barrier {
+        let leader = agent
+            .catalog
+            .server()
+            .filter(|consensus| consensus.is_leader());
+        if let Some(consensus) = leader
+            && tokio::time::Instant::now() >= next_barrier
+        {
             next_barrier = tokio::time::Instant::now() + BARRIER_EVERY;
             let _timer = Timer::start(&gauges.barrier);
-            if let Err(error) = agent.consensus.read_barrier(true).await {
+            if let Err(error) = consensus.read_barrier(true).await {
                 tracing::debug!(%error, "telemetry: leader barrier failed");
             }
         }

@@ -22,7 +22,8 @@ pub struct AgentArgs {
     /// Development mode: an in-memory server with no data dir.
     #[arg(long)]
     dev: bool,
-    /// Run as a server (the only kind of agent this build runs outside -dev).
+    /// Run as a server; without it (and without -dev) the agent is a client agent,
+    /// which forwards to the servers it joins.
     #[arg(long)]
     server: bool,
     /// Bootstrap a cluster with this server as its only voter.
@@ -32,7 +33,8 @@ pub struct AgentArgs {
     #[arg(long = "bootstrap-expect", value_name = "N")]
     bootstrap_expect: Option<u32>,
     /// A server to join (its server RPC address, port 8300 by default), retried until it
-    /// answers; repeatable.
+    /// answers; repeatable. A client agent sends its requests to the servers given here
+    /// (and to the others they report).
     #[arg(long = "retry-join", value_name = "ADDR")]
     retry_join: Vec<String>,
     /// A server to join at start-up; repeatable.
@@ -126,17 +128,18 @@ pub struct AgentArgs {
 }
 
 impl AgentArgs {
-    /// Outside `-dev` this build runs one kind of agent: a server with a data directory,
-    /// alone (`-bootstrap`) or in a cluster. Client agents are refused clearly.
+    /// Whether this agent is a server (`-server`, `server = true`, or `-dev`); else a
+    /// client agent.
+    fn is_server(&self, files: &FileConfig) -> bool {
+        self.dev || self.server || files.server == Some(true)
+    }
+
+    /// Outside `-dev` an agent needs a data directory: a server for its Raft log, and
+    /// a client (as in Consul) for its node ID and local state. A client has no Raft
+    /// (no bootstrap settings) and, in this build, no ACLs of its own.
     fn check_mode(&self, files: &FileConfig) -> Result<(), String> {
         if self.dev {
             return Ok(());
-        }
-        if !(self.server || files.server == Some(true)) {
-            return Err(
-                "client agents are not supported yet (they need gossip); run with -server -bootstrap -data-dir=PATH, or -dev"
-                    .to_string(),
-            );
         }
         let data_dir = self
             .data_dir
@@ -147,6 +150,21 @@ impl AgentArgs {
         }
         let expect = self.bootstrap_expect.or(files.bootstrap_expect);
         let bootstrap = self.bootstrap || files.bootstrap == Some(true);
+        if !self.is_server(files) {
+            if expect.is_some_and(|expect| expect > 0) {
+                return Err("'bootstrap_expect > 0' requires 'server = true'".to_string());
+            }
+            if bootstrap {
+                return Err("'bootstrap = true' requires 'server = true'".to_string());
+            }
+            if files.acl.enabled == Some(true) {
+                return Err(
+                    "acl.enabled on a client agent is not supported yet: a client cannot resolve tokens for its own endpoints; enable ACLs on the servers (they authorize the requests clients forward) and run clients without"
+                        .to_string(),
+                );
+            }
+            return Ok(());
+        }
         if bootstrap && expect.is_some() {
             return Err("'bootstrap' and 'bootstrap_expect' are mutually exclusive".to_string());
         }
@@ -216,6 +234,7 @@ impl AgentArgs {
             .unwrap_or(defaults.datacenter.clone());
         Ok(AgentConfig {
             dev: self.dev,
+            server: self.is_server(files),
             data_dir: (!self.dev)
                 .then(|| {
                     self.data_dir
@@ -321,9 +340,7 @@ impl AgentArgs {
             acl: super::agent_acl::acl_config(&files.acl),
             telemetry: super::agent_telemetry::telemetry_config(files, self.no_metrics),
             checks_tls: super::agent_tls::checks_tls(files),
-            gossip: self
-                .gossip
-                .settings(files, self.dev || self.server || files.server == Some(true))?,
+            gossip: self.gossip.settings(files, self.is_server(files))?,
             https: self.tls.https(
                 files,
                 self.client
@@ -589,6 +606,49 @@ mod tests {
             let error = config(tls.clone()).unwrap_err().to_string();
             assert!(error.contains(expected), "{tls}: {error}");
         }
+    }
+
+    #[test]
+    fn an_agent_without_server_is_a_client_that_needs_a_data_dir_and_no_raft_settings() {
+        let files = FileConfig::default();
+        let client = parse(&["--data-dir=/tmp/x", "--retry-join=127.0.0.2"]);
+        assert_eq!(client.check_mode(&files), Ok(()));
+        let config = client.config(&files).unwrap();
+        assert!(!config.server);
+        assert_eq!(config.retry_join, ["127.0.0.2"]);
+        assert!(
+            parse(&["--server", "--data-dir=/tmp/x"])
+                .config(&files)
+                .unwrap()
+                .server
+        );
+        assert!(parse(&["--dev"]).config(&files).unwrap().server);
+        let from_file: FileConfig =
+            serde_json::from_value(serde_json::json!({"server": true})).unwrap();
+        assert!(
+            parse(&["--data-dir=/tmp/x"])
+                .config(&from_file)
+                .unwrap()
+                .server
+        );
+        for (args, expected) in [
+            (vec![], "data_dir cannot be empty"),
+            (
+                vec!["--data-dir=/tmp/x", "--bootstrap"],
+                "'bootstrap = true' requires",
+            ),
+            (
+                vec!["--data-dir=/tmp/x", "--bootstrap-expect=3"],
+                "'bootstrap_expect > 0' requires",
+            ),
+        ] {
+            let error = parse(&args).check_mode(&files).unwrap_err();
+            assert!(error.contains(expected), "{args:?}: {error}");
+        }
+        let acl: FileConfig =
+            serde_json::from_value(serde_json::json!({"acl": {"enabled": true}})).unwrap();
+        let error = parse(&["--data-dir=/tmp/x"]).check_mode(&acl).unwrap_err();
+        assert!(error.contains("acl.enabled on a client agent"), "{error}");
     }
 
     #[test]

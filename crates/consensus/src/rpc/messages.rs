@@ -20,6 +20,14 @@ pub const ADD_SERVER: &str = "/cluster/add-server";
 pub const REMOVE_SERVER: &str = "/cluster/remove-server";
 pub const LEAD_TRANSFER: &str = "/cluster/transfer-leadership";
 pub const AUTOPILOT_HEALTH: &str = "/cluster/autopilot-health";
+/// Client agents: an HTTP request for the server's API.
+pub const AGENT_HTTP: &str = "/agent/http";
+/// Client agents: one of their own catalog writes.
+pub const AGENT_WRITE: &str = "/agent/write";
+/// Client agents: the catalog's view of their node.
+pub const AGENT_NODE: &str = "/agent/node";
+/// Client agents: a DNS query for the server's DNS.
+pub const AGENT_DNS: &str = "/agent/dns";
 
 /// A whole snapshot in one message (the receiver installs it with the sender's vote).
 #[derive(Debug, Serialize, Deserialize)]
@@ -112,6 +120,9 @@ pub enum RemoteError {
     NoLeader,
     ShuttingDown,
     Failed(String),
+    /// The server's agent has not installed its handler of forwarded requests yet:
+    /// nothing was done.
+    NotReady,
 }
 
 impl From<ConsensusError> for RemoteError {
@@ -130,6 +141,7 @@ impl From<RemoteError> for ConsensusError {
             RemoteError::NotLeader | RemoteError::NoLeader => ConsensusError::NoLeader,
             RemoteError::ShuttingDown => ConsensusError::ShuttingDown,
             RemoteError::Failed(message) => ConsensusError::Raft(message),
+            RemoteError::NotReady => ConsensusError::Raft("the server is not ready".to_string()),
         }
     }
 }

@@ -44,13 +44,20 @@ pub(crate) fn spawn(consensus: Consensus, listener: TcpListener) {
         .route(messages::REMOVE_SERVER, post(remove_server))
         .route(messages::LEAD_TRANSFER, post(transfer_leadership))
         .route(messages::AUTOPILOT_HEALTH, post(autopilot_health))
+        .route(messages::AGENT_HTTP, post(crate::rpc::agent_routes::http))
+        .route(messages::AGENT_WRITE, post(crate::rpc::agent_routes::write))
+        .route(
+            messages::AGENT_NODE,
+            post(crate::rpc::agent_routes::node_view),
+        )
+        .route(messages::AGENT_DNS, post(crate::rpc::agent_routes::dns))
         .layer(DefaultBodyLimit::max(MAX_REQUEST))
         .with_state(consensus);
     tokio::spawn(crate::rpc::listener::serve(listener, router, tls, shutdown));
 }
 
 /// Decodes the request, runs `handle`, encodes its answer.
-async fn serve<Req, Resp, Fut>(body: Bytes, handle: impl FnOnce(Req) -> Fut) -> Response
+pub(crate) async fn serve<Req, Resp, Fut>(body: Bytes, handle: impl FnOnce(Req) -> Fut) -> Response
 where
     Req: DeserializeOwned,
     Resp: Serialize,
