@@ -75,6 +75,8 @@ pub struct AgentInner {
     pub telemetry: proconsul_telemetry::Telemetry,
     /// The HTTP handlers' metric handles.
     pub metrics: crate::telemetry::AgentMetrics,
+    /// Finished metric intervals for `/v1/agent/metrics/stream`.
+    pub metrics_stream: crate::telemetry::stream::MetricsStream,
 }
 
 impl AgentInner {
@@ -515,6 +517,7 @@ impl Agent {
             https_tls: https_tls.clone(),
             telemetry,
             metrics: crate::telemetry::AgentMetrics::new(),
+            metrics_stream: crate::telemetry::stream::MetricsStream::new(),
         });
         let from_files =
             config_registrations::prepare(&inner, &inner.config.services, &inner.config.checks)
