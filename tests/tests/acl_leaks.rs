@@ -183,10 +183,11 @@ fn body_for(route: &Route) -> Option<Vec<u8>> {
     Some(body.into_bytes())
 }
 
-/// Routes whose answer is a stream that stays open (`/v1/agent/monitor`): a granted
-/// request is not read past its status, a refusal is read whole.
+/// Routes whose answer is a stream that stays open (`/v1/agent/monitor`,
+/// `/v1/agent/metrics/stream`): a granted request is not read past its status, a
+/// refusal is read whole.
 fn is_stream(path: &str) -> bool {
-    path == "/v1/agent/monitor"
+    path == "/v1/agent/monitor" || path == "/v1/agent/metrics/stream"
 }
 
 async fn request(

@@ -138,6 +138,22 @@ async fn poll_summary(
     }
 }
 
+/// go-metrics' `MetricsSummary` in `text` has its fields in Go's order.
+fn assert_fields_in_go_order(text: &str) {
+    let order: Vec<usize> = [
+        "\"Timestamp\"",
+        "\"Gauges\"",
+        "\"PrecisionGauges\"",
+        "\"Points\"",
+        "\"Counters\"",
+        "\"Samples\"",
+    ]
+    .iter()
+    .map(|key| text.find(key).unwrap_or_else(|| panic!("{key} in {text}")))
+    .collect();
+    assert!(order.is_sorted(), "{text}");
+}
+
 /// The entries of `list` ("Gauges", "Counters", "Samples") named `name`.
 fn named<'a>(summary: &'a Value, list: &str, name: &str) -> Vec<&'a Value> {
     summary[list]
@@ -179,19 +195,7 @@ async fn json_summary_and_prometheus_text_carry_consul_s_metrics() {
             && nodes.first().and_then(|gauge| gauge["Value"].as_f64()) >= Some(3.0)
     })
     .await;
-    // go-metrics' MetricsSummary, its fields in Go's order.
-    let order: Vec<usize> = [
-        "\"Timestamp\"",
-        "\"Gauges\"",
-        "\"PrecisionGauges\"",
-        "\"Points\"",
-        "\"Counters\"",
-        "\"Samples\"",
-    ]
-    .iter()
-    .map(|key| raw.find(key).unwrap_or_else(|| panic!("{key} in {raw}")))
-    .collect();
-    assert!(order.is_sorted(), "{raw}");
+    assert_fields_in_go_order(&raw);
     let timestamp = summary["Timestamp"].as_str().unwrap();
     assert!(
         timestamp.ends_with(":00 +0000 UTC") || timestamp.ends_with("0 +0000 UTC"),
@@ -494,6 +498,346 @@ async fn metrics_need_agent_read() {
     )
     .await
     .json();
-    let reader = get(&with(token["SecretID"].as_str().unwrap())).await;
+    let secret = token["SecretID"].as_str().unwrap();
+    let reader = get(&with(secret)).await;
     assert_eq!(reader.status, 200, "{}", reader.body);
+
+    // The stream asks the same: refused before anything is streamed, else 200.
+    let refused = get(&agent.url("/v1/agent/metrics/stream")).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("lacks permission 'agent:read'"),
+        "{}",
+        refused.body
+    );
+    let stream = reqwest::Client::new()
+        .get(agent.url(&format!("/v1/agent/metrics/stream?token={secret}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+}
+
+/// Reads `/v1/agent/metrics/stream`'s objects one at a time, as a `json.Decoder` does.
+struct SummaryStream {
+    response: reqwest::Response,
+    buffer: Vec<u8>,
+}
+
+impl SummaryStream {
+    async fn open(url: &str) -> SummaryStream {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let response = reqwest::Client::new().get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers().get("content-type").unwrap(),
+            "text/plain; charset=utf-8"
+        );
+        SummaryStream {
+            response,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The next object and its text (with what follows it up to the next object); `None`
+    /// when the stream ends. Panics after `within`.
+    async fn next(&mut self, within: Duration) -> Option<(Value, String)> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let mut objects =
+                serde_json::Deserializer::from_slice(&self.buffer).into_iter::<Value>();
+            if let Some(Ok(object)) = objects.next() {
+                let mut end = objects.byte_offset();
+                while self.buffer.get(end) == Some(&b'\n') {
+                    end += 1;
+                }
+                let text = String::from_utf8(self.buffer.drain(..end).collect()).unwrap();
+                return Some((object, text));
+            }
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Err(_) => panic!(
+                    "no object within {within:?}; read: {}",
+                    String::from_utf8_lossy(&self.buffer)
+                ),
+                Ok(Ok(Some(chunk))) => self.buffer.extend_from_slice(&chunk),
+                Ok(Ok(None)) | Ok(Err(_)) => return None,
+            }
+        }
+    }
+}
+
+/// go-metrics' `Timestamp` (`2006-01-02 15:04:05 +0000 UTC`) as seconds of the day.
+fn seconds_of_day(timestamp: &str) -> u64 {
+    let clock = timestamp.split(' ').nth(1).unwrap();
+    clock
+        .split(':')
+        .map(|part| part.parse::<u64>().unwrap())
+        .fold(0, |seconds, part| seconds * 60 + part)
+}
+
+#[tokio::test]
+async fn the_stream_sends_each_finished_interval_until_the_agent_stops() {
+    let (mut agent, _dir) = agent_with(json!({ "disable_hostname": true }));
+    let mut stream = SummaryStream::open(&agent.url("/v1/agent/metrics/stream")).await;
+    // The current interval ends within 10 s; the collector hands it out within a second.
+    let (first, first_text) = stream.next(Duration::from_secs(40)).await.unwrap();
+    let (second, second_text) = stream.next(Duration::from_secs(40)).await.unwrap();
+    for (summary, text) in [(&first, &first_text), (&second, &second_text)] {
+        // json.Encoder with SetIndent("", "    "): indented, one newline after each.
+        assert!(
+            text.starts_with("{\n    \"Timestamp\": \"") && text.ends_with("\n}\n"),
+            "{text}"
+        );
+        assert_fields_in_go_order(text);
+        assert_eq!(
+            named(summary, "Gauges", "consul.runtime.alloc_bytes").len(),
+            1,
+            "{summary:#}"
+        );
+        let timestamp = summary["Timestamp"].as_str().unwrap();
+        assert!(timestamp.ends_with("0 +0000 UTC"), "{timestamp}");
+    }
+    // Successive intervals, each once.
+    let (from, to) = (
+        seconds_of_day(first["Timestamp"].as_str().unwrap()),
+        seconds_of_day(second["Timestamp"].as_str().unwrap()),
+    );
+    assert_eq!((to + 86_400 - from) % 86_400, 10, "{first:#}\n{second:#}");
+    // The stream's own request is timed as Consul labels it (once the handler answered).
+    let (third, _) = stream.next(Duration::from_secs(40)).await.unwrap();
+    assert!(
+        [&first, &second, &third].iter().any(|summary| {
+            named(summary, "Samples", "consul.api.http")
+                .iter()
+                .any(|sample| {
+                    sample["Labels"] == json!({"method": "GET", "path": "v1_agent_metrics_stream"})
+                })
+        }),
+        "{first:#}\n{second:#}\n{third:#}"
+    );
+    // An agent that stops ends the stream (and does not wait for the client).
+    assert!(agent.terminate().success());
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        while stream.next(Duration::from_secs(30)).await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream outlived the agent");
+}
+
+#[tokio::test]
+async fn acl_writes_and_token_resolution_are_timed() {
+    const MANAGEMENT: &str = "a1b2c3d4-0000-4000-8000-00000000cafe";
+    let dir = proconsul_tests::TempDir::new("metrics-acl-writes");
+    let config = json!({
+        "primary_datacenter": "dc1",
+        "acl": {"enabled": true, "default_policy": "deny",
+                "tokens": {"initial_management": MANAGEMENT}},
+        "telemetry": {"prometheus_retention_time": "60s", "disable_hostname": true}
+    });
+    let file = proconsul_tests::write_file(dir.path(), "acl.json", &config.to_string());
+    let agent = TestAgent::start_with(&["-config-file", &file]);
+    let acl = |method: &'static str, path: String, body: Value| {
+        let url = agent.url(&path);
+        async move {
+            proconsul_tests::call_with_token(
+                method,
+                &url,
+                Some(MANAGEMENT),
+                Some(body.to_string().into_bytes()),
+            )
+            .await
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while acl("GET", "/v1/acl/tokens".into(), json!(null))
+        .await
+        .status
+        != 200
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the management token never worked"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let expected = [
+        "consul.acl.ResolveToken",
+        "consul.acl.policy.upsert",
+        "consul.acl.policy.delete",
+        "consul.acl.role.upsert",
+        "consul.acl.role.delete",
+        "consul.acl.token.upsert",
+        "consul.acl.token.clone",
+        "consul.acl.token.delete",
+        "consul.acl.authmethod.upsert",
+        "consul.acl.authmethod.delete",
+        "consul.acl.bindingrule.upsert",
+        "consul.acl.bindingrule.delete",
+        "consul.acl.login",
+        "consul.acl.logout",
+    ];
+    let mut last = Value::Null;
+    let mut found = None;
+    // The writes of one round land in one 10 s interval unless they straddle two; then
+    // the round is done again (new names).
+    for round in 0..3 {
+        let ok = |answer: proconsul_tests::Answer| {
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            answer.json()
+        };
+        let policy = ok(acl(
+            "PUT",
+            "/v1/acl/policy".into(),
+            json!({"Name": format!("p{round}"), "Rules": "key_prefix \"\" { policy = \"read\" }"}),
+        )
+        .await);
+        let policy_id = policy["ID"].as_str().unwrap().to_string();
+        ok(acl(
+            "PUT",
+            format!("/v1/acl/policy/{policy_id}"),
+            json!({"Name": format!("p{round}"), "Rules": "key_prefix \"\" { policy = \"write\" }"}),
+        )
+        .await);
+        let role = ok(acl(
+            "PUT",
+            "/v1/acl/role".into(),
+            json!({"Name": format!("r{round}"), "Policies": [{"ID": policy_id}]}),
+        )
+        .await);
+        let token = ok(acl(
+            "PUT",
+            "/v1/acl/token".into(),
+            json!({"Policies": [{"ID": policy_id}]}),
+        )
+        .await);
+        let accessor = token["AccessorID"].as_str().unwrap().to_string();
+        let secret = token["SecretID"].as_str().unwrap().to_string();
+        // The new token resolves: a miss (first time at this ACL version), then hits.
+        for _ in 0..3 {
+            let read = proconsul_tests::call_with_token(
+                "GET",
+                &agent.url("/v1/kv/anything"),
+                Some(&secret),
+                None,
+            )
+            .await;
+            assert_eq!(read.status, 404, "{}", read.body);
+        }
+        let cloned = ok(acl(
+            "PUT",
+            format!("/v1/acl/token/{accessor}/clone"),
+            json!({"Description": "a clone"}),
+        )
+        .await);
+        ok(acl(
+            "DELETE",
+            format!("/v1/acl/token/{}", cloned["AccessorID"].as_str().unwrap()),
+            json!(null),
+        )
+        .await);
+        let method = format!("m{round}");
+        ok(acl(
+            "PUT",
+            "/v1/acl/auth-method".into(),
+            json!({"Name": method, "Type": "jwt",
+                   "Config": {"JWTValidationPubKeys": ["-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"]}}),
+        )
+        .await);
+        let rule = ok(acl(
+            "PUT",
+            "/v1/acl/binding-rule".into(),
+            json!({"AuthMethod": method, "BindType": "service", "BindName": "bound"}),
+        )
+        .await);
+        ok(acl(
+            "DELETE",
+            format!("/v1/acl/binding-rule/{}", rule["ID"].as_str().unwrap()),
+            json!(null),
+        )
+        .await);
+        ok(acl(
+            "DELETE",
+            format!("/v1/acl/auth-method/{method}"),
+            json!(null),
+        )
+        .await);
+        // Refused (no login through a JWT here; a token not made by a login), and timed.
+        let login = acl(
+            "POST",
+            "/v1/acl/login".into(),
+            json!({"AuthMethod": "nope", "BearerToken": "x"}),
+        )
+        .await;
+        assert_eq!(login.status, 403, "{}", login.body);
+        let logout = acl("POST", "/v1/acl/logout".into(), json!(null)).await;
+        assert_eq!(logout.status, 403, "{}", logout.body);
+        ok(acl(
+            "DELETE",
+            format!("/v1/acl/role/{}", role["ID"].as_str().unwrap()),
+            json!(null),
+        )
+        .await);
+        ok(acl("DELETE", format!("/v1/acl/token/{accessor}"), json!(null)).await);
+        ok(acl("DELETE", format!("/v1/acl/policy/{policy_id}"), json!(null)).await);
+
+        let ready = |summary: &Value| {
+            expected
+                .iter()
+                .all(|name| !named(summary, "Samples", name).is_empty())
+                && !named(summary, "Counters", "consul.acl.token.cache_hit").is_empty()
+                && !named(summary, "Counters", "consul.acl.token.cache_miss").is_empty()
+        };
+        let url = agent.url(&format!("/v1/agent/metrics?token={MANAGEMENT}"));
+        let deadline = Instant::now() + Duration::from_secs(25);
+        loop {
+            let summary = get(&url).await.json();
+            if ready(&summary) {
+                found = Some(summary);
+                break;
+            }
+            last = summary;
+            if Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        if found.is_some() {
+            break;
+        }
+    }
+    let summary = found.unwrap_or_else(|| panic!("never ready: {last:#}"));
+    // Create and update share `upsert`, as Consul's TokenSet and PolicySet do.
+    let upserts = named(&summary, "Samples", "consul.acl.policy.upsert");
+    assert_eq!(upserts[0]["Count"], 2, "{summary:#}");
+    let hits = named(&summary, "Counters", "consul.acl.token.cache_hit")[0]["Count"]
+        .as_u64()
+        .unwrap();
+    assert!(hits >= 2, "{summary:#}");
+
+    // Prometheus: the same names as summaries, with Consul's HELP.
+    let text = get(&agent.url(&format!(
+        "/v1/agent/metrics?format=prometheus&token={MANAGEMENT}"
+    )))
+    .await
+    .body;
+    for name in [
+        "consul_acl_ResolveToken",
+        "consul_acl_token_upsert",
+        "consul_acl_login",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {name} summary\n")),
+            "{name}:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("# TYPE consul_acl_token_cache_hit counter\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "# HELP consul_acl_ResolveToken Measures the time it takes to resolve an ACL token.\n"
+        ),
+        "{text}"
+    );
 }

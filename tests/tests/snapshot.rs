@@ -42,6 +42,17 @@ async fn save_restore_and_refuse_damaged_files() {
     let file_arg = file.display().to_string();
     put(&agent.url("/v1/kv/app/a"), "1").await;
     put(&agent.url("/v1/kv/app/b"), "2").await;
+    // Big enough that the snapshot moves in many pieces each way (incompressible).
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let blob: Vec<u8> = (0..300_000)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect();
+    assert_eq!(put(&agent.url("/v1/kv/big/blob"), blob).await.status, 200);
     put(
         &agent.url("/v1/catalog/register"),
         json!({"Node": "db-host", "Address": "10.0.0.5", "Service": {"Service": "db", "Port": 5432}}).to_string(),
@@ -55,10 +66,13 @@ async fn save_restore_and_refuse_damaged_files() {
         text(&output.stdout).starts_with("Saved and verified snapshot to index "),
         "{output:?}"
     );
+    // Not a terminal: no progress line, only what Consul prints.
+    assert!(output.stderr.is_empty(), "{output:?}");
+    assert!(std::fs::metadata(&file).unwrap().len() > 300_000);
     let output = cli(&agent, &["snapshot", "inspect", &file_arg]);
     assert!(output.status.success(), "{output:?}");
     let inspected = text(&output.stdout);
-    assert!(inspected.contains("KV entries 2"), "{inspected}");
+    assert!(inspected.contains("KV entries 3"), "{inspected}");
     assert!(inspected.contains("Nodes      2"), "{inspected}");
 
     // Change things, then restore: exactly the saved state comes back.
@@ -75,7 +89,8 @@ async fn save_restore_and_refuse_damaged_files() {
     let blocked = tokio::spawn(async move { get(&blocked_url).await });
     let output = cli(&agent, &["snapshot", "restore", &file_arg]);
     assert!(output.status.success(), "{output:?}");
-    assert_eq!(text(&output.stdout).trim(), "Restored snapshot");
+    assert_eq!(text(&output.stdout), "Restored snapshot\n");
+    assert!(output.stderr.is_empty(), "{output:?}");
     assert_eq!(kv_snapshot(&agent).await, saved_kv);
     assert_eq!(
         get(&agent.url("/v1/catalog/service/db")).await.json()[0]["Node"],

@@ -85,6 +85,8 @@ pub struct AgentInner {
     pub coordinate: crate::agent_coordinate::AgentCoordinate,
     /// Coordinates waiting to be written to the catalog in the next batch.
     pub coordinate_batch: crate::coordinate_batch::CoordinateBatcher,
+    /// Finished metric intervals for `/v1/agent/metrics/stream`.
+    pub metrics_stream: crate::telemetry::stream::MetricsStream,
 }
 
 impl AgentInner {
@@ -559,6 +561,7 @@ impl Agent {
             gossip,
             coordinate,
             coordinate_batch: Default::default(),
+            metrics_stream: crate::telemetry::stream::MetricsStream::new(),
         });
         let membership_tasks = spawn_membership(&inner);
         let from_files =

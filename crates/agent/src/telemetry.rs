@@ -1,20 +1,25 @@
 //! The agent's metrics, with Consul's names (see docs/COMPATIBILITY.md, "Metrics"):
 //! the recorder is installed first thing at start-up ([`start`]), so every handle made
 //! afterwards reaches it; [`AgentMetrics`] holds the handles of the HTTP handlers, made
-//! once; [`http_layer`] times every request by route; [`sampler`] sets the gauges and
-//! collects every second; `http/agent_metrics.rs` answers `/v1/agent/metrics`.
+//! once (the ACL ones in [`acl`]); [`http_layer`] times every request by route; [`sampler`] sets the gauges and
+//! collects every second, then hands finished intervals to [`stream`];
+//! `http/agent_metrics.rs` answers `/v1/agent/metrics` and
+//! `http/agent_metrics_stream.rs` `/v1/agent/metrics/stream`.
 //! Consensus records its Raft metrics itself, and DNS its queries.
 
+pub mod acl;
 pub mod http_layer;
 mod labelled;
 pub mod process;
 pub mod sampler;
+pub mod stream;
 
 use std::time::{Duration, Instant};
 
 use metrics::{Gauge, Histogram, gauge, histogram};
 use proconsul_telemetry::{Settings, Telemetry};
 
+pub use acl::{AclWriteMetrics, ResolverMetrics};
 pub use labelled::ServiceQueries;
 
 /// `telemetry { ... }` as the agent applies it, and whether metrics are kept at all.
@@ -76,6 +81,8 @@ pub struct AgentMetrics {
     /// `health.service.*` and `health.connect.*`.
     pub health_service: ServiceQueries,
     pub health_connect: ServiceQueries,
+    /// The ACL writes' timers.
+    pub acl: AclWriteMetrics,
 }
 
 impl AgentMetrics {
@@ -93,6 +100,7 @@ impl AgentMetrics {
             catalog_connect: ServiceQueries::new("catalog.connect"),
             health_service: ServiceQueries::new("health.service"),
             health_connect: ServiceQueries::new("health.connect"),
+            acl: AclWriteMetrics::new(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! roles) are unchanged; any ACL write empties the cache, so a revoked or narrowed
 //! token is never answered from it. Expiry is checked on every lookup against the
 //! agent's clock, because the leader removes expired tokens only when its timer fires.
+//! Each resolution is timed (`acl.ResolveToken`) and counted as a cache hit or miss.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use proconsul_api::go_time::GoTime;
 use proconsul_state::{State, Table};
 
 use crate::agent_tokens::AgentTokens;
+use crate::telemetry::{ResolverMetrics, Timer};
 
 /// How many tokens' authorizers are kept; past it the cache starts over, so random
 /// secrets cannot grow it without bound.
@@ -73,6 +75,8 @@ pub struct TokenResolver {
     /// Read on every request from every core, written once per token and ACL change:
     /// copied on write, so that readers share no lock or counter.
     cache: ArcSwap<Cache>,
+    /// `acl.ResolveToken` and `acl.token.cache_hit`/`cache_miss`.
+    metrics: ResolverMetrics,
 }
 
 #[derive(Default, Clone)]
@@ -87,6 +91,7 @@ impl TokenResolver {
         TokenResolver {
             settings,
             cache: ArcSwap::from_pointee(Cache::default()),
+            metrics: ResolverMetrics::new(),
         }
     }
 
@@ -127,6 +132,7 @@ impl TokenResolver {
         secret: Option<&str>,
         now: GoTime,
     ) -> Result<(AclVersion, Arc<Authorizer>), ResolveError> {
+        let _timer = Timer::start(&self.metrics.resolve_token);
         let secret = secret.filter(|s| !s.is_empty()).unwrap_or(ANONYMOUS_SECRET);
         let version = Self::version_of(state);
         if RESERVED_SECRETS.contains(&secret) {
@@ -137,8 +143,10 @@ impl TokenResolver {
             return Ok((version, Arc::new(authorizer)));
         }
         if let Some(found) = self.cached(secret, version, now) {
+            self.metrics.cache_hit.increment(1);
             return found.map(|authorizer| (version, authorizer));
         }
+        self.metrics.cache_miss.increment(1);
         let (authorizer, expires) = self.build(state, secret, now)?;
         self.remember(secret, version, authorizer.clone(), expires);
         Ok((version, authorizer))

@@ -16,6 +16,7 @@ use crate::coordinate::{CoordinateDatacenterMap, CoordinateEntry};
 use crate::kv::KvPair;
 
 mod acl;
+mod progress_body;
 
 pub use acl::AclTokenExpanded;
 
@@ -332,10 +333,27 @@ impl Client {
         path: &str,
         options: &QueryOptions,
     ) -> Result<(Vec<u8>, QueryMeta), ClientError> {
+        self.get_bytes_with_progress(path, options, |_| {}).await
+    }
+
+    /// [`Client::get_bytes`], calling `progress` with the size of each piece of the
+    /// body as it arrives (a long download's progress line).
+    pub async fn get_bytes_with_progress(
+        &self,
+        path: &str,
+        options: &QueryOptions,
+        mut progress: impl FnMut(usize),
+    ) -> Result<(Vec<u8>, QueryMeta), ClientError> {
         let request = self.request(reqwest::Method::GET, path, &self.query(options, true));
-        let response = self.send(request).await?;
+        let mut response = self.send(request).await?;
         let meta = QueryMeta::from_headers(response.headers());
-        Ok((response.bytes().await?.to_vec(), meta))
+        let expected = response.content_length().unwrap_or(0);
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+        while let Some(piece) = response.chunk().await? {
+            progress(piece.len());
+            bytes.extend_from_slice(&piece);
+        }
+        Ok((bytes, meta))
     }
 
     /// `GET path` with extra query `params` (an empty value is sent bare), answered
@@ -392,6 +410,20 @@ impl Client {
         params: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<T, ClientError> {
+        self.write(reqwest::Method::PUT, path, params, Some(body.into()))
+            .await
+    }
+
+    /// [`Client::put_raw`], calling `progress` with the size of each piece of `body`
+    /// as it goes out (a long upload's progress line).
+    pub async fn put_raw_with_progress<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        body: Vec<u8>,
+        progress: impl FnMut(usize) + Send + Sync + Unpin + 'static,
+    ) -> Result<T, ClientError> {
+        let body = reqwest::Body::wrap(progress_body::ProgressBody::new(body, progress));
         self.write(reqwest::Method::PUT, path, params, Some(body))
             .await
     }
@@ -403,7 +435,7 @@ impl Client {
         params: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<T, ClientError> {
-        self.write(reqwest::Method::POST, path, params, Some(body))
+        self.write(reqwest::Method::POST, path, params, Some(body.into()))
             .await
     }
 
@@ -424,7 +456,7 @@ impl Client {
         params: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<T, ClientError> {
-        self.write(reqwest::Method::DELETE, path, params, Some(body))
+        self.write(reqwest::Method::DELETE, path, params, Some(body.into()))
             .await
     }
 
@@ -433,7 +465,7 @@ impl Client {
         method: reqwest::Method,
         path: &str,
         params: &[(&str, String)],
-        body: Option<Vec<u8>>,
+        body: Option<reqwest::Body>,
     ) -> Result<T, ClientError> {
         let options = QueryOptions::params(params.iter().map(|(k, v)| (*k, v.clone())));
         let mut request = self.request(method, path, &self.query(&options, false));

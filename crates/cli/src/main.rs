@@ -11,6 +11,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod args;
 mod commands;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -113,4 +113,84 @@ pub const DECLARED: &[(&str, Kind, &str)] = &[
         Kind::Gauge,
         "Tracks the number of voting servers that the cluster can lose while continuing to function.",
     ),
+    (
+        "acl.ResolveToken",
+        Kind::Timer,
+        "Measures the time it takes to resolve an ACL token.",
+    ),
+    (
+        "acl.token.cache_hit",
+        Kind::Counter,
+        "Increments if Consul is able to resolve a token's identity from the cache.",
+    ),
+    (
+        "acl.token.cache_miss",
+        Kind::Counter,
+        "Increments if Consul cannot resolve a token's identity from the cache.",
+    ),
+    (
+        "acl.token.upsert",
+        Kind::Timer,
+        "Measures the time it takes to create or update an ACL token.",
+    ),
+    (
+        "acl.token.clone",
+        Kind::Timer,
+        "Measures the time it takes to clone an ACL token.",
+    ),
+    (
+        "acl.token.delete",
+        Kind::Timer,
+        "Measures the time it takes to delete an ACL token.",
+    ),
+    (
+        "acl.policy.upsert",
+        Kind::Timer,
+        "Measures the time it takes to create or update an ACL policy.",
+    ),
+    (
+        "acl.policy.delete",
+        Kind::Timer,
+        "Measures the time it takes to delete an ACL policy.",
+    ),
+    (
+        "acl.role.upsert",
+        Kind::Timer,
+        "Measures the time it takes to create or update an ACL role.",
+    ),
+    (
+        "acl.role.delete",
+        Kind::Timer,
+        "Measures the time it takes to delete an ACL role.",
+    ),
+    (
+        "acl.bindingrule.upsert",
+        Kind::Timer,
+        "Measures the time it takes to create or update a binding rule.",
+    ),
+    (
+        "acl.bindingrule.delete",
+        Kind::Timer,
+        "Measures the time it takes to delete a binding rule.",
+    ),
+    (
+        "acl.authmethod.upsert",
+        Kind::Timer,
+        "Measures the time it takes to create or update an authentication method.",
+    ),
+    (
+        "acl.authmethod.delete",
+        Kind::Timer,
+        "Measures the time it takes to delete an authentication method.",
+    ),
+    (
+        "acl.login",
+        Kind::Timer,
+        "Measures the time it takes to complete an ACL login.",
+    ),
+    (
+        "acl.logout",
+        Kind::Timer,
+        "Measures the time it takes to complete an ACL logout.",
+    ),
 ];

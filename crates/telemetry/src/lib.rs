@@ -112,6 +112,12 @@ impl Telemetry {
         })
     }
 
+    /// Whether a telemetry is the process's recorder: without one every handle does
+    /// nothing, so callers can leave out the work around them (`-no-metrics`).
+    pub fn is_recording() -> bool {
+        INSTALLED.get().is_some()
+    }
+
     /// The settings it was made with.
     pub fn settings(&self) -> Settings {
         self.sink().settings.clone()
@@ -142,6 +148,33 @@ impl Telemetry {
                 .ok_or(TelemetryError::NoIntervals)?,
         );
         Ok(if pretty { json::indent(&text) } else { text })
+    }
+
+    /// The start (seconds since the epoch) of the latest finished interval, as of the
+    /// last collection; `None` before one has finished.
+    pub fn latest_finished(&self) -> Option<u64> {
+        self.sink().intervals.latest_finished()
+    }
+
+    /// `GET /v1/agent/metrics/stream`'s objects: the summaries of the intervals that
+    /// finished (as of the last collection) after the one starting at `after` (all kept
+    /// ones without it), oldest first, with their starts. Each is indented and ends in a
+    /// newline, as Go's `json.Encoder` with `SetIndent("", "    ")` writes it.
+    pub fn finished_summaries(&self, after: Option<u64>) -> Vec<(u64, String)> {
+        let sink = self.sink();
+        sink.intervals
+            .finished_after(after)
+            .map(|interval| {
+                let mut text = json::indent(&json::summary(interval));
+                text.push('\n');
+                (interval.start, text)
+            })
+            .collect()
+    }
+
+    /// The start (seconds since the epoch) of the interval `now` falls in.
+    pub fn interval_start(now: SystemTime) -> u64 {
+        interval::start_of(unix_seconds(now))
     }
 
     /// `GET /v1/agent/metrics?format=prometheus` (collected first); `None` when the

@@ -200,3 +200,36 @@ fn prometheus_is_off_without_a_retention() {
     let telemetry = Telemetry::detached(Settings::default());
     assert!(telemetry.prometheus_text(at(1_000_000_000)).is_none());
 }
+
+#[test]
+fn finished_intervals_stream_as_indented_objects() {
+    let telemetry = Telemetry::detached(Settings::default());
+    record(&telemetry, || metrics::counter!("raft.apply").increment(1));
+    telemetry.collect(at(1_000_000_003));
+    assert_eq!(telemetry.latest_finished(), None);
+    assert!(telemetry.finished_summaries(None).is_empty());
+    telemetry.collect(at(1_000_000_011));
+    telemetry.collect(at(1_000_000_021));
+    assert_eq!(telemetry.latest_finished(), Some(1_000_000_010));
+    let summaries = telemetry.finished_summaries(None);
+    let starts: Vec<u64> = summaries.iter().map(|(start, _)| *start).collect();
+    assert_eq!(starts, [1_000_000_000, 1_000_000_010]);
+    let (_, first) = &summaries[0];
+    assert!(
+        first.starts_with(
+            "{\n    \"Timestamp\": \"2001-09-09 01:46:40 +0000 UTC\",\n    \"Gauges\": [],"
+        ),
+        "{first}"
+    );
+    assert!(
+        first.contains("\"Name\": \"consul.raft.apply\",\n            \"Count\": 1,"),
+        "{first}"
+    );
+    assert!(first.ends_with("}\n"), "{first}");
+    assert_eq!(
+        telemetry.finished_summaries(Some(1_000_000_000)).len(),
+        1,
+        "only what finished after the one given"
+    );
+    assert_eq!(Telemetry::interval_start(at(1_000_000_019)), 1_000_000_010);
+}

@@ -23,6 +23,7 @@ use crate::http::acl_decode::decode_strict;
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
 use crate::http::respond::{json, query_json};
+use crate::telemetry::Timer;
 
 const DECODING_FAILED: &str = "AuthMethod decoding failed";
 const NOT_FOUND: &str = "Requested auth method does not exist: ACL not found";
@@ -51,6 +52,7 @@ pub async fn update_method(
 }
 
 async fn write_method(ctx: Ctx, method: AclAuthMethod) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.authmethod_upsert);
     require_write(&ctx)?;
     match apply(&ctx, Command::AclAuthMethodSet(Box::new(method))).await? {
         CommandOutcome::Acl(AclOutcome::AuthMethod(method)) => {
@@ -80,6 +82,7 @@ pub async fn read_method(ctx: Ctx, Path(name): Path<String>) -> Result<Response,
 /// `DELETE /v1/acl/auth-method/:name`: `true`; the method's binding rules and the
 /// tokens it issued go with it.
 pub async fn delete_method(ctx: Ctx, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.authmethod_delete);
     require_write(&ctx)?;
     match apply(&ctx, Command::AclAuthMethodDelete { name }).await {
         Ok(_) => Ok(json(&true, ctx.options.pretty)),
@@ -146,6 +149,7 @@ struct LoginRequest {
 
 /// `POST /v1/acl/login`.
 pub async fn login(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.login);
     let request: LoginRequest = decode_strict(&body, "Failed to decode request body")?;
     let state = ctx.agent.consensus()?.reader().current();
     match state.acl_auth_method(&request.auth_method) {
@@ -166,6 +170,7 @@ pub async fn login(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
 
 /// `POST /v1/acl/logout`: deletes the request's token if a login made it.
 pub async fn logout(ctx: Ctx) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.logout);
     let Some(secret) = request_secret(&ctx) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -18,6 +18,7 @@ use crate::http::acl_decode::decode_strict;
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
 use crate::http::respond::{json, query_json};
+use crate::telemetry::Timer;
 
 const DECODING_FAILED: &str = "BindingRule decoding failed";
 const NOT_FOUND: &str = "Requested binding rule does not exist: ACL not found";
@@ -46,6 +47,7 @@ pub async fn update(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Result<Res
 }
 
 async fn write(ctx: Ctx, op: AclWriteOp, rule: AclBindingRule) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.bindingrule_upsert);
     require_write(&ctx)?;
     let command = Command::AclBindingRuleSet {
         op,
@@ -77,6 +79,7 @@ pub async fn read(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError
 
 /// `DELETE /v1/acl/binding-rule/:id`: `true`.
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.bindingrule_delete);
     require_write(&ctx)?;
     check_uuid("binding rule", &id)?;
     match apply(&ctx, Command::AclBindingRuleDelete { id }).await {

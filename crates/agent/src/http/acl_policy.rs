@@ -20,6 +20,7 @@ use crate::http::acl_decode::decode_strict;
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
 use crate::http::respond::{json, query_json};
+use crate::telemetry::Timer;
 
 const DECODING_FAILED: &str = "Policy decoding failed";
 const NOT_FOUND: &str = "Requested policy does not exist: ACL not found";
@@ -50,6 +51,7 @@ pub async fn update(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Result<Res
 }
 
 async fn write(ctx: Ctx, op: AclWriteOp, policy: AclPolicy) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.policy_upsert);
     require_write(&ctx)?;
     proconsul_acl::parse_rules(&policy.rules).map_err(|error| refused(error.to_string()))?;
     let command = Command::AclPolicySet {
@@ -92,6 +94,7 @@ async fn answer_one(
 
 /// `DELETE /v1/acl/policy/:id`: `true`.
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.policy_delete);
     require_write(&ctx)?;
     check_uuid("policy", &id)?;
     match apply(&ctx, Command::AclPolicyDelete { id }).await {

@@ -16,6 +16,7 @@ use crate::http::acl_decode::decode_strict;
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
 use crate::http::respond::{json, query_json};
+use crate::telemetry::Timer;
 
 const DECODING_FAILED: &str = "Role decoding failed";
 const NOT_FOUND: &str = "Requested role does not exist: ACL not found";
@@ -44,6 +45,7 @@ pub async fn update(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Result<Res
 }
 
 async fn write(ctx: Ctx, op: AclWriteOp, role: AclRole) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.role_upsert);
     require_write(&ctx)?;
     let command = Command::AclRoleSet {
         op,
@@ -93,6 +95,7 @@ async fn answer_one(
 
 /// `DELETE /v1/acl/role/:id`: `true`.
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.role_delete);
     require_write(&ctx)?;
     check_uuid("role", &id)?;
     match apply(&ctx, Command::AclRoleDelete { id }).await {

@@ -24,6 +24,7 @@ use crate::http::acl_token_answer::{ExpandedInfo, TokenAnswer};
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
 use crate::http::respond::{json, query_json};
+use crate::telemetry::Timer;
 
 const DECODING_FAILED: &str = "Token decoding failed";
 
@@ -45,6 +46,7 @@ fn answer(ctx: &Ctx, token: &AclToken) -> Response {
 /// `PUT /v1/acl/token`: a new token; the AccessorID and SecretID are generated unless
 /// given.
 pub async fn create(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.token_upsert);
     let mut token: AclToken = decode_strict(&body, DECODING_FAILED)?;
     require_write(&ctx)?;
     if token.accessor_id.is_empty() {
@@ -68,6 +70,7 @@ pub async fn update(
     Path(accessor_id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.token_upsert);
     let mut token: AclToken = decode_strict(&body, DECODING_FAILED)?;
     if token.accessor_id.is_empty() {
         token.accessor_id = accessor_id.clone();
@@ -94,6 +97,7 @@ pub async fn clone(
     Path(source): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.token_clone);
     let request: AclToken = decode_strict(&body, DECODING_FAILED)?;
     require_write(&ctx)?;
     check_uuid("token", &source)?;
@@ -115,6 +119,7 @@ pub async fn clone(
 
 /// `DELETE /v1/acl/token/:accessor`: `true`, also for a token that does not exist.
 pub async fn delete(ctx: Ctx, Path(accessor_id): Path<String>) -> Result<Response, ApiError> {
+    let _timer = Timer::start(&ctx.agent.metrics.acl.token_delete);
     require_write(&ctx)?;
     if !proconsul_state::looks_like_uuid(&accessor_id) {
         return Err(ApiError::internal(

@@ -16,6 +16,7 @@ mod agent;
 mod agent_health;
 mod agent_host;
 mod agent_metrics;
+mod agent_metrics_stream;
 mod agent_stats;
 mod agent_token;
 mod agent_version;
@@ -107,6 +108,10 @@ fn agent_routes() -> Router<AppState> {
         .timed_route("/v1/agent/version", get(agent_version::version))
         .timed_route("/v1/agent/members", get(agent::members))
         .timed_route("/v1/agent/metrics", get(agent_metrics::metrics))
+        .timed_route(
+            "/v1/agent/metrics/stream",
+            get(agent_metrics_stream::stream),
+        )
         .timed_route("/v1/agent/monitor", get(monitor::monitor))
         .timed_route("/v1/agent/services", get(agent::services))
         .timed_route("/v1/agent/service/register", put(agent::register_service))

@@ -5,6 +5,7 @@
 //! Consul. Each route gets its own layer when the router is built ([`TimedRoutes`]), so a
 //! request finds its timer by its method alone: no per-request lookup by pattern and no
 //! matched-path extension. A timer is made on a route and method's first request.
+//! Without an installed recorder (`-no-metrics`) no layer is added at all.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +17,7 @@ use axum::Router;
 use axum::http::{Method, Request};
 use axum::routing::MethodRouter;
 use metrics::{Histogram, histogram};
+use proconsul_telemetry::Telemetry;
 use tower::{Layer, Service};
 
 /// The methods timed (anything else is not, to keep the label set bounded).
@@ -52,13 +54,17 @@ pub fn path_label(pattern: &str) -> String {
     fixed.strip_prefix('/').unwrap_or(fixed).replace('/', "_")
 }
 
-/// `Router::route` with the route timed as `api.http`.
+/// `Router::route` with the route timed as `api.http`; without a recorder
+/// (`-no-metrics`) the route is added as it is, so requests pay nothing for timing.
 pub trait TimedRoutes<S> {
     fn timed_route(self, path: &str, method_router: MethodRouter<S>) -> Self;
 }
 
 impl<S: Clone + Send + Sync + 'static> TimedRoutes<S> for Router<S> {
     fn timed_route(self, path: &str, method_router: MethodRouter<S>) -> Self {
+        if !Telemetry::is_recording() {
+            return self.route(path, method_router);
+        }
         self.route(path, method_router.layer(HttpMetricsLayer::new(path)))
     }
 }

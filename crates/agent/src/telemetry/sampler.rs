@@ -2,7 +2,8 @@
 //! `members.*` usage gauges, `version`, `session_ttl.active`, and on the leader
 //! `autopilot.healthy` and `autopilot.failure_tolerance`, NaN elsewhere, as Consul
 //! sets them), then a collection, so
-//! that the in-memory intervals fill as go-metrics' do. On the leader, every minute,
+//! that the in-memory intervals fill as go-metrics' do, and the intervals that finished
+//! go to `/v1/agent/metrics/stream`. On the leader, every minute,
 //! the timed Raft round of Consul's leader loop (`leader.barrier`): here a quorum
 //! confirmation of leadership, the barrier a `?consistent` read waits on.
 
@@ -102,6 +103,7 @@ pub async fn run(agent: Arc<AgentInner>) {
     let gauges = Gauges::new();
     let mut tick = tokio::time::interval(TICK);
     let mut next_barrier = tokio::time::Instant::now();
+    let mut published = None;
     loop {
         tokio::select! {
             () = agent.shutdown.cancelled() => return,
@@ -122,5 +124,8 @@ pub async fn run(agent: Arc<AgentInner>) {
             }
         }
         agent.telemetry.collect(SystemTime::now());
+        agent
+            .metrics_stream
+            .publish(&agent.telemetry, &mut published);
     }
 }

@@ -16,7 +16,8 @@
 //! `trace.out`, and the per-interval `heap.prof` and `goroutine.prof`) have no Rust
 //! counterpart in the agent, so no per-interval directories are made (Consul makes them
 //! only for those profiles). A failed capture is reported and recorded, never fatal.
-//! While capturing, a progress line on stderr counts the time left.
+//! While capturing on a terminal, a progress line on stderr shows the time and the bytes
+//! captured; elsewhere only Consul's lines are printed.
 
 mod archive;
 mod streams;

@@ -1,14 +1,18 @@
 //! `proconsul snapshot save|restore|inspect`: backups of the whole state through
-//! `/v1/snapshot`, with Consul's command names and messages.
+//! `/v1/snapshot`, with Consul's command names and messages. On a terminal, save and
+//! restore show the bytes moved on a progress line (stderr); elsewhere they print
+//! only Consul's lines.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::{Args, Subcommand};
 use proconsul_api::client::QueryOptions;
 use proconsul_state::State;
 
 use crate::commands::{HttpArgs, fail};
+use crate::progress::Progress;
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
@@ -44,13 +48,20 @@ pub async fn run(command: SnapshotCommand) -> anyhow::Result<ExitCode> {
 
 async fn save(args: FileArgs) -> anyhow::Result<ExitCode> {
     let client = args.http.client()?;
+    let mut progress = Progress::start("Saving snapshot");
     let (bytes, _) = match client
-        .get_bytes("/v1/snapshot", &QueryOptions::default())
+        .get_bytes_with_progress("/v1/snapshot", &QueryOptions::default(), |piece| {
+            progress.add(piece as u64)
+        })
         .await
     {
         Ok(saved) => saved,
-        Err(error) => return Ok(fail(format!("Error saving snapshot: {error}"))),
+        Err(error) => {
+            progress.abandon();
+            return Ok(fail(format!("Error saving snapshot: {error}")));
+        }
     };
+    progress.finish();
     // Checked before it is kept, as `consul snapshot save` verifies.
     let meta = match State::from_saved(&bytes) {
         Ok((meta, _)) => meta,
@@ -75,13 +86,30 @@ async fn restore(args: FileArgs) -> anyhow::Result<ExitCode> {
         return Ok(fail(format!("Error verifying snapshot file: {error}")));
     }
     let client = args.http.client()?;
-    match client.put_raw::<()>("/v1/snapshot", &[], bytes).await {
+    let progress = Arc::new(Mutex::new(Progress::start("Restoring snapshot")));
+    let counter = progress.clone();
+    let sent = client
+        .put_raw_with_progress::<()>("/v1/snapshot", &[], bytes, move |piece| {
+            lock(&counter).add(piece as u64)
+        })
+        .await;
+    let mut progress = lock(&progress);
+    match sent {
         Ok(()) => {
+            progress.finish();
             println!("Restored snapshot");
             Ok(ExitCode::SUCCESS)
         }
-        Err(error) => Ok(fail(format!("Error restoring snapshot: {error}"))),
+        Err(error) => {
+            progress.abandon();
+            Ok(fail(format!("Error restoring snapshot: {error}")))
+        }
     }
+}
+
+/// The progress line shared with the upload's body.
+fn lock(progress: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+    progress.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn inspect(file: &Path) -> ExitCode {
