@@ -101,7 +101,8 @@ struct ProbeTrack {
     sent: Duration,
     acked: bool,
     expected_nacks: u32,
-    nacks: u32,
+    /// Members that relayed our indirect probe and could not reach the target either.
+    nackers: Vec<Arc<str>>,
 }
 
 /// Our own failed probe of a member, whose end Lifeguard moves.
@@ -148,6 +149,8 @@ pub(crate) struct Core {
     incarnation: u16,
     probe: Option<ProbeTrack>,
     suspicion_timers: HashMap<Arc<str>, SuspicionTimer>,
+    /// Nackers of the probe that just failed, counted as accusers of its target.
+    failed_probe_nackers: Option<(Arc<str>, Vec<Arc<str>>)>,
     /// Indirect probes we relay: (target, probe number, requester) → requester.
     relayed: HashMap<(Arc<str>, u8, Arc<str>), NodeId>,
     coordinate: Option<Vec<u8>>,
@@ -238,6 +241,7 @@ impl Core {
             probe: None,
             suspicion_timers: HashMap::new(),
             relayed: HashMap::new(),
+            failed_probe_nackers: None,
             coordinate: None,
             coordinate_sent_at: None,
             coordinate_scheduled: false,
@@ -263,18 +267,18 @@ impl Core {
             let mut s = lock(&self.shared);
             (s.clock.increment(), s.clock.increment())
         };
-        self.broadcast(Item::Intent(Intent {
+        self.broadcast(Item::Intent(Arc::new(Intent {
             node: self.id.name.clone(),
             generation: self.id.generation,
             ltime,
             kind: IntentKind::Join,
-        }));
-        self.broadcast(Item::Tags(Tags {
+        })));
+        self.broadcast(Item::Tags(Arc::new(Tags {
             node: self.id.name.clone(),
             generation: self.id.generation,
             version,
             tags,
-        }));
+        })));
         if let Some(blob) = self.coordinate.clone() {
             self.broadcast_coordinate(blob);
         }
@@ -333,12 +337,14 @@ impl Core {
                 Extra::Nack {
                     target,
                     probe_number,
+                    from,
                 } => {
                     if let Some(p) = self.probe.as_mut()
                         && p.target.name == target
                         && p.number == probe_number
+                        && !p.nackers.contains(&from)
                     {
-                        p.nacks += 1;
+                        p.nackers.push(from);
                     }
                 }
                 Extra::Suspected { incarnation, from } => {
@@ -547,12 +553,12 @@ impl Core {
         }
         if pending.refute_leave && !self.left {
             let ltime = lock(&self.shared).clock.increment();
-            self.broadcast(Item::Intent(Intent {
+            self.broadcast(Item::Intent(Arc::new(Intent {
                 node: self.id.name.clone(),
                 generation: self.id.generation,
                 ltime,
                 kind: IntentKind::Join,
-            }));
+            })));
             called = true;
         }
         called || !self.rt.events.is_empty()
@@ -576,7 +582,7 @@ impl Core {
                         sent: self.now,
                         acked: false,
                         expected_nacks: 0,
-                        nacks: 0,
+                        nackers: Vec::new(),
                     });
                     let suspected = lock(&self.shared)
                         .suspicions
@@ -639,13 +645,16 @@ impl Core {
                     && p.number == number
                     && p.target == id
                 {
+                    // Lifeguard: missing nacks mean we are the problem (or, with no one
+                    // to relay, count the failure against ourselves).
                     let delta = if p.expected_nacks > 0 {
-                        p.expected_nacks.saturating_sub(p.nacks) as i64
+                        p.expected_nacks.saturating_sub(p.nackers.len() as u32) as i64
                     } else {
                         1
                     };
                     self.awareness
                         .apply(delta, self.timing.awareness_max_multiplier);
+                    self.failed_probe_nackers = Some((p.target.name, p.nackers));
                 }
             }
             OwnedNotification::Defunct => {
@@ -741,6 +750,7 @@ impl Core {
             &[Extra::Nack {
                 target,
                 probe_number,
+                from: self.id.name.clone(),
             }],
         );
         self.send_body(to.addr, &body);
@@ -786,11 +796,19 @@ impl Core {
                 },
             );
         }
-        self.broadcast(Item::Suspicion(Suspicion {
-            node: name.clone(),
-            incarnation,
-            from: self.id.name.clone(),
-        }));
+        // We accuse; so does every member that relayed our probe and could not reach it
+        // (its nack): each is an independent path that failed.
+        let nackers = match self.failed_probe_nackers.take() {
+            Some((target, nackers)) if target == name => nackers,
+            _ => Vec::new(),
+        };
+        for from in std::iter::once(self.id.name.clone()).chain(nackers) {
+            self.broadcast(Item::Suspicion(Suspicion {
+                node: name.clone(),
+                incarnation,
+                from,
+            }));
+        }
         let body = wire::encode_datagram(
             &[],
             &[Extra::Suspected {
@@ -927,7 +945,7 @@ impl Core {
     // ----- streams (push-pull, fallback ping, keyring) -----
 
     /// This member's whole state.
-    fn state(&self) -> PushPullState {
+    pub fn state(&self) -> PushPullState {
         let mut members: Vec<FocaMember<NodeId>> =
             self.foca.iter_membership_state().cloned().collect();
         if !self.left {
@@ -975,6 +993,24 @@ impl Core {
             .apply_many(state.members.into_iter(), true, &mut self.rt)
         {
             tracing::debug!(error = %e, "gossip: push-pull state refused");
+        }
+        self.after_call();
+    }
+
+    /// Starts from a known membership without re-gossiping it (simulations start clusters
+    /// of thousands this way instead of thousands of joins).
+    pub fn bootstrap(&mut self, now: Duration, state: PushPullState) {
+        self.set_now(now);
+        {
+            let mut s = lock(&self.shared);
+            s.clock.witness(state.member_time);
+            for item in state.items {
+                s.apply_item(item);
+            }
+        }
+        let others = state.members.into_iter().filter(|m| m.id() != &self.id);
+        if let Err(e) = self.foca.apply_many(others, false, &mut self.rt) {
+            tracing::debug!(error = %e, "gossip: bootstrap state refused");
         }
         self.after_call();
     }
@@ -1082,12 +1118,12 @@ impl Core {
             return Err(GossipError::TagsTooLarge(len));
         }
         let version = lock(&self.shared).clock.increment();
-        self.broadcast(Item::Tags(Tags {
+        self.broadcast(Item::Tags(Arc::new(Tags {
             node: self.id.name.clone(),
             generation: self.id.generation,
             version,
             tags,
-        }));
+        })));
         self.after_call();
         Ok(())
     }
@@ -1124,12 +1160,12 @@ impl Core {
     fn broadcast_coordinate(&mut self, blob: Vec<u8>) {
         self.coordinate_sent_at = Some(self.now);
         let version = lock(&self.shared).clock.increment();
-        self.broadcast(Item::Coordinate(wire::Coordinate {
+        self.broadcast(Item::Coordinate(Arc::new(wire::Coordinate {
             node: self.id.name.clone(),
             generation: self.id.generation,
             version,
             blob,
-        }));
+        })));
     }
 
     /// First half of a leave: announce the intent (others see us leaving).
@@ -1140,12 +1176,12 @@ impl Core {
             s.leaving = true;
             s.clock.increment()
         };
-        self.broadcast(Item::Intent(Intent {
+        self.broadcast(Item::Intent(Arc::new(Intent {
             node: self.id.name.clone(),
             generation: self.id.generation,
             ltime,
             kind: IntentKind::Leave { prune: false },
-        }));
+        })));
         let _ = self.foca.gossip(&mut self.rt);
         self.after_call();
     }
@@ -1187,12 +1223,12 @@ impl Core {
             let generation = rec.id.as_ref().map(|i| i.generation).unwrap_or(0);
             (node, generation, s.clock.increment())
         };
-        self.broadcast(Item::Intent(Intent {
+        self.broadcast(Item::Intent(Arc::new(Intent {
             node,
             generation,
             ltime,
             kind: IntentKind::Leave { prune },
-        }));
+        })));
         let _ = self.foca.gossip(&mut self.rt);
         self.after_call();
         Ok(())
@@ -1205,7 +1241,7 @@ impl Core {
     }
 
     pub fn members(&self) -> Vec<Member> {
-        let mut members: Vec<Member> = lock(&self.shared).members().cloned().collect();
+        let mut members: Vec<Member> = lock(&self.shared).members().collect();
         members.sort_by(|a, b| a.name.cmp(&b.name));
         members
     }
@@ -1214,7 +1250,7 @@ impl Core {
         lock(&self.shared)
             .records
             .get(name)
-            .and_then(|r| r.reported.clone())
+            .and_then(|r| r.member())
     }
 
     pub fn coordinate_of(&self, name: &str) -> Option<Vec<u8>> {
@@ -1241,22 +1277,16 @@ impl Core {
 
     pub fn stats(&self) -> GossipStats {
         let s = lock(&self.shared);
-        let mut stats = GossipStats {
+        let (members, failed, left) = s.counts();
+        GossipStats {
+            members,
+            failed,
+            left,
             health_score: self.awareness.score(),
             member_time: s.clock.time(),
             event_time: 0,
             intent_queue: self.foca.custom_broadcast_backlog(),
             encrypted: self.keyring.is_some(),
-            ..GossipStats::default()
-        };
-        for m in s.members() {
-            stats.members += 1;
-            match m.status {
-                MemberStatus::Failed => stats.failed += 1,
-                MemberStatus::Left => stats.left += 1,
-                _ => {}
-            }
         }
-        stats
     }
 }

@@ -125,11 +125,7 @@ impl Gossip {
         }
         let mut seed = [0u8; 32];
         rand::fill(&mut seed);
-        let identity = NodeId {
-            name: config.node_name.as_str().into(),
-            addr: advertise,
-            generation: unix_millis(),
-        };
+        let identity = NodeId::new(config.node_name.as_str(), advertise, unix_millis());
         let core = Core::new(
             CoreConfig {
                 identity,
@@ -218,6 +214,16 @@ impl Gossip {
                     }
                 },
                 _ = tokio::time::sleep_until(sleep_until.into()) => {
+                    // A member that was starved of CPU finds late timers and queued acks at
+                    // once: read the acks first, so late timers do not accuse peers that
+                    // answered in time (Lifeguard's point: the slow member is us).
+                    for _ in 0..256 {
+                        let Ok((len, _)) = self.inner.socket.try_recv_from(&mut buf) else {
+                            break;
+                        };
+                        let data = &buf[..len];
+                        self.with_core(|core, now| core.handle_datagram(now, data));
+                    }
                     self.with_core(|core, now| core.handle_timers(now));
                 }
                 _ = self.inner.wake.notified() => {}
