@@ -33,6 +33,12 @@ pub struct GossipSimArgs {
     /// Virtual seconds simulated for false failures.
     #[arg(long, default_value_t = 3600)]
     pub seconds: u64,
+    /// The starved member runs this long ...
+    #[arg(long, default_value_t = 300)]
+    pub run_ms: u64,
+    /// ... then is frozen this long, repeatedly.
+    #[arg(long, default_value_t = 700)]
+    pub freeze_ms: u64,
 }
 
 pub fn run(args: GossipSimArgs) -> anyhow::Result<()> {
@@ -122,11 +128,11 @@ fn false_failures(args: &GossipSimArgs) -> anyhow::Result<()> {
     sim.run_for(Duration::from_secs(10));
     sim.start_recording();
     let starved = 0;
-    // Frozen 700 ms of every second (a member starved of CPU).
+    // A member starved of CPU: frozen `freeze_ms` of every `run_ms + freeze_ms`.
     sim.starve(
         starved,
-        Duration::from_millis(300),
-        Duration::from_millis(700),
+        Duration::from_millis(args.run_ms),
+        Duration::from_millis(args.freeze_ms),
     );
     let mut worst_health = 0;
     let hours = args.seconds as f64 / 3600.0;
@@ -146,9 +152,11 @@ fn false_failures(args: &GossipSimArgs) -> anyhow::Result<()> {
         .count();
     let traffic = sim.traffic();
     println!(
-        "| {} | {:.0}% | {} | {:.2} | {:.2} | {} | {} | {:.0} |",
+        "| {} | {:.0}% | {} / {} ms | {} | {:.2} | {:.2} | {} | {} | {:.0} |",
         args.members,
         args.loss * 100.0,
+        args.run_ms,
+        args.freeze_ms,
         args.seconds,
         healthy_failed as f64 / hours,
         starved_failed as f64 / hours,

@@ -169,6 +169,8 @@ struct SimNode {
     core: Core,
     name: String,
     running: bool,
+    /// Its datagrams are dropped both ways (streams still pass).
+    udp_blocked: bool,
     timer_at: Option<Duration>,
     starved: Option<Starvation>,
 }
@@ -250,6 +252,7 @@ impl Simulation {
                 core,
                 name,
                 running: true,
+                udp_blocked: false,
                 timer_at: None,
                 starved: None,
             });
@@ -451,7 +454,8 @@ impl Simulation {
                     self.traffic.datagram_bytes += data.len() as u64;
                     let lost = self.config.loss > 0.0
                         && self.rng.random_range(0.0..1.0) < self.config.loss;
-                    if lost || !self.connected(node, to) {
+                    let blocked = self.nodes[node].udp_blocked || self.nodes[to].udp_blocked;
+                    if lost || blocked || !self.connected(node, to) {
                         self.traffic.lost += 1;
                         continue;
                     }
@@ -582,6 +586,12 @@ impl Simulation {
         self.groups = Some((0..self.nodes.len()).map(group_of).collect());
     }
 
+    /// Blocks (or unblocks) a member's datagrams both ways; TCP still passes (a firewall
+    /// dropping UDP).
+    pub fn block_udp(&mut self, node: usize, blocked: bool) {
+        self.nodes[node].udp_blocked = blocked;
+    }
+
     /// Reconnects every member.
     pub fn heal(&mut self) {
         self.groups = None;
@@ -632,6 +642,11 @@ impl Simulation {
         (0..self.nodes.len())
             .filter(|&i| i != subject && self.nodes[i].running)
             .all(|i| self.status_seen(i, subject) == Some(status))
+    }
+
+    /// A member's own incarnation (it rises each time it refutes a suspicion).
+    pub fn incarnation(&self, node: usize) -> u16 {
+        self.nodes[node].core.incarnation()
     }
 
     /// A member's Lifeguard health score.

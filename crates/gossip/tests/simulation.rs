@@ -189,3 +189,34 @@ fn same_seed_same_run() {
     };
     assert_eq!(run(9), run(9));
 }
+
+#[test]
+fn a_member_whose_udp_is_blocked_stays_alive_through_tcp_probes() {
+    let mut sim = settled(SimConfig::lan(50, 8));
+    sim.block_udp(7, true);
+    let before = sim.traffic().tcp_probes;
+    sim.run_for(secs(60));
+    assert_eq!(failed_events(&sim, None), 0);
+    assert!(sim.all_running_see(7, MemberStatus::Alive));
+    assert!(
+        sim.traffic().tcp_probes > before + 50,
+        "{:?}",
+        sim.traffic()
+    );
+}
+
+#[test]
+fn a_briefly_unreachable_member_is_suspected_refutes_and_never_fails() {
+    // Seed 2: the isolated member is probed (and suspected) while cut off.
+    let mut sim = settled(SimConfig::lan(100, 2));
+    let isolated = 9;
+    assert_eq!(sim.incarnation(isolated), 0);
+    sim.partition(|i| u32::from(i == isolated));
+    sim.run_for(Duration::from_millis(1800));
+    sim.heal();
+    sim.run_for(secs(30));
+    // It was suspected (it raised its incarnation to refute) but nobody declared it failed.
+    assert!(sim.incarnation(isolated) > 0);
+    assert_eq!(failed_events(&sim, None), 0);
+    assert!(sim.all_running_see(isolated, MemberStatus::Alive));
+}
