@@ -220,3 +220,50 @@ fn a_briefly_unreachable_member_is_suspected_refutes_and_never_fails() {
     assert_eq!(failed_events(&sim, None), 0);
     assert!(sim.all_running_see(isolated, MemberStatus::Alive));
 }
+
+#[test]
+fn failed_and_left_members_are_reaped_after_their_timeouts() {
+    let mut config = SimConfig::lan(30, 10);
+    config.reconnect_timeout = secs(40);
+    config.tombstone_timeout = secs(20);
+    let mut sim = settled(config);
+    sim.kill(3);
+    sim.leave(4, secs(3));
+    // Member 4 has left: it no longer follows the cluster, so it is not asked.
+    let others = |s: &Simulation| {
+        (0..s.len())
+            .filter(|&i| s.is_running(i) && i != 4)
+            .collect::<Vec<_>>()
+    };
+    assert!(sim.run_until(sim.now() + secs(30), |s| {
+        others(s).iter().all(|&i| {
+            s.status_seen(i, 3) == Some(MemberStatus::Failed)
+                && s.status_seen(i, 4) == Some(MemberStatus::Left)
+        })
+    }));
+    let gone = |s: &Simulation, subject| {
+        others(s)
+            .iter()
+            .all(|&i| s.status_seen(i, subject).is_none())
+    };
+    // Left members go first (tombstone 20 s), failed ones after the reconnect timeout.
+    let t = sim.now();
+    assert!(sim.run_until(t + secs(30), |s| gone(s, 4)));
+    assert!(
+        others(&sim)
+            .iter()
+            .all(|&i| sim.status_seen(i, 3) == Some(MemberStatus::Failed))
+    );
+    assert!(sim.run_until(t + secs(60), |s| gone(s, 3)));
+    let reaps = sim
+        .observations()
+        .iter()
+        .filter(|o| {
+            o.kind == ObservedKind::Reap && (o.subject == 3 || o.subject == 4) && o.observer != 4
+        })
+        .count();
+    assert_eq!(reaps, 2 * 28);
+    // Nothing brings them back.
+    sim.run_for(secs(120));
+    assert!(gone(&sim, 3) && gone(&sim, 4));
+}

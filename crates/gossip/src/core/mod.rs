@@ -171,6 +171,12 @@ fn foca_config(timing: &GossipTiming, max_tx: u8, remove_down_after: Duration) -
     }
 }
 
+/// How long foca keeps down members, and erased records are kept, so that nothing stale
+/// brings a reaped member back.
+fn forget_after(reconnect: Duration, tombstone: Duration) -> Duration {
+    reconnect.max(tombstone).max(Duration::from_secs(60))
+}
+
 /// memberlist's push-pull scaling: × (⌈log2 n − log2 32⌉ + 1) past 32 members.
 pub(crate) fn push_pull_interval(base: Duration, n: usize) -> Duration {
     if n <= 32 {
@@ -182,10 +188,7 @@ pub(crate) fn push_pull_interval(base: Duration, n: usize) -> Duration {
 
 impl Core {
     pub fn new(config: CoreConfig, now: Duration) -> Core {
-        let remove_down_after = config
-            .reconnect_timeout
-            .max(config.tombstone_timeout)
-            .max(Duration::from_secs(60));
+        let remove_down_after = forget_after(config.reconnect_timeout, config.tombstone_timeout);
         let max_tx = retransmit_limit(&config.timing, 1);
         let shared = Arc::new(Mutex::new(SerfState::new(config.identity.clone(), now)));
         let mut rng = StdRng::from_seed(config.seed);
@@ -259,6 +262,10 @@ impl Core {
         if let Some(blob) = self.coordinate.clone() {
             self.broadcast_coordinate(blob);
         }
+    }
+
+    fn forget_after(&self) -> Duration {
+        forget_after(self.reconnect_timeout, self.tombstone_timeout)
     }
 
     fn reap_interval(&self) -> Duration {
@@ -402,7 +409,7 @@ impl Core {
                 let longest = suspicion_timeout(&self.timing, n, 1) * 2;
                 let now = self.now;
                 let mut s = lock(&self.shared);
-                s.reap(reconnect, tombstone);
+                s.reap(reconnect, tombstone, self.forget_after());
                 s.suspicions
                     .retain(|_, st| now.saturating_sub(st.started) < longest);
                 drop(s);
@@ -599,13 +606,9 @@ impl Core {
         let max_tx = retransmit_limit(&self.timing, self.cluster_size());
         if max_tx != self.max_transmissions {
             self.max_transmissions = max_tx;
-            let remove = self
-                .reconnect_timeout
-                .max(self.tombstone_timeout)
-                .max(Duration::from_secs(60));
             if self
                 .foca
-                .set_config(foca_config(&self.timing, max_tx, remove))
+                .set_config(foca_config(&self.timing, max_tx, self.forget_after()))
                 .is_err()
             {
                 tracing::debug!("gossip: foca refused a configuration update");

@@ -331,21 +331,28 @@ impl SerfState {
         self.mark(name);
     }
 
-    /// Reaps failed members older than `reconnect` and left ones older than `tombstone`.
-    pub fn reap(&mut self, reconnect: Duration, tombstone: Duration) {
+    /// Reaps failed members older than `reconnect` and left ones older than `tombstone`;
+    /// drops the records of members erased longer than `forget` ago (by then foca has
+    /// forgotten them too, so nothing stale can bring them back).
+    pub fn reap(&mut self, reconnect: Duration, tombstone: Duration, forget: Duration) {
         let now = self.now;
-        let expired: Vec<Arc<str>> = self
-            .records
-            .iter()
-            .filter(|(_, rec)| match rec.reported.map(|m| m.status) {
-                Some(MemberStatus::Failed) => now.saturating_sub(rec.status_since) >= reconnect,
-                Some(MemberStatus::Left) => now.saturating_sub(rec.status_since) >= tombstone,
-                _ => false,
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
+        let local = self.local.name.clone();
+        let mut expired = Vec::new();
+        let mut forgotten = Vec::new();
+        for (name, rec) in &self.records {
+            let age = now.saturating_sub(rec.status_since);
+            match rec.reported.map(|m| m.status) {
+                Some(MemberStatus::Failed) if age >= reconnect => expired.push(name.clone()),
+                Some(MemberStatus::Left) if age >= tombstone => expired.push(name.clone()),
+                None if age >= forget && *name != local && !rec.up => forgotten.push(name.clone()),
+                _ => {}
+            }
+        }
         for name in expired {
             self.erase(&name);
+        }
+        for name in forgotten {
+            self.records.remove(&name);
         }
     }
 
@@ -476,5 +483,119 @@ fn event_for(
         (s, Failed) if s != Failed => Some(MemberEvent::Failed(after)),
         (s, Left) if s != Left => Some(MemberEvent::Leave(after)),
         _ => changed.then_some(MemberEvent::Update(after)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> SerfState {
+        SerfState::new(
+            NodeId::new("local", "127.0.0.1:1".parse().unwrap(), 1),
+            Duration::ZERO,
+        )
+    }
+
+    fn intent(node: &str, generation: u64, ltime: u64, kind: IntentKind) -> Item {
+        Item::Intent(Arc::new(Intent {
+            node: node.into(),
+            generation,
+            ltime,
+            kind,
+        }))
+    }
+
+    fn tags(node: &str, generation: u64) -> Item {
+        Item::Tags(Arc::new(Tags {
+            node: node.into(),
+            generation,
+            version: 1,
+            tags: BTreeMap::new(),
+        }))
+    }
+
+    fn status(s: &SerfState, name: &str) -> Option<MemberStatus> {
+        s.records
+            .get(name)
+            .and_then(|r| r.reported)
+            .map(|r| r.status)
+    }
+
+    #[test]
+    fn intents_resolve_the_same_in_any_order() {
+        let leave = || intent("b", 7, 5, IntentKind::Leave { prune: false });
+        let join = || intent("b", 7, 3, IntentKind::Join);
+        let b = NodeId::new("b", "127.0.0.2:1".parse().unwrap(), 7);
+        for order in [[leave(), join()], [join(), leave()]] {
+            let mut s = state();
+            // The leave intent may arrive before the member is known at all.
+            for item in order {
+                s.apply_item(item);
+            }
+            s.apply_item(tags("b", 7));
+            s.set_liveness(&b, true);
+            s.take_events();
+            assert_eq!(status(&s, "b"), Some(MemberStatus::Leaving));
+            s.set_liveness(&b, false);
+            let events = s.take_events();
+            assert!(matches!(&events[..], [MemberEvent::Leave(m)] if m.name == "b"));
+            assert_eq!(status(&s, "b"), Some(MemberStatus::Left));
+            // A stale leave of an older generation changes nothing; a newer life rejoins.
+            assert!(!s.apply_item(intent("b", 6, 99, IntentKind::Leave { prune: false })));
+            let b2 = NodeId::new("b", "127.0.0.9:1".parse().unwrap(), 8);
+            s.set_liveness(&b2, true);
+            let events = s.take_events();
+            assert!(matches!(&events[..], [MemberEvent::Join(m)] if m.generation == 8));
+        }
+    }
+
+    #[test]
+    fn failed_then_reaped_then_forgotten() {
+        let mut s = state();
+        let c = NodeId::new("c", "127.0.0.3:1".parse().unwrap(), 1);
+        s.apply_item(tags("c", 1));
+        s.set_liveness(&c, true);
+        assert!(matches!(&s.take_events()[..], [MemberEvent::Join(_)]));
+        s.set_liveness(&c, false);
+        assert!(matches!(&s.take_events()[..], [MemberEvent::Failed(_)]));
+        assert_eq!(status(&s, "c"), Some(MemberStatus::Failed));
+        let (reconnect, tombstone, forget) = (
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+        );
+        s.now = Duration::from_secs(9);
+        s.reap(reconnect, tombstone, forget);
+        assert!(s.take_events().is_empty());
+        s.now = Duration::from_secs(10);
+        s.reap(reconnect, tombstone, forget);
+        let events = s.take_events();
+        assert!(matches!(&events[..], [MemberEvent::Reap(m)] if m.name == "c"));
+        assert!(s.records.contains_key("c"));
+        s.now = Duration::from_secs(70);
+        s.reap(reconnect, tombstone, forget);
+        assert!(!s.records.contains_key("c"));
+    }
+
+    #[test]
+    fn a_refuted_suspicion_restarts_and_accusers_are_counted_once() {
+        let mut s = state();
+        let accuse = |from: &str, incarnation| {
+            Item::Suspicion(Suspicion {
+                node: "d".into(),
+                incarnation,
+                from: from.into(),
+            })
+        };
+        assert!(s.apply_item(accuse("x", 0)));
+        assert!(!s.apply_item(accuse("x", 0)));
+        assert!(s.apply_item(accuse("y", 0)));
+        assert_eq!(s.suspicions["d"].accusers.len(), 2);
+        assert!(s.apply_item(accuse("z", 0)));
+        assert_eq!(s.suspicions["d"].accusers.len(), 3);
+        assert!(s.apply_item(accuse("x", 1)));
+        assert_eq!(s.suspicions["d"].accusers.len(), 1);
+        assert!(!s.apply_item(accuse("q", 0)));
     }
 }
