@@ -48,12 +48,13 @@ pub fn run(args: GossipSimArgs) -> anyhow::Result<()> {
     }
 }
 
+/// Nearest-rank percentile of sorted values (the median of two is the lower one).
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn detection(args: &GossipSimArgs) -> anyhow::Result<()> {
