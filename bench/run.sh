@@ -82,6 +82,8 @@ memory="$(free -g | awk '/Mem:/ {print $2}') GiB"
     echo "|---|---|---|---|---|---|"
     "$bench" --binary target/release/proconsul snapshot-size
     echo
+    GOSSIP_QUICK=1 bench/gossip_sim.sh "$bench"
+    echo
     "$bench" --binary target/release/proconsul registry --rnacos "$rnacos" --etcd etcd --csv "$figures"
     "$bench" --binary target/release/proconsul fanout --csv "$figures"
     "$bench" --binary target/release/proconsul footprint --csv "$figures"

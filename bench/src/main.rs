@@ -8,6 +8,7 @@ mod checks;
 mod failover;
 mod fanout;
 mod footprint;
+mod gossip_sim;
 mod kv_put;
 mod lean_http;
 mod load;
@@ -47,6 +48,8 @@ enum Workload {
     Fanout(fanout::FanoutArgs),
     /// RSS idle and with many instances; start-up time.
     Footprint(footprint::FootprintArgs),
+    /// Gossip failure detection and false failures in the deterministic simulator.
+    GossipSim(gossip_sim::GossipSimArgs),
     /// Serves `GET /hello` (the ceiling peer, run as a child process).
     HelloServer {
         #[arg(long)]
@@ -66,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
         Workload::Registry(args) => registry::run(&cli.binary, args).await,
         Workload::Fanout(args) => fanout::run(&cli.binary, args).await,
         Workload::Footprint(args) => footprint::run(&cli.binary, args).await,
+        Workload::GossipSim(args) => gossip_sim::run(args),
         Workload::HelloServer { port } => peers::serve_hello(port).await,
     }
 }

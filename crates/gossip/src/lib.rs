@@ -14,11 +14,12 @@ mod identity;
 mod keyring;
 mod member;
 mod runtime;
+pub mod sim;
 mod wire;
 
 pub use config::{GossipConfig, GossipTiming};
 pub use error::GossipError;
-pub use identity::NodeId;
+pub use identity::{NameKey, NodeId};
 pub use keyring::{Keyring, decode_key, generate_key};
 pub use member::{
     GossipStats, KeyringOp, KeyringReport, Member, MemberEvent, MemberStatus, RttSample,

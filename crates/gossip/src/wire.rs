@@ -30,8 +30,12 @@ pub(crate) const MAX_FRAME: usize = 20 * 1024 * 1024;
 pub(crate) enum Extra {
     /// The sender's current coordinate, on acks (serf puts it in the ack payload).
     Coordinate(Vec<u8>),
-    /// Lifeguard nack: an indirect probe of `target` we relayed got no ack in time.
-    Nack { target: Arc<str>, probe_number: u8 },
+    /// Lifeguard nack: `from` relayed an indirect probe of `target` and got no ack in time.
+    Nack {
+        target: Arc<str>,
+        probe_number: u8,
+        from: Arc<str>,
+    },
     /// "`from` suspects you at this incarnation": the suspect refutes at once.
     Suspected { incarnation: u16, from: Arc<str> },
 }
@@ -115,10 +119,12 @@ pub(crate) struct Suspicion {
 
 /// A custom broadcast item disseminated by foca.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Shared (`Arc`): a member keeps the latest of each per member, and push-pull and the
+/// simulator hand the same ones to many members.
 pub(crate) enum Item {
-    Intent(Intent),
-    Tags(Tags),
-    Coordinate(Coordinate),
+    Intent(Arc<Intent>),
+    Tags(Arc<Tags>),
+    Coordinate(Arc<Coordinate>),
     Suspicion(Suspicion),
 }
 
@@ -190,6 +196,7 @@ mod tests {
             Extra::Nack {
                 target: "b".into(),
                 probe_number: 7,
+                from: "c".into(),
             },
         ];
         let body = encode_datagram(b"foca", &extras);

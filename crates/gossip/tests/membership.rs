@@ -143,3 +143,40 @@ async fn join_nobody_is_an_error() {
     ));
     a.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_on_a_new_address_replaces_its_old_self() {
+    let a = start(config("a", "127.0.0.1")).await;
+    let b = start(config("b", "127.0.0.2")).await;
+    let c = start(config("c", "127.0.0.3")).await;
+    b.join(&[addr(&a)]).await.unwrap();
+    c.join(&[addr(&a)]).await.unwrap();
+    eventually("all alive", DEADLINE, || {
+        ["a", "b", "c"]
+            .iter()
+            .all(|n| all_see(&[&a, &b], n, MemberStatus::Alive))
+    })
+    .await;
+    let old = a.member("c").unwrap();
+    c.shutdown().await;
+    // Same name, new address (a rescheduled container): no "node name conflict", the new
+    // generation simply wins.
+    let c2 = start(config("c", "127.0.0.9")).await;
+    c2.join(&[addr(&b)]).await.unwrap();
+    let new_addr = addr(&c2);
+    assert_ne!(new_addr, old.addr);
+    eventually("c replaced everywhere", DEADLINE, || {
+        [&a, &b].iter().all(|g| {
+            g.member("c").is_some_and(|m| {
+                m.status == MemberStatus::Alive
+                    && m.addr == new_addr
+                    && m.generation > old.generation
+            })
+        })
+    })
+    .await;
+    assert_eq!(a.members().len(), 3);
+    for g in [&a, &b, &c2] {
+        g.shutdown().await;
+    }
+}

@@ -35,6 +35,17 @@ impl LamportClock {
     }
 }
 
+/// The reported state of a member, compact (a simulation holds millions of these): the
+/// `Member` is built from the record when asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Reported {
+    pub status: MemberStatus,
+    /// The generation reported; the address comes with it (it only changes with one).
+    pub generation: u64,
+    /// (generation, version) of the tags reported.
+    pub tags_version: (u64, u64),
+}
+
 /// Everything known about one member name.
 #[derive(Debug, Default)]
 pub(crate) struct Record {
@@ -42,11 +53,12 @@ pub(crate) struct Record {
     pub id: Option<NodeId>,
     /// foca's liveness of `id` (alive or suspect).
     pub up: bool,
-    pub intent: Option<Intent>,
-    pub tags: Option<Tags>,
-    pub coordinate: Option<Coordinate>,
+    // Shared with the item they came in (a simulation holds millions of records).
+    pub intent: Option<Arc<Intent>>,
+    pub tags: Option<Arc<Tags>>,
+    pub coordinate: Option<Arc<Coordinate>>,
     /// What was last reported (members list, events).
-    pub reported: Option<Member>,
+    pub reported: Option<Reported>,
     /// When `reported`'s status last changed.
     pub status_since: Duration,
     /// Erased by a prune or reap: items of this generation or older are ignored.
@@ -91,8 +103,20 @@ impl Record {
         })
     }
 
-    fn member(&self) -> Option<Member> {
+    fn current(&self) -> Option<Reported> {
         let status = self.status()?;
+        let id = self.id.as_ref()?;
+        let tags = self.tags.as_ref()?;
+        Some(Reported {
+            status,
+            generation: id.generation,
+            tags_version: (tags.generation, tags.version),
+        })
+    }
+
+    /// The member as last reported.
+    pub fn member(&self) -> Option<Member> {
+        let reported = self.reported?;
         let id = self.id.as_ref()?;
         Some(Member {
             name: id.name.to_string(),
@@ -102,8 +126,8 @@ impl Record {
                 .as_ref()
                 .map(|t| t.tags.clone())
                 .unwrap_or_default(),
-            status,
-            generation: id.generation,
+            status: reported.status,
+            generation: reported.generation,
         })
     }
 }
@@ -131,7 +155,8 @@ pub(crate) struct Pending {
 /// The serf-semantics state, shared between the core and foca's broadcast handler.
 pub(crate) struct SerfState {
     pub local: NodeId,
-    pub records: HashMap<Arc<str>, Record>,
+    /// Ordered, so that random choices are reproducible in simulations.
+    pub records: BTreeMap<Arc<str>, Record>,
     pub clock: LamportClock,
     pub suspicions: HashMap<Arc<str>, SuspicionState>,
     pub pending: Pending,
@@ -144,7 +169,7 @@ pub(crate) struct SerfState {
 
 impl SerfState {
     pub fn new(local: NodeId, now: Duration) -> SerfState {
-        let mut records = HashMap::new();
+        let mut records = BTreeMap::new();
         records.insert(
             local.name.clone(),
             Record {
@@ -185,7 +210,7 @@ impl SerfState {
         }
     }
 
-    fn apply_intent(&mut self, intent: Intent) -> bool {
+    fn apply_intent(&mut self, intent: Arc<Intent>) -> bool {
         self.clock.witness(intent.ltime);
         let name = intent.node.clone();
         let local = name == self.local.name;
@@ -212,7 +237,7 @@ impl SerfState {
         true
     }
 
-    fn apply_tags(&mut self, tags: Tags) -> bool {
+    fn apply_tags(&mut self, tags: Arc<Tags>) -> bool {
         let name = tags.node.clone();
         let rec = self.record(&name);
         if rec.is_erased(tags.generation) || tags.generation < rec.generation() {
@@ -229,7 +254,7 @@ impl SerfState {
         newer
     }
 
-    fn apply_coordinate(&mut self, coordinate: Coordinate) -> bool {
+    fn apply_coordinate(&mut self, coordinate: Arc<Coordinate>) -> bool {
         let name = coordinate.node.clone();
         let rec = self.record(&name);
         if rec.is_erased(coordinate.generation) || coordinate.generation < rec.generation() {
@@ -306,21 +331,28 @@ impl SerfState {
         self.mark(name);
     }
 
-    /// Reaps failed members older than `reconnect` and left ones older than `tombstone`.
-    pub fn reap(&mut self, reconnect: Duration, tombstone: Duration) {
+    /// Reaps failed members older than `reconnect` and left ones older than `tombstone`;
+    /// drops the records of members erased longer than `forget` ago (by then foca has
+    /// forgotten them too, so nothing stale can bring them back).
+    pub fn reap(&mut self, reconnect: Duration, tombstone: Duration, forget: Duration) {
         let now = self.now;
-        let expired: Vec<Arc<str>> = self
-            .records
-            .iter()
-            .filter(|(_, rec)| match rec.reported.as_ref().map(|m| m.status) {
-                Some(MemberStatus::Failed) => now.saturating_sub(rec.status_since) >= reconnect,
-                Some(MemberStatus::Left) => now.saturating_sub(rec.status_since) >= tombstone,
-                _ => false,
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
+        let local = self.local.name.clone();
+        let mut expired = Vec::new();
+        let mut forgotten = Vec::new();
+        for (name, rec) in &self.records {
+            let age = now.saturating_sub(rec.status_since);
+            match rec.reported.map(|m| m.status) {
+                Some(MemberStatus::Failed) if age >= reconnect => expired.push(name.clone()),
+                Some(MemberStatus::Left) if age >= tombstone => expired.push(name.clone()),
+                None if age >= forget && *name != local && !rec.up => forgotten.push(name.clone()),
+                _ => {}
+            }
+        }
         for name in expired {
             self.erase(&name);
+        }
+        for name in forgotten {
+            self.records.remove(&name);
         }
     }
 
@@ -333,22 +365,41 @@ impl SerfState {
             let Some(rec) = self.records.get_mut(&name) else {
                 continue;
             };
-            let next = rec.member();
-            let prev = rec.reported.take();
-            if prev.as_ref().map(|m| m.status) != next.as_ref().map(|m| m.status) {
+            let next = rec.current();
+            let prev = rec.reported;
+            if prev == next {
+                continue;
+            }
+            if prev.map(|m| m.status) != next.map(|m| m.status) {
                 rec.status_since = now;
             }
-            if let Some(event) = event_for(prev.as_ref(), next.as_ref()) {
+            let before = rec.member();
+            rec.reported = next;
+            let after = rec.member();
+            if let Some(event) = event_for(prev, next, before, after) {
                 events.push(event);
             }
-            rec.reported = next;
         }
         events
     }
 
     /// Every reportable member.
-    pub fn members(&self) -> impl Iterator<Item = &Member> {
-        self.records.values().filter_map(|r| r.reported.as_ref())
+    pub fn members(&self) -> impl Iterator<Item = Member> + '_ {
+        self.records.values().filter_map(|r| r.member())
+    }
+
+    /// Counts of reported members: (all, failed, left).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut counts = (0, 0, 0);
+        for r in self.records.values().filter_map(|r| r.reported) {
+            counts.0 += 1;
+            match r.status {
+                MemberStatus::Failed => counts.1 += 1,
+                MemberStatus::Left => counts.2 += 1,
+                _ => {}
+            }
+        }
+        counts
     }
 
     /// The latest intent, tags and coordinate of every member (push-pull).
@@ -391,8 +442,9 @@ impl SerfState {
             .iter()
             .filter(|(name, _)| **name != self.local.name)
             .filter_map(|(name, r)| {
-                let m = r.reported.as_ref()?;
-                (m.status == status).then(|| (name.clone(), m.addr))
+                let m = r.reported?;
+                let id = r.id.as_ref()?;
+                (m.status == status).then(|| (name.clone(), id.addr))
             })
             .collect()
     }
@@ -408,25 +460,142 @@ impl SerfState {
 }
 
 /// Serf's event for a change of reported state.
-fn event_for(prev: Option<&Member>, next: Option<&Member>) -> Option<MemberEvent> {
+fn event_for(
+    prev: Option<Reported>,
+    next: Option<Reported>,
+    before: Option<Member>,
+    after: Option<Member>,
+) -> Option<MemberEvent> {
     use MemberStatus::{Alive, Failed, Leaving, Left};
-    let changed = |p: &Member, m: &Member| {
-        p.tags != m.tags || p.addr != m.addr || p.generation != m.generation
-    };
-    match (prev, next) {
-        (None, None) => None,
+    let (p, m) = match (prev, next) {
+        (None, None) => return None,
         (None, Some(m)) => {
-            matches!(m.status, Alive | Leaving).then(|| MemberEvent::Join(m.clone()))
+            return matches!(m.status, Alive | Leaving).then_some(MemberEvent::Join(after?));
         }
-        (Some(p), None) => Some(MemberEvent::Reap(p.clone())),
-        (Some(p), Some(m)) => match (p.status, m.status) {
-            (Alive | Leaving, Alive | Leaving) => {
-                changed(p, m).then(|| MemberEvent::Update(m.clone()))
+        (Some(_), None) => return Some(MemberEvent::Reap(before?)),
+        (Some(p), Some(m)) => (p, m),
+    };
+    let changed = p.generation != m.generation || p.tags_version != m.tags_version;
+    let after = after?;
+    match (p.status, m.status) {
+        (Alive | Leaving, Alive | Leaving) => changed.then_some(MemberEvent::Update(after)),
+        (_, Alive | Leaving) => Some(MemberEvent::Join(after)),
+        (s, Failed) if s != Failed => Some(MemberEvent::Failed(after)),
+        (s, Left) if s != Left => Some(MemberEvent::Leave(after)),
+        _ => changed.then_some(MemberEvent::Update(after)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> SerfState {
+        SerfState::new(
+            NodeId::new("local", "127.0.0.1:1".parse().unwrap(), 1),
+            Duration::ZERO,
+        )
+    }
+
+    fn intent(node: &str, generation: u64, ltime: u64, kind: IntentKind) -> Item {
+        Item::Intent(Arc::new(Intent {
+            node: node.into(),
+            generation,
+            ltime,
+            kind,
+        }))
+    }
+
+    fn tags(node: &str, generation: u64) -> Item {
+        Item::Tags(Arc::new(Tags {
+            node: node.into(),
+            generation,
+            version: 1,
+            tags: BTreeMap::new(),
+        }))
+    }
+
+    fn status(s: &SerfState, name: &str) -> Option<MemberStatus> {
+        s.records
+            .get(name)
+            .and_then(|r| r.reported)
+            .map(|r| r.status)
+    }
+
+    #[test]
+    fn intents_resolve_the_same_in_any_order() {
+        let leave = || intent("b", 7, 5, IntentKind::Leave { prune: false });
+        let join = || intent("b", 7, 3, IntentKind::Join);
+        let b = NodeId::new("b", "127.0.0.2:1".parse().unwrap(), 7);
+        for order in [[leave(), join()], [join(), leave()]] {
+            let mut s = state();
+            // The leave intent may arrive before the member is known at all.
+            for item in order {
+                s.apply_item(item);
             }
-            (_, Alive | Leaving) => Some(MemberEvent::Join(m.clone())),
-            (s, Failed) if s != Failed => Some(MemberEvent::Failed(m.clone())),
-            (s, Left) if s != Left => Some(MemberEvent::Leave(m.clone())),
-            _ => changed(p, m).then(|| MemberEvent::Update(m.clone())),
-        },
+            s.apply_item(tags("b", 7));
+            s.set_liveness(&b, true);
+            s.take_events();
+            assert_eq!(status(&s, "b"), Some(MemberStatus::Leaving));
+            s.set_liveness(&b, false);
+            let events = s.take_events();
+            assert!(matches!(&events[..], [MemberEvent::Leave(m)] if m.name == "b"));
+            assert_eq!(status(&s, "b"), Some(MemberStatus::Left));
+            // A stale leave of an older generation changes nothing; a newer life rejoins.
+            assert!(!s.apply_item(intent("b", 6, 99, IntentKind::Leave { prune: false })));
+            let b2 = NodeId::new("b", "127.0.0.9:1".parse().unwrap(), 8);
+            s.set_liveness(&b2, true);
+            let events = s.take_events();
+            assert!(matches!(&events[..], [MemberEvent::Join(m)] if m.generation == 8));
+        }
+    }
+
+    #[test]
+    fn failed_then_reaped_then_forgotten() {
+        let mut s = state();
+        let c = NodeId::new("c", "127.0.0.3:1".parse().unwrap(), 1);
+        s.apply_item(tags("c", 1));
+        s.set_liveness(&c, true);
+        assert!(matches!(&s.take_events()[..], [MemberEvent::Join(_)]));
+        s.set_liveness(&c, false);
+        assert!(matches!(&s.take_events()[..], [MemberEvent::Failed(_)]));
+        assert_eq!(status(&s, "c"), Some(MemberStatus::Failed));
+        let (reconnect, tombstone, forget) = (
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+        );
+        s.now = Duration::from_secs(9);
+        s.reap(reconnect, tombstone, forget);
+        assert!(s.take_events().is_empty());
+        s.now = Duration::from_secs(10);
+        s.reap(reconnect, tombstone, forget);
+        let events = s.take_events();
+        assert!(matches!(&events[..], [MemberEvent::Reap(m)] if m.name == "c"));
+        assert!(s.records.contains_key("c"));
+        s.now = Duration::from_secs(70);
+        s.reap(reconnect, tombstone, forget);
+        assert!(!s.records.contains_key("c"));
+    }
+
+    #[test]
+    fn a_refuted_suspicion_restarts_and_accusers_are_counted_once() {
+        let mut s = state();
+        let accuse = |from: &str, incarnation| {
+            Item::Suspicion(Suspicion {
+                node: "d".into(),
+                incarnation,
+                from: from.into(),
+            })
+        };
+        assert!(s.apply_item(accuse("x", 0)));
+        assert!(!s.apply_item(accuse("x", 0)));
+        assert!(s.apply_item(accuse("y", 0)));
+        assert_eq!(s.suspicions["d"].accusers.len(), 2);
+        assert!(s.apply_item(accuse("z", 0)));
+        assert_eq!(s.suspicions["d"].accusers.len(), 3);
+        assert!(s.apply_item(accuse("x", 1)));
+        assert_eq!(s.suspicions["d"].accusers.len(), 1);
+        assert!(!s.apply_item(accuse("q", 0)));
     }
 }

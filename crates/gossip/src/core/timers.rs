@@ -14,6 +14,8 @@ pub(crate) enum TimerKind {
     Foca(foca::Timer<NodeId>),
     /// The (possibly moved) end of our suspicion of a member.
     SuspicionEnd(Arc<str>),
+    /// Remind a member we suspect that it should refute.
+    SuspicionNotice(Arc<str>),
     /// Send a nack if the indirect probe we relayed is still unanswered.
     Nack {
         target: Arc<str>,

@@ -125,11 +125,7 @@ impl Gossip {
         }
         let mut seed = [0u8; 32];
         rand::fill(&mut seed);
-        let identity = NodeId {
-            name: config.node_name.as_str().into(),
-            addr: advertise,
-            generation: unix_millis(),
-        };
+        let identity = NodeId::new(config.node_name.as_str(), advertise, unix_millis());
         let core = Core::new(
             CoreConfig {
                 identity,
@@ -184,8 +180,17 @@ impl Gossip {
         self.inner.origin.elapsed()
     }
 
-    /// Runs `f` on the core, then sends what it produced.
+    /// Runs `f` on the core, sends what it produced, and wakes the loop (the call may have
+    /// armed an earlier timer).
     fn with_core<R>(&self, f: impl FnOnce(&mut Core, Duration) -> R) -> R {
+        let result = self.drive(f);
+        self.inner.wake.notify_one();
+        result
+    }
+
+    /// Runs `f` on the core and sends what it produced (the loop's own calls: it looks at
+    /// the next deadline right after).
+    fn drive<R>(&self, f: impl FnOnce(&mut Core, Duration) -> R) -> R {
         let now = self.now();
         let (result, outputs) = {
             let mut core = self.core();
@@ -193,7 +198,6 @@ impl Gossip {
             (result, core.take_outputs())
         };
         self.dispatch(outputs);
-        self.inner.wake.notify_one();
         result
     }
 
@@ -210,7 +214,7 @@ impl Gossip {
                 received = self.inner.socket.recv_from(&mut buf) => match received {
                     Ok((len, _from)) => {
                         let data = &buf[..len];
-                        self.with_core(|core, now| core.handle_datagram(now, data));
+                        self.drive(|core, now| core.handle_datagram(now, data));
                     }
                     Err(e) => {
                         // ICMP errors surface here on some platforms; keep serving.
@@ -218,7 +222,17 @@ impl Gossip {
                     }
                 },
                 _ = tokio::time::sleep_until(sleep_until.into()) => {
-                    self.with_core(|core, now| core.handle_timers(now));
+                    // A member that was starved of CPU finds late timers and queued acks at
+                    // once: read the acks first, so late timers do not accuse peers that
+                    // answered in time (Lifeguard's point: the slow member is us).
+                    for _ in 0..256 {
+                        let Ok((len, _)) = self.inner.socket.try_recv_from(&mut buf) else {
+                            break;
+                        };
+                        let data = &buf[..len];
+                        self.drive(|core, now| core.handle_datagram(now, data));
+                    }
+                    self.drive(|core, now| core.handle_timers(now));
                 }
                 _ = self.inner.wake.notified() => {}
             }
@@ -516,5 +530,34 @@ fn failed_answer(node: &str, error: String) -> wire::KeyringAnswer {
         error: Some(error),
         keys: Vec::new(),
         primary: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyring::generate_key;
+
+    #[test]
+    fn the_keyring_file_wins_over_the_configured_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("serf/local.keyring");
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let mut config = GossipConfig::lan("a", addr, addr);
+        config.keyring_file = Some(path.clone());
+        assert!(initial_keyring(&config).unwrap().is_none());
+        assert!(!path.exists());
+
+        // No file yet: the configured key is used and persisted.
+        let first = generate_key();
+        config.keyring = Some(Keyring::from_base64(&first).unwrap());
+        let ring = initial_keyring(&config).unwrap().unwrap();
+        assert_eq!(ring.keys_base64(), vec![first.clone()]);
+        assert!(path.exists());
+
+        // The file exists: another configured key is ignored.
+        config.keyring = Some(Keyring::from_base64(&generate_key()).unwrap());
+        let ring = initial_keyring(&config).unwrap().unwrap();
+        assert_eq!(ring.keys_base64(), vec![first]);
     }
 }
