@@ -48,6 +48,11 @@ fn routes() -> BTreeSet<Route> {
             let end = after.find('"').unwrap();
             let route_path = &after[..end];
             let handlers = &after[end + 1..];
+            // A client agent's pass-through to a server (the server's own route is in the
+            // matrix; a client refuses to start with ACLs on).
+            if handlers.contains("forward::forward") {
+                continue;
+            }
             for method in ["get", "put", "post", "delete", "any"] {
                 let pattern = format!("{method}(");
                 let found = handlers.match_indices(&pattern).any(|(at, _)| {

@@ -582,3 +582,191 @@ async fn a_server_stopped_by_sigint_fails_unless_told_to_leave() {
         .await;
     }
 }
+
+/// `(name, status, address)` of every member `agent` knows.
+async fn member_addresses(agent: &TestAgent) -> Vec<(String, u64, String)> {
+    let answer = get(&agent.url("/v1/agent/members")).await.json();
+    answer
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["Name"].as_str().unwrap().to_string(),
+                m["Status"].as_u64().unwrap(),
+                m["Addr"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The nodes whose `web` instance `agent` answers with `?passing`.
+async fn passing_web(agent: &TestAgent) -> Vec<String> {
+    let answer = get(&agent.url("/v1/health/service/web?passing"))
+        .await
+        .json();
+    let mut nodes: Vec<String> = answer
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["Node"]["Node"].as_str().unwrap().to_string())
+        .collect();
+    nodes.sort();
+    nodes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_agents_fail_recover_leave_and_return_with_a_new_address() {
+    let cluster = TestCluster::start(3, &[]);
+    let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new("gossip-client")).collect();
+    let names = ["client-1", "client-2", "client-3"];
+    // Each client knows one gossip address only: server 1's.
+    let mut clients: Vec<TestAgent> = names
+        .iter()
+        .zip(&dirs)
+        .map(|(name, dir)| cluster.start_client(name, &[0], dir.path(), AgentPorts::free(), &[]))
+        .collect();
+    for (i, client) in clients.iter().enumerate() {
+        let registered = put(
+            &client.url("/v1/agent/service/register"),
+            format!(
+                r#"{{"Name": "web", "ID": "web-{i}", "Port": {}}}"#,
+                8080 + i
+            ),
+        )
+        .await;
+        assert_eq!(registered.status, 200, "{}", registered.body);
+    }
+    let server = cluster.agent(2);
+    eventually(Duration::from_secs(30), "six alive members", || async {
+        (members(server)
+            .await
+            .iter()
+            .filter(|(_, s)| *s == ALIVE)
+            .count()
+            == 6)
+            .then_some(())
+    })
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "three passing web instances",
+        || async { (passing_web(server).await == names).then_some(()) },
+    )
+    .await;
+    // A session of client-1's node (through client-1, bound to its serfHealth) holds a lock.
+    let created = put(&clients[0].url("/v1/session/create"), r#"{"Name": "c1"}"#).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let session = created.json()["ID"].as_str().unwrap().to_string();
+    let acquired = put(
+        &server.url(&format!("/v1/kv/c1-lock?acquire={session}")),
+        "x",
+    )
+    .await;
+    assert_eq!(acquired.body.trim(), "true");
+
+    // kill -9: failed, critical, out of `?passing` and DNS, its session ended.
+    clients[0].kill();
+    eventually(Duration::from_secs(30), "client-1 critical", || async {
+        (serf_health(server, "client-1").await.as_deref() == Some("critical")).then_some(())
+    })
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "client-1 out of ?passing",
+        || async { (passing_web(server).await == ["client-2", "client-3"]).then_some(()) },
+    )
+    .await;
+    let dns = proconsul_tests::dig::dig(server.dns_port, &["web.service.consul", "SRV"]);
+    let targets = dns.answers("SRV").join(" ");
+    assert!(
+        !targets.contains("client-1") && targets.contains("client-2"),
+        "{targets}"
+    );
+    eventually(Duration::from_secs(30), "the lock released", || async {
+        let kv = get(&server.url("/v1/kv/c1-lock")).await.json();
+        kv[0].get("Session").is_none().then_some(())
+    })
+    .await;
+
+    // SIGSTOP, then SIGCONT: failed, then alive and passing with no manual step.
+    clients[1].signal("STOP");
+    eventually(Duration::from_secs(30), "client-2 failed", || async {
+        members(server)
+            .await
+            .contains(&("client-2".to_string(), FAILED))
+            .then_some(())
+    })
+    .await;
+    clients[1].signal("CONT");
+    eventually(
+        Duration::from_secs(60),
+        "client-2 passing again",
+        || async {
+            (serf_health(server, "client-2").await.as_deref() == Some("passing")).then_some(())
+        },
+    )
+    .await;
+
+    // `leave`: left, and its node deregistered.
+    let output = clients[2].cli(&["leave"]);
+    assert!(output.status.success(), "{output:?}");
+    eventually(Duration::from_secs(30), "client-3 deregistered", || async {
+        (!catalog_nodes(server)
+            .await
+            .contains(&"client-3".to_string()))
+        .then_some(())
+    })
+    .await;
+    assert!(
+        members(server)
+            .await
+            .contains(&("client-3".to_string(), LEFT))
+    );
+
+    // client-1 comes back with the same name and data dir on another address: it simply
+    // replaces its old self (no name conflict), alive and passing at the new address.
+    let returned = TestAgent::launch(
+        &[],
+        Some("client-1"),
+        &[
+            &format!("-data-dir={}", dirs[0].path().display()),
+            "-bind=127.0.0.2",
+            &format!("-retry-join=127.0.0.1:{}", cluster.serf_port(0)),
+        ],
+        AgentPorts::free(),
+    );
+    clients[0] = returned;
+    clients[0].wait_until_ready();
+    eventually(
+        Duration::from_secs(30),
+        "client-1 alive at 127.0.0.2",
+        || async {
+            member_addresses(server)
+                .await
+                .contains(&("client-1".to_string(), ALIVE, "127.0.0.2".to_string()))
+                .then_some(())
+        },
+    )
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "client-1's node at its new address",
+        || async {
+            let node = get(&server.url("/v1/catalog/node/client-1")).await.json();
+            (node["Node"]["Address"] == "127.0.0.2"
+                && serf_health(server, "client-1").await.as_deref() == Some("passing"))
+            .then_some(())
+        },
+    )
+    .await;
+    let listed = member_addresses(server).await;
+    assert_eq!(
+        listed
+            .iter()
+            .filter(|(name, ..)| name == "client-1")
+            .count(),
+        1,
+        "{listed:?}"
+    );
+}

@@ -22,7 +22,8 @@ pub use error::GossipError;
 pub use identity::{NameKey, NodeId};
 pub use keyring::{Keyring, decode_key, generate_key};
 pub use member::{
-    GossipStats, KeyringOp, KeyringReport, Member, MemberEvent, MemberStatus, RttSample,
+    GossipStats, KeyringOp, KeyringReport, Member, MemberEvent, MemberStatus, NodeKeyring,
+    RttSample,
 };
 pub use runtime::Gossip;
 pub use wire::{MAX_COORDINATE, MAX_DATAGRAM, MAX_TAGS};

@@ -136,6 +136,18 @@ pub struct KeyringReport {
     pub num_nodes: usize,
     /// Members that answered with an error or not at all.
     pub num_err: usize,
+    /// Each member's own answer (filled for `List`), so that a caller can count a subset
+    /// of the pool (Consul's WAN view: the servers).
+    pub node_keys: BTreeMap<String, NodeKeyring>,
+}
+
+/// One member's keyring, as it answered a `List`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeKeyring {
+    /// Its keys, base64.
+    pub keys: Vec<String>,
+    /// Its primary key, base64.
+    pub primary: Option<String>,
 }
 
 impl KeyringReport {

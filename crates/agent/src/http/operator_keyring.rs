@@ -1,12 +1,13 @@
 //! `/v1/operator/keyring`: the gossip encryption keys of the LAN pool, listed, installed,
 //! made primary and removed on every member at once (`keyring:read`/`keyring:write`).
-//! Answers are Consul's `KeyringResponse` list, one entry per pool.
+//! Answers are Consul's `KeyringResponse` list, one entry per pool: the WAN pool (this
+//! datacenter's servers, which hold one keyring for both pools) first, then the LAN pool.
 
 use axum::body::Bytes;
 use axum::response::Response;
 use proconsul_acl::{Access, Permission};
 use proconsul_api::keyring::{KeyringRequest, KeyringResponse};
-use proconsul_gossip::KeyringOp;
+use proconsul_gossip::{KeyringOp, KeyringReport};
 
 use crate::http::context::Ctx;
 use crate::http::decode::decode_body;
@@ -90,14 +91,54 @@ async fn run(ctx: &Ctx, op: KeyringOp) -> Result<Response, ApiError> {
             details.join("; ")
         )));
     }
-    let answer = vec![KeyringResponse {
-        wan: false,
-        datacenter: ctx.agent.config.datacenter.clone(),
-        segment: String::new(),
-        messages: report.messages,
-        keys: report.keys,
-        primary_keys: report.primary_keys,
-        num_nodes: report.num_nodes,
-    }];
+    let datacenter = &ctx.agent.config.datacenter;
+    let servers: Vec<String> = gossip
+        .members()
+        .into_iter()
+        .filter(|member| {
+            member.status == proconsul_gossip::MemberStatus::Alive
+                && crate::membership::tags::is_server(&member.tags)
+        })
+        .map(|member| member.name)
+        .collect();
+    let answer = vec![
+        wan_view(&report, &servers, datacenter),
+        KeyringResponse {
+            wan: false,
+            datacenter: datacenter.clone(),
+            segment: String::new(),
+            messages: report.messages,
+            keys: report.keys,
+            primary_keys: report.primary_keys,
+            num_nodes: report.num_nodes,
+        },
+    ];
     Ok(json(&answer, ctx.options.pretty))
+}
+
+/// The WAN pool's answer, as Consul lists it first: the servers (named `node.dc`), whose
+/// one keyring serves both pools here, counted from their own answers.
+fn wan_view(report: &KeyringReport, servers: &[String], datacenter: &str) -> KeyringResponse {
+    let mut view = KeyringResponse {
+        wan: true,
+        datacenter: datacenter.to_string(),
+        num_nodes: servers.len(),
+        ..KeyringResponse::default()
+    };
+    for server in servers {
+        if let Some(error) = report.messages.get(server) {
+            view.messages
+                .insert(format!("{server}.{datacenter}"), error.clone());
+        }
+        let Some(answer) = report.node_keys.get(server) else {
+            continue;
+        };
+        for key in &answer.keys {
+            *view.keys.entry(key.clone()).or_default() += 1;
+        }
+        if let Some(primary) = &answer.primary {
+            *view.primary_keys.entry(primary.clone()).or_default() += 1;
+        }
+    }
+    view
 }

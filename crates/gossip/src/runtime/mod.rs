@@ -22,7 +22,9 @@ use crate::core::{Core, CoreConfig, Output};
 use crate::error::GossipError;
 use crate::identity::NodeId;
 use crate::keyring::Keyring;
-use crate::member::{GossipStats, KeyringOp, KeyringReport, Member, MemberEvent, RttSample};
+use crate::member::{
+    GossipStats, KeyringOp, KeyringReport, Member, MemberEvent, NodeKeyring, RttSample,
+};
 use crate::wire::{self, KeyringRequest, StreamMsg};
 
 /// Events kept for a lagging subscriber before it loses some.
@@ -480,12 +482,19 @@ impl Gossip {
                 continue;
             }
             if list {
-                for key in answer.keys {
-                    *report.keys.entry(key).or_default() += 1;
+                for key in &answer.keys {
+                    *report.keys.entry(key.clone()).or_default() += 1;
                 }
-                if let Some(primary) = answer.primary {
-                    *report.primary_keys.entry(primary).or_default() += 1;
+                if let Some(primary) = &answer.primary {
+                    *report.primary_keys.entry(primary.clone()).or_default() += 1;
                 }
+                report.node_keys.insert(
+                    answer.node,
+                    NodeKeyring {
+                        keys: answer.keys,
+                        primary: answer.primary,
+                    },
+                );
             }
         }
         Ok(report)
