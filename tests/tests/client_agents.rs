@@ -313,11 +313,12 @@ async fn a_client_moves_to_another_server_when_its_server_dies_and_keeps_its_ser
         .await
         .json();
     client.terminate();
-    let client = cluster.start_client("client-c", &[0], data.path(), ports, &[]);
+    let client = cluster.start_client("client-c", &[0], data.path(), ports, &["-ae-interval=2s"]);
     let services = get(&client.url("/v1/agent/services")).await.json();
     assert_eq!(services["api-1"]["Port"], 9000, "{services}");
     // A client leaves on SIGTERM (Consul's default), so the leader deregistered its
-    // node; back, it registers itself and its services again.
+    // node; back, it registers itself and its services again (the deregistration may
+    // land after its start-up registration: anti-entropy, every 2 s here, repairs it).
     let catalog_url = cluster.agent(2).url("/v1/catalog/node/client-c");
     eventually(
         "the restarted client's services in the catalog",
