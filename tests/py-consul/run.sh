@@ -73,6 +73,7 @@ PROCONSUL_LOG_DIR="$work/logs" "$python" -m pytest -p no:cacheprovider -q -rfEs 
     tests/api/test_status.py tests/api/test_agent.py tests/api/test_session.py tests/api/test_txn.py \
     tests/api/test_event.py tests/api/test_acl.py tests/api/test_acl_templated_policy.py \
     tests/api/test_snapshot.py tests/api/test_connect.py tests/api/test_coordinates.py \
+    tests/api/test_operator.py \
     "$@"
 status=$?
 set -e

@@ -76,6 +76,8 @@ async fn the_configuration_is_replicated_checked_and_set_and_read_by_the_cli() {
     // PUT as the Go client sends it: what is missing is Go's zero value.
     let written = put(&url, r#"{"CleanupDeadServers": false}"#).await;
     assert_eq!(written.status, 200, "{}", written.body);
+    // Consul answers `true` for a write without `?cas` (py-consul reads the boolean).
+    assert_eq!(written.body.trim(), "true");
     let config = get(&url).await.json();
     assert_eq!(config["CleanupDeadServers"], false);
     assert_eq!(config["LastContactThreshold"], "0s");
@@ -411,4 +413,44 @@ async fn a_dead_server_is_removed_only_with_cleanup_dead_servers() {
             assert!(raft_servers(watcher).await.contains(&dead_name));
         }
     }
+}
+
+#[tokio::test]
+async fn usage_counts_the_catalog_as_consul_does() {
+    let agent = TestAgent::start();
+    let register = |body: serde_json::Value| {
+        let url = agent.url("/v1/catalog/register");
+        async move {
+            let answer = put(&url, body.to_string()).await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+        }
+    };
+    for (id, name) in [("redis1", "redis"), ("redis2", "redis")] {
+        register(json!({"Node": "foobar", "Address": "192.168.10.10",
+            "Service": {"ID": id, "Service": name, "Port": 8000}}))
+        .await;
+    }
+    register(json!({"Node": "foobar", "Address": "192.168.10.10",
+        "Service": {"Kind": "connect-proxy", "ID": "proxy1", "Service": "proxy", "Port": 9000,
+            "Proxy": {"DestinationServiceName": "foo"}}}))
+    .await;
+    register(json!({"Node": "foobar", "Address": "192.168.10.10",
+        "Service": {"ID": "web-native", "Service": "web", "Port": 8002, "Connect": {"Native": true}}}))
+    .await;
+    let answer = get(&agent.url("/v1/operator/usage")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let body = answer.json();
+    let dc1 = &body["Usage"]["dc1"];
+    assert_eq!(dc1["Nodes"], 2, "{body}");
+    assert_eq!(dc1["Services"], 4, "{body}");
+    assert_eq!(dc1["ServiceInstances"], 5, "{body}");
+    assert_eq!(dc1["BillableServiceInstances"], 3, "{body}");
+    assert_eq!(
+        dc1["ConnectServiceInstances"],
+        json!({"api-gateway": 0, "connect-native": 1, "connect-proxy": 1,
+            "ingress-gateway": 0, "mesh-gateway": 0, "terminating-gateway": 0})
+    );
+    assert_eq!(body["KnownLeader"], true);
+    assert!(body["Index"].as_u64().unwrap() > 0);
+    assert!(answer.headers.get("x-consul-index").is_some());
 }

@@ -44,3 +44,38 @@ impl Default for AutopilotConfiguration {
         }
     }
 }
+
+/// One datacenter's catalog usage (`/v1/operator/usage`): the `api` package's
+/// `ServiceUsage`. The Enterprise partition and namespace breakdowns are `null` in
+/// Consul CE's shape here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ServiceUsage {
+    pub nodes: usize,
+    /// Distinct service names, `consul` included.
+    pub services: usize,
+    /// Service instances, `consul` included.
+    pub service_instances: usize,
+    /// Per Connect kind (`connect-proxy`, `connect-native`, the gateways), every kind
+    /// listed, zeros included.
+    pub connect_service_instances: std::collections::BTreeMap<String, usize>,
+    /// Instances of typical services (not proxies or gateways; Connect-native counts),
+    /// without the `consul` service.
+    pub billable_service_instances: usize,
+    pub partition_namespace_services: Option<std::collections::BTreeMap<String, usize>>,
+    pub partition_namespace_service_instances: Option<std::collections::BTreeMap<String, usize>>,
+    pub partition_namespace_connect_service_instances:
+        Option<std::collections::BTreeMap<String, usize>>,
+    pub partition_namespace_billable_service_instances:
+        Option<std::collections::BTreeMap<String, usize>>,
+}
+
+/// The body of `GET /v1/operator/usage`: usage per datacenter, with the `QueryMeta`
+/// Consul embeds (`Index`, `KnownLeader`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UsageResponse {
+    pub usage: std::collections::BTreeMap<String, ServiceUsage>,
+    #[serde(flatten)]
+    pub meta: crate::query::BodyQueryMeta,
+}

@@ -26,6 +26,7 @@ mod session;
 mod snapshot;
 mod state;
 mod txn;
+mod usage;
 
 pub use acl::{
     ACL_ANONYMOUS_DELETE, ACL_AUTH_METHOD_DELETE_NOT_FOUND, ACL_BINDING_RULE_DELETE_NOT_FOUND,

@@ -40,6 +40,7 @@ mod near;
 mod operator;
 mod operator_autopilot;
 mod operator_keyring;
+mod operator_usage;
 pub mod origin;
 mod prepared_query;
 pub mod query;
@@ -193,6 +194,7 @@ fn server_routes(agent: &AppState) -> Router<AppState> {
             get(operator::configuration),
         )
         .timed_route("/v1/operator/raft/peer", delete(operator::remove_peer))
+        .timed_route("/v1/operator/usage", get(operator_usage::usage))
         .timed_route(
             "/v1/operator/keyring",
             get(operator_keyring::list)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use proconsul_acl::{Access, Permission};
 use proconsul_api::duration::{format_duration, parse_duration};
 use proconsul_api::go_time::GoTime;
@@ -119,11 +119,8 @@ pub async fn set_configuration(ctx: Ctx, body: Bytes) -> Result<Response, ApiErr
         CommandOutcome::Rejected(reason) => return Err(ApiError::internal(reason)),
         _ => true,
     };
-    if cas.is_some() {
-        Ok(json(&applied, ctx.options.pretty))
-    } else {
-        Ok(().into_response())
-    }
+    // Consul answers the check-and-set's outcome, and `true` for a plain write.
+    Ok(json(&(applied || cas.is_none()), ctx.options.pretty))
 }
 
 /// A server's figures common to the health and state answers.

@@ -234,7 +234,7 @@ async fn explain(ctx: Ctx, Path(id_or_name): Path<String>) -> Result<Response, A
 }
 
 /// The `QueryMeta` Consul embeds in execute and explain bodies.
-fn body_meta(meta: &QueryMeta) -> BodyQueryMeta {
+pub(crate) fn body_meta(meta: &QueryMeta) -> BodyQueryMeta {
     BodyQueryMeta {
         index: meta.index.max(1),
         last_contact: u64::try_from(meta.last_contact.as_nanos()).unwrap_or(u64::MAX),
