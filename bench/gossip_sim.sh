@@ -10,13 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bench="${1:-target/release/proconsul-bench}"
 if [ -n "${GOSSIP_QUICK:-}" ]; then
-    sizes="${GOSSIP_SIZES:-100 1000}"; hours="${GOSSIP_HOURS_SECONDS:-300}"; many=10; few=2
+    sizes="${GOSSIP_SIZES:-100 1000}"; hours="${GOSSIP_HOURS_SECONDS:-300}"
+    many=10; few=2; big=1
 else
-    sizes="${GOSSIP_SIZES:-100 1000 2000}"; hours="${GOSSIP_HOURS_SECONDS:-3600}"; many=20; few=5
+    sizes="${GOSSIP_SIZES:-100 1000 2000}"; hours="${GOSSIP_HOURS_SECONDS:-3600}"
+    many=20; few=5; big=3
 fi
 
 trials_for() {
-    if [ "$1" -le 100 ]; then echo "$many"; elif [ "$1" -le 1000 ]; then echo "$few"; else echo 1; fi
+    if [ "$1" -le 100 ]; then echo "$many"; elif [ "$1" -le 1000 ]; then echo "$few"; else echo "$big"; fi
 }
 
 echo "## Gossip failure detection (simulated)"
@@ -26,8 +28,9 @@ echo "runs in one process on virtual time (\`proconsul_gossip::sim\`): latency 0
 echo "timing (probe 1 s, timeout 500 ms, suspicion ×4, gossip 200 ms × 3, push-pull 30 s scaled past 32"
 echo "members). Each trial starts a settled cluster (seed = trial number), measures traffic for 30 s,"
 echo "kills one member and runs until every other member reports it failed. \"All know\" is that time"
-echo "per trial (with few trials its p99 is the slowest trial); \"per member\" pools every member's own detection time. Bytes per second per member are"
-echo "datagrams and push-pull frames in steady state. Command: \`$bench gossip-sim --scenario detection"
+echo "per trial (nearest rank: with few trials the p99 is the slowest trial); \"per member\" pools every"
+echo "member's own detection time. Bytes per second per member are datagrams and push-pull frames in"
+echo "steady state. Command: \`$bench gossip-sim --scenario detection"
 echo "--members N --trials T\`."
 echo
 echo "| Members | Trials | Loss | All know, median (s) | All know, p99 (s) | Per member, median (s) | Per member, p99 (s) | Bytes/s per member | False failures | Wall (s) |"

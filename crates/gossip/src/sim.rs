@@ -182,6 +182,8 @@ pub struct SimTraffic {
     pub datagrams: u64,
     /// Their bytes.
     pub datagram_bytes: u64,
+    /// The largest datagram sent.
+    pub largest_datagram: usize,
     /// Datagrams the network lost.
     pub lost: u64,
     /// Bytes of TCP frames (push-pull, fallback probes).
@@ -452,6 +454,7 @@ impl Simulation {
                     };
                     self.traffic.datagrams += 1;
                     self.traffic.datagram_bytes += data.len() as u64;
+                    self.traffic.largest_datagram = self.traffic.largest_datagram.max(data.len());
                     let lost = self.config.loss > 0.0
                         && self.rng.random_range(0.0..1.0) < self.config.loss;
                     let blocked = self.nodes[node].udp_blocked || self.nodes[to].udp_blocked;

@@ -64,6 +64,10 @@ fn no_false_failures_with_five_percent_loss() {
     );
     let traffic = sim.traffic();
     assert!(traffic.lost > 0 && traffic.rtt_samples > 0);
+    assert!(
+        traffic.largest_datagram <= proconsul_gossip::MAX_DATAGRAM,
+        "{traffic:?}"
+    );
 }
 
 #[test]
@@ -266,4 +270,21 @@ fn failed_and_left_members_are_reaped_after_their_timeouts() {
     // Nothing brings them back.
     sim.run_for(secs(120));
     assert!(gone(&sim, 3) && gone(&sim, 4));
+}
+
+#[test]
+fn encrypted_gossip_keeps_datagrams_within_1400_bytes() {
+    let mut config = SimConfig::lan(100, 11);
+    config.encrypt = true;
+    let mut sim = settled(config);
+    sim.kill(1);
+    assert!(sim.run_until(sim.now() + secs(30), |s| {
+        s.all_running_see(1, MemberStatus::Failed)
+    }));
+    let traffic = sim.traffic();
+    assert!(traffic.largest_datagram > 200, "{traffic:?}");
+    assert!(
+        traffic.largest_datagram <= proconsul_gossip::MAX_DATAGRAM,
+        "{traffic:?}"
+    );
 }
