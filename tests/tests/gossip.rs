@@ -654,6 +654,21 @@ async fn client_agents_fail_recover_leave_and_return_with_a_new_address() {
         || async { (passing_web(server).await == names).then_some(()) },
     )
     .await;
+    // Servers count the pool's alive members by role (`consul.members.*`).
+    eventually(Duration::from_secs(40), "members gauges", || async {
+        let metrics = get(&server.url("/v1/agent/metrics")).await.json();
+        let gauge = |suffix: &str| {
+            metrics["Gauges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|g| g["Name"].as_str().unwrap().ends_with(suffix))
+                .map(|g| g["Value"].as_f64().unwrap())
+        };
+        (gauge("members.clients") == Some(3.0) && gauge("members.servers") == Some(3.0))
+            .then_some(())
+    })
+    .await;
     // A session of client-1's node (through client-1, bound to its serfHealth) holds a lock.
     let created = put(&clients[0].url("/v1/session/create"), r#"{"Name": "c1"}"#).await;
     assert_eq!(created.status, 200, "{}", created.body);

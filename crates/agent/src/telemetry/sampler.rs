@@ -70,7 +70,6 @@ impl Gauges {
             self.goroutines.set(tasks as f64);
         }
         self.gc_pause.set(0.0);
-        self.clients.set(0.0);
         self.version.set(1.0);
         self.session_ttls.set(agent.sessions.armed() as f64);
         // The catalog's gauges are a server's (Consul's clients do not emit them).
@@ -82,7 +81,20 @@ impl Gauges {
         self.services.set(counts.services as f64);
         self.service_instances.set(counts.service_instances as f64);
         self.kv_entries.set(counts.kv_entries as f64);
-        self.servers.set(consensus.voters().len() as f64);
+        // Consul counts the alive members of the LAN pool, by role.
+        let (mut servers, mut clients) = (0usize, 0usize);
+        for member in agent.gossip.members() {
+            if member.status != proconsul_gossip::MemberStatus::Alive {
+                continue;
+            }
+            if crate::membership::tags::is_server(&member.tags) {
+                servers += 1;
+            } else {
+                clients += 1;
+            }
+        }
+        self.servers.set(servers as f64);
+        self.clients.set(clients as f64);
         match consensus.health_if_leader() {
             Some(health) => {
                 self.autopilot_healthy
