@@ -3,7 +3,7 @@
 # membership core the agent runs, N members in one process, virtual time, seeded. Prints a
 # Markdown section for docs/BENCHMARKS.md.
 # Usage: bench/gossip_sim.sh [path/to/proconsul-bench]
-# About 40 minutes on 2 cores; GOSSIP_QUICK=1 (what bench/run.sh uses) takes about 5.
+# About 12 minutes on 2 cores; GOSSIP_QUICK=1 (what bench/run.sh uses) takes about 2.
 # Sizes: GOSSIP_SIZES (default "100 1000 2000"); a simulation holds N² member records
 # (about 0.45 KB each), so 5,000 members need about 11 GiB: add 5000 on a machine with room.
 set -euo pipefail
