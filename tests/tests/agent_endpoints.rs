@@ -253,7 +253,8 @@ async fn wrong_methods_get_405_with_allow() {
 #[tokio::test]
 async fn ttl_checks_expire_to_critical_unless_renewed() {
     let agent = TestAgent::start();
-    let body = json!({"Name": "beat", "TTL": "300ms", "Status": "passing"});
+    // A TTL long enough that renewals every 400 ms keep it passing on a loaded machine.
+    let body = json!({"Name": "beat", "TTL": "2s", "Status": "passing"});
     assert_eq!(
         put(&agent.url("/v1/agent/check/register"), body.to_string())
             .await
@@ -266,8 +267,8 @@ async fn ttl_checks_expire_to_critical_unless_renewed() {
         "passing"
     );
     // Renewing keeps it passing past its first deadline.
-    for _ in 0..4 {
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    for _ in 0..8 {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
         assert_eq!(
             put(&agent.url("/v1/agent/check/pass/beat"), "")
                 .await
@@ -279,12 +280,29 @@ async fn ttl_checks_expire_to_critical_unless_renewed() {
         status(get(&agent.url("/v1/agent/checks")).await.json()),
         "passing"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    let checks = get(&agent.url("/v1/agent/checks")).await.json();
-    assert_eq!(status(checks.clone()), "critical");
+    // Without renewals it expires.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let checks = loop {
+        let checks = get(&agent.url("/v1/agent/checks")).await.json();
+        if status(checks.clone()) == "critical" {
+            break checks;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never expired: {checks}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
     assert_eq!(checks["beat"]["Output"], "TTL expired");
-    let catalog = get(&agent.url("/v1/health/state/critical")).await.json();
-    assert_eq!(catalog[0]["CheckID"], "beat");
+    // The catalog follows.
+    loop {
+        let catalog = get(&agent.url("/v1/health/state/critical")).await.json();
+        if catalog[0]["CheckID"] == "beat" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "catalog: {catalog}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     // A pass brings it back.
     put(&agent.url("/v1/agent/check/pass/beat"), "").await;
     assert_eq!(

@@ -18,6 +18,15 @@ async fn a_service_deleted_behind_the_agents_back_comes_back() {
     let agent = TestAgent::start_with(&["-ae-interval=300ms"]);
     let body = json!({"Name": "web", "Check": {"TTL": "60s", "Status": "passing"}});
     put(&agent.url("/v1/agent/service/register"), body.to_string()).await;
+    // The agent's registration first reaches the catalog.
+    let catalog_url = agent.url("/v1/catalog/service/web");
+    eventually("web in the catalog", async || {
+        get(&catalog_url).await.json()[0]["CreateIndex"].is_u64()
+    })
+    .await;
+    let first = get(&catalog_url).await.json()[0]["CreateIndex"]
+        .as_u64()
+        .unwrap();
     let deregister = json!({"Node": agent.node_name, "ServiceID": "web"});
     assert_eq!(
         put(&agent.url("/v1/catalog/deregister"), deregister.to_string())
@@ -25,17 +34,12 @@ async fn a_service_deleted_behind_the_agents_back_comes_back() {
             .body,
         "true"
     );
-    assert_eq!(
-        get(&agent.url("/v1/catalog/service/web")).await.json(),
-        json!([])
-    );
+    // Registered again (a later CreateIndex), with its passing check.
     let url = agent.url("/v1/health/service/web?passing");
     eventually("web is re-registered with its passing check", async || {
-        get(&url)
-            .await
-            .json()
-            .as_array()
-            .is_some_and(|e| e.len() == 1)
+        let entries = get(&url).await.json();
+        entries.as_array().is_some_and(|e| e.len() == 1)
+            && entries[0]["Service"]["CreateIndex"].as_u64() > Some(first)
     })
     .await;
     // The server's own entries are left alone.
@@ -78,6 +82,13 @@ async fn tag_override_keeps_tags_set_through_the_catalog() {
     for (name, override_tags) in [("keeps", true), ("resets", false)] {
         let body = json!({"Name": name, "Tags": ["v1"], "EnableTagOverride": override_tags});
         put(&agent.url("/v1/agent/service/register"), body.to_string()).await;
+        // The agent's own registration reaches the catalog first; the retag below then
+        // changes what is there (and cannot be overwritten by a late first sync).
+        let url = agent.url(&format!("/v1/catalog/service/{name}"));
+        eventually("the agent's registration in the catalog", async || {
+            get(&url).await.json()[0]["ServiceTags"] == json!(["v1"])
+        })
+        .await;
         let retag = json!({"Node": agent.node_name, "Address": "127.0.0.1", "SkipNodeUpdate": true,
                            "Service": {"ID": name, "Service": name, "Tags": ["v2"], "EnableTagOverride": override_tags}});
         put(&agent.url("/v1/catalog/register"), retag.to_string()).await;

@@ -57,6 +57,30 @@ async fn serf_health(agent: &TestAgent, node: &str) -> Option<String> {
         .map(|check| check["Status"].as_str().unwrap().to_string())
 }
 
+/// Waits until `agent` lists member `name` with `status` (fails after `within`).
+async fn until_member(agent: &TestAgent, name: &str, status: u64, within: Duration) {
+    eventually(
+        within,
+        &format!("member {name} with status {status}"),
+        || async {
+            members(agent)
+                .await
+                .iter()
+                .any(|(member, found)| member == name && *found == status)
+                .then_some(())
+        },
+    )
+    .await
+}
+
+/// Waits until `node`'s `serfHealth` in `agent`'s catalog is `status` (fails after `within`).
+async fn until_serf_health(agent: &TestAgent, node: &str, status: &str, within: Duration) {
+    eventually(within, &format!("{node}'s serfHealth {status}"), || async {
+        (serf_health(agent, node).await.as_deref() == Some(status)).then_some(())
+    })
+    .await
+}
+
 /// The nodes of `agent`'s catalog.
 async fn catalog_nodes(agent: &TestAgent) -> Vec<String> {
     let answer = get(&agent.url("/v1/catalog/nodes")).await;
@@ -125,10 +149,7 @@ async fn servers_meet_through_gossip_and_the_leader_reconciles_them() {
     for i in 0..3 {
         let agent = cluster.agent(i);
         for name in names(&cluster) {
-            eventually(Duration::from_secs(30), "serfHealth passing", || async {
-                (serf_health(agent, &name).await.as_deref() == Some("passing")).then_some(())
-            })
-            .await;
+            until_serf_health(agent, &name, "passing", Duration::from_secs(30)).await;
         }
         let consul = get(&agent.url("/v1/catalog/service/consul")).await.json();
         assert_eq!(consul.as_array().unwrap().len(), 3, "{consul}");
@@ -177,10 +198,7 @@ async fn a_killed_server_turns_critical_and_comes_back_passing() {
     let victim_name = cluster.name(victim).to_string();
     {
         let agent = cluster.agent(watcher);
-        eventually(Duration::from_secs(30), "the victim passing", || async {
-            (serf_health(agent, &victim_name).await.as_deref() == Some("passing")).then_some(())
-        })
-        .await;
+        until_serf_health(agent, &victim_name, "passing", Duration::from_secs(30)).await;
     }
     // A session on the victim's node (bound to its serfHealth, the default) holds a lock.
     let session = {
@@ -199,17 +217,8 @@ async fn a_killed_server_turns_critical_and_comes_back_passing() {
     cluster.kill(victim);
     {
         let agent = cluster.agent(watcher);
-        eventually(Duration::from_secs(30), "the victim failed", || async {
-            members(agent)
-                .await
-                .contains(&(victim_name.clone(), FAILED))
-                .then_some(())
-        })
-        .await;
-        eventually(Duration::from_secs(30), "serfHealth critical", || async {
-            (serf_health(agent, &victim_name).await.as_deref() == Some("critical")).then_some(())
-        })
-        .await;
+        until_member(agent, &victim_name, FAILED, Duration::from_secs(30)).await;
+        until_serf_health(agent, &victim_name, "critical", Duration::from_secs(30)).await;
         // Its node stays in the catalog, and `?passing` leaves its consul service out.
         assert!(catalog_nodes(agent).await.contains(&victim_name));
         // Its session ended and released the lock.
@@ -243,25 +252,8 @@ async fn a_killed_server_turns_critical_and_comes_back_passing() {
     }
     cluster.restart_and_wait(victim);
     let agent = cluster.agent(watcher);
-    eventually(
-        Duration::from_secs(30),
-        "the victim alive again",
-        || async {
-            members(agent)
-                .await
-                .contains(&(victim_name.clone(), ALIVE))
-                .then_some(())
-        },
-    )
-    .await;
-    eventually(
-        Duration::from_secs(30),
-        "serfHealth passing again",
-        || async {
-            (serf_health(agent, &victim_name).await.as_deref() == Some("passing")).then_some(())
-        },
-    )
-    .await;
+    until_member(agent, &victim_name, ALIVE, Duration::from_secs(30)).await;
+    until_serf_health(agent, &victim_name, "passing", Duration::from_secs(30)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -282,37 +274,11 @@ async fn a_paused_server_fails_and_resumes_alive_with_no_manual_step() {
     })
     .await;
     cluster.agent(paused).signal("STOP");
-    eventually(
-        Duration::from_secs(30),
-        "the paused server failed",
-        || async {
-            members(watcher)
-                .await
-                .contains(&(name.clone(), FAILED))
-                .then_some(())
-        },
-    )
-    .await;
+    // A loaded watcher probes more slowly (Lifeguard's awareness): a generous deadline.
+    until_member(watcher, &name, FAILED, Duration::from_secs(60)).await;
     cluster.agent(paused).signal("CONT");
-    eventually(
-        Duration::from_secs(60),
-        "the resumed server alive",
-        || async {
-            members(watcher)
-                .await
-                .contains(&(name.clone(), ALIVE))
-                .then_some(())
-        },
-    )
-    .await;
-    eventually(
-        Duration::from_secs(30),
-        "its serfHealth passing",
-        || async {
-            (serf_health(watcher, &name).await.as_deref() == Some("passing")).then_some(())
-        },
-    )
-    .await;
+    until_member(watcher, &name, ALIVE, Duration::from_secs(60)).await;
+    until_serf_health(watcher, &name, "passing", Duration::from_secs(30)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -337,13 +303,7 @@ async fn leave_deregisters_the_node() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("Graceful leave complete"));
     cluster.forget(leaving);
     let watcher = cluster.agent(leader);
-    eventually(Duration::from_secs(30), "the leaver left", || async {
-        members(watcher)
-            .await
-            .contains(&(leaving_name.clone(), LEFT))
-            .then_some(())
-    })
-    .await;
+    until_member(watcher, &leaving_name, LEFT, Duration::from_secs(30)).await;
     eventually(
         Duration::from_secs(30),
         "the leaver deregistered",
@@ -367,17 +327,7 @@ async fn force_leave_prune_erases_a_failed_member() {
     }
     cluster.kill(killed);
     let watcher = cluster.agent(leader);
-    eventually(
-        Duration::from_secs(30),
-        "the killed server failed",
-        || async {
-            members(watcher)
-                .await
-                .contains(&(killed_name.clone(), FAILED))
-                .then_some(())
-        },
-    )
-    .await;
+    until_member(watcher, &killed_name, FAILED, Duration::from_secs(30)).await;
     let unknown = watcher.cli(&["force-leave", "no-such-node"]);
     assert_eq!(unknown.status.code(), Some(1));
     let output = watcher.cli(&["force-leave", "-prune", &killed_name]);
@@ -569,17 +519,7 @@ async fn a_server_stopped_by_sigint_fails_unless_told_to_leave() {
         }
         cluster.agent(stopped).signal("INT");
         let watcher = cluster.agent(leader);
-        eventually(
-            Duration::from_secs(30),
-            "the stopped server's status",
-            || async {
-                members(watcher)
-                    .await
-                    .contains(&(name.clone(), expected))
-                    .then_some(())
-            },
-        )
-        .await;
+        until_member(watcher, &name, expected, Duration::from_secs(30)).await;
     }
 }
 
@@ -682,10 +622,7 @@ async fn client_agents_fail_recover_leave_and_return_with_a_new_address() {
 
     // kill -9: failed, critical, out of `?passing` and DNS, its session ended.
     clients[0].kill();
-    eventually(Duration::from_secs(30), "client-1 critical", || async {
-        (serf_health(server, "client-1").await.as_deref() == Some("critical")).then_some(())
-    })
-    .await;
+    until_serf_health(server, "client-1", "critical", Duration::from_secs(30)).await;
     eventually(
         Duration::from_secs(30),
         "client-1 out of ?passing",
@@ -706,22 +643,9 @@ async fn client_agents_fail_recover_leave_and_return_with_a_new_address() {
 
     // SIGSTOP, then SIGCONT: failed, then alive and passing with no manual step.
     clients[1].signal("STOP");
-    eventually(Duration::from_secs(30), "client-2 failed", || async {
-        members(server)
-            .await
-            .contains(&("client-2".to_string(), FAILED))
-            .then_some(())
-    })
-    .await;
+    until_member(server, "client-2", FAILED, Duration::from_secs(30)).await;
     clients[1].signal("CONT");
-    eventually(
-        Duration::from_secs(60),
-        "client-2 passing again",
-        || async {
-            (serf_health(server, "client-2").await.as_deref() == Some("passing")).then_some(())
-        },
-    )
-    .await;
+    until_serf_health(server, "client-2", "passing", Duration::from_secs(60)).await;
 
     // `leave`: left, and its node deregistered.
     let output = clients[2].cli(&["leave"]);
