@@ -33,17 +33,23 @@ const FORMING_INTERVAL: Duration = Duration::from_secs(1);
 
 /// `host` → `host:8300`; an address with a port is kept as it is.
 pub fn with_default_port(addr: &str) -> String {
+    with_port_unless_given(addr, DEFAULT_SERVER_PORT)
+}
+
+/// `host` → `host:port` and `ip` → `ip:port` (`[ip]:port` for IPv6); an address that has
+/// a port keeps it. Server RPC and gossip join addresses both take this form.
+pub fn with_port_unless_given(addr: &str, port: u16) -> String {
     let addr = addr.trim();
     if addr.parse::<std::net::SocketAddr>().is_ok() {
         return addr.to_string();
     }
     if let Ok(ip) = addr.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
-        return std::net::SocketAddr::new(ip, DEFAULT_SERVER_PORT).to_string();
+        return std::net::SocketAddr::new(ip, port).to_string();
     }
     if addr.contains(':') {
         addr.to_string()
     } else {
-        format!("{addr}:{DEFAULT_SERVER_PORT}")
+        format!("{addr}:{port}")
     }
 }
 
@@ -311,7 +317,7 @@ impl Consensus {
 
 #[cfg(test)]
 mod tests {
-    use super::with_default_port;
+    use super::{with_default_port, with_port_unless_given};
 
     #[test]
     fn addresses_get_the_server_port_when_they_have_none() {
@@ -321,5 +327,7 @@ mod tests {
         assert_eq!(with_default_port("[::1]:9300"), "[::1]:9300");
         assert_eq!(with_default_port("server-1"), "server-1:8300");
         assert_eq!(with_default_port("server-1:9300"), "server-1:9300");
+        assert_eq!(with_port_unless_given(" [::1] ", 8301), "[::1]:8301");
+        assert_eq!(with_port_unless_given("gossip-1", 8301), "gossip-1:8301");
     }
 }

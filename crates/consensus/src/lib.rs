@@ -27,6 +27,7 @@ mod timing;
 mod types;
 
 pub use autopilot::{ClusterHealth, ServerHealth};
+pub use discovery::with_port_unless_given;
 pub use error::ConsensusError;
 pub use node::{
     Applied, ClusterOptions, Consensus, ConsensusConfig, LeaderInfo, RaftConfiguration, RaftServer,

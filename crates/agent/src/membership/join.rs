@@ -18,23 +18,14 @@ const BRIDGE_INTERVAL: Duration = Duration::from_secs(2);
 
 /// `host[:port]` resolved, with the LAN gossip port when none is given.
 pub async fn resolve(addr: &str) -> Result<Vec<SocketAddr>, String> {
-    let addr = addr.trim();
-    if let Ok(socket) = addr.parse::<SocketAddr>() {
+    let with_port = proconsul_consensus::with_port_unless_given(addr, DEFAULT_SERF_LAN_PORT);
+    if let Ok(socket) = with_port.parse::<SocketAddr>() {
         return Ok(vec![socket]);
     }
-    let bare = addr.trim_matches(['[', ']']);
-    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, DEFAULT_SERF_LAN_PORT)]);
-    }
-    let with_port = if addr.contains(':') {
-        addr.to_string()
-    } else {
-        format!("{addr}:{DEFAULT_SERF_LAN_PORT}")
-    };
     tokio::net::lookup_host(&with_port)
         .await
         .map(Iterator::collect)
-        .map_err(|error| format!("{addr}: {error}"))
+        .map_err(|error| format!("{}: {error}", addr.trim()))
 }
 
 /// Joins the pool through `addrs`; how many members answered.
