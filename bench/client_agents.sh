@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Real processes: 3 servers and N client agents (default 50) on loopback, each client joined
 # through one server's gossip address. After they settle, reports the idle resident memory
-# of each client agent (median, max) and the CPU the servers and the clients spent over a
-# measured idle window (gossip, anti-entropy, coordinate reports: what an idle cluster costs).
+# of each client agent (median, max), its proportional (PSS) and private (USS) parts, and
+# the CPU the servers and the clients spent over a measured idle window (gossip,
+# anti-entropy, coordinate reports: what an idle cluster costs).
 #
 #   bench/client_agents.sh [path/to/proconsul] [clients] [idle seconds]
 #
-# Build first: cargo build --release --bin proconsul (the default path is the release one).
+# Build first: cargo build --profile dist --bin proconsul (the shipping build, with
+# link-time optimisation; the default path is its binary).
 set -euo pipefail
-proconsul="${1:-target/release/proconsul}"
+proconsul="${1:-target/dist/proconsul}"
 clients="${2:-50}"
 idle="${3:-60}"
-[ -x "$proconsul" ] || { echo "no binary at $proconsul (cargo build --release --bin proconsul)" >&2; exit 1; }
+[ -x "$proconsul" ] || { echo "no binary at $proconsul (cargo build --profile dist --bin proconsul)" >&2; exit 1; }
 work="$(mktemp -d)"
 pids=()
 cleanup() {
@@ -24,6 +26,11 @@ port=22000
 next_port() { port=$((port + 1)); }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# Proportional set size: shared pages (the binary's code) divided among the processes.
+pss_kb() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
+# Unique set size: the pages only this process maps (what one more client costs).
+uss_kb() { awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' "/proc/$1/smaps_rollup"; }
+median_of() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 server_serf=()
 server_pids=()
@@ -71,10 +78,13 @@ hz=$(getconf CLK_TCK)
 rss=$(for p in "${client_pids[@]}"; do rss_kb "$p"; done | sort -n)
 median=$(echo "$rss" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 max=$(echo "$rss" | tail -1)
+pss=$(for p in "${client_pids[@]}"; do pss_kb "$p"; done | median_of)
+uss=$(for p in "${client_pids[@]}"; do uss_kb "$p"; done | median_of)
 server_rss=$(for p in "${server_pids[@]}"; do rss_kb "$p"; done | sort -n | tail -1)
 awk -v s=$((s1 - s0)) -v c=$((c1 - c0)) -v hz="$hz" -v t="$idle" -v n="$clients" \
-    -v med="$median" -v max="$max" -v srv="$server_rss" 'BEGIN {
+    -v med="$median" -v max="$max" -v srv="$server_rss" -v pss="$pss" -v uss="$uss" 'BEGIN {
     printf "client agent RSS idle: median %.1f MB, max %.1f MB (%d clients)\n", med/1024, max/1024, n
+    printf "client agent PSS idle: median %.1f MB; USS (private): median %.1f MB\n", pss/1024, uss/1024
     printf "server RSS (largest): %.1f MB\n", srv/1024
     printf "CPU over %ds idle: 3 servers %.2f%% of one core each, clients %.3f%% each\n", t, 100*s/hz/t/3, 100*c/hz/t/n
 }'
