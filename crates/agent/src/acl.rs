@@ -12,6 +12,7 @@ use proconsul_api::AgentService;
 use proconsul_api::go_time::GoTime;
 use proconsul_state::State;
 
+use crate::client_token_resolver::ClientTokenResolver;
 use crate::token_resolver::{AclVersion, ResolveError, TokenResolver};
 
 /// Where a request's token came from does not matter past this point; only its secret.
@@ -33,9 +34,11 @@ pub struct Authorizer {
 }
 
 /// A token resolved against the ACL tables, kept current across a blocking query's
-/// wake-ups ([`Authorizer::refresh`]).
+/// wake-ups ([`Authorizer::refresh`]), or resolved by a server for a client agent.
 struct Resolved {
-    resolver: Arc<TokenResolver>,
+    /// `None` on a client agent: the token was resolved by a server (a client serves
+    /// no blocking queries over the catalog, so nothing refreshes it).
+    resolver: Option<Arc<TokenResolver>>,
     secret: Option<String>,
     /// The token's authorizer and the ACL version it was built at (replaced by
     /// [`Authorizer::refresh`]; the lock is held only for a check).
@@ -78,9 +81,35 @@ impl Authorizer {
             .map_err(acl_not_found)?;
         Ok(Authorizer {
             acl: Some(Resolved {
-                resolver: resolver.clone(),
+                resolver: Some(resolver.clone()),
                 secret,
                 current: Mutex::new((version, authorizer)),
+                filtered,
+            }),
+        })
+    }
+
+    /// On a client agent: `token` (else the agent's default token, else anonymous) as
+    /// the servers resolve it ([`ClientTokenResolver`]).
+    pub async fn resolve_through_servers(
+        resolver: &Arc<ClientTokenResolver>,
+        token: &Token,
+        filtered: FilteredByAcls,
+    ) -> Result<Authorizer, AclRefusal> {
+        let secret = token
+            .0
+            .clone()
+            .filter(|secret| !secret.is_empty())
+            .or_else(|| resolver.default_token());
+        let authorizer = resolver
+            .resolve(secret.as_deref())
+            .await
+            .map_err(acl_not_found)?;
+        Ok(Authorizer {
+            acl: Some(Resolved {
+                resolver: None,
+                secret,
+                current: Mutex::new((AclVersion::default(), authorizer)),
                 filtered,
             }),
         })
@@ -89,13 +118,18 @@ impl Authorizer {
     /// Re-resolves the token if the ACL tables changed since (a blocking query checks
     /// again on every wake-up). A token deleted meanwhile then allows nothing more.
     pub fn refresh(&self, state: &State) {
-        let Some(acl) = &self.acl else { return };
+        let Some((acl, resolver)) = self
+            .acl
+            .as_ref()
+            .and_then(|acl| Some((acl, acl.resolver.as_ref()?)))
+        else {
+            return;
+        };
         let version = TokenResolver::version_of(state);
         if acl.current().0 == version {
             return;
         }
-        let resolved = acl
-            .resolver
+        let resolved = resolver
             .resolve(state, acl.secret.as_deref(), now())
             .unwrap_or_else(|_| (version, Arc::new(proconsul_acl::Authorizer::deny_all())));
         *acl.current() = resolved;

@@ -1,6 +1,7 @@
 //! Starting and stopping the agent: consensus, the agent's own catalog entry, and the
 //! HTTP server, in that order, each announced with one log line.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,10 +15,12 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::acl::AclRefusal;
 use crate::acl_leader;
 use crate::agent_tokens::AgentTokens;
 use crate::catalog_backend::{CatalogBackend, NotAServer};
 use crate::checks::{self, CheckRunner};
+use crate::client_token_resolver::ClientTokenResolver;
 use crate::config::AgentConfig;
 use crate::config_registrations::{self, ConfigOwned};
 use crate::dns_listener::DnsListener;
@@ -30,7 +33,7 @@ use crate::local::{Entry, LocalCheck, LocalState};
 use crate::membership::{self, reconcile};
 use crate::node_id;
 use crate::persist;
-use crate::server_link::ServerLink;
+use crate::server_link::{LinkError, ServerLink};
 use crate::sessions::{self, SessionTimers};
 use crate::sync_acl::{self, SyncGate};
 use crate::token_resolver::{AclSettings, TokenResolver};
@@ -70,7 +73,11 @@ pub struct AgentInner {
     /// The Connect CA root, when Connect is enabled.
     pub connect_ca: Option<crate::connect_ca::CaRoots>,
     /// Resolves request tokens when ACLs are enabled (`None`: everything is allowed).
+    /// On a client agent it reads no ACL tables: it holds the settings and compiles
+    /// what [`AgentInner::client_acl`] learns from the servers.
     pub acl_resolver: Option<Arc<crate::token_resolver::TokenResolver>>,
+    /// A client agent with ACLs: its tokens resolved through the servers.
+    pub client_acl: Option<Arc<ClientTokenResolver>>,
     /// The agent's own ACL tokens (`acl.tokens.*`, changed by `PUT /v1/agent/token`).
     pub acl_tokens: Arc<AgentTokens>,
     /// The HTTPS API's TLS configuration, reloaded by `reload`.
@@ -120,9 +127,18 @@ impl AgentInner {
             .map_err(|error| AgentError::Config(format!("serf: leave: {error}")))
     }
 
-    /// Commits a command; a refusal by the state machine becomes [`WriteError::Rejected`].
+    /// Commits a command made with the agent token (`acl.tokens.agent`, else
+    /// `default`), as Consul makes its agents' own writes; a refusal by the state
+    /// machine becomes [`WriteError::Rejected`].
     pub async fn commit(&self, command: Command) -> Result<(), WriteError> {
-        match self.catalog.write(command).await?.outcome {
+        let token = self.acl_tokens.agent_token().unwrap_or_default();
+        self.commit_as(command, &token).await
+    }
+
+    /// Commits a command made with the token whose secret is `token` (a client's
+    /// servers check it; a server vetted its own writes before).
+    pub async fn commit_as(&self, command: Command, token: &str) -> Result<(), WriteError> {
+        match self.catalog.write(command, token).await?.outcome {
             CommandOutcome::Rejected(reason) => Err(WriteError::Rejected(reason)),
             _ => Ok(()),
         }
@@ -136,6 +152,9 @@ impl AgentInner {
         service: Option<AgentService>,
         checks: Vec<HealthCheck>,
     ) -> Result<usize, WriteError> {
+        if self.client_acl.is_some() {
+            return self.register_through_servers(service, checks).await;
+        }
         let wanted = usize::from(service.is_some()) + checks.len();
         let (service, checks) = self.allowed_writes(service, checks);
         let blocked = wanted - usize::from(service.is_some()) - checks.len();
@@ -146,17 +165,7 @@ impl AgentInner {
         let check_ids: Vec<String> = checks.iter().map(|c| c.check_id.clone()).collect();
         // The catalog write Consul's anti-entropy makes through Catalog.Register.
         let _timer = crate::telemetry::Timer::start(&self.metrics.catalog_register);
-        let registration = CatalogRegistration {
-            node: self.node.name.clone(),
-            address: self.node.address.clone(),
-            datacenter: self.config.datacenter.clone(),
-            skip_node_update: true,
-            service,
-            checks,
-            ..CatalogRegistration::default()
-        };
-        self.commit(Command::Register(Box::new(registration)))
-            .await?;
+        self.commit(self.own_registration(service, checks)).await?;
         // Consul's messages for the same writes (at info there; debug here, so that
         // registrations print nothing at the default level).
         if let Some(service) = &service_id {
@@ -167,6 +176,34 @@ impl AgentInner {
         }
         self.adopt_catalog_copies(service_id.as_deref(), &check_ids);
         Ok(blocked)
+    }
+
+    /// The registration of this node's `service` and/or `checks`, leaving the node's
+    /// own entry as it is.
+    pub(crate) fn own_registration(
+        &self,
+        service: Option<AgentService>,
+        checks: Vec<HealthCheck>,
+    ) -> Command {
+        Command::Register(Box::new(CatalogRegistration {
+            node: self.node.name.clone(),
+            address: self.node.address.clone(),
+            datacenter: self.config.datacenter.clone(),
+            skip_node_update: true,
+            service,
+            checks,
+            ..CatalogRegistration::default()
+        }))
+    }
+
+    /// The secret an entry registered with `token` is written with: its own, else
+    /// `acl.tokens.default` (else anonymous), as Consul's anti-entropy does.
+    pub(crate) fn entry_token(&self, token: &str) -> String {
+        if token.is_empty() {
+            self.acl_tokens.default_token().unwrap_or_default()
+        } else {
+            token.to_string()
+        }
     }
 
     /// The part of a registration the entries' own tokens allow. A blocked service takes
@@ -218,13 +255,25 @@ impl AgentInner {
             return Ok(false);
         }
         let _timer = crate::telemetry::Timer::start(&self.metrics.catalog_deregister);
-        self.commit(Command::Deregister(CatalogDeregistration {
+        let removal = Command::Deregister(CatalogDeregistration {
             node: self.node.name.clone(),
             datacenter: self.config.datacenter.clone(),
             service_id: service_id.to_string(),
             check_id: check_id.to_string(),
-        }))
-        .await?;
+        });
+        match self.commit_as(removal, &self.entry_token(token)).await {
+            // A client's servers refused the token: logged as a server's gate does.
+            Err(WriteError::Servers(LinkError::Denied(refusal))) => {
+                let (what, id) = if service_id.is_empty() {
+                    ("Check deregistration", check_id)
+                } else {
+                    ("Service deregistration", service_id)
+                };
+                sync_acl::log_blocked(what, id, &AclRefusal(refusal));
+                return Ok(false);
+            }
+            written => written?,
+        }
         if service_id.is_empty() {
             tracing::debug!(check = %check_id, "Deregistered check");
         } else {
@@ -530,6 +579,16 @@ impl Agent {
             }))
         });
 
+        let client_acl = match (&acl_resolver, catalog.client()) {
+            (Some(resolver), Some(link)) => Some(Arc::new(ClientTokenResolver::new(
+                resolver.clone(),
+                link.clone(),
+                config.acl.token_ttl,
+                config.acl.down_policy,
+            ))),
+            _ => None,
+        };
+
         let dns_handler = match catalog.server() {
             Some(consensus) => Some(crate::dns_listener::server_handler(
                 &config,
@@ -553,6 +612,7 @@ impl Agent {
             shutdown,
             answers: AnswerCache::default(),
             acl_resolver,
+            client_acl,
             acl_tokens,
             connect_ca,
             https_tls: https_tls.clone(),
@@ -670,6 +730,8 @@ impl Agent {
                 consensus.serve_forwarded(Arc::new(ServerForwarding {
                     router: router_for_clients,
                     dns,
+                    reader: consensus.reader().clone(),
+                    acl: inner.acl_resolver.clone(),
                 }));
                 server_tasks(&inner, consensus, acl_initialized)
             }
@@ -1122,19 +1184,7 @@ pub(crate) async fn register_self(agent: &AgentInner) -> Result<(), WriteError> 
         tagged_addresses: reconcile::default_tagged_addresses(&address),
         address,
         datacenter: agent.config.datacenter.clone(),
-        node_meta: agent
-            .config
-            .node_meta
-            .iter()
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .chain([
-                ("consul-network-segment".to_string(), String::new()),
-                (
-                    "consul-version".to_string(),
-                    CONSUL_COMPAT_VERSION.to_string(),
-                ),
-            ])
-            .collect(),
+        node_meta: own_node_meta(agent),
         // A client's `serfHealth` is the leader's to write, from gossip (Consul's
         // reconcile); a server writes its own at start, before there is a reconcile.
         service: agent.catalog.server().map(|_| {
@@ -1155,6 +1205,23 @@ pub(crate) async fn register_self(agent: &AgentInner) -> Result<(), WriteError> 
     agent
         .commit(Command::Register(Box::new(registration)))
         .await
+}
+
+/// The node metadata this agent registers: `node_meta` and Consul's own keys.
+pub(crate) fn own_node_meta(agent: &AgentInner) -> BTreeMap<String, String> {
+    agent
+        .config
+        .node_meta
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .chain([
+            ("consul-network-segment".to_string(), String::new()),
+            (
+                "consul-version".to_string(),
+                CONSUL_COMPAT_VERSION.to_string(),
+            ),
+        ])
+        .collect()
 }
 
 fn host_name() -> String {

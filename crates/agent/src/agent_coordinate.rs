@@ -155,9 +155,9 @@ pub async fn report_periodically(agent: Arc<AgentInner>) {
             coord: coord.clone(),
         };
         let Some(consensus) = agent.consensus().ok() else {
+            // Made with the agent token, which needs `node:write` on this node.
             if let Err(error) = agent
-                .catalog
-                .write(proconsul_state::Command::CoordinateBatchUpdate(vec![
+                .commit(proconsul_state::Command::CoordinateBatchUpdate(vec![
                     update,
                 ]))
                 .await

@@ -5,6 +5,8 @@
 //!
 //! Only entries that differ are written, so a quiet agent writes nothing to Raft. With
 //! `EnableTagOverride`, tags changed in the catalog are kept and copied into the agent.
+//! The node's own entry is written again when its ID or metadata differ (the leader
+//! registers a client's node from gossip, without the agent's `node_meta`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,9 +14,11 @@ use std::sync::Arc;
 use proconsul_api::{AgentService, HealthCheck};
 use tokio::time::MissedTickBehavior;
 
+use crate::acl::AclRefusal;
 use crate::agent::AgentInner;
 use crate::error::WriteError;
 use crate::local::CatalogIndexes;
+use crate::server_link::LinkError;
 
 /// The service the servers register for themselves on their node, not the agent's.
 const SERVER_SERVICE: &str = "consul";
@@ -70,9 +74,21 @@ pub async fn sync(agent: &AgentInner) -> Result<SyncReport, WriteError> {
     let node = agent.node.name.as_str();
     let mut report = SyncReport::default();
     let mut view = agent.catalog.node_view(node).await?;
-    if view.node.is_none() {
-        crate::agent::register_self(agent).await?;
-        view = agent.catalog.node_view(node).await?;
+    let own_meta = crate::agent::own_node_meta(agent);
+    if view
+        .node
+        .as_ref()
+        .is_none_or(|entry| entry.meta != own_meta || entry.id != agent.node.id)
+    {
+        // Node info, written with the agent token (`node:write` on this node).
+        match crate::agent::register_self(agent).await {
+            Ok(()) => view = agent.catalog.node_view(node).await?,
+            Err(WriteError::Servers(LinkError::Denied(refusal))) => {
+                crate::sync_acl::log_blocked("Node info update", node, &AclRefusal(refusal));
+                report.blocked += 1;
+            }
+            Err(error) => return Err(error),
+        }
     }
     let catalog_services: HashMap<&str, &AgentService> = view
         .services

@@ -43,11 +43,13 @@ impl CatalogBackend {
         }
     }
 
-    /// Commits `command` (through the leader) and returns once it is applied.
-    pub async fn write(&self, command: Command) -> Result<Applied, WriteError> {
+    /// Commits `command` (through the leader) and returns once it is applied. A client
+    /// makes it with the token whose secret is `token`, which the server checks with
+    /// ACLs on; a server's own writes were vetted before (`sync_acl`) and ignore it.
+    pub async fn write(&self, command: Command, token: &str) -> Result<Applied, WriteError> {
         match self {
             CatalogBackend::Server(consensus) => Ok(consensus.write(command).await?),
-            CatalogBackend::Client(link) => Ok(link.write(&command).await?),
+            CatalogBackend::Client(link) => Ok(link.write(&command, token).await?),
         }
     }
 

@@ -129,7 +129,7 @@ pub async fn flush_periodically(agent: std::sync::Arc<AgentInner>) {
             let entries = batch.len();
             let written = tokio::select! {
                 _ = agent.shutdown.cancelled() => return,
-                written = agent.catalog.write(Command::CoordinateBatchUpdate(batch)) => written,
+                written = agent.catalog.write(Command::CoordinateBatchUpdate(batch), "") => written,
             };
             match written.map(|applied| applied.outcome) {
                 Ok(CommandOutcome::Rejected(reason)) => {

@@ -2,7 +2,9 @@
 //! server's own router (every endpoint, ACL check, blocking query and `?filter` as for
 //! a request made here), with the client's peer address and [`Origin`] in its
 //! extensions; a DNS query goes to this server's DNS handler, answered as if it came
-//! over UDP or TCP here. Consensus carries both without knowing either API.
+//! over UDP or TCP here. Consensus carries both without knowing either API. With ACLs
+//! on, a client's catalog writes are vetted against the token they carry
+//! ([`crate::client_write_acl`]) and its tokens resolved against this server's replica.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -13,13 +15,19 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use futures::future::BoxFuture;
+use proconsul_consensus::StateReader;
+use proconsul_consensus::agent_acl::TokenLookup;
 use proconsul_consensus::agent_rpc::{
     ForwardedDnsQuery, ForwardedHttpRequest, ForwardedHttpResponse, ForwardedRequests,
 };
 use proconsul_dns::DnsHandler;
+use proconsul_state::Command;
 use tower::ServiceExt;
 
+use crate::acl::now;
+use crate::client_write_acl;
 use crate::http::origin::Origin;
+use crate::token_resolver::TokenResolver;
 
 /// What a server installs in its consensus to answer client agents.
 pub struct ServerForwarding {
@@ -27,6 +35,10 @@ pub struct ServerForwarding {
     pub router: Router,
     /// The server's DNS handler (built even with its DNS port off).
     pub dns: Arc<DnsHandler>,
+    /// The server's replica, which tokens are resolved and writes vetted against.
+    pub reader: StateReader,
+    /// With ACLs on, the server's token resolver.
+    pub acl: Option<Arc<TokenResolver>>,
 }
 
 impl ForwardedRequests for ServerForwarding {
@@ -71,6 +83,25 @@ impl ForwardedRequests for ServerForwarding {
             )
             .await
         })
+    }
+
+    fn vet_write(&self, token: &str, command: &Command) -> Result<(), String> {
+        let Some(resolver) = &self.acl else {
+            return Ok(());
+        };
+        let state = self.reader.current();
+        let refusal = match resolver.resolve(&state, Some(token), now()) {
+            Ok((_, authorizer)) => client_write_acl::vet(&authorizer, &state, command).err(),
+            Err(error) => Some(error.to_string()),
+        };
+        if let Some(refusal) = &refusal {
+            tracing::warn!(%refusal, "client agent's catalog write refused by ACLs");
+        }
+        refusal.map_or(Ok(()), Err)
+    }
+
+    fn token_grant(&self, secret: &str) -> TokenLookup {
+        TokenResolver::grant(&self.reader.current(), secret, now())
     }
 }
 

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use proconsul_consensus::agent_acl::TokenLookup;
 use proconsul_consensus::agent_rpc::{
     AgentCallError, ForwardedDnsQuery, ForwardedHttpRequest, ForwardedHttpResponse, NodeView,
     ServerRpcClient,
@@ -30,6 +31,9 @@ pub enum LinkError {
     /// A server answered with its consensus's refusal ("No cluster leader" ...).
     #[error(transparent)]
     Refused(ConsensusError),
+    /// A server's ACLs refused a write's token (`Permission denied: ...`).
+    #[error("{0}")]
+    Denied(String),
 }
 
 /// The server pool and the RPC client, shared by everything that calls servers.
@@ -79,6 +83,7 @@ impl ServerLink {
             match attempt(server.rpc_addr).await {
                 Ok(answer) => return Ok(answer),
                 Err(AgentCallError::Refused(refusal)) => return Err(LinkError::Refused(refusal)),
+                Err(AgentCallError::Denied(refusal)) => return Err(LinkError::Denied(refusal)),
                 Err(error) => {
                     tracing::debug!(server = %server.name, %error, "client: call to server failed");
                     self.pool.failed(&server);
@@ -93,9 +98,17 @@ impl ServerLink {
         Err(last)
     }
 
-    /// One of the agent's own catalog writes, through a server to the leader.
-    pub async fn write(&self, command: &Command) -> Result<Applied, LinkError> {
-        self.call(false, |addr| self.rpc.write(addr, command)).await
+    /// One of the agent's own catalog writes, made with the token whose secret is
+    /// `token`, through a server to the leader.
+    pub async fn write(&self, command: &Command, token: &str) -> Result<Applied, LinkError> {
+        self.call(false, |addr| self.rpc.write(addr, command, token))
+            .await
+    }
+
+    /// What the token with `secret` grants, as a server resolves it.
+    pub async fn token_grant(&self, secret: &str) -> Result<TokenLookup, LinkError> {
+        self.call(true, |addr| self.rpc.token_grant(addr, secret))
+            .await
     }
 
     /// The catalog's view of `node`.

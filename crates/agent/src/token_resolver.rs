@@ -16,8 +16,11 @@ use proconsul_acl::{
     Accessor, Authorizer, DefaultPolicy, NodeIdentity, ServiceIdentity, TemplatedPolicy,
     TokenRules, parse_rules,
 };
-use proconsul_api::acl::AclToken;
+use proconsul_api::acl::{
+    ANONYMOUS_TOKEN_ACCESSOR_ID, AclNodeIdentity, AclServiceIdentity, AclTemplatedPolicy, AclToken,
+};
 use proconsul_api::go_time::GoTime;
+use proconsul_consensus::agent_acl::{GrantedPolicy, TokenGrant, TokenLookup};
 use proconsul_state::{State, Table};
 
 use crate::agent_tokens::AgentTokens;
@@ -138,9 +141,8 @@ impl TokenResolver {
         if RESERVED_SECRETS.contains(&secret) {
             return Err(ResolveError::NotFound);
         }
-        if self.settings.tokens.is_agent_recovery(secret) {
-            let authorizer = Authorizer::agent_recovery(&self.settings.node_name);
-            return Ok((version, Arc::new(authorizer)));
+        if self.is_agent_recovery(secret) {
+            return Ok((version, Arc::new(self.agent_recovery())));
         }
         if let Some(found) = self.cached(secret, version, now) {
             self.metrics.cache_hit.increment(1);
@@ -222,23 +224,128 @@ impl TokenResolver {
         Ok((Arc::new(authorizer), token.expiration_time))
     }
 
-    /// Everything `token` carries, merged for this datacenter. A stored policy whose
-    /// rules no longer parse grants nothing (its write was validated; this only guards
-    /// against a rule this build reads differently), and is logged.
+    /// Everything `token` carries, merged for this datacenter.
     fn token_rules(&self, state: &State, token: &AclToken) -> TokenRules {
-        let mut rules = TokenRules::new(self.settings.datacenter.as_str());
         let privileges = state.acl_token_privileges(token);
-        for policy in &privileges.policies {
-            match parse_rules(&policy.rules) {
+        let policies = privileges.policies.iter().map(|policy| {
+            (
+                policy.name.as_str(),
+                policy.rules.as_str(),
+                &policy.datacenters[..],
+            )
+        });
+        self.rules_of(
+            policies,
+            &privileges.service_identities,
+            &privileges.node_identities,
+            &privileges.templated_policies,
+        )
+    }
+
+    /// What the token with `secret` grants in `state` at `now`, for a client agent that
+    /// resolves its requests' tokens through this server. The secret is looked up in
+    /// the ACL tables alone: this agent's own recovery token is for this agent only.
+    pub fn grant(state: &State, secret: &str, now: GoTime) -> TokenLookup {
+        let secret = Some(secret)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(ANONYMOUS_SECRET);
+        if RESERVED_SECRETS.contains(&secret) {
+            return TokenLookup::NotFound;
+        }
+        let Some(token) = state.acl_token_entry_by_secret(secret) else {
+            if secret == ANONYMOUS_SECRET {
+                return TokenLookup::Found(TokenGrant {
+                    accessor_id: ANONYMOUS_TOKEN_ACCESSOR_ID.to_string(),
+                    ..TokenGrant::default()
+                });
+            }
+            if state.acl_bootstrap_reset_index().is_none() {
+                return TokenLookup::NotBootstrapped;
+            }
+            return TokenLookup::NotFound;
+        };
+        if token.is_expired(now) {
+            return TokenLookup::NotFound;
+        }
+        let privileges = state.acl_token_privileges(token);
+        TokenLookup::Found(TokenGrant {
+            accessor_id: token.accessor_id.clone(),
+            expiration_time: token.expiration_time,
+            policies: privileges
+                .policies
+                .iter()
+                .map(|policy| GrantedPolicy {
+                    name: policy.name.clone(),
+                    rules: policy.rules.clone(),
+                    datacenters: policy.datacenters.clone(),
+                })
+                .collect(),
+            service_identities: privileges.service_identities,
+            node_identities: privileges.node_identities,
+            templated_policies: privileges.templated_policies,
+        })
+    }
+
+    /// The authorizer of a token a server resolved ([`TokenResolver::grant`] there),
+    /// compiled with this agent's default policy and datacenter.
+    pub fn compile(&self, grant: &TokenGrant) -> Authorizer {
+        let policies = grant.policies.iter().map(|policy| {
+            (
+                policy.name.as_str(),
+                policy.rules.as_str(),
+                &policy.datacenters[..],
+            )
+        });
+        let rules = self.rules_of(
+            policies,
+            &grant.service_identities,
+            &grant.node_identities,
+            &grant.templated_policies,
+        );
+        rules.authorizer(
+            self.settings.default_policy,
+            Accessor::from_accessor_id(&grant.accessor_id),
+        )
+    }
+
+    /// Whether `secret` is this agent's `acl.tokens.agent_recovery`.
+    pub fn is_agent_recovery(&self, secret: &str) -> bool {
+        self.settings.tokens.is_agent_recovery(secret)
+    }
+
+    /// The authorizer of the agent recovery token: `agent:write` on this agent only.
+    pub fn agent_recovery(&self) -> Authorizer {
+        Authorizer::agent_recovery(&self.settings.node_name)
+    }
+
+    /// The resolver's timings and cache counters.
+    pub(crate) fn metrics(&self) -> &ResolverMetrics {
+        &self.metrics
+    }
+
+    /// The rules of `policies` (name, rules text, datacenters), identities and templated
+    /// policies, merged for this datacenter. A stored policy whose rules no longer parse
+    /// grants nothing (its write was validated; this only guards against a rule this
+    /// build reads differently), and is logged.
+    fn rules_of<'a>(
+        &self,
+        policies: impl Iterator<Item = (&'a str, &'a str, &'a [String])>,
+        service_identities: &[AclServiceIdentity],
+        node_identities: &[AclNodeIdentity],
+        templated_policies: &[AclTemplatedPolicy],
+    ) -> TokenRules {
+        let mut rules = TokenRules::new(self.settings.datacenter.as_str());
+        for (name, text, datacenters) in policies {
+            match parse_rules(text) {
                 Ok(parsed) => {
-                    rules.add_policy(&parsed.rules, &policy.datacenters);
+                    rules.add_policy(&parsed.rules, datacenters);
                 }
                 Err(error) => {
-                    tracing::warn!(policy = %policy.name, %error, "ACL policy rules do not parse; the policy grants nothing");
+                    tracing::warn!(policy = %name, %error, "ACL policy rules do not parse; the policy grants nothing");
                 }
             }
         }
-        for identity in &privileges.service_identities {
+        for identity in service_identities {
             let identity = ServiceIdentity {
                 service_name: identity.service_name.clone(),
                 datacenters: identity.datacenters.clone(),
@@ -247,7 +354,7 @@ impl TokenResolver {
                 tracing::warn!(service = %identity.service_name, %error, "ACL service identity skipped");
             }
         }
-        for identity in &privileges.node_identities {
+        for identity in node_identities {
             let identity = NodeIdentity {
                 node_name: identity.node_name.clone(),
                 datacenter: identity.datacenter.clone(),
@@ -256,7 +363,7 @@ impl TokenResolver {
                 tracing::warn!(node = %identity.node_name, %error, "ACL node identity skipped");
             }
         }
-        for templated in &privileges.templated_policies {
+        for templated in templated_policies {
             let templated = TemplatedPolicy {
                 template_name: templated.template_name.clone(),
                 name: templated

@@ -17,6 +17,7 @@ use proconsul_api::{AgentService, HealthCheck, Node};
 use proconsul_state::{Command, State};
 use serde::{Deserialize, Serialize};
 
+use crate::agent_acl::{AgentWrite, TokenLookup};
 use crate::error::ConsensusError;
 use crate::forward::WRITE_TIMEOUT;
 use crate::node::Applied;
@@ -89,6 +90,11 @@ pub trait ForwardedRequests: Send + Sync + 'static {
     fn http(&self, request: ForwardedHttpRequest) -> BoxFuture<'static, ForwardedHttpResponse>;
     /// Answers a DNS query as the server's own DNS would; `None`: no answer is sent.
     fn dns(&self, query: ForwardedDnsQuery) -> BoxFuture<'static, Option<Vec<u8>>>;
+    /// Whether the token with secret `token` may make a client's catalog write
+    /// (`Err`: Consul's refusal text). Always `Ok` with ACLs off.
+    fn vet_write(&self, token: &str, command: &Command) -> Result<(), String>;
+    /// What the token with `secret` grants, for a client agent's own endpoints.
+    fn token_grant(&self, secret: &str) -> TokenLookup;
 }
 
 /// The request a client agent sends for [`NodeView`].
@@ -112,6 +118,9 @@ pub enum AgentCallError {
     /// The server answered with a refusal from its consensus.
     #[error(transparent)]
     Refused(#[from] ConsensusError),
+    /// The server's ACLs refused the write's token (Consul's `Permission denied: ...`).
+    #[error("{0}")]
+    Denied(String),
 }
 
 impl AgentCallError {
@@ -148,7 +157,7 @@ impl From<RemoteError> for AgentCallError {
 /// use between themselves. Cheap to clone.
 #[derive(Clone)]
 pub struct ServerRpcClient {
-    rpc: RpcClient,
+    pub(crate) rpc: RpcClient,
 }
 
 /// The longest a client's catalog write may take: the server's own hold time for a
@@ -183,22 +192,28 @@ impl ServerRpcClient {
         Ok(answer?)
     }
 
-    /// Writes `command` through the server at `addr` (which forwards it to its leader).
+    /// Writes `command` through the server at `addr` (which forwards it to its leader),
+    /// made with the token whose secret is `token` (the server checks it with ACLs on).
     pub async fn write(
         &self,
         addr: SocketAddr,
         command: &Command,
+        token: &str,
     ) -> Result<Applied, AgentCallError> {
-        let answer: Answer<WriteApplied> = self
+        let request = AgentWrite {
+            command: command.clone(),
+            token: token.to_string(),
+        };
+        let answer: Answer<Result<WriteApplied, String>> = self
             .rpc
             .call(
                 &addr.to_string(),
                 messages::AGENT_WRITE,
-                command,
+                &request,
                 CLIENT_WRITE_TIMEOUT,
             )
             .await?;
-        let applied = answer?;
+        let applied = answer?.map_err(AgentCallError::Denied)?;
         Ok(Applied {
             index: applied.index,
             outcome: applied.outcome,

@@ -8,6 +8,7 @@
 //! through and reads from. Client agents, which run no Raft, reach servers through
 //! [`agent_rpc::ServerRpcClient`].
 
+pub mod agent_acl;
 pub mod agent_rpc;
 mod autopilot;
 mod discovery;

@@ -56,6 +56,20 @@ impl Ctx {
     }
 }
 
+/// The token the request is authorized with. Endpoints that need no token answer
+/// whatever token is sent, as in Consul (bootstrapping is done with any stale token
+/// still set).
+fn request_token(parts: &Parts, options: &QueryOptions) -> Token {
+    if TOKENLESS_PATHS
+        .iter()
+        .any(|prefix| parts.uri.path().starts_with(prefix))
+    {
+        Token::default()
+    } else {
+        options.token.clone()
+    }
+}
+
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;
 
@@ -72,24 +86,24 @@ impl FromRequestParts<AppState> for Ctx {
             ),
             None => None,
         };
-        let authz = match &agent.acl_resolver {
-            None => Authorizer::allow_all(),
-            Some(resolver) => {
+        let authz = match (&agent.acl_resolver, &agent.client_acl) {
+            (None, _) => Authorizer::allow_all(),
+            (Some(_), Some(client_acl)) => {
                 let filtered = parts
                     .extensions
                     .get::<FilteredByAcls>()
                     .cloned()
                     .unwrap_or_default();
-                // Endpoints that need no token answer whatever token is sent, as in
-                // Consul (bootstrapping is done with any stale token still set).
-                let token = if TOKENLESS_PATHS
-                    .iter()
-                    .any(|prefix| parts.uri.path().starts_with(prefix))
-                {
-                    Token::default()
-                } else {
-                    options.token.clone()
-                };
+                let token = request_token(parts, &options);
+                Authorizer::resolve_through_servers(client_acl, &token, filtered).await?
+            }
+            (Some(resolver), None) => {
+                let filtered = parts
+                    .extensions
+                    .get::<FilteredByAcls>()
+                    .cloned()
+                    .unwrap_or_default();
+                let token = request_token(parts, &options);
                 agent
                     .consensus()?
                     .reader()

@@ -6,7 +6,8 @@
 //! and `?filter` behaves as on the server itself.
 //!
 //! Reads whose server failed mid-request are tried on the next server; writes are tried
-//! again only when they surely did not reach a server.
+//! again only when they surely did not reach a server. The caller's token travels with
+//! the request (else the agent's default token), so the server authorizes it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,7 +23,7 @@ use crate::config::AgentConfig;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::origin::Origin;
-use crate::http::query::QueryParams;
+use crate::http::query::{QueryParams, token_of};
 
 /// How long a request that is not a blocking query may take at the server (Consul's
 /// `limits.rpc_client_timeout`); a blocking query gets its wait on top.
@@ -70,7 +71,9 @@ pub async fn forward(
         uri: uri
             .path_and_query()
             .map_or_else(|| uri.path().to_string(), ToString::to_string),
-        headers: end_to_end(&headers).collect(),
+        headers: end_to_end(&headers)
+            .chain(default_token(&agent, &params, &headers))
+            .collect(),
         body: body.to_vec(),
         peer: extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -98,6 +101,22 @@ fn call_timeout(params: &QueryParams, config: &AgentConfig) -> Duration {
         .unwrap_or(config.default_query_time)
         .min(config.max_query_time);
     wait + wait / 16 + RPC_CLIENT_TIMEOUT
+}
+
+/// A request that names no token is made with this agent's `acl.tokens.default`, as a
+/// Consul client agent makes its RPCs: the server then authorizes it as that token
+/// (without, the server would use its own default token or the anonymous one).
+fn default_token(
+    agent: &AppState,
+    params: &QueryParams,
+    headers: &HeaderMap,
+) -> Option<(String, Vec<u8>)> {
+    agent.acl_resolver.as_ref()?;
+    if token_of(params, headers).0.is_some() {
+        return None;
+    }
+    let token = agent.acl_tokens.default_token()?;
+    Some(("x-consul-token".to_string(), token.into_bytes()))
 }
 
 /// The headers worth carrying: all but the hop-by-hop ones.

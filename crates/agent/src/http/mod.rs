@@ -77,9 +77,15 @@ pub fn router(agent: AppState) -> Router {
         None => agent_routes()
             .merge(server_routes(&agent))
             .fallback(not_found),
-        // A client has no ACLs of its own (it refuses to start with them).
+        // A client with ACLs sets its own tokens; its ACL objects live on the servers.
         Some(_) => agent_routes()
-            .timed_route("/v1/agent/token/{*kind}", put(acl::disabled))
+            .timed_route(
+                "/v1/agent/token/{*kind}",
+                match &agent.acl_resolver {
+                    Some(_) => put(agent_token::set),
+                    None => put(acl::disabled),
+                },
+            )
             // Backups are as large on the way through as on a server.
             .timed_route(
                 "/v1/snapshot",

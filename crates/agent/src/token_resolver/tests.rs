@@ -248,3 +248,99 @@ fn the_agent_recovery_token_writes_this_agent_only() {
     assert!(!recovery.agent_write("n2"));
     assert!(!recovery.key_read("k"));
 }
+
+#[test]
+fn a_grant_compiled_on_a_client_authorizes_as_the_server_resolves() {
+    let mut state = state();
+    token(&mut state, 10, READER, web_reader());
+    token(
+        &mut state,
+        11,
+        IDENTITY,
+        AclToken {
+            accessor_id: "44444444-4444-4444-4444-444444444444".into(),
+            service_identities: vec![AclServiceIdentity {
+                service_name: "api".into(),
+                datacenters: vec![],
+            }],
+            ..AclToken::default()
+        },
+    );
+    let server = resolver(DefaultPolicy::Deny);
+    let client = resolver(DefaultPolicy::Deny);
+    for secret in [READER, IDENTITY, "root", ""] {
+        let TokenLookup::Found(grant) = TokenResolver::grant(&state, secret, now()) else {
+            panic!("{secret} did not resolve");
+        };
+        let compiled = client.compile(&grant);
+        let resolved = server.resolve(&state, Some(secret), now()).unwrap().1;
+        for service in ["web-1", "api", "db"] {
+            assert_eq!(
+                compiled.service_read(service),
+                resolved.service_read(service)
+            );
+            assert_eq!(
+                compiled.service_write(service),
+                resolved.service_write(service)
+            );
+        }
+        assert_eq!(compiled.node_read("n9"), resolved.node_read("n9"));
+        assert_eq!(compiled.acl_write(), resolved.acl_write());
+        // The refusal names the same token.
+        let permission = proconsul_acl::Permission::key(proconsul_acl::Access::Write, "k");
+        assert_eq!(
+            compiled.require(permission).err().map(|d| d.to_string()),
+            resolved.require(permission).err().map(|d| d.to_string())
+        );
+    }
+}
+
+#[test]
+fn a_grant_is_refused_for_unknown_reserved_and_expired_secrets_and_this_agents_recovery_token() {
+    let mut state = state();
+    let expires = GoTime::from_unix_millis(NOW_MS + 60_000);
+    token(
+        &mut state,
+        10,
+        SHORT,
+        AclToken {
+            expiration_time: Some(expires),
+            ..web_reader()
+        },
+    );
+    for secret in ["nope", "allow", "manage", "recovery-secret"] {
+        assert_eq!(
+            TokenResolver::grant(&state, secret, now()),
+            TokenLookup::NotFound,
+            "{secret}"
+        );
+    }
+    let TokenLookup::Found(grant) = TokenResolver::grant(&state, SHORT, now()) else {
+        panic!("the short-lived token resolves before it expires");
+    };
+    assert_eq!(grant.expiration_time, Some(expires));
+    let later = GoTime::from_unix_millis(NOW_MS + 61_000);
+    assert_eq!(
+        TokenResolver::grant(&state, SHORT, later),
+        TokenLookup::NotFound
+    );
+    // Before bootstrap: unknown secrets say so, and anonymous is the default policy.
+    let empty = State::default();
+    assert_eq!(
+        TokenResolver::grant(&empty, "nope", now()),
+        TokenLookup::NotBootstrapped
+    );
+    let TokenLookup::Found(anonymous) = TokenResolver::grant(&empty, "", now()) else {
+        panic!("anonymous resolves before the leader creates it");
+    };
+    assert!(
+        resolver(DefaultPolicy::Allow)
+            .compile(&anonymous)
+            .service_write("x")
+    );
+    assert!(
+        !resolver(DefaultPolicy::Deny)
+            .compile(&anonymous)
+            .service_read("x")
+    );
+}

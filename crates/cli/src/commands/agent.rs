@@ -136,7 +136,7 @@ impl AgentArgs {
 
     /// Outside `-dev` an agent needs a data directory: a server for its Raft log, and
     /// a client (as in Consul) for its node ID and local state. A client has no Raft
-    /// (no bootstrap settings) and, in this build, no ACLs of its own.
+    /// (no bootstrap settings); with ACLs it resolves tokens through the servers.
     fn check_mode(&self, files: &FileConfig) -> Result<(), String> {
         if self.dev {
             return Ok(());
@@ -156,12 +156,6 @@ impl AgentArgs {
             }
             if bootstrap {
                 return Err("'bootstrap = true' requires 'server = true'".to_string());
-            }
-            if files.acl.enabled == Some(true) {
-                return Err(
-                    "acl.enabled on a client agent is not supported yet: a client cannot resolve tokens for its own endpoints; enable ACLs on the servers (they authorize the requests clients forward) and run clients without"
-                        .to_string(),
-                );
             }
             return Ok(());
         }
@@ -645,10 +639,33 @@ mod tests {
             let error = parse(&args).check_mode(&files).unwrap_err();
             assert!(error.contains(expected), "{args:?}: {error}");
         }
-        let acl: FileConfig =
+    }
+
+    #[test]
+    fn a_client_agent_takes_the_acl_block_with_consuls_defaults() {
+        let files: FileConfig = serde_json::from_value(serde_json::json!({
+            "acl": {
+                "enabled": true,
+                "default_policy": "deny",
+                "down_policy": "async-cache",
+                "token_ttl": "5s",
+                "tokens": {"agent": "agent-secret", "default": "default-secret"},
+            }
+        }))
+        .unwrap();
+        let client = parse(&["--data-dir=/tmp/x"]);
+        assert_eq!(client.check_mode(&files), Ok(()));
+        let config = client.config(&files).unwrap();
+        assert!(!config.server);
+        assert!(config.acl.enabled);
+        assert_eq!(config.acl.down_policy.as_str(), "async-cache");
+        assert_eq!(config.acl.token_ttl, Duration::from_secs(5));
+        assert_eq!(config.acl.tokens.agent.as_deref(), Some("agent-secret"));
+        let defaults: FileConfig =
             serde_json::from_value(serde_json::json!({"acl": {"enabled": true}})).unwrap();
-        let error = parse(&["--data-dir=/tmp/x"]).check_mode(&acl).unwrap_err();
-        assert!(error.contains("acl.enabled on a client agent"), "{error}");
+        let config = client.config(&defaults).unwrap();
+        assert_eq!(config.acl.down_policy.as_str(), "extend-cache");
+        assert_eq!(config.acl.token_ttl, Duration::from_secs(30));
     }
 
     #[test]

@@ -1,15 +1,16 @@
 //! The receiving side of client agents' server RPC: forwarded HTTP requests and DNS
-//! queries go to the handler the agent installed, writes through this server's
-//! [`Consensus::write`] (to the leader), and node views come from the state as the
-//! leader has it (the default consistency mode).
+//! queries go to the handler the agent installed, writes (once that handler has vetted
+//! their token) through this server's [`Consensus::write`] (to the leader), token
+//! lookups to the handler, and node views come from the state as the leader has it
+//! (the default consistency mode).
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
-use proconsul_state::Command;
 
 use std::sync::Arc;
 
+use crate::agent_acl::{AgentWrite, TokenGrantRequest, TokenLookup};
 use crate::agent_rpc::{
     ForwardedDnsQuery, ForwardedHttpRequest, ForwardedHttpResponse, ForwardedRequests, NodeView,
     NodeViewRequest,
@@ -49,14 +50,34 @@ fn installed(consensus: &Consensus) -> Result<Arc<dyn ForwardedRequests>, Remote
         .ok_or(RemoteError::NotReady)
 }
 
+/// A client's catalog write: its token is vetted by the agent's handler (nothing is
+/// proposed when refused), then the command goes through [`Consensus::write`].
 pub(crate) async fn write(State(consensus): State<Consensus>, body: Bytes) -> Response {
-    serve(body, async |command: Command| -> Answer<WriteApplied> {
-        let applied = consensus.write(command).await?;
-        Ok(WriteApplied {
-            index: applied.index,
-            outcome: applied.outcome,
-        })
-    })
+    serve(
+        body,
+        async |request: AgentWrite| -> Answer<Result<WriteApplied, String>> {
+            if let Err(refusal) = installed(&consensus)?.vet_write(&request.token, &request.command)
+            {
+                return Ok(Err(refusal));
+            }
+            let applied = consensus.write(request.command).await?;
+            Ok(Ok(WriteApplied {
+                index: applied.index,
+                outcome: applied.outcome,
+            }))
+        },
+    )
+    .await
+}
+
+/// What a token grants, from the agent's handler (the server's replica).
+pub(crate) async fn token_grant(State(consensus): State<Consensus>, body: Bytes) -> Response {
+    serve(
+        body,
+        async |request: TokenGrantRequest| -> Answer<TokenLookup> {
+            Ok(installed(&consensus)?.token_grant(&request.secret))
+        },
+    )
     .await
 }
 

@@ -28,6 +28,8 @@ pub const AGENT_WRITE: &str = "/agent/write";
 pub const AGENT_NODE: &str = "/agent/node";
 /// Client agents: a DNS query for the server's DNS.
 pub const AGENT_DNS: &str = "/agent/dns";
+/// Client agents with ACLs: what a token grants.
+pub const AGENT_ACL_TOKEN: &str = "/agent/acl-token";
 
 /// A whole snapshot in one message (the receiver installs it with the sender's vote).
 #[derive(Debug, Serialize, Deserialize)]

@@ -51,6 +51,10 @@ pub(crate) fn spawn(consensus: Consensus, listener: TcpListener) {
             post(crate::rpc::agent_routes::node_view),
         )
         .route(messages::AGENT_DNS, post(crate::rpc::agent_routes::dns))
+        .route(
+            messages::AGENT_ACL_TOKEN,
+            post(crate::rpc::agent_routes::token_grant),
+        )
         .layer(DefaultBodyLimit::max(MAX_REQUEST))
         .with_state(consensus);
     tokio::spawn(crate::rpc::listener::serve(listener, router, tls, shutdown));

@@ -1,0 +1,299 @@
+//! Client agents with ACLs, as Consul runs them in production: three servers and one
+//! client, all with `acl.enabled` and `default_policy = "deny"`. The client resolves
+//! tokens through the servers for its own endpoints, forwards everything else with the
+//! caller's token, writes its catalog entries with their tokens (the servers check
+//! them), and keeps authorizing cached tokens when no server answers
+//! (`down_policy = "extend-cache"`).
+
+use std::time::Duration;
+
+use proconsul_tests::cluster::TestCluster;
+use proconsul_tests::{
+    AgentPorts, Answer, TempDir, TestAgent, call_with_token, eventually, write_file,
+};
+use serde_json::{Value, json};
+
+const WITHIN: Duration = Duration::from_secs(30);
+
+/// `method path` on `agent` with `token` (empty: none) and an optional JSON body.
+async fn call(
+    agent: &TestAgent,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Answer {
+    let token = Some(token).filter(|token| !token.is_empty());
+    let body = body.map(|body| body.to_string().into_bytes());
+    call_with_token(method, &agent.url(path), token, body).await
+}
+
+/// Creates a policy with `rules` and a token carrying it, through `agent`; the token's
+/// secret.
+async fn token_with(agent: &TestAgent, root: &str, name: &str, rules: &str) -> String {
+    let policy = call(
+        agent,
+        "PUT",
+        "/v1/acl/policy",
+        root,
+        Some(json!({"Name": name, "Rules": rules})),
+    )
+    .await;
+    assert_eq!(policy.status, 200, "{}", policy.body);
+    let token = call(
+        agent,
+        "PUT",
+        "/v1/acl/token",
+        root,
+        Some(json!({"Policies": [{"Name": name}]})),
+    )
+    .await;
+    assert_eq!(token.status, 200, "{}", token.body);
+    token.json()["SecretID"].as_str().unwrap().to_string()
+}
+
+/// The catalog's entry for `node` on server `server`, read with `root`.
+async fn catalog_node(server: &TestAgent, root: &str, node: &str) -> Value {
+    let answer = call(
+        server,
+        "GET",
+        &format!("/v1/catalog/node/{node}"),
+        root,
+        None,
+    )
+    .await;
+    serde_json::from_str(&answer.body).unwrap_or(Value::Null)
+}
+
+/// How many times the client logged that ACLs blocked its node's update.
+fn node_blocks(client: &TestAgent) -> usize {
+    client
+        .log()
+        .matches("Node info update blocked by ACLs")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_agent_with_acls_resolves_tokens_through_the_servers() {
+    let files = TempDir::new("client-acl-files");
+    let acl = json!({"enabled": true, "default_policy": "deny"});
+    let server_config = write_file(
+        files.path(),
+        "server.json",
+        &json!({"primary_datacenter": "dc1", "acl": acl}).to_string(),
+    );
+    let mut cluster = TestCluster::start(3, &["-config-file", &server_config]);
+    cluster.wait_for_leader(WITHIN);
+    let client_config = write_file(
+        files.path(),
+        "client.json",
+        &json!({
+            "node_meta": {"rack": "r1"},
+            "acl": {"enabled": true, "default_policy": "deny",
+                    "down_policy": "extend-cache", "token_ttl": "1s"},
+        })
+        .to_string(),
+    );
+    let data = TempDir::new("client-acl");
+    let client = cluster.start_client(
+        "client-1",
+        &[0],
+        data.path(),
+        AgentPorts::free(),
+        &["-config-file", &client_config, "-ae-interval=1s"],
+    );
+
+    // Bootstrapping goes through the client to the servers.
+    let bootstrap = call(&client, "PUT", "/v1/acl/bootstrap", "", None).await;
+    assert_eq!(bootstrap.status, 200, "{}", bootstrap.body);
+    let root = bootstrap.json()["SecretID"].as_str().unwrap().to_string();
+    let web = token_with(
+        &client,
+        &root,
+        "web",
+        r#"service "web" { policy = "write" }"#,
+    )
+    .await;
+    let reader = token_with(
+        &client,
+        &root,
+        "reader",
+        r#"node_prefix "" { policy = "read" } key_prefix "" { policy = "read" }"#,
+    )
+    .await;
+    let no_node = token_with(
+        &client,
+        &root,
+        "no-node",
+        r#"service "x" { policy = "read" }"#,
+    )
+    .await;
+    let node_writer = token_with(
+        &client,
+        &root,
+        "node-writer",
+        r#"node "client-1" { policy = "write" }"#,
+    )
+    .await;
+
+    // The client's own endpoints: a token without service:write is refused by the
+    // client itself, with Consul's text naming the token; no token at all too.
+    let registration = json!({"Name": "web", "ID": "web-1", "Port": 80});
+    for token in [reader.as_str(), ""] {
+        let refused = call(
+            &client,
+            "PUT",
+            "/v1/agent/service/register",
+            token,
+            Some(registration.clone()),
+        )
+        .await;
+        assert_eq!(refused.status, 403, "{token:?}: {}", refused.body);
+        assert!(
+            refused.body.contains("Permission denied"),
+            "{}",
+            refused.body
+        );
+    }
+    assert!(
+        call(&client, "GET", "/v1/agent/services", "", None)
+            .await
+            .json()
+            .as_object()
+            .unwrap()
+            .is_empty()
+    );
+    // With service:write it is registered, and its write (made with that token) is
+    // taken by the servers.
+    let registered = call(
+        &client,
+        "PUT",
+        "/v1/agent/service/register",
+        &web,
+        Some(registration),
+    )
+    .await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    eventually(
+        "web on client-1 in every server's catalog",
+        WITHIN,
+        || async {
+            let mut everywhere = true;
+            for i in cluster.running() {
+                let answer = call(
+                    cluster.agent(i),
+                    "GET",
+                    "/v1/catalog/service/web",
+                    &root,
+                    None,
+                )
+                .await;
+                let rows: Vec<Value> = serde_json::from_str(&answer.body).unwrap_or_default();
+                everywhere &= rows.iter().any(|row| row["Node"] == "client-1");
+            }
+            everywhere
+        },
+    )
+    .await;
+
+    // Forwarded requests carry the caller's token; the server authorizes them.
+    let written = call(&client, "PUT", "/v1/kv/app/config", &root, Some(json!("v"))).await;
+    assert_eq!(written.status, 200, "{}", written.body);
+    let anonymous = call(&client, "GET", "/v1/kv/app/config", "", None).await;
+    assert_eq!(anonymous.status, 403, "{}", anonymous.body);
+    let read = call(&client, "GET", "/v1/kv/app/config", &reader, None).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.json()[0]["Key"], "app/config");
+
+    // agent/self and members follow the servers' rules: agent:read, node:read.
+    assert_eq!(
+        call(&client, "GET", "/v1/agent/self", "", None)
+            .await
+            .status,
+        403
+    );
+    let me = call(&client, "GET", "/v1/agent/self", &root, None).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["Config"]["Server"], false);
+    let hidden = call(&client, "GET", "/v1/agent/members", "", None).await;
+    assert_eq!(hidden.status, 200);
+    assert_eq!(hidden.json(), json!([]));
+    let members = call(&client, "GET", "/v1/agent/members", &reader, None).await;
+    assert_eq!(
+        members.json().as_array().unwrap().len(),
+        4,
+        "{}",
+        members.body
+    );
+    // Setting the client's own tokens needs agent:write on it.
+    let agent_token = |secret: &str| json!({"Token": secret});
+    let refused = call(
+        &client,
+        "PUT",
+        "/v1/agent/token/agent",
+        &web,
+        Some(agent_token(&no_node)),
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+
+    // Anti-entropy writes the node's own entry with the agent token: without
+    // node:write the servers refuse it (logged, retried), so the catalog lacks the
+    // client's node_meta; with node:write it syncs.
+    let set = call(
+        &client,
+        "PUT",
+        "/v1/agent/token/agent",
+        &root,
+        Some(agent_token(&no_node)),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let before = node_blocks(&client);
+    // Two more refusals: at least one pass began after the token changed.
+    eventually(
+        "a refused node update after the new agent token",
+        WITHIN,
+        || async { node_blocks(&client) > before + 1 },
+    )
+    .await;
+    let node = catalog_node(cluster.agent(0), &root, "client-1").await;
+    assert_eq!(node["Node"]["Node"], "client-1", "{node}");
+    assert!(node["Node"]["Meta"].get("rack").is_none(), "{node}");
+    let set = call(
+        &client,
+        "PUT",
+        "/v1/agent/token/agent",
+        &root,
+        Some(agent_token(&node_writer)),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    eventually("client-1's node_meta in the catalog", WITHIN, || async {
+        catalog_node(cluster.agent(0), &root, "client-1").await["Node"]["Meta"]["rack"] == "r1"
+    })
+    .await;
+
+    // down_policy extend-cache: with every server gone, a token the client resolved
+    // before still authorizes its own endpoints past token_ttl; one it never saw does
+    // not.
+    let own = call(&client, "GET", "/v1/agent/service/web-1", &web, None).await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    for i in cluster.running() {
+        cluster.terminate(i);
+    }
+    // Past token_ttl (1s), so the cached entry is stale and the servers are asked.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let cached = call(&client, "GET", "/v1/agent/service/web-1", &web, None).await;
+    assert_eq!(cached.status, 200, "{}", cached.body);
+    assert!(
+        client.log().contains("using the cached token past its TTL"),
+        "the stale entry was not used:\n{}",
+        client.log()
+    );
+    let unknown = call(&client, "GET", "/v1/agent/self", "never-seen-secret", None).await;
+    assert_eq!(unknown.status, 403, "{}", unknown.body);
+    let services = call(&client, "GET", "/v1/agent/services", &web, None).await;
+    assert_eq!(services.status, 200, "{}", services.body);
+    assert!(services.json().get("web-1").is_some(), "{}", services.body);
+}
