@@ -2,8 +2,11 @@
 //! handshake starts with 0x16, an HTTP request with a letter), held to the TLS settings
 //! in force when it arrived, and served in its own task, so a slow or hostile peer cannot
 //! hold up the others. Every refusal is logged with the peer's address: plaintext under
-//! `verify_incoming`, a failed handshake (no certificate, another CA, expired), a
-//! certificate not for `server.<dc>.<domain>` under `verify_server_hostname`.
+//! `verify_incoming`, a failed handshake (no certificate, another CA, expired). Under
+//! `verify_server_hostname` a peer whose certificate is not for `server.<dc>.<domain>`
+//! (a client agent's client certificate) may make client agents' calls (`/agent/...`)
+//! only, as Consul keeps Raft and server-to-server RPC to servers; other calls are
+//! refused and logged.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -54,10 +57,10 @@ pub(crate) async fn serve(
             let _ = stream.set_nodelay(true);
             match tokio::time::timeout(HANDSHAKE_DEADLINE, admit(stream, peer, &tls)).await {
                 Ok(Some(Admitted::Plain(stream))) => {
-                    serve_connection(stream, peer, router, watcher).await;
+                    serve_connection(stream, peer, router, watcher, PeerRole::Any).await;
                 }
-                Ok(Some(Admitted::Tls(stream))) => {
-                    serve_connection(*stream, peer, router, watcher).await;
+                Ok(Some(Admitted::Tls(stream, role))) => {
+                    serve_connection(*stream, peer, router, watcher, role).await;
                 }
                 Ok(None) => {}
                 Err(_) => tracing::warn!(
@@ -78,8 +81,20 @@ pub(crate) async fn serve(
 /// A connection this server agreed to serve.
 enum Admitted {
     Plain(TcpStream),
-    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>, PeerRole),
 }
+
+/// What an admitted peer may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PeerRole {
+    /// Every call: a server, or any peer without `verify_server_hostname`.
+    Any,
+    /// Client agents' calls only: its certificate is not a server's.
+    ClientAgent,
+}
+
+/// The paths of client agents' calls (`/agent/http`, `/agent/write`, ...).
+const CLIENT_AGENT_PATHS: &str = "/agent/";
 
 /// Applies the TLS settings to a new connection; `None` when it is refused (and logged).
 async fn admit(stream: TcpStream, peer: SocketAddr, tls: &ListenerTls) -> Option<Admitted> {
@@ -108,6 +123,7 @@ async fn admit(stream: TcpStream, peer: SocketAddr, tls: &ListenerTls) -> Option
             return None;
         }
     };
+    let mut role = PeerRole::Any;
     if let Some(name) = &tls.server_name {
         let holds_name = stream
             .get_ref()
@@ -118,26 +134,45 @@ async fn admit(stream: TcpStream, peer: SocketAddr, tls: &ListenerTls) -> Option
                 proconsul_tls::verify::certificate_is_for(certificate, name)
             });
         if !holds_name {
-            tracing::warn!(%peer, expected = %name, "server RPC: refused a peer whose certificate is not a server's (verify_server_hostname)");
-            return None;
+            tracing::debug!(%peer, expected = %name, "server RPC: a peer whose certificate is not a server's may make client agents' calls only (verify_server_hostname)");
+            role = PeerRole::ClientAgent;
         }
     }
-    Some(Admitted::Tls(Box::new(stream)))
+    Some(Admitted::Tls(Box::new(stream), role))
 }
 
 /// Serves HTTP/1.1 calls on one admitted connection until it closes or the server
 /// shuts down.
-async fn serve_connection<S>(stream: S, peer: SocketAddr, router: Router, watcher: Watcher)
-where
+async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    router: Router,
+    watcher: Watcher,
+    role: PeerRole,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service =
-        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+    let service = hyper::service::service_fn(
+        move |mut request: hyper::Request<hyper::body::Incoming>| {
             request
                 .extensions_mut()
                 .insert(axum::extract::ConnectInfo(peer));
-            router.clone().oneshot(request)
-        });
+            let router = router.clone();
+            async move {
+                if role == PeerRole::ClientAgent
+                    && !request.uri().path().starts_with(CLIENT_AGENT_PATHS)
+                {
+                    tracing::warn!(%peer, path = %request.uri().path(), "server RPC: refused a server-only call from a peer whose certificate is not a server's (verify_server_hostname)");
+                    let refusal = axum::response::IntoResponse::into_response((
+                        axum::http::StatusCode::FORBIDDEN,
+                        "server-only call from a peer without a server certificate",
+                    ));
+                    return Ok(refusal);
+                }
+                router.oneshot(request).await
+            }
+        },
+    );
     let connection =
         hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     if let Err(error) = watcher.watch(connection).await {
