@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use proconsul_acl::DefaultPolicy;
 
-/// `acl.down_policy`: what Consul does when the ACL authority cannot be reached. Every
-/// Proconsul server holds the ACL tables itself, so it only shows in answers.
+/// `acl.down_policy`: what a client agent does when no server can resolve a token
+/// (`client_token_resolver.rs`). Servers hold the ACL tables themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DownPolicy {
     Allow,

@@ -78,6 +78,8 @@ pub struct AgentInner {
     pub acl_resolver: Option<Arc<crate::token_resolver::TokenResolver>>,
     /// A client agent with ACLs: its tokens resolved through the servers.
     pub client_acl: Option<Arc<ClientTokenResolver>>,
+    /// Wakes anti-entropy for a full sync now (the `agent` or `default` token changed).
+    pub sync_now: tokio::sync::Notify,
     /// The agent's own ACL tokens (`acl.tokens.*`, changed by `PUT /v1/agent/token`).
     pub acl_tokens: Arc<AgentTokens>,
     /// The HTTPS API's TLS configuration, reloaded by `reload`.
@@ -613,6 +615,7 @@ impl Agent {
             answers: AnswerCache::default(),
             acl_resolver,
             client_acl,
+            sync_now: tokio::sync::Notify::new(),
             acl_tokens,
             connect_ca,
             https_tls: https_tls.clone(),

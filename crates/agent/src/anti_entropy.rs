@@ -40,7 +40,8 @@ pub struct SyncReport {
     pub blocked: usize,
 }
 
-/// Runs a full sync every `ae_interval` until shutdown.
+/// Runs a full sync every `ae_interval`, and when [`AgentInner::sync_now`] is notified,
+/// until shutdown.
 pub async fn run(agent: Arc<AgentInner>) {
     let mut ticker = tokio::time::interval(agent.config.ae_interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -48,6 +49,9 @@ pub async fn run(agent: Arc<AgentInner>) {
         tokio::select! {
             _ = agent.shutdown.cancelled() => return,
             _ = ticker.tick() => {}
+            // A new agent or default token: its writes may now be allowed (Consul syncs
+            // at once too).
+            () = agent.sync_now.notified() => {}
         }
         match sync(&agent).await {
             Ok(report) if report.blocked > 0 => {

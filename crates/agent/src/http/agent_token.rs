@@ -1,7 +1,8 @@
 //! `PUT /v1/agent/token/:type`: replaces one of the agent's own tokens (`default`,
 //! `agent`, `agent_recovery`, `replication`, `config_file_service_registration`, `dns`
 //! and Consul's legacy aliases). Needs `agent:write` on this agent; the value is not
-//! checked, as in Consul; 200 with an empty body.
+//! checked, as in Consul; 200 with an empty body. A new `agent` or `default` token starts
+//! a full anti-entropy sync, as in Consul.
 
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -34,6 +35,9 @@ pub async fn set(ctx: Ctx, Path(kind): Path<String>, body: Bytes) -> Result<Resp
         .set(kind, &request.token)
         .map_err(|error| ApiError::internal(error.to_string()))?;
     tracing::info!(token = kind.name(), "Updated agent's ACL token");
+    if matches!(kind, AgentTokenKind::Agent | AgentTokenKind::Default) {
+        agent.sync_now.notify_one();
+    }
     Ok(Response::default())
 }
 
