@@ -1,8 +1,9 @@
 //! Client agents with ACLs, as Consul runs them in production: three servers and one
 //! client, all with `acl.enabled` and `default_policy = "deny"`. The client resolves
 //! tokens through the servers for its own endpoints, forwards everything else with the
-//! caller's token, writes its catalog entries with their tokens (the servers check
-//! them), and keeps authorizing cached tokens when no server answers
+//! caller's token (else its default token), writes its catalog entries with their
+//! tokens and its node info with the agent token (the servers check them; refusals are
+//! logged and retried), and keeps authorizing cached tokens when no server answers
 //! (`down_policy = "extend-cache"`).
 
 use std::time::Duration;
@@ -273,6 +274,87 @@ async fn a_client_agent_with_acls_resolves_tokens_through_the_servers() {
         catalog_node(cluster.agent(0), &root, "client-1").await["Node"]["Meta"]["rack"] == "r1"
     })
     .await;
+
+    // A service whose registration token is deleted: once the catalog loses it,
+    // anti-entropy's write with that token is refused by the servers and logged.
+    let api = token_with(
+        &client,
+        &root,
+        "api",
+        r#"service "api" { policy = "write" }"#,
+    )
+    .await;
+    let registration = json!({"Name": "api", "ID": "api-1", "Port": 81});
+    let registered = call(
+        &client,
+        "PUT",
+        "/v1/agent/service/register",
+        &api,
+        Some(registration),
+    )
+    .await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    let accessor = call(&client, "GET", "/v1/acl/token/self", &api, None)
+        .await
+        .json()["AccessorID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deleted = call(
+        &client,
+        "DELETE",
+        &format!("/v1/acl/token/{accessor}"),
+        &root,
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    let removal = json!({"Node": "client-1", "ServiceID": "api-1"});
+    let removed = call(
+        &client,
+        "PUT",
+        "/v1/catalog/deregister",
+        &root,
+        Some(removal),
+    )
+    .await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+
+    // A request without a token is made with the client's default token, on its own
+    // endpoints and on the way to the servers (setting it also starts a sync).
+    let set = call(
+        &client,
+        "PUT",
+        "/v1/agent/token/default",
+        &root,
+        Some(agent_token(&reader)),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let read = call(&client, "GET", "/v1/kv/app/config", "", None).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    let members = call(&client, "GET", "/v1/agent/members", "", None).await;
+    assert_eq!(
+        members.json().as_array().unwrap().len(),
+        4,
+        "{}",
+        members.body
+    );
+    eventually("the refused re-registration of api-1", WITHIN, || async {
+        client
+            .log()
+            .contains("Service registration blocked by ACLs")
+    })
+    .await;
+    let api_rows = call(
+        cluster.agent(0),
+        "GET",
+        "/v1/catalog/service/api",
+        &root,
+        None,
+    )
+    .await;
+    assert_eq!(api_rows.json(), json!([]), "{}", api_rows.body);
 
     // down_policy extend-cache: with every server gone, a token the client resolved
     // before still authorizes its own endpoints past token_ttl; one it never saw does

@@ -24,6 +24,15 @@ impl Token {
     pub fn secret(&self) -> &str {
         self.0.as_deref().unwrap_or("")
     }
+
+    /// The secret the request is resolved with: its own, else `default` (the agent's
+    /// `acl.tokens.default`), else none (anonymous).
+    fn or_default(&self, default: impl FnOnce() -> Option<String>) -> Option<String> {
+        self.0
+            .clone()
+            .filter(|secret| !secret.is_empty())
+            .or_else(default)
+    }
 }
 
 /// What a request's token may do. Resource names are Consul's (`service`, `node`,
@@ -71,11 +80,7 @@ impl Authorizer {
         token: &Token,
         filtered: FilteredByAcls,
     ) -> Result<Authorizer, AclRefusal> {
-        let secret = token
-            .0
-            .clone()
-            .filter(|secret| !secret.is_empty())
-            .or_else(|| resolver.default_token());
+        let secret = token.or_default(|| resolver.default_token());
         let (version, authorizer) = resolver
             .resolve(state, secret.as_deref(), now())
             .map_err(acl_not_found)?;
@@ -96,11 +101,7 @@ impl Authorizer {
         token: &Token,
         filtered: FilteredByAcls,
     ) -> Result<Authorizer, AclRefusal> {
-        let secret = token
-            .0
-            .clone()
-            .filter(|secret| !secret.is_empty())
-            .or_else(|| resolver.default_token());
+        let secret = token.or_default(|| resolver.default_token());
         let authorizer = resolver
             .resolve(secret.as_deref())
             .await

@@ -86,24 +86,23 @@ impl FromRequestParts<AppState> for Ctx {
             ),
             None => None,
         };
+        let filtered = || {
+            parts
+                .extensions
+                .get::<FilteredByAcls>()
+                .cloned()
+                .unwrap_or_default()
+        };
         let authz = match (&agent.acl_resolver, &agent.client_acl) {
             (None, _) => Authorizer::allow_all(),
+            // A client agent asks its servers.
             (Some(_), Some(client_acl)) => {
-                let filtered = parts
-                    .extensions
-                    .get::<FilteredByAcls>()
-                    .cloned()
-                    .unwrap_or_default();
                 let token = request_token(parts, &options);
-                Authorizer::resolve_through_servers(client_acl, &token, filtered).await?
+                Authorizer::resolve_through_servers(client_acl, &token, filtered()).await?
             }
             (Some(resolver), None) => {
-                let filtered = parts
-                    .extensions
-                    .get::<FilteredByAcls>()
-                    .cloned()
-                    .unwrap_or_default();
                 let token = request_token(parts, &options);
+                let filtered = filtered();
                 agent
                     .consensus()?
                     .reader()

@@ -95,6 +95,18 @@ fn web_reader() -> AclToken {
     }
 }
 
+/// A token with the service identity `api`.
+fn api_identity() -> AclToken {
+    AclToken {
+        accessor_id: "44444444-4444-4444-4444-444444444444".into(),
+        service_identities: vec![AclServiceIdentity {
+            service_name: "api".into(),
+            datacenters: vec![],
+        }],
+        ..AclToken::default()
+    }
+}
+
 #[test]
 fn anonymous_before_init_gets_the_default_policy_but_never_acl() {
     let state = State::default();
@@ -142,19 +154,7 @@ fn management_unknown_and_reserved_secrets() {
 fn a_token_gets_its_policies_and_identities_and_the_denial_names_it() {
     let mut state = state();
     token(&mut state, 10, READER, web_reader());
-    token(
-        &mut state,
-        11,
-        IDENTITY,
-        AclToken {
-            accessor_id: "44444444-4444-4444-4444-444444444444".into(),
-            service_identities: vec![AclServiceIdentity {
-                service_name: "api".into(),
-                datacenters: vec![],
-            }],
-            ..AclToken::default()
-        },
-    );
+    token(&mut state, 11, IDENTITY, api_identity());
     let resolver = resolver(DefaultPolicy::Deny);
     let reader = resolver.resolve(&state, Some(READER), now()).unwrap().1;
     assert!(reader.service_read("web-1"));
@@ -215,8 +215,8 @@ fn an_acl_write_is_seen_at_once_despite_the_cache() {
     assert!(resolver.resolve(&state, Some(READER), now()).is_err());
 }
 
-#[test]
-fn an_expired_token_stops_resolving_before_the_leader_removes_it() {
+/// The state with `SHORT`, a web reader expiring a minute from now, and that expiry.
+fn with_short_lived_token() -> (State, GoTime) {
     let mut state = state();
     let expires = GoTime::from_unix_millis(NOW_MS + 60_000);
     token(
@@ -228,6 +228,12 @@ fn an_expired_token_stops_resolving_before_the_leader_removes_it() {
             ..web_reader()
         },
     );
+    (state, expires)
+}
+
+#[test]
+fn an_expired_token_stops_resolving_before_the_leader_removes_it() {
+    let (state, _) = with_short_lived_token();
     let resolver = resolver(DefaultPolicy::Deny);
     assert!(resolver.resolve(&state, Some(SHORT), now()).is_ok());
     let later = GoTime::from_unix_millis(NOW_MS + 61_000);
@@ -253,19 +259,7 @@ fn the_agent_recovery_token_writes_this_agent_only() {
 fn a_grant_compiled_on_a_client_authorizes_as_the_server_resolves() {
     let mut state = state();
     token(&mut state, 10, READER, web_reader());
-    token(
-        &mut state,
-        11,
-        IDENTITY,
-        AclToken {
-            accessor_id: "44444444-4444-4444-4444-444444444444".into(),
-            service_identities: vec![AclServiceIdentity {
-                service_name: "api".into(),
-                datacenters: vec![],
-            }],
-            ..AclToken::default()
-        },
-    );
+    token(&mut state, 11, IDENTITY, api_identity());
     let server = resolver(DefaultPolicy::Deny);
     let client = resolver(DefaultPolicy::Deny);
     for secret in [READER, IDENTITY, "root", ""] {
@@ -297,17 +291,7 @@ fn a_grant_compiled_on_a_client_authorizes_as_the_server_resolves() {
 
 #[test]
 fn a_grant_is_refused_for_unknown_reserved_and_expired_secrets_and_this_agents_recovery_token() {
-    let mut state = state();
-    let expires = GoTime::from_unix_millis(NOW_MS + 60_000);
-    token(
-        &mut state,
-        10,
-        SHORT,
-        AclToken {
-            expiration_time: Some(expires),
-            ..web_reader()
-        },
-    );
+    let (state, expires) = with_short_lived_token();
     for secret in ["nope", "allow", "manage", "recovery-secret"] {
         assert_eq!(
             TokenResolver::grant(&state, secret, now()),
