@@ -587,6 +587,7 @@ impl Agent {
                 link.clone(),
                 config.acl.token_ttl,
                 config.acl.down_policy,
+                shutdown.clone(),
             ))),
             _ => None,
         };

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use proconsul_acl::Authorizer;
 use proconsul_api::go_time::GoTime;
 use proconsul_consensus::agent_acl::TokenLookup;
+use tokio_util::sync::CancellationToken;
 
 use crate::acl_config::DownPolicy;
 use crate::server_link::{LinkError, ServerLink};
@@ -52,6 +53,8 @@ pub struct ClientTokenResolver {
     ttl: Duration,
     down_policy: DownPolicy,
     cache: Mutex<Cache>,
+    /// The agent's shutdown: background refreshes stop with it.
+    shutdown: CancellationToken,
 }
 
 impl ClientTokenResolver {
@@ -61,6 +64,7 @@ impl ClientTokenResolver {
         link: Arc<ServerLink>,
         ttl: Duration,
         down_policy: DownPolicy,
+        shutdown: CancellationToken,
     ) -> ClientTokenResolver {
         ClientTokenResolver {
             local,
@@ -68,6 +72,7 @@ impl ClientTokenResolver {
             ttl,
             down_policy,
             cache: Mutex::new(Cache::default()),
+            shutdown,
         }
     }
 
@@ -161,7 +166,10 @@ impl ClientTokenResolver {
         let secret = secret.to_string();
         tokio::spawn(async move {
             // A failure keeps the stale entry (the down policy); nothing to report.
-            let _ = resolver.fetch(&secret, None).await;
+            tokio::select! {
+                _ = resolver.fetch(&secret, None) => {}
+                () = resolver.shutdown.cancelled() => {}
+            }
             resolver.cache().refreshing.remove(&secret);
         });
     }

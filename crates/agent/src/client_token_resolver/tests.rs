@@ -25,6 +25,7 @@ fn unreachable(down_policy: DownPolicy, ttl: Duration) -> Arc<ClientTokenResolve
         Arc::new(ServerLink::new(&RpcTls::default())),
         ttl,
         down_policy,
+        tokio_util::sync::CancellationToken::new(),
     ))
 }
 
