@@ -56,14 +56,18 @@ impl Ctx {
     }
 }
 
+/// Whether the request's path is one whose handler checks no permission.
+fn tokenless(parts: &Parts) -> bool {
+    TOKENLESS_PATHS
+        .iter()
+        .any(|prefix| parts.uri.path().starts_with(prefix))
+}
+
 /// The token the request is authorized with. Endpoints that need no token answer
 /// whatever token is sent, as in Consul (bootstrapping is done with any stale token
 /// still set).
 fn request_token(parts: &Parts, options: &QueryOptions) -> Token {
-    if TOKENLESS_PATHS
-        .iter()
-        .any(|prefix| parts.uri.path().starts_with(prefix))
-    {
+    if tokenless(parts) {
         Token::default()
     } else {
         options.token.clone()
@@ -95,6 +99,9 @@ impl FromRequestParts<AppState> for Ctx {
         };
         let authz = match (&agent.acl_resolver, &agent.client_acl) {
             (None, _) => Authorizer::allow_all(),
+            // Nothing is checked there: a client need not ask its servers (which may
+            // be unreachable) for `/v1/agent/version`.
+            (Some(_), Some(_)) if tokenless(parts) => Authorizer::allow_all(),
             // A client agent asks its servers.
             (Some(_), Some(client_acl)) => {
                 let token = request_token(parts, &options);
