@@ -373,6 +373,8 @@ async fn a_client_agent_with_acls_resolves_tokens_through_the_servers() {
         "the stale entry was not used:\n{}",
         client.log()
     );
+    let version = call(&client, "GET", "/v1/agent/version", "", None).await;
+    assert_eq!(version.status, 200, "{}", version.body);
     let unknown = call(&client, "GET", "/v1/agent/self", "never-seen-secret", None).await;
     assert_eq!(unknown.status, 403, "{}", unknown.body);
     let services = call(&client, "GET", "/v1/agent/services", &web, None).await;
