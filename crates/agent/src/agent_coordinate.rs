@@ -9,6 +9,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use metrics::{Histogram, histogram};
 use proconsul_api::coordinate::Coordinate;
 use proconsul_coordinate::{Config, CoordinateError, VivaldiClient};
 use proconsul_gossip::{MemberEvent, RttSample};
@@ -22,6 +23,9 @@ use crate::agent::AgentInner;
 #[derive(Debug)]
 pub struct AgentCoordinate {
     client: Mutex<VivaldiClient>,
+    /// `serf.coordinate.adjustment-ms`: how far each sample moved the coordinate, as
+    /// serf samples it (label `network` = `lan`).
+    adjustment: Histogram,
 }
 
 impl AgentCoordinate {
@@ -36,6 +40,7 @@ impl AgentCoordinate {
         };
         AgentCoordinate {
             client: Mutex::new(VivaldiClient::new(config)),
+            adjustment: histogram!("serf.coordinate.adjustment-ms", "network" => "lan"),
         }
     }
 
@@ -57,7 +62,13 @@ impl AgentCoordinate {
         other: &Coordinate,
         rtt: Duration,
     ) -> Result<Coordinate, CoordinateError> {
-        self.client().update(node, other, rtt)
+        let mut client = self.client();
+        let before = client.coordinate();
+        let after = client.update(node, other, rtt)?;
+        drop(client);
+        let moved = before.distance_to(&after).as_secs_f64() * 1000.0;
+        self.adjustment.record(moved);
+        Ok(after)
     }
 
     /// Forgets the samples of a node that left.

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use metrics::{Counter, counter};
 use proconsul_consensus::agent_acl::TokenLookup;
 use proconsul_consensus::agent_rpc::{
     AgentCallError, ForwardedDnsQuery, ForwardedHttpRequest, ForwardedHttpResponse, NodeView,
@@ -40,6 +41,10 @@ pub enum LinkError {
 pub struct ServerLink {
     pool: Arc<ServerPool>,
     rpc: ServerRpcClient,
+    /// `client.rpc`: every call a server is asked (each server tried counts), and
+    /// `client.rpc.failed`: those that got no answer, as a Consul client agent counts them.
+    rpc_calls: Counter,
+    rpc_failed: Counter,
 }
 
 /// How long a forwarded DNS query may take.
@@ -50,6 +55,8 @@ impl ServerLink {
         ServerLink {
             pool: Arc::new(ServerPool::default()),
             rpc: ServerRpcClient::new(tls),
+            rpc_calls: counter!("client.rpc"),
+            rpc_failed: counter!("client.rpc.failed"),
         }
     }
 
@@ -80,11 +87,13 @@ impl ServerLink {
             let Some(server) = self.pool.current() else {
                 return Err(last);
             };
+            self.rpc_calls.increment(1);
             match attempt(server.rpc_addr).await {
                 Ok(answer) => return Ok(answer),
                 Err(AgentCallError::Refused(refusal)) => return Err(LinkError::Refused(refusal)),
                 Err(AgentCallError::Denied(refusal)) => return Err(LinkError::Denied(refusal)),
                 Err(error) => {
+                    self.rpc_failed.increment(1);
                     tracing::debug!(server = %server.name, %error, "client: call to server failed");
                     self.pool.failed(&server);
                     let retry = repeatable || error.nothing_done();

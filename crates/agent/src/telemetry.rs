@@ -16,7 +16,7 @@ pub mod stream;
 
 use std::time::{Duration, Instant};
 
-use metrics::{Gauge, Histogram, gauge, histogram};
+use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 use proconsul_telemetry::{Settings, Telemetry};
 
 pub use acl::{AclWriteMetrics, ResolverMetrics};
@@ -75,6 +75,9 @@ pub struct AgentMetrics {
     pub catalog_deregister: Histogram,
     /// Blocking queries parked right now.
     pub queries_blocking: Gauge,
+    /// `rpc.query`: every catalog read a server runs (blocking or not), as Consul counts
+    /// the queries of its `blockingQuery`.
+    pub query: Counter,
     /// `catalog.service.*` and `catalog.connect.*`.
     pub catalog_service: ServiceQueries,
     pub catalog_connect: ServiceQueries,
@@ -96,6 +99,7 @@ impl AgentMetrics {
             catalog_register: histogram!("catalog.register"),
             catalog_deregister: histogram!("catalog.deregister"),
             queries_blocking: gauge!("rpc.queries_blocking"),
+            query: counter!("rpc.query"),
             catalog_service: ServiceQueries::new("catalog.service"),
             catalog_connect: ServiceQueries::new("catalog.connect"),
             health_service: ServiceQueries::new("health.service"),

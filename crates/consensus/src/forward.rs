@@ -38,7 +38,19 @@ impl Consensus {
     /// Proposes `command` (through the leader if this server is not it) and returns once
     /// it is committed and applied on the leader.
     pub async fn write(&self, command: Command) -> Result<Applied, ConsensusError> {
-        self.inner.write_metrics.request.increment(1);
+        let metrics = &self.inner.write_metrics;
+        metrics.request.increment(1);
+        if matches!(command, Command::Restore(_)) {
+            metrics.restore.increment(1);
+        }
+        let written = self.write_through_leader(command).await;
+        if written.is_err() {
+            metrics.request_error.increment(1);
+        }
+        written
+    }
+
+    async fn write_through_leader(&self, command: Command) -> Result<Applied, ConsensusError> {
         let command = Arc::new(command);
         let deadline = Instant::now() + WRITE_TIMEOUT;
         loop {
@@ -161,6 +173,14 @@ impl Consensus {
     /// (`consistent`). On the leader the default mode reads at once, as Consul's does.
     pub async fn read_barrier(&self, consistent: bool) -> Result<(), ConsensusError> {
         self.inner.write_metrics.request.increment(1);
+        let confirmed = self.confirm_with_leader(consistent).await;
+        if confirmed.is_err() {
+            self.inner.write_metrics.request_error.increment(1);
+        }
+        confirmed
+    }
+
+    async fn confirm_with_leader(&self, consistent: bool) -> Result<(), ConsensusError> {
         let leader = self.leader().ok_or(ConsensusError::NoLeader)?;
         if leader.node_id == self.inner.node_id {
             if consistent {

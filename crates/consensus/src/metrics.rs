@@ -12,9 +12,16 @@
 //!   since it last acknowledged the leader), and the `raft.applied_index` and
 //!   `raft.last_index` gauges, every second.
 //!
-//! - `rpc.request`, one per write and per read checked with the leader.
+//! - `rpc.request`, one per write and per read checked with the leader, and
+//!   `rpc.request_error`, one per such request that failed (no leader, a timeout, a
+//!   refusal of Raft's);
+//! - replication, log dispatch and the followers' Raft RPCs in [`replication`], snapshots
+//!   and restores in [`snapshot`].
 //!
 //! The state machine itself (`proconsul-state`) knows nothing of this.
+
+pub(crate) mod replication;
+pub(crate) mod snapshot;
 
 use std::time::{Duration, Instant};
 
@@ -40,6 +47,10 @@ pub(crate) struct WriteMetrics {
     /// `rpc.request`: each write and each read that asks the leader (what a Consul
     /// server serves through its RPC layer).
     pub request: Counter,
+    /// `rpc.request_error`: those that failed.
+    pub request_error: Counter,
+    /// `raft.restore`: `snapshot restore`s proposed here.
+    pub restore: Counter,
 }
 
 impl WriteMetrics {
@@ -48,6 +59,8 @@ impl WriteMetrics {
             apply: counter!("raft.apply"),
             commit_time: histogram!("raft.commitTime"),
             request: counter!("rpc.request"),
+            request_error: counter!("rpc.request_error"),
+            restore: snapshot::restore_counter(),
         }
     }
 }
@@ -64,6 +77,8 @@ pub(crate) struct FsmMetrics {
     /// `fsm.session` by op: create, destroy.
     session: [Histogram; 2],
     coordinate_batch_update: Histogram,
+    /// `raft.fsm.restore`: a `snapshot restore` replacing the state.
+    restore: Histogram,
 }
 
 const KV_OPS: [&str; 7] = [
@@ -86,6 +101,7 @@ impl FsmMetrics {
             kvs: KV_OPS.map(|op| histogram!("fsm.kvs", "op" => op)),
             session: ["create", "destroy"].map(|op| histogram!("fsm.session", "op" => op)),
             coordinate_batch_update: histogram!("fsm.coordinate.batch-update"),
+            restore: histogram!("raft.fsm.restore"),
         }
     }
 
@@ -111,6 +127,7 @@ impl FsmMetrics {
             Command::SessionCreate(_) => &self.session[0],
             Command::SessionDestroy { .. } => &self.session[1],
             Command::CoordinateBatchUpdate(_) => &self.coordinate_batch_update,
+            Command::Restore(_) => &self.restore,
             _ => return,
         };
         specific.record(millis);

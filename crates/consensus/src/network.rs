@@ -2,6 +2,7 @@
 //! sends a Raft RPC ([`NoNetwork`]); servers send theirs over server RPC ([`RpcNetwork`]).
 
 use std::future::Future;
+use std::time::Instant;
 
 use openraft::AnyError;
 use openraft::alias::{SnapshotOf, VoteOf};
@@ -15,6 +16,7 @@ use openraft::raft::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::metrics::replication::PeerMetrics;
 use crate::rpc::client::{CallError, RpcClient};
 use crate::rpc::messages::{self, Answer, SnapshotTransfer};
 use crate::types::{ServerNode, TypeConfig};
@@ -88,15 +90,23 @@ impl RpcNetwork {
 pub struct RpcPeer {
     client: RpcClient,
     addr: String,
+    /// Its replication timers (`peer_id` = its node ID).
+    metrics: PeerMetrics,
 }
 
 impl RaftNetworkFactory<TypeConfig> for RpcNetwork {
     type Network = RpcPeer;
 
-    async fn new_client(&mut self, _target: u64, node: &ServerNode) -> RpcPeer {
+    async fn new_client(&mut self, target: u64, node: &ServerNode) -> RpcPeer {
+        let peer_id = if node.id.is_empty() {
+            target.to_string()
+        } else {
+            node.id.clone()
+        };
         RpcPeer {
             client: self.client.clone(),
             addr: node.addr.clone(),
+            metrics: PeerMetrics::new(&peer_id),
         }
     }
 }
@@ -127,7 +137,10 @@ impl RaftNetworkV2<TypeConfig> for RpcPeer {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        Ok(self.send(messages::APPEND_ENTRIES, &rpc, &option).await?)
+        let started = Instant::now();
+        let answer = self.send(messages::APPEND_ENTRIES, &rpc, &option).await;
+        self.metrics.sent(rpc.entries.len(), started);
+        Ok(answer?)
     }
 
     async fn vote(

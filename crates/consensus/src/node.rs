@@ -157,6 +157,8 @@ pub(crate) struct Inner {
     pub(crate) timing: RaftTiming,
     /// `raft.apply` and `raft.commitTime`.
     pub(crate) write_metrics: crate::metrics::WriteMetrics,
+    /// The timers of the Raft RPCs this server answers.
+    pub(crate) raft_rpc_metrics: crate::metrics::replication::RaftRpcMetrics,
     /// Stops server RPC and discovery.
     pub(crate) shutdown: CancellationToken,
     /// Autopilot's settings until a configuration is stored.
@@ -286,6 +288,7 @@ impl Consensus {
                 started: Instant::now(),
                 timing,
                 write_metrics: crate::metrics::WriteMetrics::new(),
+                raft_rpc_metrics: crate::metrics::replication::RaftRpcMetrics::new(),
                 shutdown,
             }),
         }
@@ -328,7 +331,7 @@ impl Consensus {
             ..config
         };
         let storage = |error: std::io::Error| ConsensusError::Storage(error.to_string());
-        let log = RedbLogStore::open(&raft_dir.join("raft.db")).map_err(storage)?;
+        let log = RedbLogStore::open(&raft_dir.join("raft.db"), config.node_id).map_err(storage)?;
         let reader = StateReader::default();
         let machine = StateMachine::durable(reader.clone(), &raft_dir).map_err(storage)?;
         let rpc = RpcClient::new(options.tls.connector.as_ref());

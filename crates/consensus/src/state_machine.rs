@@ -5,6 +5,7 @@
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use futures::{Stream, TryStreamExt};
 use openraft::alias::{LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
@@ -12,6 +13,8 @@ use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, StoredMembership};
 use proconsul_state::{CommandOutcome, State};
 
+use crate::metrics::millis_since;
+use crate::metrics::snapshot::SnapshotMetrics;
 use crate::node::lock;
 use crate::reader::StateReader;
 use crate::types::TypeConfig;
@@ -55,6 +58,8 @@ pub struct StateMachine {
     snapshot_dir: Option<PathBuf>,
     /// `raft.fsm.apply` and Consul's `fsm.*` timers.
     metrics: crate::metrics::FsmMetrics,
+    /// The snapshot and restore timers.
+    snapshot_metrics: SnapshotMetrics,
 }
 
 /// The snapshot file in a server's data directory.
@@ -71,6 +76,7 @@ impl StateMachine {
             current_snapshot: Arc::new(Mutex::new(None)),
             snapshot_dir: None,
             metrics: crate::metrics::FsmMetrics::new(),
+            snapshot_metrics: SnapshotMetrics::new(),
         }
     }
 
@@ -86,8 +92,11 @@ impl StateMachine {
             Err(error) => return Err(error),
         };
         let (meta, data) = split_snapshot_file(&bytes)?;
+        let started = Instant::now();
         let state = State::from_snapshot(data)
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
+        let restore = &machine.snapshot_metrics.fsm_restore;
+        restore.record(millis_since(started));
         tracing::info!(last_log_id = ?meta.last_log_id, bytes = data.len(), "raft: restored the snapshot from disk");
         machine.state = state;
         machine.last_applied = meta.last_log_id;
@@ -124,23 +133,28 @@ fn split_snapshot_file(bytes: &[u8]) -> Result<(SnapshotMetaOf<TypeConfig>, &[u8
 
 /// Writes the snapshot file atomically: a temporary file, fsync, rename, fsync of the
 /// directory.
+/// Returns how long opening the file took (`raft.snapshot.create`).
 fn write_snapshot_file(
     dir: &Path,
     meta: &SnapshotMetaOf<TypeConfig>,
     data: &[u8],
-) -> Result<(), io::Error> {
+) -> Result<f64, io::Error> {
     let meta = postcard::to_stdvec(meta).map_err(io::Error::other)?;
     let length = u32::try_from(meta.len()).map_err(io::Error::other)?;
     let temporary = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
+    let created;
     {
+        let opened = Instant::now();
         let mut file = std::fs::File::create(&temporary)?;
+        created = millis_since(opened);
         file.write_all(&length.to_be_bytes())?;
         file.write_all(&meta)?;
         file.write_all(data)?;
         file.sync_all()?;
     }
     std::fs::rename(&temporary, dir.join(SNAPSHOT_FILE))?;
-    std::fs::File::open(dir)?.sync_all()
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(created)
 }
 
 /// Serializes one immutable version of the state; runs beside `apply`.
@@ -149,6 +163,7 @@ pub struct SnapshotBuilder {
     meta: SnapshotMetaOf<TypeConfig>,
     current_snapshot: Arc<Mutex<Option<StoredSnapshot>>>,
     snapshot_dir: Option<PathBuf>,
+    metrics: SnapshotMetrics,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
@@ -159,11 +174,24 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(
         &mut self,
     ) -> Result<SnapshotOf<TypeConfig, Cursor<Vec<u8>>>, io::Error> {
+        let started = Instant::now();
+        let built = self.build().await;
+        let metrics = &self.metrics;
+        metrics.take_snapshot.record(millis_since(started));
+        built
+    }
+}
+
+impl SnapshotBuilder {
+    async fn build(&mut self) -> Result<SnapshotOf<TypeConfig, Cursor<Vec<u8>>>, io::Error> {
+        let persisting = Instant::now();
         let Some(dir) = &self.snapshot_dir else {
+            self.metrics.create.record(0.0);
             *lock(&self.current_snapshot) = Some(StoredSnapshot {
                 meta: self.meta.clone(),
                 content: SnapshotContent::Version(self.state.clone()),
             });
+            self.metrics.persist.record(millis_since(persisting));
             return Ok(SnapshotOf::<TypeConfig, Cursor<Vec<u8>>> {
                 meta: self.meta.clone(),
                 snapshot: Cursor::new(Vec::new()),
@@ -173,9 +201,13 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         tracing::debug!(bytes = data.len(), last_log_id = ?self.meta.last_log_id, "raft: built snapshot");
         let data = Arc::new(data);
         let (dir, meta, bytes) = (dir.clone(), self.meta.clone(), data.clone());
-        tokio::task::spawn_blocking(move || write_snapshot_file(&dir, &meta, &bytes))
+        let created = tokio::task::spawn_blocking(move || write_snapshot_file(&dir, &meta, &bytes))
             .await
             .map_err(io::Error::other)??;
+        self.metrics.create.record(created);
+        self.metrics
+            .persist
+            .record(millis_since(persisting) - created);
         *lock(&self.current_snapshot) = Some(StoredSnapshot {
             meta: self.meta.clone(),
             content: SnapshotContent::Encoded(data.clone()),
@@ -207,9 +239,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let index = entry.log_id.index();
             let outcome = match &entry.payload {
                 EntryPayload::Normal(proposal) => {
-                    let started = std::time::Instant::now();
+                    let started = Instant::now();
                     let outcome = self.state.apply(index, &proposal.0);
-                    let millis = crate::metrics::millis_since(started);
+                    let millis = millis_since(started);
                     self.metrics.applied(&proposal.0, millis);
                     outcome
                 }
@@ -246,6 +278,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             },
             current_snapshot: self.current_snapshot.clone(),
             snapshot_dir: self.snapshot_dir.clone(),
+            metrics: self.snapshot_metrics.clone(),
         }
     }
 
@@ -255,8 +288,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         snapshot: Cursor<Vec<u8>>,
     ) -> Result<(), io::Error> {
         let data = snapshot.into_inner();
+        let started = Instant::now();
         let restored = State::from_snapshot(&data)
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
+        let restore = &self.snapshot_metrics.fsm_restore;
+        restore.record(millis_since(started));
         tracing::info!(bytes = data.len(), last_log_id = ?meta.last_log_id, "raft: installed snapshot");
         if let Some(dir) = &self.snapshot_dir {
             write_snapshot_file(dir, meta, &data)?;

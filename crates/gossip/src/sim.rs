@@ -481,6 +481,7 @@ impl Simulation {
                 }
                 Output::Event(event) => self.observe(node, &event),
                 Output::Rtt(_) => self.traffic.rtt_samples += 1,
+                Output::Probed { .. } => {}
                 Output::KeyringChanged(_) => {}
             }
         }

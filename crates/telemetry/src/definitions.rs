@@ -99,6 +99,41 @@ pub const DECLARED: &[(&str, Kind, &str)] = &[
         "Increments when a server receives a Consul-related RPC request.",
     ),
     (
+        "rpc.query",
+        Kind::Counter,
+        "Increments when a server receives a read request, indicating the rate of new read queries.",
+    ),
+    (
+        "rpc.request_error",
+        Kind::Counter,
+        "Increments when a server returns an error from an RPC request.",
+    ),
+    (
+        "client.rpc",
+        Kind::Counter,
+        "Increments whenever a Consul agent in client mode makes an RPC request to a Consul server.",
+    ),
+    (
+        "client.rpc.failed",
+        Kind::Counter,
+        "Increments whenever a Consul agent in client mode fails to make an RPC request to a Consul server.",
+    ),
+    (
+        "leader.reconcile",
+        Kind::Timer,
+        "Measures the time spent updating the raft store from the serf member information.",
+    ),
+    (
+        "leader.reconcileMember",
+        Kind::Timer,
+        "Measures the time spent updating the raft store for a single serf member's information.",
+    ),
+    (
+        "leader.barrier",
+        Kind::Timer,
+        "Measures the time spent waiting for the raft barrier upon gaining leadership.",
+    ),
+    (
         "rpc.queries_blocking",
         Kind::Gauge,
         "Shows the current number of in-flight blocking queries the server is handling.",

@@ -87,6 +87,7 @@ impl Ctx {
         subscribe: impl FnOnce() -> Vec<watch::Receiver<u64>>,
         read: impl Fn(&State) -> (u64, T),
     ) -> Result<(QueryMeta, T), ApiError> {
+        self.agent.metrics.query.increment(1);
         self.check_consistency().await?;
         let reader = self.agent.consensus()?.reader();
         let min_index = self.options.min_index;

@@ -3,6 +3,9 @@
 //! [`Reconciler`] against the latest catalog and written through Raft. Only the leader
 //! writes; followers keep listening so that a new leader starts with a full pass.
 //!
+//! Timed as Consul times its leader loop: `leader.reconcile` per full pass (members and
+//! orphans), `leader.reconcileMember` per member planned (and written when it differs).
+//!
 //! Beyond Consul, a member reported failed is written critical only once it has stayed
 //! failed for `gossip_failure_hold_down`, so a member that flaps back within a probe
 //! round costs no Raft entry and no health-answer churn.
@@ -10,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use metrics::{Histogram, histogram};
 use proconsul_consensus::Consensus;
 use proconsul_gossip::{Gossip, Member, MemberEvent, MemberStatus};
 use proconsul_state::CommandOutcome;
@@ -20,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::membership::dead_servers::{GossipVerdict, servers_to_remove};
 use crate::membership::reconcile::{MemberState, MemberView, Reconciler};
 use crate::membership::tags;
+use crate::telemetry::Timer;
 
 /// How often leadership and pending hold-downs are looked at.
 const TICK: Duration = Duration::from_millis(250);
@@ -36,6 +41,21 @@ pub struct ReconcileLoop {
     pub reconciler: Reconciler,
     pub interval: Duration,
     pub failure_hold_down: Duration,
+}
+
+/// The loop's timers, made once when it starts.
+struct ReconcileTimers {
+    reconcile: Histogram,
+    member: Histogram,
+}
+
+impl ReconcileTimers {
+    fn new() -> ReconcileTimers {
+        ReconcileTimers {
+            reconcile: histogram!("leader.reconcile"),
+            member: histogram!("leader.reconcileMember"),
+        }
+    }
 }
 
 /// A member as reconciliation sees it.
@@ -72,11 +92,12 @@ impl ReconcileLoop {
         let mut was_leader = false;
         let mut next_full: Option<Instant> = None;
         let mut next_cleanup = Instant::now();
+        let timers = ReconcileTimers::new();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 event = events.recv() => match event {
-                    Ok(event) if was_leader => self.on_event(event, &mut held).await,
+                    Ok(event) if was_leader => self.on_event(event, &mut held, &timers).await,
                     Ok(_) => {}
                     // Missed events are caught by a full pass.
                     Err(RecvError::Lagged(missed)) => {
@@ -96,9 +117,9 @@ impl ReconcileLoop {
                         continue;
                     }
                     let now = Instant::now();
-                    self.release_held(&mut held, now).await;
+                    self.release_held(&mut held, now, &timers).await;
                     if next_full.is_some_and(|at| now >= at) {
-                        self.full_pass(&held).await;
+                        self.full_pass(&held, &timers).await;
                         next_full = Some(now + self.interval);
                     }
                     if now >= next_cleanup {
@@ -110,7 +131,12 @@ impl ReconcileLoop {
         }
     }
 
-    async fn on_event(&self, event: MemberEvent, held: &mut BTreeMap<String, Instant>) {
+    async fn on_event(
+        &self,
+        event: MemberEvent,
+        held: &mut BTreeMap<String, Instant>,
+        timers: &ReconcileTimers,
+    ) {
         match event {
             MemberEvent::Failed(member) if !self.failure_hold_down.is_zero() => {
                 held.entry(member.name.clone())
@@ -118,7 +144,8 @@ impl ReconcileLoop {
             }
             MemberEvent::Reap(member) => {
                 held.remove(&member.name);
-                self.write(&view(&member, MemberState::Reaped)).await;
+                self.write(&view(&member, MemberState::Reaped), timers)
+                    .await;
             }
             MemberEvent::Join(member)
             | MemberEvent::Leave(member)
@@ -129,13 +156,19 @@ impl ReconcileLoop {
                 if current.status != MemberStatus::Failed {
                     held.remove(&current.name);
                 }
-                self.write(&view(&current, state_of(current.status))).await;
+                self.write(&view(&current, state_of(current.status)), timers)
+                    .await;
             }
         }
     }
 
     /// Writes the failed members whose hold-down ended and that are still failed.
-    async fn release_held(&self, held: &mut BTreeMap<String, Instant>, now: Instant) {
+    async fn release_held(
+        &self,
+        held: &mut BTreeMap<String, Instant>,
+        now: Instant,
+        timers: &ReconcileTimers,
+    ) {
         let due: Vec<String> = held
             .iter()
             .filter(|(_, until)| **until <= now)
@@ -146,14 +179,16 @@ impl ReconcileLoop {
             if let Some(member) = self.gossip.member(&name)
                 && member.status == MemberStatus::Failed
             {
-                self.write(&view(&member, MemberState::Failed)).await;
+                self.write(&view(&member, MemberState::Failed), timers)
+                    .await;
             }
         }
     }
 
     /// Every member (failed ones still held down wait), then the catalog's nodes no
     /// member owns.
-    async fn full_pass(&self, held: &BTreeMap<String, Instant>) {
+    async fn full_pass(&self, held: &BTreeMap<String, Instant>, timers: &ReconcileTimers) {
+        let _timer = Timer::start(&timers.reconcile);
         let views: Vec<MemberView> = self
             .gossip
             .members()
@@ -161,7 +196,7 @@ impl ReconcileLoop {
             .map(|member| view(member, state_of(member.status)))
             .collect();
         for member in views.iter().filter(|m| !held.contains_key(&m.name)) {
-            self.write(member).await;
+            self.write(member, timers).await;
         }
         let state = self.consensus.reader().current();
         for command in self.reconciler.plan_orphans(&views, &state) {
@@ -206,7 +241,8 @@ impl ReconcileLoop {
         }
     }
 
-    async fn write(&self, member: &MemberView) {
+    async fn write(&self, member: &MemberView, timers: &ReconcileTimers) {
+        let _timer = Timer::start(&timers.member);
         let state = self.consensus.reader().current();
         if let Some(command) = self.reconciler.plan(member, &state) {
             tracing::info!(member = %member.name, state = ?member.state, "serf: reconciling member into the catalog");

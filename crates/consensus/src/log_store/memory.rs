@@ -6,18 +6,31 @@ use std::fmt::Debug;
 use std::io;
 use std::ops::RangeBounds;
 use std::sync::Arc;
+use std::time::Instant;
 
 use openraft::alias::{EntryOf, LogIdOf, VoteOf};
 use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use tokio::sync::Mutex;
 
+use crate::metrics::replication::LogMetrics;
 use crate::types::TypeConfig;
 
 /// The log, the vote and the purge point, shared between the store and its readers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MemoryLogStore {
     inner: Arc<Mutex<Inner>>,
+    /// `raft.leader.dispatchLog`: every append here is the lone leader's own.
+    metrics: LogMetrics,
+}
+
+impl Default for MemoryLogStore {
+    fn default() -> Self {
+        MemoryLogStore {
+            inner: Arc::default(),
+            metrics: LogMetrics::new(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -92,11 +105,13 @@ impl RaftLogStorage<TypeConfig> for MemoryLogStore {
     where
         I: IntoIterator<Item = EntryOf<TypeConfig>>,
     {
+        let started = Instant::now();
         let mut inner = self.inner.lock().await;
         for entry in entries {
             inner.log.insert(entry.index(), entry);
         }
         drop(inner);
+        self.metrics.appended(true, started);
         callback.io_completed(Ok(()));
         Ok(())
     }

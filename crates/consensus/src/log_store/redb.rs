@@ -12,14 +12,17 @@ use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use openraft::alias::{EntryOf, LogIdOf, VoteOf};
 use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::vote::RaftLeaderId;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::metrics::replication::LogMetrics;
 use crate::types::TypeConfig;
 
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
@@ -29,6 +32,9 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 #[derive(Clone)]
 pub struct RedbLogStore {
     db: Arc<Database>,
+    /// This server's Raft node ID: entries proposed under it are the leader's own.
+    node_id: u64,
+    metrics: LogMetrics,
 }
 
 impl Debug for RedbLogStore {
@@ -50,14 +56,18 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, io::Error> {
 }
 
 impl RedbLogStore {
-    /// Opens (or creates) the log at `path`.
-    pub fn open(path: &Path) -> Result<RedbLogStore, io::Error> {
+    /// Opens (or creates) the log at `path`, for the server with Raft node ID `node_id`.
+    pub fn open(path: &Path, node_id: u64) -> Result<RedbLogStore, io::Error> {
         let db = Database::create(path).map_err(io_error)?;
         let write = db.begin_write().map_err(io_error)?;
         write.open_table(LOG).map_err(io_error)?;
         write.open_table(META).map_err(io_error)?;
         write.commit().map_err(io_error)?;
-        Ok(RedbLogStore { db: Arc::new(db) })
+        Ok(RedbLogStore {
+            db: Arc::new(db),
+            node_id,
+            metrics: LogMetrics::new(),
+        })
     }
 
     async fn blocking<T: Send + 'static>(
@@ -176,9 +186,14 @@ impl RaftLogStorage<TypeConfig> for RedbLogStore {
     where
         I: IntoIterator<Item = EntryOf<TypeConfig>>,
     {
+        let started = Instant::now();
+        let mut leading = false;
         let encoded = entries
             .into_iter()
-            .map(|entry| Ok((entry.index(), encode(&entry)?)))
+            .map(|entry| {
+                leading = *entry.log_id().committed_leader_id().node_id() == self.node_id;
+                Ok((entry.index(), encode(&entry)?))
+            })
             .collect::<Result<Vec<(u64, Vec<u8>)>, io::Error>>()?;
         let result = self
             .blocking(move |db| {
@@ -194,6 +209,7 @@ impl RaftLogStorage<TypeConfig> for RedbLogStore {
             .await;
         match result {
             Ok(()) => {
+                self.metrics.appended(leading, started);
                 callback.io_completed(Ok(()));
                 Ok(())
             }

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::io::Cursor;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
 
+use crate::metrics::millis_since;
 use crate::node::{Consensus, fatal_error};
 use crate::rpc::messages::{
     self, AddServer, Answer, ForwardedWrites, Hello, ReadIndexRequest, RemoteError, RemoveServer,
@@ -89,7 +91,10 @@ fn raft_answer<T, E: std::fmt::Display>(result: Result<T, E>) -> Answer<T> {
 
 async fn append_entries(State(consensus): State<Consensus>, body: Bytes) -> Response {
     serve(body, async |request: AppendEntriesRequest<TypeConfig>| {
+        let started = Instant::now();
         let answer = raft_answer(consensus.inner.raft.append_entries(request).await);
+        let timer = &consensus.inner.raft_rpc_metrics.append_entries;
+        timer.record(millis_since(started));
         if answer.is_ok() {
             consensus.heard_from_leader();
         }
@@ -100,7 +105,11 @@ async fn append_entries(State(consensus): State<Consensus>, body: Bytes) -> Resp
 
 async fn vote(State(consensus): State<Consensus>, body: Bytes) -> Response {
     serve(body, async |request: VoteRequest<TypeConfig>| {
-        raft_answer(consensus.inner.raft.vote(request).await)
+        let started = Instant::now();
+        let answer = raft_answer(consensus.inner.raft.vote(request).await);
+        let timer = &consensus.inner.raft_rpc_metrics.request_vote;
+        timer.record(millis_since(started));
+        answer
     })
     .await
 }
@@ -118,11 +127,14 @@ async fn snapshot(State(consensus): State<Consensus>, body: Bytes) -> Response {
             meta: transfer.meta,
             snapshot: Cursor::new(transfer.data),
         };
+        let started = Instant::now();
         let installed = consensus
             .inner
             .raft
             .install_full_snapshot(transfer.vote, snapshot)
             .await;
+        let timer = &consensus.inner.raft_rpc_metrics.install_snapshot;
+        timer.record(millis_since(started));
         if installed.is_ok() {
             consensus.heard_from_leader();
         }

@@ -60,6 +60,10 @@ pub(crate) enum Output {
     Event(MemberEvent),
     /// A probe's round trip.
     Rtt(RttSample),
+    /// One of our probes ended (acked, directly or through others, or failed): how long it
+    /// took, and whether it began with degraded local health (memberlist's `probeNode`
+    /// timer and `degraded.probe` counter).
+    Probed { elapsed: Duration, degraded: bool },
     /// The keyring changed: persist these keys (base64, primary first).
     KeyringChanged(Vec<String>),
 }
@@ -574,6 +578,10 @@ impl Core {
                     };
                     self.awareness
                         .apply(delta, self.timing.awareness_max_multiplier);
+                    self.outputs.push(Output::Probed {
+                        elapsed: self.now.saturating_sub(p.sent),
+                        degraded: p.degraded,
+                    });
                     self.failed_probe_nackers = Some((p.target.name, p.nackers));
                 }
             }

@@ -184,6 +184,11 @@ impl Core {
         lock(&self.shared).addrs_with(MemberStatus::Alive)
     }
 
+    /// Lifeguard's local health score (0 is healthy).
+    pub fn health_score(&self) -> u32 {
+        self.awareness.score()
+    }
+
     pub fn stats(&self) -> GossipStats {
         let s = lock(&self.shared);
         let (members, failed, left) = s.counts();

@@ -26,6 +26,8 @@ pub(super) struct ProbeTrack {
     pub(super) number: u8,
     pub(super) sent: Duration,
     pub(super) acked: bool,
+    /// Local health was degraded (awareness above 0) when the probe began.
+    pub(super) degraded: bool,
     pub(super) expected_nacks: u32,
     /// Members that relayed our indirect probe and could not reach the target either.
     pub(super) nackers: Vec<Arc<str>>,
@@ -63,6 +65,7 @@ impl Core {
                         number: *number,
                         sent: self.now,
                         acked: false,
+                        degraded: self.awareness.score() > 0,
                         expected_nacks: 0,
                         nackers: Vec::new(),
                     });
@@ -123,6 +126,11 @@ impl Core {
                 }
                 p.acked = true;
                 let rtt = self.now.saturating_sub(p.sent);
+                let degraded = p.degraded;
+                self.outputs.push(Output::Probed {
+                    elapsed: rtt,
+                    degraded,
+                });
                 self.awareness
                     .apply(-1, self.timing.awareness_max_multiplier);
                 if via_udp {
@@ -148,6 +156,11 @@ impl Core {
                     && p.target == origin
                 {
                     p.acked = true;
+                    let probed = Output::Probed {
+                        elapsed: self.now.saturating_sub(p.sent),
+                        degraded: p.degraded,
+                    };
+                    self.outputs.push(probed);
                     self.awareness
                         .apply(-1, self.timing.awareness_max_multiplier);
                 }

@@ -5,6 +5,7 @@
 
 mod keyring_file;
 mod stream;
+mod telemetry;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,6 +27,7 @@ use crate::member::{
     GossipStats, KeyringOp, KeyringReport, Member, MemberEvent, NodeKeyring, RttSample,
 };
 use crate::wire::{self, KeyringRequest, StreamMsg};
+use telemetry::GossipMetrics;
 
 /// Events kept for a lagging subscriber before it loses some.
 const EVENT_CAPACITY: usize = 4096;
@@ -54,6 +56,8 @@ struct Inner {
     token: CancellationToken,
     tasks: TaskTracker,
     config: GossipConfig,
+    /// memberlist's and serf's metrics.
+    metrics: GossipMetrics,
 }
 
 fn unix_millis() -> u64 {
@@ -156,6 +160,7 @@ impl Gossip {
                 token: shutdown.child_token(),
                 tasks: TaskTracker::new(),
                 config,
+                metrics: GossipMetrics::new(),
             }),
         };
         let run = gossip.clone();
@@ -194,11 +199,12 @@ impl Gossip {
     /// the next deadline right after).
     fn drive<R>(&self, f: impl FnOnce(&mut Core, Duration) -> R) -> R {
         let now = self.now();
-        let (result, outputs) = {
+        let (result, outputs, health) = {
             let mut core = self.core();
             let result = f(&mut core, now);
-            (result, core.take_outputs())
+            (result, core.take_outputs(), core.health_score())
         };
+        self.inner.metrics.health_score.set(health as f64);
         self.dispatch(outputs);
         result
     }
@@ -215,6 +221,7 @@ impl Gossip {
                 _ = self.inner.token.cancelled() => break,
                 received = self.inner.socket.recv_from(&mut buf) => match received {
                     Ok((len, _from)) => {
+                        self.inner.metrics.udp_received.increment(len as u64);
                         let data = &buf[..len];
                         self.drive(|core, now| core.handle_datagram(now, data));
                     }
@@ -231,6 +238,7 @@ impl Gossip {
                         let Ok((len, _)) = self.inner.socket.try_recv_from(&mut buf) else {
                             break;
                         };
+                        self.inner.metrics.udp_received.increment(len as u64);
                         let data = &buf[..len];
                         self.drive(|core, now| core.handle_datagram(now, data));
                     }
@@ -257,6 +265,7 @@ impl Gossip {
                     continue;
                 }
             };
+            self.inner.metrics.tcp_accept.increment(1);
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 tracing::warn!(%peer, "gossip: too many concurrent streams, dropping one");
                 continue;
@@ -268,7 +277,12 @@ impl Gossip {
                 let serve = async {
                     let frame = stream::read_frame(&mut stream).await?;
                     let reply = this.with_core(|core, now| core.handle_request(now, &frame));
-                    stream::write_frame(&mut stream, &reply).await
+                    stream::write_frame(&mut stream, &reply).await?;
+                    this.inner
+                        .metrics
+                        .tcp_sent
+                        .increment(stream::framed_len(&reply));
+                    Ok::<(), GossipError>(())
                 };
                 tokio::select! {
                     _ = this.inner.token.cancelled() => {}
@@ -286,16 +300,16 @@ impl Gossip {
     fn dispatch(&self, outputs: Vec<Output>) {
         for output in outputs {
             match output {
-                Output::Datagram { to, data } => {
-                    if let Err(e) = self.inner.socket.try_send_to(&data, to) {
-                        tracing::trace!(%to, error = %e, "gossip: datagram not sent");
-                    }
-                }
+                Output::Datagram { to, data } => match self.inner.socket.try_send_to(&data, to) {
+                    Ok(sent) => self.inner.metrics.udp_sent.increment(sent as u64),
+                    Err(e) => tracing::trace!(%to, error = %e, "gossip: datagram not sent"),
+                },
                 Output::TcpProbe { to, frame } => {
                     let this = self.clone();
                     self.spawn(async move {
                         let timeout = this.inner.config.timing.tcp_timeout;
-                        let Ok(reply) = stream::exchange(to, &frame, timeout).await else {
+                        let exchanged = this.exchange(to, &frame, timeout).await;
+                        let Ok(reply) = exchanged else {
                             return;
                         };
                         let opened = this.core().open_frame(&reply);
@@ -317,10 +331,14 @@ impl Gossip {
                 }
                 Output::Event(event) => {
                     tracing::debug!(node = %self.inner.name, ?event, "gossip: member event");
+                    self.inner.metrics.event(&event);
                     let _ = self.inner.events.send(event);
                 }
                 Output::Rtt(sample) => {
                     let _ = self.inner.rtts.send(sample);
+                }
+                Output::Probed { elapsed, degraded } => {
+                    self.inner.metrics.probed(elapsed, degraded);
                 }
                 Output::KeyringChanged(keys) => {
                     if let Some(path) = &self.inner.config.keyring_file
@@ -344,10 +362,34 @@ impl Gossip {
         });
     }
 
-    /// One push-pull exchange with `to`.
+    /// One TCP exchange, counted (`memberlist.tcp.connect` and `tcp.sent`).
+    async fn exchange(
+        &self,
+        to: SocketAddr,
+        frame: &[u8],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, GossipError> {
+        let metrics = &self.inner.metrics;
+        stream::exchange(to, frame, timeout, || {
+            metrics.tcp_connect.increment(1);
+            metrics.tcp_sent.increment(stream::framed_len(frame));
+        })
+        .await
+    }
+
+    /// One push-pull exchange with `to`, timed (`memberlist.pushPullNode`).
     async fn push_pull(&self, to: SocketAddr, join: bool) -> Result<(), GossipError> {
+        let started = Instant::now();
+        let exchanged = self.push_pull_exchange(to, join).await;
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        self.inner.metrics.push_pull_node.record(millis);
+        exchanged
+    }
+
+    async fn push_pull_exchange(&self, to: SocketAddr, join: bool) -> Result<(), GossipError> {
         let frame = self.core().push_pull_frame(join);
-        let reply = stream::exchange(to, &frame, self.inner.config.timing.tcp_timeout).await?;
+        let timeout = self.inner.config.timing.tcp_timeout;
+        let reply = self.exchange(to, &frame, timeout).await?;
         let opened = self.core().open_frame(&reply)?;
         match opened {
             StreamMsg::PushPullReply(state) => {
@@ -460,9 +502,10 @@ impl Gossip {
             let frame = self.core().keyring_frame(request.clone());
             let timeout = self.inner.config.timing.tcp_timeout;
             let permits = permits.clone();
+            let this = self.clone();
             set.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                (name, stream::exchange(addr, &frame, timeout).await)
+                (name, this.exchange(addr, &frame, timeout).await)
             });
         }
         while let Some(joined) = set.join_next().await {

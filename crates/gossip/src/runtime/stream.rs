@@ -37,16 +37,24 @@ pub(crate) async fn write_frame(stream: &mut TcpStream, frame: &[u8]) -> Result<
     Ok(())
 }
 
-/// Connects, sends `frame`, returns the reply frame; all within `timeout`.
+/// The bytes one frame takes on the wire (its length prefix included).
+pub(crate) fn framed_len(frame: &[u8]) -> u64 {
+    frame.len() as u64 + 4
+}
+
+/// Connects, sends `frame`, returns the reply frame; all within `timeout`. `sent` is
+/// called once the frame is written (the driver's counters).
 pub(crate) async fn exchange(
     to: SocketAddr,
     frame: &[u8],
     timeout: Duration,
+    sent: impl FnOnce(),
 ) -> Result<Vec<u8>, GossipError> {
     let work = async {
         let mut stream = TcpStream::connect(to).await?;
         stream.set_nodelay(true)?;
         write_frame(&mut stream, frame).await?;
+        sent();
         read_frame(&mut stream).await
     };
     tokio::time::timeout(timeout, work).await.map_err(|_| {
