@@ -33,7 +33,7 @@ start() {
         echo "port $port is taken by another agent" >&2
         exit 1
     fi
-    "$bin" agent -dev -http-port "$port" -dns-port -1 -server-port 18312 "$@" >/dev/null 2>&1 &
+    "$bin" agent -dev -http-port "$port" -dns-port -1 -server-port 18312 -serf-lan-port 18311 "$@" >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 100); do
         curl -sf "http://127.0.0.1:$port/v1/status/leader" | grep -q ':' && break
