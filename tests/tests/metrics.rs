@@ -257,6 +257,9 @@ async fn json_summary_and_prometheus_text_carry_consul_s_metrics() {
     }
     let applies = named(&summary, "Counters", "consul.raft.apply");
     assert!(applies[0]["Count"].as_u64().unwrap() >= 1, "{summary:#}");
+    // The health and catalog reads above, each one query.
+    let reads = named(&summary, "Counters", "consul.rpc.query");
+    assert!(reads[0]["Count"].as_u64().unwrap() >= 3, "{summary:#}");
     let queries = named(&summary, "Counters", "consul.catalog.service.query");
     assert!(
         queries
@@ -317,6 +320,7 @@ async fn json_summary_and_prometheus_text_carry_consul_s_metrics() {
         "consul.session.renew",
         "consul.raft.commitTime",
         "consul.raft.fsm.apply",
+        "consul.raft.leader.dispatchLog",
         "consul.fsm.register",
         "consul.fsm.kvs",
         "consul.dns.domain_query",
