@@ -5,15 +5,13 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
 
 use proconsul_acl::{Access, Authorize, Permission};
 use proconsul_api::AgentService;
-use proconsul_api::go_time::GoTime;
 use proconsul_state::State;
 
 use crate::client_token_resolver::ClientTokenResolver;
-use crate::token_resolver::{AclVersion, ResolveError, TokenResolver};
+use crate::token_resolver::{AclVersion, ResolveError, TokenResolver, now};
 
 /// Where a request's token came from does not matter past this point; only its secret.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -219,11 +217,6 @@ pub fn service_write_permissions(service: &AgentService) -> impl Iterator<Item =
     std::iter::once(service.service.as_str())
         .chain(fronted)
         .map(|name| Permission::service(Access::Write, name))
-}
-
-/// The wall clock, which token expiry is judged by.
-pub(crate) fn now() -> GoTime {
-    GoTime::from(SystemTime::now())
 }
 
 fn acl_not_found(error: ResolveError) -> AclRefusal {

@@ -18,12 +18,13 @@ use tokio_util::sync::CancellationToken;
 use crate::acl::AclRefusal;
 use crate::acl_leader;
 use crate::agent_tokens::AgentTokens;
-use crate::catalog_backend::{CatalogBackend, NotAServer};
+use crate::catalog_backend::CatalogBackend;
 use crate::checks::{self, CheckRunner};
 use crate::client_token_resolver::ClientTokenResolver;
 use crate::config::AgentConfig;
 use crate::config_registrations::{self, ConfigOwned};
 use crate::dns_listener::DnsListener;
+use crate::error::NotAServer;
 use crate::error::{AgentError, WriteError};
 use crate::forwarded_requests::ServerForwarding;
 use crate::http;
@@ -728,7 +729,7 @@ impl Agent {
         let reaper_task = tokio::spawn(reaper::reap_critical_services(inner.clone()));
         let anti_entropy_task = tokio::spawn(anti_entropy::run(inner.clone()));
         let hangup_task = tokio::spawn(crate::reload::on_hangup(inner.clone()));
-        let telemetry_task = tokio::spawn(crate::telemetry::sampler::run(inner.clone()));
+        let telemetry_task = tokio::spawn(crate::metrics_sampler::run(inner.clone()));
         let role_tasks = match (inner.catalog.clone(), dns_handler) {
             (CatalogBackend::Server(consensus), Some(dns)) => {
                 consensus.serve_forwarded(Arc::new(ServerForwarding {

@@ -13,12 +13,6 @@ use proconsul_state::Command;
 use crate::error::WriteError;
 use crate::server_link::ServerLink;
 
-/// A request only servers serve reached a client agent (its router forwards them, so
-/// this is a bug, answered as a 500).
-#[derive(Debug, thiserror::Error)]
-#[error("this request is served by servers only; this agent is a client")]
-pub struct NotAServer;
-
 /// The agent's catalog: its own Raft (servers, `-dev`) or the servers (clients).
 #[derive(Clone)]
 pub enum CatalogBackend {

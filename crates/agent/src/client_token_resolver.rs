@@ -97,7 +97,10 @@ impl ClientTokenResolver {
         let now = Instant::now();
         let cached = self.cache().tokens.get(secret).cloned();
         if let Some(entry) = &cached {
-            if entry.expires.is_some_and(|at| at < crate::acl::now()) {
+            if entry
+                .expires
+                .is_some_and(|at| at < crate::token_resolver::now())
+            {
                 self.forget(secret);
                 return Err(ResolveError::NotFound);
             }

@@ -32,5 +32,11 @@ pub enum WriteError {
     #[error(transparent)]
     Servers(#[from] crate::server_link::LinkError),
     #[error(transparent)]
-    NotAServer(#[from] crate::catalog_backend::NotAServer),
+    NotAServer(#[from] NotAServer),
 }
+
+/// A request only servers serve reached a client agent (its router forwards them, so
+/// this is a bug, answered as a 500).
+#[derive(Debug, thiserror::Error)]
+#[error("this request is served by servers only; this agent is a client")]
+pub struct NotAServer;

@@ -24,10 +24,10 @@ use proconsul_dns::DnsHandler;
 use proconsul_state::Command;
 use tower::ServiceExt;
 
-use crate::acl::now;
 use crate::client_write_acl;
 use crate::http::origin::Origin;
 use crate::token_resolver::TokenResolver;
+use crate::token_resolver::now;
 
 /// What a server installs in its consensus to answer client agents.
 pub struct ServerForwarding {

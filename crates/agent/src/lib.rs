@@ -33,6 +33,7 @@ pub mod https;
 pub mod local;
 pub mod logging;
 pub mod membership;
+mod metrics_sampler;
 pub mod monitor;
 mod node_id;
 mod persist;

@@ -14,8 +14,9 @@ use proconsul_acl::{Access, Permission};
 use proconsul_api::{AgentService, HealthCheck};
 use proconsul_state::State;
 
-use crate::acl::{AclRefusal, now, service_write_permissions};
+use crate::acl::{AclRefusal, service_write_permissions};
 use crate::token_resolver::TokenResolver;
+use crate::token_resolver::now;
 
 /// Decides which of the agent's writes its tokens allow, against one state version.
 /// Only made with ACLs enabled; without them every write is allowed and no gate is asked.

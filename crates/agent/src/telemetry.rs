@@ -1,8 +1,10 @@
 //! The agent's metrics, with Consul's names (see docs/COMPATIBILITY.md, "Metrics"):
 //! the recorder is installed first thing at start-up ([`start`]), so every handle made
 //! afterwards reaches it; [`AgentMetrics`] holds the handles of the HTTP handlers, made
-//! once (the ACL ones in [`acl`]); [`http_layer`] times every request by route; [`sampler`] sets the gauges and
-//! collects every second, then hands finished intervals to [`stream`];
+//! once (the ACL ones in [`acl`]); [`http_layer`] times every request by route;
+//! `metrics_sampler.rs` (a task of the agent's, outside this module because it reads the
+//! whole agent) sets the gauges and collects every second, then hands finished intervals
+//! to [`stream`];
 //! `http/agent_metrics.rs` answers `/v1/agent/metrics` and
 //! `http/agent_metrics_stream.rs` `/v1/agent/metrics/stream`.
 //! Consensus records its Raft metrics itself, and DNS its queries.
@@ -11,7 +13,6 @@ pub mod acl;
 pub mod http_layer;
 mod labelled;
 pub mod process;
-pub mod sampler;
 pub mod stream;
 
 use std::time::{Duration, Instant};

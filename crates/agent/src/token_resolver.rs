@@ -382,3 +382,8 @@ impl TokenResolver {
 
 #[cfg(test)]
 mod tests;
+
+/// The wall clock, which token expiry is judged by.
+pub(crate) fn now() -> GoTime {
+    GoTime::from(std::time::SystemTime::now())
+}

@@ -46,8 +46,8 @@ impl From<ConsensusError> for ApiError {
     }
 }
 
-impl From<crate::catalog_backend::NotAServer> for ApiError {
-    fn from(error: crate::catalog_backend::NotAServer) -> ApiError {
+impl From<crate::error::NotAServer> for ApiError {
+    fn from(error: crate::error::NotAServer) -> ApiError {
         ApiError::internal(error.to_string())
     }
 }
