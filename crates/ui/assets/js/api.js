@@ -46,7 +46,7 @@ export function encodePath(name) {
 export async function request(path, options = {}) {
   const headers = { ...(options.headers || {}) };
   const saved = token();
-  if (saved) headers['X-Consul-Token'] = saved.SecretID;
+  if (saved && !('X-Consul-Token' in headers)) headers['X-Consul-Token'] = saved.SecretID;
   let body = options.body;
   if (body !== undefined && typeof body !== 'string' && !(body instanceof Blob)) body = JSON.stringify(body);
   let response;

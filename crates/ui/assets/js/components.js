@@ -103,7 +103,9 @@ export function VirtualList({ items, renderRow, label, rowHeight = ROW_HEIGHT })
     const element = box.current;
     if (to * rowHeight < element.scrollTop) element.scrollTop = to * rowHeight;
     else if ((to + 1) * rowHeight > element.scrollTop + element.clientHeight) element.scrollTop = (to + 1) * rowHeight - element.clientHeight;
-    pendingFocus.current = to;
+    const rendered = element.querySelector(`[data-row="${to}"] a, [data-row="${to}"] button`);
+    if (rendered) rendered.focus();
+    else pendingFocus.current = to;
     setScroll({ top: element.scrollTop, height: element.clientHeight || 600 });
   };
   const rows = [];

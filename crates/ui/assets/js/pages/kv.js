@@ -19,7 +19,7 @@ export function parseKvPath(path) {
 }
 
 const kvUrl = (dc, path, params = {}) => withQuery(`/v1/kv/${encodePath(path)}`, { dc, ...params });
-const kvHref = (dc, path) => href(dc, 'kv', path) + (path === '' ? '/' : '');
+const kvHref = (dc, path) => (path === '' ? `${href(dc, 'kv')}/` : href(dc, 'kv', path));
 const parentOf = (key) => key.replace(/[^/]*\/?$/, '');
 
 /** Root › a › b as links. */
