@@ -37,6 +37,7 @@ export async function startAgent({ config, token } = {}) {
   const url = `http://127.0.0.1:${http}`;
   const agent = {
     url,
+    pid: child.pid,
     log: () => readFileSync(logPath, 'utf8'),
     async api(method, path, body, asToken = token) {
       const headers = {};

@@ -301,6 +301,32 @@ test('keyboard navigation through a list, and phone width', async () => {
   await phone.context().close();
 });
 
+test('overview: servers, leader and health totals', async () => {
+  await page.goto(`${agent.url}/ui/dc1/overview`);
+  const servers = await seen('[data-test=servers]', 'Leader');
+  assert.match(await servers.textContent(), /127\.0\.0\.1:\d+/);
+  await seen('[data-test=totals-services]', '1 warning');
+  await seen('[data-test=totals-nodes]', '1');
+  await shot('overview');
+});
+
+test('settings: blocking queries can be turned off, and back on', async () => {
+  await page.goto(`${agent.url}/ui/setting`);
+  const toggle = await seen('[data-test=blocking-toggle]');
+  assert.equal(await toggle.isChecked(), true);
+  await toggle.uncheck();
+  assert.deepEqual(JSON.parse(await page.evaluate(() => localStorage.getItem('consul:client'))), { blocking: false });
+  await page.goto(`${agent.url}/ui/dc1/services/web/instances`);
+  await seen('[data-test=instance]', 'web1');
+  // The view read its data once and holds no query open.
+  assert.equal(await page.evaluate(() => window.__proconsulBlocking()), 0);
+  await page.goto(`${agent.url}/ui/setting`);
+  await (await seen('[data-test=blocking-toggle]')).check();
+  await page.goto(`${agent.url}/ui/dc1/services/web/instances`);
+  await seen('[data-test=instance]', 'web1');
+  await page.waitForFunction(() => window.__proconsulBlocking() >= 1);
+});
+
 test('an API error is a message, not a blank page', async () => {
   await page.goto(`${agent.url}/ui/dc1/nodes/no-such-node/health-checks`);
   await seen('main', 'no-such-node');
