@@ -199,6 +199,15 @@ test('key/value: create a key and a folder, search the whole tree, delete', asyn
   await page.waitForURL(/\/ui\/dc1\/kv\/app\/deep\/nested-key$/);
   await seen('[data-test=kv-value]', 'found me');
 
+  // A large value is shown cut, until asked for whole.
+  await agent.api('PUT', '/v1/kv/app/big', 'x'.repeat(400 * 1024));
+  await page.goto(`${agent.url}/ui/dc1/kv/app/big`);
+  const cut = await seen('[data-test=kv-value]');
+  assert.equal((await cut.textContent()).length, 64 * 1024);
+  await page.getByRole('button', { name: /Show the whole value/ }).click();
+  await page.waitForFunction(() => document.querySelector('[data-test=kv-value]').textContent.length === 400 * 1024);
+  await agent.api('DELETE', '/v1/kv/app/big');
+
   // Creating over an existing key is refused (check-and-set with index 0).
   await page.goto(`${agent.url}/ui/dc1/kv/app/create`);
   await (await seen('[data-test=kv-name]')).fill('config');

@@ -123,11 +123,12 @@ document.addEventListener('visibilitychange', () => {
 });
 
 /**
- * A blocking query: waits (up to `wait`) for `path` to change past `index`. At most
+ * A blocking query: waits (up to `wait`, Consul's default 5 minutes, so an idle tab costs
+ * the agent one answer per view every 5 minutes) for `path` to change past `index`. At most
  * three run at once; the rest queue. Resolves to {body, index}, or null when the tab
  * was hidden meanwhile (the caller asks again once it is visible).
  */
-export async function blockingRequest(path, index, signal, { wait = '60s', missingOk = false } = {}) {
+export async function blockingRequest(path, index, signal, { wait = '5m', missingOk = false } = {}) {
   await whenVisible(signal);
   await acquire();
   const controller = new AbortController();
