@@ -110,6 +110,12 @@ test('services: list, search, filter, open one', async () => {
   assert.match(text, /Pushed by the deploy script/);
   await seen('[data-check-id=web-ttl] [data-test=check-output]', 'all good');
   await shot('service');
+  // One instance has its own address, as in Consul's UI.
+  await page.getByRole('link', { name: 'web1' }).click();
+  await page.waitForURL(/\/ui\/dc1\/services\/web\/instances\/ui-node\/web1\/health-checks$/);
+  await seen('[data-test=instance]', 'web1');
+  await page.getByRole('link', { name: 'All instances of web' }).click();
+  await page.waitForURL(/\/ui\/dc1\/services\/web\/instances$/);
 });
 
 test('a check turning critical shows up live, with at most three blocking queries', async () => {

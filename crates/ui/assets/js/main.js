@@ -73,7 +73,8 @@ function Page({ route }) {
     case undefined:
     case 'services':
       if (rest.length === 0) return html`<${ServicesPage} dc=${dc} />`;
-      return html`<${ServicePage} dc=${dc} name=${rest[0]} tab=${rest[1] || 'instances'} />`;
+      // `/services/:name/instances/:node/:id/...` is one instance, as in Consul's UI.
+      return html`<${ServicePage} dc=${dc} name=${rest[0]} tab=${rest[1] || 'instances'} instance=${rest[1] === 'instances' && rest[3] ? { node: rest[2], id: rest[3] } : null} />`;
     case 'overview':
       return html`<${OverviewPage} dc=${dc} />`;
     case 'nodes':

@@ -1,4 +1,5 @@
-// /ui/:dc/services/:name/{instances,tags}: a service's instances (address, port, node,
+// /ui/:dc/services/:name/{instances,tags} (and .../instances/:node/:id/... for one
+// instance): a service's instances (address, port, node,
 // tags, meta) with every check's status, output and notes, kept live.
 
 import { html } from '../../vendor/preact-htm.js';
@@ -34,7 +35,7 @@ function Instance({ dc, entry }) {
   const status = worstStatus(entry.Checks);
   const address = service.Address || entry.Node.Address;
   return html`<article class="card" data-test="instance">
-    <h2 class="card-title"><${Status} status=${status} /> ${service.ID}</h2>
+    <h2 class="card-title"><${Status} status=${status} /> <a href=${href(dc, 'services', service.Service, 'instances', entry.Node.Node, service.ID, 'health-checks')}>${service.ID}</a></h2>
     <dl class="facts">
       <dt>Address</dt><dd>${address}${service.Port ? `:${service.Port}` : ''}</dd>
       <dt>Node</dt><dd><a href=${href(dc, 'nodes', entry.Node.Node, 'health-checks')}>${entry.Node.Node}</a> (${entry.Node.Address})</dd>
@@ -45,7 +46,7 @@ function Instance({ dc, entry }) {
   </article>`;
 }
 
-export function ServicePage({ dc, name, tab }) {
+export function ServicePage({ dc, name, tab, instance }) {
   const state = useLive(withQuery(`/v1/health/service/${encodePath(name)}`, { dc }));
   const tabs = [
     ['instances', 'Instances', href(dc, 'services', name, 'instances')],
@@ -62,6 +63,11 @@ export function ServicePage({ dc, name, tab }) {
       if (tab === 'tags') {
         const tags = [...new Set(entries.flatMap((entry) => entry.Service.Tags || []))].sort();
         return tags.length ? html`<${Tags} tags=${tags} />` : html`<p class="muted">No tags.</p>`;
+      }
+      if (instance) {
+        const one = entries.find((entry) => entry.Node.Node === instance.node && entry.Service.ID === instance.id);
+        return html`<p class="crumbs"><a href=${href(dc, 'services', name, 'instances')}>All instances of ${name}</a></p>
+          ${one ? html`<${Instance} dc=${dc} entry=${one} />` : html`<${EmptyState} title="No such instance"><p>${instance.id} on ${instance.node} is not registered.</p><//>`}`;
       }
       const sorted = [...entries].sort(byStatusThenName((entry) => worstStatus(entry.Checks), (entry) => entry.Node.Node + '/' + entry.Service.ID));
       return html`<p class="count-line">${plural(entries.length, 'instance')}</p>
