@@ -417,7 +417,8 @@ test('ACLs: log in with a token, pages limited by its policy, manage tokens and 
     await seen('[data-test=empty]', 'No keys here');
     await acl.goto(`${secured.url}/ui/dc1/kv/secret`);
     const denied = await seen('[data-test=error]', 'Permission denied');
-    assert.match(await denied.textContent(), /403.*key:read/);
+    assert.match(await denied.textContent(), /lacks permission 'key:read'/);
+    assert.match(await denied.textContent(), /403/);
     await shot('permission-denied');
     await acl.goto(`${secured.url}/ui/dc1/acls/tokens`);
     await seen('[data-test=error]', 'Permission denied');

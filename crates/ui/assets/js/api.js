@@ -17,7 +17,10 @@ export class ApiError extends Error {
 function describe(status, text) {
   const body = (text || '').trim();
   if (status === 0) return `The agent did not answer${body ? `: ${body}` : ''}`;
-  if (status === 403) return `Permission denied (403): ${body || 'the token lacks a permission this page needs'}`;
+  if (status === 403) {
+    if (/^permission denied/i.test(body)) return `${body} (403)`;
+    return `Permission denied (403): ${body || 'the token lacks a permission this page needs'}`;
+  }
   if (status === 401) return `Not allowed (401): ${body || 'ACL support is disabled'}`;
   if (status === 404) return `Not found (404)${body ? `: ${body}` : ''}`;
   return `Error ${status}${body ? `: ${body}` : ''}`;
