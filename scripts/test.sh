@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, unit and property tests, end-to-end tests
-# against the real binary, py-consul's own test suite against a dev agent, and the tests
+# against the real binary, py-consul's own test suite against a dev agent, the web UI in
+# Chromium (tests/ui), and the tests
 # of HashiCorp's Go client (github.com/hashicorp/consul/api) against proconsul servers.
 # Installs what it needs; runs on a fresh machine with the Rust toolchain, Python 3 and
-# Go 1.26 (the Go client and its test dependencies come through the Go module proxy).
+# Go 1.26 (the Go client and its test dependencies come through the Go module proxy), and
+# Node 20 (playwright-core comes from npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "system tools the end-to-end tests drive: dig (dnsutils) and haproxy"
+step "system tools the end-to-end tests drive: dig (dnsutils), haproxy, and Chromium for the web UI's browser tests"
 missing=()
 command -v dig >/dev/null || missing+=(dnsutils)
 command -v haproxy >/dev/null || missing+=(haproxy)
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -42,6 +45,9 @@ cargo test --workspace --locked --no-fail-fast
 
 step "py-consul 1.8.0 conformance suite against proconsul agent -dev"
 PROCONSUL_BIN="$PWD/target/debug/proconsul" bash tests/py-consul/run.sh
+
+step "web UI flows in Debian's Chromium (playwright-core, no browser download)"
+PROCONSUL_BIN="$PWD/target/debug/proconsul" bash tests/ui/run.sh
 
 step "HashiCorp's Go client (consul/api v1.34.5) test suite against proconsul"
 PROCONSUL_BIN="$PWD/target/debug/proconsul" bash tests/go-consul-api/run.sh

@@ -101,6 +101,8 @@ pub struct AgentConfig {
     /// `connect.ca_config.cluster_id`: the CA's trust domain is `<cluster_id>.consul`
     /// (random when unset).
     pub connect_cluster_id: Option<String>,
+    /// `-ui` / `ui_config` (on in `-dev`): serve the web UI and redirect `/` to it.
+    pub ui: proconsul_ui::UiSettings,
     /// How often anti-entropy compares the agent with the catalog (Consul: about 1m).
     pub ae_interval: Duration,
     /// How often services with long-critical checks are looked for (Consul: 30s).
@@ -177,6 +179,7 @@ impl Default for AgentConfig {
             node_meta: std::collections::BTreeMap::new(),
             connect_enabled: false,
             connect_cluster_id: None,
+            ui: proconsul_ui::UiSettings::default(),
             ae_interval: Duration::from_secs(60),
             check_reap_interval: Duration::from_secs(30),
             check_deregister_minimum: Duration::from_secs(60),

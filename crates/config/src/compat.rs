@@ -43,6 +43,9 @@ pub const LEGACY_RENAMES: &[(&str, &str)] = &[
         "verify_server_hostname",
         "tls.internal_rpc.verify_server_hostname",
     ),
+    ("ui", "ui_config.enabled"),
+    ("ui_content_path", "ui_config.content_path"),
+    ("ui_dir", "ui_config.dir"),
 ];
 
 /// Dotted key paths Consul knows and Proconsul accepts without acting on them. A path
@@ -114,7 +117,14 @@ pub const IGNORED: &[&str] = &[
     "telemetry.statsd_address",
     "telemetry.statsite_address",
     "telemetry.disable_per_tenancy_usage_metrics",
-    "ui_config",
+    // The UI's metrics graphs, dashboard links and a UI served from a directory
+    // (`ui_config.enabled` and `content_path` are read).
+    "ui_config.dir",
+    "ui_config.metrics_provider",
+    "ui_config.metrics_provider_files",
+    "ui_config.metrics_provider_options_json",
+    "ui_config.metrics_proxy",
+    "ui_config.dashboard_url_templates",
     "license_path",
     "reporting",
     // Build facts a configuration may carry (sdk/testutil writes `version`).

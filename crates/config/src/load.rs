@@ -206,6 +206,30 @@ mod tests {
         assert_eq!(config.ignored, ["telemetry.statsd_address"]);
     }
 
+    #[test]
+    fn ui_config_is_read_and_legacy_ui_keys_move_into_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let modern = write(
+            dir.path(),
+            "ui.hcl",
+            "ui_config {\n  enabled = true\n  content_path = \"/consul/\"\n  metrics_provider = \"prometheus\"\n}\n",
+        );
+        let config = load(&[ConfigSource::File(modern)]).unwrap();
+        assert_eq!(config.ui_config.enabled, Some(true));
+        assert_eq!(config.ui_config.content_path.as_deref(), Some("/consul/"));
+        assert_eq!(config.ignored, ["ui_config.metrics_provider"]);
+
+        let legacy = write(
+            dir.path(),
+            "legacy.json",
+            r#"{"ui": true, "ui_content_path": "/old/", "ui_dir": "/srv/ui"}"#,
+        );
+        let config = load(&[ConfigSource::File(legacy)]).unwrap();
+        assert_eq!(config.ui_config.enabled, Some(true));
+        assert_eq!(config.ui_config.content_path.as_deref(), Some("/old/"));
+        assert_eq!(config.ignored, ["ui_config.dir"]);
+    }
+
     /// The file HashiCorp's sdk/testutil (v0.18.2) writes for `consul agent -config-file`.
     #[test]
     fn the_go_sdk_test_server_file_loads() {

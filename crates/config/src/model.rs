@@ -78,7 +78,9 @@ pub struct FileConfig {
     /// `autopilot { ... }`.
     pub autopilot: crate::autopilot::AutopilotFile,
     pub connect: Connect,
-    pub ui: Option<bool>,
+    /// `ui_config { ... }` (the legacy `ui`, `ui_content_path` and `ui_dir` keys are
+    /// renamed into it).
+    pub ui_config: UiConfig,
     pub limits: Limits,
     /// Access control: tokens, policies and what they allow.
     pub acl: AclFile,
@@ -111,6 +113,15 @@ pub struct Performance {
 pub struct Connect {
     pub enabled: Option<bool>,
     pub ca_config: CaConfig,
+}
+
+/// `ui_config { ... }`: whether the agent serves the web UI, and under which path.
+/// Its metrics-provider and dashboard keys are in [`crate::compat::IGNORED`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    pub enabled: Option<bool>,
+    pub content_path: Option<String>,
 }
 
 /// `connect.ca_config`: provider-specific, so any key is accepted; only `cluster_id` is

@@ -73,12 +73,15 @@ pub fn router(agent: AppState) -> Router {
     // text); this outer limit only stops absurd bodies before they are buffered (and,
     // on a client, before they are forwarded).
     let body_limit = agent.config.kv_max_value_size.max(4 * 1024 * 1024) + 1024;
+    let ui = proconsul_ui::router(&agent.config.ui);
     let routes = match agent.catalog.client() {
         None => agent_routes()
+            .merge(ui)
             .merge(server_routes(&agent))
             .fallback(not_found),
         // A client with ACLs sets its own tokens; its ACL objects live on the servers.
         Some(_) => agent_routes()
+            .merge(ui)
             .timed_route(
                 "/v1/agent/token/{*kind}",
                 match &agent.acl_resolver {

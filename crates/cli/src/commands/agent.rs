@@ -90,9 +90,12 @@ pub struct AgentArgs {
     log_level: Option<String>,
     #[command(flatten)]
     log: LogArgs,
-    /// Accepted for compatibility with `consul agent -dev -ui`; there is no UI.
-    #[arg(long, hide = true)]
+    /// Serve the web UI (on by default with -dev; `ui_config.enabled`).
+    #[arg(long)]
     ui: bool,
+    /// The URL path the web UI is served under [default: /ui/] (`ui_config.content_path`).
+    #[arg(long = "ui-content-path", value_name = "PATH")]
+    ui_content_path: Option<String>,
     /// Record no metrics (benchmarks measure what recording costs with it).
     #[arg(long = "no-metrics", hide = true)]
     no_metrics: bool,
@@ -128,6 +131,25 @@ pub struct AgentArgs {
 }
 
 impl AgentArgs {
+    /// The web UI: `-ui` turns it on, else `ui_config.enabled`, else on only in `-dev`
+    /// (as in Consul); the content path from `-ui-content-path` or the file.
+    fn ui_settings(&self, files: &FileConfig) -> anyhow::Result<proconsul_ui::UiSettings> {
+        let path = self
+            .ui_content_path
+            .as_deref()
+            .or(files.ui_config.content_path.as_deref())
+            .unwrap_or(proconsul_ui::DEFAULT_CONTENT_PATH);
+        let content_path = proconsul_ui::normalize_content_path(path).ok_or_else(|| {
+            anyhow::anyhow!(
+                "ui_config.content_path: {path:?} is not a path the UI can be served under"
+            )
+        })?;
+        Ok(proconsul_ui::UiSettings {
+            enabled: self.ui || files.ui_config.enabled.unwrap_or(self.dev),
+            content_path,
+        })
+    }
+
     /// Whether this agent is a server (`-server`, `server = true`, or `-dev`); else a
     /// client agent.
     fn is_server(&self, files: &FileConfig) -> bool {
@@ -322,6 +344,7 @@ impl AgentArgs {
             node_meta: files.node_meta.clone(),
             connect_enabled: files.connect.enabled.unwrap_or(self.dev),
             connect_cluster_id: files.connect.ca_config.cluster_id.clone(),
+            ui: self.ui_settings(files)?,
             ae_interval: self.ae_interval,
             coordinates: proconsul_agent::CoordinateSettings {
                 update_period: self.coordinate_update_period,
@@ -388,9 +411,6 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
             "config: ignoring keys Proconsul does not implement: {}",
             files.ignored.join(", ")
         );
-    }
-    if args.ui {
-        tracing::warn!("-ui is accepted but ignored: Proconsul has no web UI");
     }
     let config = match args.config(&files) {
         Ok(config) => AgentConfig {
@@ -687,6 +707,39 @@ mod tests {
         assert!(config.connect_enabled);
         assert_eq!(config.connect_cluster_id.as_deref(), Some("c1"));
 
+        // The UI too, and -ui or ui_config turns it on elsewhere.
+        let plain = ["--data-dir=/tmp/x"];
+        assert!(
+            parse(&["--dev"])
+                .config(&FileConfig::default())
+                .unwrap()
+                .ui
+                .enabled
+        );
+        assert!(
+            !parse(&plain)
+                .config(&FileConfig::default())
+                .unwrap()
+                .ui
+                .enabled
+        );
+        assert!(
+            parse(&["--data-dir=/tmp/x", "--ui"])
+                .config(&FileConfig::default())
+                .unwrap()
+                .ui
+                .enabled
+        );
+        let mut files = FileConfig::default();
+        files.ui_config.enabled = Some(true);
+        files.ui_config.content_path = Some("consul".into());
+        let ui = parse(&plain).config(&files).unwrap().ui;
+        assert!(ui.enabled);
+        assert_eq!(ui.content_path, "/consul/");
+        files.ui_config.enabled = Some(false);
+        assert!(!parse(&["--dev"]).config(&files).unwrap().ui.enabled);
+        files.ui_config.content_path = Some("/v1/".into());
+        assert!(parse(&["--dev"]).config(&files).is_err());
         // Connect is on by default in -dev only, as in Consul.
         let dev = parse(&["--dev"]).config(&FileConfig::default()).unwrap();
         assert!(dev.connect_enabled);
