@@ -75,6 +75,11 @@ impl TestCluster {
         self.members[i].ports.serf_lan
     }
 
+    /// Server `i`'s WAN gossip port.
+    pub fn serf_wan_port(&self, i: usize) -> u16 {
+        self.members[i].ports.serf_wan
+    }
+
     /// Server `i`'s node name.
     pub fn name(&self, i: usize) -> &str {
         &self.members[i].name

@@ -95,6 +95,8 @@ pub struct AgentPorts {
     pub dns: u16,
     /// LAN gossip (UDP and TCP).
     pub serf_lan: u16,
+    /// WAN gossip of servers (UDP and TCP).
+    pub serf_wan: u16,
 }
 
 impl AgentPorts {
@@ -104,6 +106,7 @@ impl AgentPorts {
             server: free_port(),
             dns: free_port(),
             serf_lan: free_port(),
+            serf_wan: free_port(),
         }
     }
 }
@@ -125,6 +128,8 @@ pub struct TestAgent {
     pub dns_port: u16,
     /// The LAN gossip port (UDP and TCP), unless the test chose its own.
     pub serf_lan_port: u16,
+    /// The WAN gossip port (UDP and TCP) of a server, unless the test chose its own.
+    pub serf_wan_port: u16,
     pub node_name: String,
     log_path: PathBuf,
     _dir: TempDir,
@@ -195,6 +200,7 @@ impl TestAgent {
             server: server_port,
             dns: dns_port,
             serf_lan: serf_lan_port,
+            serf_wan: serf_wan_port,
         } = ports;
         let node_name = node.map_or_else(|| format!("node-{http_port}"), str::to_string);
         let dir = TempDir::new("agent");
@@ -218,6 +224,10 @@ impl TestAgent {
                 (!extra.iter().any(|arg| arg.starts_with("-serf-lan-port")))
                     .then(|| format!("-serf-lan-port={serf_lan_port}")),
             )
+            .args(
+                (!extra.iter().any(|arg| arg.starts_with("-serf-wan-port")))
+                    .then(|| format!("-serf-wan-port={serf_wan_port}")),
+            )
             .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("cannot share the log file"))
@@ -229,6 +239,7 @@ impl TestAgent {
             server_port,
             dns_port,
             serf_lan_port,
+            serf_wan_port,
             node_name,
             log_path,
             _dir: dir,

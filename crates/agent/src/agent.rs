@@ -91,6 +91,8 @@ pub struct AgentInner {
     pub metrics: crate::telemetry::AgentMetrics,
     /// The LAN gossip pool: members, failure detection, the keyring.
     pub gossip: proconsul_gossip::Gossip,
+    /// A server's WAN pool and the datacenters it reaches (`None` on client agents).
+    pub wan: Option<crate::wan::Wan>,
     /// This agent's own network coordinate.
     pub coordinate: crate::agent_coordinate::AgentCoordinate,
     /// Coordinates waiting to be written to the catalog in the next batch.
@@ -519,6 +521,18 @@ impl Agent {
             shutdown.child_token(),
         )
         .await?;
+        let wan = crate::wan::pool::start(
+            &config,
+            &membership::start::LocalMember {
+                name: &node.name,
+                id: &node.id,
+                server: config.dev || config.server,
+                version: CONSUL_COMPAT_VERSION,
+            },
+            &rpc_tls,
+            shutdown.child_token(),
+        )
+        .await?;
         tracing::info!(
             node = %node.name,
             node_id = %node.id,
@@ -599,6 +613,7 @@ impl Agent {
                 consensus,
                 &node.name,
                 acl_resolver.as_ref(),
+                wan.as_ref().map(|wan| &wan.datacenters),
             )?),
             None => None,
         };
@@ -624,6 +639,7 @@ impl Agent {
             telemetry,
             metrics: crate::telemetry::AgentMetrics::new(),
             gossip,
+            wan,
             coordinate,
             coordinate_batch: Default::default(),
             metrics_stream: crate::telemetry::stream::MetricsStream::new(),
@@ -750,6 +766,11 @@ impl Agent {
             tokio::spawn(crate::agent_coordinate::report_periodically(inner.clone())),
             tokio::spawn(crate::agent_coordinate::follow_gossip(inner.clone())),
         ];
+        if inner.wan.is_some() {
+            coordinate_tasks.push(tokio::spawn(crate::agent_coordinate::follow_wan_gossip(
+                inner.clone(),
+            )));
+        }
         if inner.catalog.server().is_some() {
             coordinate_tasks.push(tokio::spawn(crate::coordinate_batch::flush_periodically(
                 inner.clone(),
@@ -860,6 +881,9 @@ impl Agent {
             }
         }
         self.inner.gossip.shutdown().await;
+        if let Some(wan) = &self.inner.wan {
+            wan.gossip.shutdown().await;
+        }
         for task in self.coordinate_tasks {
             if let Err(join_error) = task.await {
                 tracing::error!(%join_error, "coordinate task failed");
@@ -1007,6 +1031,7 @@ fn spawn_membership(inner: &AgentInner) -> Vec<JoinHandle<()>> {
     let config = &inner.config;
     let durable_server = inner.catalog.server().filter(|_| !config.dev);
     let mut tasks = vec![membership::join::spawn(
+        membership::join::LAN,
         inner.gossip.clone(),
         durable_server.cloned(),
         config.start_join.clone(),
@@ -1029,6 +1054,28 @@ fn spawn_membership(inner: &AgentInner) -> Vec<JoinHandle<()>> {
             config.datacenter.clone(),
             inner.shutdown.clone(),
         ));
+    }
+    if let Some(wan) = &inner.wan {
+        tasks.push(membership::join::spawn(
+            membership::join::WAN,
+            wan.gossip.clone(),
+            None,
+            config.gossip.start_join_wan.clone(),
+            config.gossip.retry_join_wan.clone(),
+            config.retry_interval,
+            inner.shutdown.clone(),
+        ));
+        tasks.push(crate::wan::flood::spawn(
+            inner.gossip.clone(),
+            wan.gossip.clone(),
+            config.datacenter.clone(),
+            inner.shutdown.clone(),
+        ));
+        tasks.push(
+            wan.datacenters
+                .clone()
+                .follow(wan.gossip.clone(), inner.shutdown.clone()),
+        );
     }
     if let Some(consensus) = inner.catalog.server() {
         let reconcile = membership::leader::ReconcileLoop {

@@ -12,10 +12,11 @@ use std::time::Duration;
 use metrics::{Histogram, histogram};
 use proconsul_api::coordinate::Coordinate;
 use proconsul_coordinate::{Config, CoordinateError, VivaldiClient};
-use proconsul_gossip::{MemberEvent, RttSample};
+use proconsul_gossip::{Gossip, MemberEvent, RttSample};
 use proconsul_state::CoordinateUpdate;
 use rand::Rng;
 use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
 
 use crate::agent::AgentInner;
 
@@ -87,16 +88,25 @@ fn encode(coord: &Coordinate) -> Vec<u8> {
 /// coordinate; forgets the samples of members that left or were reaped. Samples from
 /// peers without a coordinate, or with one that does not decode or fit, are skipped.
 pub async fn follow_gossip(agent: Arc<AgentInner>) {
-    let mut samples = agent.gossip.rtt_samples();
-    let mut events = agent.gossip.subscribe();
-    agent
-        .gossip
-        .set_coordinate(encode(&agent.coordinate.current()));
+    follow(&agent.gossip, &agent.coordinate, &agent.shutdown).await;
+}
+
+/// [`follow_gossip`] for a server's WAN pool and its WAN coordinate.
+pub async fn follow_wan_gossip(agent: Arc<AgentInner>) {
+    if let Some(wan) = &agent.wan {
+        follow(&wan.gossip, &wan.coordinate, &agent.shutdown).await;
+    }
+}
+
+async fn follow(gossip: &Gossip, coordinate: &AgentCoordinate, shutdown: &CancellationToken) {
+    let mut samples = gossip.rtt_samples();
+    let mut events = gossip.subscribe();
+    gossip.set_coordinate(encode(&coordinate.current()));
     loop {
         tokio::select! {
-            _ = agent.shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => return,
             sample = samples.recv() => match sample {
-                Ok(sample) => observe(&agent, sample),
+                Ok(sample) => observe(gossip, coordinate, sample),
                 Err(RecvError::Lagged(missed)) => {
                     tracing::debug!(missed, "coordinate: RTT samples missed");
                 }
@@ -104,7 +114,7 @@ pub async fn follow_gossip(agent: Arc<AgentInner>) {
             },
             event = events.recv() => match event {
                 Ok(MemberEvent::Leave(member) | MemberEvent::Reap(member)) => {
-                    agent.coordinate.forget(&member.name);
+                    coordinate.forget(&member.name);
                 }
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => return,
@@ -114,23 +124,25 @@ pub async fn follow_gossip(agent: Arc<AgentInner>) {
 }
 
 /// One probe round trip: moves this agent's coordinate and hands the new one to gossip.
-fn observe(agent: &AgentInner, sample: RttSample) {
+fn observe(gossip: &Gossip, coordinate: &AgentCoordinate, sample: RttSample) {
     let Some(blob) = sample.peer_coordinate else {
         return;
     };
-    let peer: Coordinate = match postcard::from_bytes(&blob) {
-        Ok(peer) => peer,
-        Err(error) => {
-            tracing::debug!(node = %sample.node, %error, "coordinate: peer's does not decode");
-            return;
-        }
+    let Some(peer) = decode(&blob) else {
+        tracing::debug!(node = %sample.node, "coordinate: peer's does not decode");
+        return;
     };
-    match agent.coordinate.observe(&sample.node, &peer, sample.rtt) {
-        Ok(moved) => agent.gossip.set_coordinate(encode(&moved)),
+    match coordinate.observe(&sample.node, &peer, sample.rtt) {
+        Ok(moved) => gossip.set_coordinate(encode(&moved)),
         Err(error) => {
             tracing::debug!(node = %sample.node, %error, "coordinate: sample skipped");
         }
     }
+}
+
+/// A coordinate gossip carried (postcard), if it decodes.
+pub fn decode(blob: &[u8]) -> Option<Coordinate> {
+    postcard::from_bytes(blob).ok()
 }
 
 /// Reports this agent's coordinate to the catalog until the agent stops: a server

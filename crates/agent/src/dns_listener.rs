@@ -83,6 +83,7 @@ pub fn server_handler(
     consensus: &Consensus,
     node_name: &str,
     acl_resolver: Option<&Arc<TokenResolver>>,
+    datacenters: Option<&Arc<crate::wan::datacenters::Datacenters>>,
 ) -> Result<Arc<DnsHandler>, AgentError> {
     let reader = consensus.reader().clone();
     let dns_config = DnsConfig {
@@ -97,6 +98,9 @@ pub fn server_handler(
     )?;
     if let Some(resolver) = acl_resolver {
         handler = handler.with_acl(dns_acl(resolver.clone()));
+    }
+    if let Some(datacenters) = datacenters {
+        handler = handler.with_remote(crate::wan::dns_forward::remote_query(datacenters.clone()));
     }
     Ok(Arc::new(handler))
 }

@@ -1,4 +1,4 @@
-//! What the agent's LAN gossip pool is configured with: where it listens, the key it
+//! What the agent's gossip pools (LAN, and WAN on servers) are configured with: where it listens, the key it
 //! encrypts with, and how the leader turns membership into catalog writes. The CLI fills
 //! it from flags and files (`cli/src/commands/agent_gossip.rs`); `membership` uses it.
 
@@ -7,12 +7,20 @@ use std::time::Duration;
 
 /// Consul's LAN gossip port (`ports.serf_lan`).
 pub const DEFAULT_SERF_LAN_PORT: u16 = 8301;
+/// Consul's WAN gossip port (`ports.serf_wan`).
+pub const DEFAULT_SERF_WAN_PORT: u16 = 8302;
 
 /// The gossip pool's settings. Defaults are Consul's, except where said.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GossipSettings {
     /// `ports.serf_lan` (UDP and TCP).
     pub serf_lan_port: u16,
+    /// `ports.serf_wan` (UDP and TCP) of a server's WAN pool; `None` (-1) turns it off.
+    pub serf_wan_port: Option<u16>,
+    /// `-join-wan`/`start_join_wan`: WAN addresses joined once at start.
+    pub start_join_wan: Vec<String>,
+    /// `-retry-join-wan`/`retry_join_wan`: WAN addresses joined, retried until one answers.
+    pub retry_join_wan: Vec<String>,
     /// `advertise_addr`: the address other members dial (default: the bind address).
     pub advertise_addr: Option<IpAddr>,
     /// `encrypt`: the base64 gossip key; `None` keeps gossip in plaintext.
@@ -43,6 +51,9 @@ impl Default for GossipSettings {
     fn default() -> Self {
         GossipSettings {
             serf_lan_port: DEFAULT_SERF_LAN_PORT,
+            serf_wan_port: Some(DEFAULT_SERF_WAN_PORT),
+            start_join_wan: Vec::new(),
+            retry_join_wan: Vec::new(),
             advertise_addr: None,
             encrypt: None,
             verify_incoming: true,

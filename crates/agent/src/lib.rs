@@ -48,6 +48,7 @@ mod sync_acl;
 pub mod telemetry;
 pub mod token_resolver;
 mod ttl;
+pub mod wan;
 
 pub use acl_config::{AclConfig, AclTokensConfig, DownPolicy};
 pub use agent::{Agent, CONSUL_COMPAT_VERSION, StopSignal, run};

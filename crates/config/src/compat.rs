@@ -75,10 +75,6 @@ pub const IGNORED: &[&str] = &[
     "ports.sidecar_max_port",
     "ports.expose_min_port",
     "ports.expose_max_port",
-    // The WAN gossip pool (one datacenter for now).
-    "ports.serf_wan",
-    "retry_join_wan",
-    "start_join_wan",
     // TLS on gRPC (the HTTPS API's and server RPC's `tls.defaults`, `tls.https` and
     // `tls.internal_rpc` are read; the legacy top-level names are renamed into `tls`).
     "tls.grpc",
@@ -275,14 +271,13 @@ mod tests {
         let applied = apply(&mut value);
         assert_eq!(
             value,
-            json!({"node_name": "n", "ports": {"http": 1}, "connect": {"enabled": true}})
+            json!({"node_name": "n", "ports": {"http": 1, "serf_wan": 8302}, "connect": {"enabled": true}})
         );
         assert_eq!(
             applied.ignored,
             [
                 "connect.ca_provider",
                 "ports.grpc_tls",
-                "ports.serf_wan",
                 "disable_update_check"
             ]
         );
@@ -290,7 +285,7 @@ mod tests {
 
     #[test]
     fn an_emptied_parent_is_removed() {
-        let mut value = json!({"ports": {"serf_wan": 1}});
+        let mut value = json!({"ports": {"grpc": 1}});
         apply(&mut value);
         assert_eq!(value, json!({}));
     }

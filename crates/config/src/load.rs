@@ -277,11 +277,11 @@ mod tests {
                 "peering",
                 "ports.grpc",
                 "ports.grpc_tls",
-                "ports.serf_wan",
                 "version"
             ]
         );
         assert_eq!(config.ports.serf_lan, Some(4));
+        assert_eq!(config.ports.serf_wan, Some(5));
         assert_eq!(config.skip_leave_on_interrupt, Some(true));
         // The HTTPS port and the TLS settings are read (the legacy names renamed).
         assert_eq!(config.ports.https, Some(3));

@@ -71,6 +71,10 @@ pub struct FileConfig {
     pub retry_join: Vec<String>,
     /// Servers to join once at start (an error if none answers, unlike `retry_join`).
     pub start_join: Vec<String>,
+    /// Servers of other datacenters to join in the WAN pool, retried (servers only).
+    pub retry_join_wan: Vec<String>,
+    /// Servers of other datacenters to join in the WAN pool once at start.
+    pub start_join_wan: Vec<String>,
     pub retry_interval: Option<GoDuration>,
     /// Leave the cluster on SIGTERM (Consul: false for servers).
     pub leave_on_terminate: Option<bool>,
@@ -135,8 +139,7 @@ pub struct CaConfig {
 }
 
 /// `ports { ... }`. `-1` disables a listener, as in Consul. The other ports Consul has
-/// (`serf_wan`, `grpc`, `grpc_tls`, ...) are accepted and ignored: nothing listens on
-/// them.
+/// (`grpc`, `grpc_tls`, ...) are accepted and ignored: nothing listens on them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ports {
@@ -147,6 +150,8 @@ pub struct Ports {
     pub server: Option<i32>,
     /// LAN gossip, UDP and TCP (8301).
     pub serf_lan: Option<i32>,
+    /// WAN gossip between the servers of all datacenters, UDP and TCP (8302; -1: off).
+    pub serf_wan: Option<i32>,
 }
 
 /// `addresses { ... }`: per-listener addresses that override `client_addr`.

@@ -35,6 +35,14 @@ pub async fn answer_raw(
     let Ok(request) = Request::from_bytes(query.to_vec(), client, protocol) else {
         return format_error(query);
     };
+    match handler
+        .ask_remote(&request, protocol == Protocol::Tcp)
+        .await
+    {
+        Some(Some(answer)) => return Some(answer),
+        Some(None) => return server_failure(query),
+        None => {}
+    }
     let capture = Capture {
         protocol,
         bytes: Arc::default(),

@@ -15,10 +15,12 @@ pub mod in_process;
 pub mod name;
 pub mod order;
 pub mod recursor;
+pub mod remote;
 pub mod response_cache;
 pub mod server;
 pub mod udp;
 
 pub use config::{DnsConfig, RecursorStrategy, SoaConfig};
 pub use forwarding::{ForwardQuery, ForwardingDnsServer};
+pub use remote::{RemoteAnswer, RemoteQuery};
 pub use server::{AclSource, DnsError, DnsHandler, DnsServer, StateSource};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use hickory_proto::ProtoError;
 use hickory_proto::op::{
-    Edns, EmitAndCount, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode,
+    Edns, EmitAndCount, Header, HeaderCounts, Message, MessageType, Metadata, OpCode, ResponseCode,
     emit_message_parts,
 };
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
@@ -28,6 +28,7 @@ use crate::fit::{self, Fitted, Limits};
 use crate::healthy::HealthyCache;
 use crate::name;
 use crate::recursor::Recursor;
+use crate::remote::{RemoteAnswer, RemoteQuery};
 use crate::response_cache::{Cached, Keepable, ResponseCache, Rotation};
 use crate::udp;
 
@@ -56,6 +57,8 @@ pub struct DnsHandler {
     healthy: HealthyCache,
     responses: ResponseCache,
     acl: Option<AclSource>,
+    /// Other datacenters' names go there (`None`: they name nothing).
+    remote: Option<RemoteQuery>,
     /// Consul's `dns.domain_query` and `dns.ptr_query` timers, labelled with the node.
     domain_query: metrics::Histogram,
     ptr_query: metrics::Histogram,
@@ -105,6 +108,7 @@ impl DnsHandler {
             healthy: HealthyCache::default(),
             responses: ResponseCache::default(),
             acl: None,
+            remote: None,
         })
     }
 
@@ -113,6 +117,34 @@ impl DnsHandler {
     pub fn with_acl(mut self, acl: AclSource) -> Self {
         self.acl = Some(acl);
         self
+    }
+
+    /// Answers names of other datacenters through `remote`.
+    pub fn with_remote(mut self, remote: RemoteQuery) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+
+    /// Another datacenter's answer to `request`, when it names one this handler can
+    /// ask (`None`: answer it here). `Some(None)`: that datacenter has no server
+    /// reachable (SERVFAIL).
+    pub async fn ask_remote(&self, request: &Request, tcp: bool) -> Option<Option<Vec<u8>>> {
+        let remote = self.remote.as_ref()?;
+        let info = request.request_info().ok()?;
+        let (_, lookup) = self.lookup_of(info.query.original().name())?;
+        let datacenter = crate::remote::remote_datacenter(&lookup, &self.config.datacenter)?;
+        match remote(
+            datacenter.to_string(),
+            request.as_slice().to_vec(),
+            request.src(),
+            tcp,
+        )
+        .await
+        {
+            RemoteAnswer::Answer(answer) => Some(Some(answer)),
+            RemoteAnswer::UnknownDatacenter => None,
+            RemoteAnswer::Unreachable => Some(None),
+        }
     }
 
     /// A kept answer to this exact query, or the rotation to build it in.
@@ -192,17 +224,7 @@ impl DnsHandler {
                 .unwrap_or_else(|| self.nxdomain(&state, name)),
             );
         }
-        let zone = [Some(&self.domain), self.alt_domain.as_ref()]
-            .into_iter()
-            .flatten()
-            .find(|zone| zone.zone_of(&lower))?;
-        let relative = usize::from(lower.num_labels() - zone.num_labels());
-        let labels: Option<Vec<&str>> = lower
-            .iter()
-            .take(relative)
-            .map(|label| std::str::from_utf8(label).ok())
-            .collect();
-        let lookup = labels.map_or(name::Lookup::Invalid, |labels| name::parse(&labels));
+        let (zone, lookup) = self.lookup_of(name)?;
         let question = Question {
             name,
             query_type,
@@ -219,6 +241,25 @@ impl DnsHandler {
             &self.sources(&state, authorizer.as_deref()),
             &question,
             &mut rand::rng(),
+        ))
+    }
+
+    /// The zone `name` is in and what it looks up; `None` outside the zones.
+    fn lookup_of(&self, name: &Name) -> Option<(&Name, name::Lookup)> {
+        let lower = name.to_lowercase();
+        let zone = [Some(&self.domain), self.alt_domain.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|zone| zone.zone_of(&lower))?;
+        let relative = usize::from(lower.num_labels() - zone.num_labels());
+        let labels: Option<Vec<&str>> = lower
+            .iter()
+            .take(relative)
+            .map(|label| std::str::from_utf8(label).ok())
+            .collect();
+        Some((
+            zone,
+            labels.map_or(name::Lookup::Invalid, |labels| name::parse(&labels)),
         ))
     }
 
@@ -309,6 +350,41 @@ impl DnsHandler {
                 failed(metadata)
             }
         }
+    }
+
+    /// Sends another datacenter's encoded answer through hickory's listener (SERVFAIL
+    /// when it does not decode).
+    async fn relay<R: ResponseHandler>(
+        &self,
+        request: &Request,
+        response_handle: R,
+        answer: &[u8],
+    ) -> ResponseInfo {
+        let Ok(message) = Message::from_vec(answer) else {
+            return self
+                .send(
+                    request,
+                    response_handle,
+                    ResponseCode::ServFail,
+                    false,
+                    Fitted::default(),
+                )
+                .await;
+        };
+        let fitted = Fitted {
+            answers: message.answers.clone(),
+            authority: message.authorities.clone(),
+            additional: message.additionals.clone(),
+            truncated: message.metadata.truncation,
+        };
+        self.send(
+            request,
+            response_handle,
+            message.metadata.response_code,
+            message.metadata.authoritative,
+            fitted,
+        )
+        .await
     }
 
     async fn recurse<R: ResponseHandler>(
@@ -486,6 +562,24 @@ impl RequestHandler for DnsHandler {
         request: &Request,
         response_handle: R,
     ) -> ResponseInfo {
+        match self
+            .ask_remote(request, request.protocol() == Protocol::Tcp)
+            .await
+        {
+            Some(Some(answer)) => return self.relay(request, response_handle, &answer).await,
+            Some(None) => {
+                return self
+                    .send(
+                        request,
+                        response_handle,
+                        ResponseCode::ServFail,
+                        false,
+                        Fitted::default(),
+                    )
+                    .await;
+            }
+            None => {}
+        }
         match self.decide(request, None) {
             Decision::Reply(reply) => self.respond(request, response_handle, reply).await,
             Decision::Recurse => self.recurse(request, response_handle).await,

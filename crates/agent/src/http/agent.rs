@@ -85,12 +85,12 @@ fn member(agent: &AgentInner) -> AgentMember {
         .gossip
         .member(&agent.node.name)
         .expect("gossip always knows its own member");
-    agent_member(&me, false)
+    agent_member(&me)
 }
 
-/// `GET /v1/agent/members`: the LAN pool as gossip knows it (`?wan`: its servers, named
-/// `node.dc`, as the WAN pool of one datacenter; `?segment` accepted), ACL-filtered by
-/// `node:read`, then `?filter`.
+/// `GET /v1/agent/members`: the LAN pool as gossip knows it (`?wan`: a server's WAN
+/// pool, servers of every datacenter named `node.dc`; a client agent has none, so
+/// none; `?segment` accepted), ACL-filtered by `node:read`, then `?filter`.
 pub async fn members(ctx: Ctx) -> Result<Response, ApiError> {
     let wan = ctx.params.flag("wan");
     if wan
@@ -103,14 +103,15 @@ pub async fn members(ctx: Ctx) -> Result<Response, ApiError> {
             "Cannot provide a segment with wan=true",
         ));
     }
-    let mut members: Vec<AgentMember> = ctx
-        .agent
-        .gossip
-        .members()
+    let pool = match (wan, &ctx.agent.wan) {
+        (false, _) => ctx.agent.gossip.members(),
+        (true, Some(wan)) => wan.gossip.members(),
+        (true, None) => Vec::new(),
+    };
+    let mut members: Vec<AgentMember> = pool
         .iter()
-        .filter(|member| !wan || crate::membership::tags::is_server(&member.tags))
         .filter(|member| ctx.authz.keep(ctx.authz.node_read(&member.name)))
-        .map(|member| agent_member(member, wan))
+        .map(|member| agent_member(member))
         .collect();
     members.retain(|member| ctx.keep(member));
     Ok(json(&members, ctx.options.pretty))
@@ -369,12 +370,21 @@ pub async fn leave(ctx: Ctx) -> Result<Response, ApiError> {
 pub async fn join(ctx: Ctx, Path(address): Path<String>) -> Result<Response, ApiError> {
     ctx.authz
         .require(Permission::agent(Access::Write, &ctx.agent.node.name))?;
-    if ctx.params.flag("wan") {
-        return Err(ApiError::internal(
-            "WAN join is not supported: this build has one datacenter",
-        ));
-    }
     let address = address.trim_start_matches('/');
+    if ctx.params.flag("wan") {
+        let Some(wan) = &ctx.agent.wan else {
+            return Err(ApiError::internal("Must be a server to join WAN cluster"));
+        };
+        let joined = crate::membership::join::join_pool(
+            &wan.gossip,
+            &[address.to_string()],
+            crate::membership::join::WAN,
+        )
+        .await
+        .map_err(|error| ApiError::internal(format!("Error joining address: {error}")))?;
+        tracing::info!(%address, joined, "serf: joined the WAN pool through the HTTP API");
+        return Ok(Response::default());
+    }
     match crate::membership::join::join(&ctx.agent.gossip, &[address.to_string()]).await {
         Ok(joined) => {
             tracing::info!(%address, joined, "serf: joined through the HTTP API");
@@ -395,17 +405,26 @@ pub async fn join(ctx: Ctx, Path(address): Path<String>) -> Result<Response, Api
     }
 }
 
-/// `PUT /v1/agent/force-leave/:node` (`?prune`; `?wan` accepted): a failed member is
-/// moved to left (its node then deregistered), or erased with `prune`. A live member
-/// refutes it, as in Consul.
+/// `PUT /v1/agent/force-leave/:node` (`?prune`; `?wan`: in a server's WAN pool, where
+/// members are `node.dc`): a failed member is moved to left (its node then
+/// deregistered), or erased with `prune`. A live member refutes it, as in Consul.
 pub async fn force_leave(ctx: Ctx, Path(node): Path<String>) -> Result<Response, ApiError> {
     ctx.authz.require(Permission::operator(Access::Write))?;
     let prune = ctx.params.flag("prune");
-    if node == ctx.agent.node.name {
+    let gossip = match (ctx.params.flag("wan"), &ctx.agent.wan) {
+        (false, _) => &ctx.agent.gossip,
+        (true, Some(wan)) => &wan.gossip,
+        (true, None) => {
+            return Err(ApiError::internal(
+                "Must be a server to force-leave a WAN member",
+            ));
+        }
+    };
+    if node == gossip.local_name() {
         tracing::info!(%node, "force-leave of this agent's own live node: nothing to do");
         return Ok(Response::default());
     }
-    match ctx.agent.gossip.force_leave(&node, prune).await {
+    match gossip.force_leave(&node, prune).await {
         Ok(()) => {
             tracing::info!(%node, prune, "serf: force-leave");
             Ok(Response::default())

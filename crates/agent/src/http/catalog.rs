@@ -92,9 +92,13 @@ fn check_datacenter(ctx: &Ctx, datacenter: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /v1/catalog/datacenters`.
+/// `GET /v1/catalog/datacenters`: every datacenter the WAN pool knows, this one first,
+/// then by median estimated round trip to their servers.
 pub async fn datacenters(ctx: Ctx) -> Response {
-    json(&[&ctx.agent.config.datacenter], ctx.options.pretty)
+    match &ctx.agent.wan {
+        Some(wan) => json(&wan.datacenters_by_distance(), ctx.options.pretty),
+        None => json(&[&ctx.agent.config.datacenter], ctx.options.pretty),
+    }
 }
 
 /// True when `meta` has every `?node-meta` pair the client asked for.

@@ -97,12 +97,27 @@ pub async fn update(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     Ok(().into_response())
 }
 
-/// `GET /v1/coordinate/datacenters`: this datacenter (the only one) with the
-/// coordinates of its servers in the WAN area, node names as Consul shows them (without
-/// the `.dc` suffix): this server's own as it is now (as Consul's WAN pool always knows
-/// its own), the others' as the catalog last stored them; a server without one is left
-/// out.
+/// `GET /v1/coordinate/datacenters`: every datacenter the WAN pool knows with the WAN
+/// coordinates of its servers, node names as Consul shows them (without the `.dc`
+/// suffix); a server without one is left out. Without a WAN pool: this datacenter, with
+/// this server's own coordinate as it is now and the other servers' as the catalog last
+/// stored them.
 pub async fn datacenters(ctx: Ctx) -> Result<Response, ApiError> {
+    if let Some(wan) = &ctx.agent.wan {
+        let maps: Vec<CoordinateDatacenterMap> = wan
+            .datacenter_coordinates()
+            .into_iter()
+            .map(|(datacenter, servers)| CoordinateDatacenterMap {
+                datacenter,
+                area_id: "wan".to_string(),
+                coordinates: servers
+                    .into_iter()
+                    .filter_map(|(node, coord)| Some(entry(&node, "", &coord?)))
+                    .collect(),
+            })
+            .collect();
+        return Ok(json(&maps, ctx.options.pretty));
+    }
     let state = ctx.agent.consensus()?.reader().current();
     let me = ctx.agent.node.name.as_str();
     let mut servers: Vec<&str> = state

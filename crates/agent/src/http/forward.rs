@@ -90,7 +90,7 @@ pub async fn forward(
 
 /// How long the server may take: a blocking query's wait (as the server will clamp it,
 /// with its jitter of up to a sixteenth) plus [`RPC_CLIENT_TIMEOUT`].
-fn call_timeout(params: &QueryParams, config: &AgentConfig) -> Duration {
+pub(crate) fn call_timeout(params: &QueryParams, config: &AgentConfig) -> Duration {
     if params.get("index").is_none() {
         return RPC_CLIENT_TIMEOUT;
     }
@@ -120,7 +120,7 @@ fn default_token(
 }
 
 /// The headers worth carrying: all but the hop-by-hop ones.
-fn end_to_end(headers: &HeaderMap) -> impl Iterator<Item = (String, Vec<u8>)> + '_ {
+pub(crate) fn end_to_end(headers: &HeaderMap) -> impl Iterator<Item = (String, Vec<u8>)> + '_ {
     headers
         .iter()
         .filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()))
@@ -128,7 +128,7 @@ fn end_to_end(headers: &HeaderMap) -> impl Iterator<Item = (String, Vec<u8>)> + 
 }
 
 /// A server's answer as this agent's own.
-fn into_response(answer: ForwardedHttpResponse) -> Response {
+pub(crate) fn into_response(answer: ForwardedHttpResponse) -> Response {
     let mut response = Response::new(Body::from(answer.body));
     *response.status_mut() =
         StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

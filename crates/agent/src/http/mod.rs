@@ -30,7 +30,7 @@ mod coordinate;
 pub mod decode;
 pub mod error;
 mod event;
-mod forward;
+pub(crate) mod forward;
 mod health;
 mod internal_ui;
 mod kv;
@@ -72,7 +72,7 @@ pub fn router(agent: AppState) -> Router {
     // KV values are checked against kv_max_value_size in the handler (413 with Consul's
     // text); this outer limit only stops absurd bodies before they are buffered (and,
     // on a client, before they are forwarded).
-    let body_limit = agent.config.kv_max_value_size.max(4 * 1024 * 1024) + 1024;
+    let body_limit = body_limit(&agent.config);
     let ui = proconsul_ui::router(&agent.config.ui);
     let routes = match agent.catalog.client() {
         None => agent_routes()
@@ -104,9 +104,28 @@ pub fn router(agent: AppState) -> Router {
         }),
         None => routes,
     };
+    // A server sends requests for other datacenters there, answers and headers untouched.
+    let routes = match &agent.wan {
+        Some(_) => routes.layer(axum::middleware::from_fn_with_state(
+            agent.clone(),
+            crate::wan::http_forward::forward_to_datacenter,
+        )),
+        None => routes,
+    };
     routes
         .layer(CatchPanicLayer::custom(respond::panic_response))
         .with_state(agent)
+}
+
+/// The largest request body buffered (KV values are checked against
+/// `kv_max_value_size` in the handler, with Consul's 413 text).
+pub(crate) fn body_limit(config: &crate::config::AgentConfig) -> usize {
+    config.kv_max_value_size.max(4 * 1024 * 1024) + 1024
+}
+
+/// The largest backup `PUT /v1/snapshot` takes.
+pub(crate) fn snapshot_body_limit() -> usize {
+    snapshot::MAX_BACKUP
 }
 
 /// The endpoints every agent serves from its own state: itself, the services and

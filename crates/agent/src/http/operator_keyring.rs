@@ -1,7 +1,9 @@
-//! `/v1/operator/keyring`: the gossip encryption keys of the LAN pool, listed, installed,
-//! made primary and removed on every member at once (`keyring:read`/`keyring:write`).
-//! Answers are Consul's `KeyringResponse` list, one entry per pool: the WAN pool (this
-//! datacenter's servers, which hold one keyring for both pools) first, then the LAN pool.
+//! `/v1/operator/keyring`: the gossip encryption keys, listed, installed, made primary
+//! and removed on every member at once (`keyring:read`/`keyring:write`): in a server's
+//! WAN pool first (every datacenter's servers), then in the LAN pool. Answers are
+//! Consul's `KeyringResponse` list, one entry per pool, the WAN pool first. Without a WAN
+//! pool (a client agent, `ports.serf_wan = -1`), the WAN entry is this datacenter's
+//! servers as the LAN pool's answers count them.
 
 use axum::body::Bytes;
 use axum::response::Response;
@@ -75,6 +77,36 @@ async fn run(ctx: &Ctx, op: KeyringOp) -> Result<Response, ApiError> {
     if !gossip.encryption_enabled() {
         return Err(ApiError::internal(NOT_ENCRYPTED));
     }
+    let datacenter = &ctx.agent.config.datacenter;
+    let wan = match &ctx.agent.wan {
+        Some(wan) if wan.gossip.encryption_enabled() => {
+            let report = pool_op(&wan.gossip, op.clone()).await?;
+            Some(response(true, datacenter, report))
+        }
+        _ => None,
+    };
+    let report = pool_op(gossip, op).await?;
+    let wan = wan.unwrap_or_else(|| {
+        let servers: Vec<String> = gossip
+            .members()
+            .into_iter()
+            .filter(|member| {
+                member.status == proconsul_gossip::MemberStatus::Alive
+                    && crate::membership::tags::is_server(&member.tags)
+            })
+            .map(|member| member.name)
+            .collect();
+        wan_view(&report, &servers, datacenter)
+    });
+    let answer = vec![wan, response(false, datacenter, report)];
+    Ok(json(&answer, ctx.options.pretty))
+}
+
+/// One pool's keyring operation; a change some member refused is an error naming them.
+async fn pool_op(
+    gossip: &proconsul_gossip::Gossip,
+    op: KeyringOp,
+) -> Result<KeyringReport, ApiError> {
     let listing = matches!(op, KeyringOp::List);
     let report = gossip
         .keyring_op(op)
@@ -91,33 +123,24 @@ async fn run(ctx: &Ctx, op: KeyringOp) -> Result<Response, ApiError> {
             details.join("; ")
         )));
     }
-    let datacenter = &ctx.agent.config.datacenter;
-    let servers: Vec<String> = gossip
-        .members()
-        .into_iter()
-        .filter(|member| {
-            member.status == proconsul_gossip::MemberStatus::Alive
-                && crate::membership::tags::is_server(&member.tags)
-        })
-        .map(|member| member.name)
-        .collect();
-    let answer = vec![
-        wan_view(&report, &servers, datacenter),
-        KeyringResponse {
-            wan: false,
-            datacenter: datacenter.clone(),
-            segment: String::new(),
-            messages: report.messages,
-            keys: report.keys,
-            primary_keys: report.primary_keys,
-            num_nodes: report.num_nodes,
-        },
-    ];
-    Ok(json(&answer, ctx.options.pretty))
+    Ok(report)
 }
 
-/// The WAN pool's answer, as Consul lists it first: the servers (named `node.dc`), whose
-/// one keyring serves both pools here, counted from their own answers.
+/// A pool's report in Consul's shape.
+fn response(wan: bool, datacenter: &str, report: KeyringReport) -> KeyringResponse {
+    KeyringResponse {
+        wan,
+        datacenter: datacenter.to_string(),
+        segment: String::new(),
+        messages: report.messages,
+        keys: report.keys,
+        primary_keys: report.primary_keys,
+        num_nodes: report.num_nodes,
+    }
+}
+
+/// The WAN entry without a WAN pool: this datacenter's servers (named `node.dc`),
+/// counted from their LAN answers.
 fn wan_view(report: &KeyringReport, servers: &[String], datacenter: &str) -> KeyringResponse {
     let mut view = KeyringResponse {
         wan: true,

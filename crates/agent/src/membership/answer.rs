@@ -5,24 +5,13 @@
 use proconsul_api::AgentMember;
 use proconsul_gossip::Member;
 
-/// One member in Consul's shape. In the WAN view a server is `<node>.<dc>` on its
-/// `wan_join_port`.
-pub fn agent_member(member: &Member, wan: bool) -> AgentMember {
-    let (name, port) = if wan {
-        let dc = member.tags.get("dc").map_or("", String::as_str);
-        let port = member
-            .tags
-            .get("wan_join_port")
-            .and_then(|port| port.parse().ok())
-            .unwrap_or(member.addr.port());
-        (format!("{}.{dc}", member.name), port)
-    } else {
-        (member.name.clone(), member.addr.port())
-    };
+/// One member (of either pool; WAN members are already named `<node>.<dc>`) in
+/// Consul's shape.
+pub fn agent_member(member: &Member) -> AgentMember {
     AgentMember {
-        name,
+        name: member.name.clone(),
         addr: member.addr.ip().to_string(),
-        port,
+        port: member.addr.port(),
         tags: member.tags.clone(),
         status: member.status as u8,
         protocol_min: 1,

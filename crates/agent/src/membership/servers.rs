@@ -75,7 +75,7 @@ pub fn spawn_for_client(
 
 /// Runs `changed` now, on every membership event and every [`RESCAN_INTERVAL`], until
 /// `shutdown`.
-fn on_membership(
+pub fn on_membership(
     gossip: Gossip,
     shutdown: CancellationToken,
     mut changed: impl FnMut(&Gossip) + Send + 'static,

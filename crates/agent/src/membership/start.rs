@@ -1,18 +1,18 @@
-//! Starting this agent's LAN gossip pool from its configuration: where it listens, the
-//! tags it gossips, its key and keyring file.
+//! Starting this agent's gossip pools from its configuration: where each listens, the
+//! tags it gossips, its key and keyring file. The LAN pool starts here; a server's WAN
+//! pool (`crate::wan::pool`) through [`start_pool`] too.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use proconsul_gossip::{Gossip, GossipConfig, Keyring};
+use proconsul_gossip::{Gossip, GossipConfig, GossipTiming, Keyring};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::AgentConfig;
 use crate::error::AgentError;
 use crate::membership::tags;
 
-/// Consul's WAN gossip port, advertised in `wan_join_port`.
-const SERF_WAN_PORT: u16 = 8302;
 /// Left members are forgotten after this long (serf's tombstone timeout).
 const TOMBSTONE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// How long a leave waits for the news to spread (Consul's `LeavePropagateDelay`).
@@ -43,22 +43,69 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<Gossip, AgentError> {
     let settings = &config.gossip;
-    let bind = SocketAddr::new(config.bind_addr, settings.serf_lan_port);
-    let mut gossip_config = GossipConfig::lan(me.name.to_string(), bind, advertised_addr(config));
-    gossip_config.tags = if me.server {
-        tags::server_tags(&tags::ServerFacts {
-            datacenter: &config.datacenter,
-            node_id: me.id,
-            version: me.version,
-            rpc_port: config.server_port,
-            bootstrap_expect: config.bootstrap_expect,
-            bootstrap: config.bootstrap,
-            acls_enabled: config.acl.enabled,
-            wan_join_port: SERF_WAN_PORT,
-        })
+    let tags = if me.server {
+        server_tags(config, me)
     } else {
         tags::client_tags(&config.datacenter, me.id, me.version)
     };
+    let pool = PoolSpec {
+        name: me.name.to_string(),
+        port: settings.serf_lan_port,
+        tags,
+        timing: GossipTiming::lan(),
+        keyring_file: "local.keyring",
+    };
+    let (gossip, bind) = start_pool(config, pool, shutdown).await?;
+    tracing::info!(
+        %bind,
+        encrypted = gossip.encryption_enabled(),
+        "serf: LAN gossip listening (UDP and TCP)"
+    );
+    Ok(gossip)
+}
+
+/// A server's tags (the same in the LAN and WAN pools, as in Consul).
+pub fn server_tags(config: &AgentConfig, me: &LocalMember<'_>) -> BTreeMap<String, String> {
+    tags::server_tags(&tags::ServerFacts {
+        datacenter: &config.datacenter,
+        node_id: me.id,
+        version: me.version,
+        rpc_port: config.server_port,
+        bootstrap_expect: config.bootstrap_expect,
+        bootstrap: config.bootstrap,
+        acls_enabled: config.acl.enabled,
+        wan_join_port: config
+            .gossip
+            .serf_wan_port
+            .unwrap_or(crate::gossip_settings::DEFAULT_SERF_WAN_PORT),
+    })
+}
+
+/// What tells one pool from the other.
+pub struct PoolSpec {
+    /// This member's name in the pool.
+    pub name: String,
+    pub port: u16,
+    pub tags: BTreeMap<String, String>,
+    /// The pool's protocol timing (scaled down when tests shorten the probe interval).
+    pub timing: GossipTiming,
+    /// The keyring file's name under `data_dir/serf`.
+    pub keyring_file: &'static str,
+}
+
+/// Binds one pool with the agent's key, addresses and timeouts; returns it and its bind
+/// address.
+pub async fn start_pool(
+    config: &AgentConfig,
+    pool: PoolSpec,
+    shutdown: CancellationToken,
+) -> Result<(Gossip, SocketAddr), AgentError> {
+    let settings = &config.gossip;
+    let bind = SocketAddr::new(config.bind_addr, pool.port);
+    let advertise = SocketAddr::new(settings.advertise_ip(config.bind_addr), pool.port);
+    let mut gossip_config = GossipConfig::lan(pool.name, bind, advertise);
+    gossip_config.tags = pool.tags;
+    gossip_config.timing = pool.timing;
     if let Some(probe) = settings.probe_interval {
         // Tests shorten every timer in proportion to the probe interval.
         let timing = &mut gossip_config.timing;
@@ -85,14 +132,9 @@ pub async fn start(
         .data_dir
         .as_ref()
         .filter(|_| !config.dev)
-        .map(|dir| dir.join("serf").join("local.keyring"));
+        .map(|dir| dir.join("serf").join(pool.keyring_file));
     let gossip = Gossip::start(gossip_config, shutdown)
         .await
         .map_err(|error| AgentError::Config(format!("gossip on {bind}: {error}")))?;
-    tracing::info!(
-        %bind,
-        encrypted = gossip.encryption_enabled(),
-        "serf: LAN gossip listening (UDP and TCP)"
-    );
-    Ok(gossip)
+    Ok((gossip, bind))
 }

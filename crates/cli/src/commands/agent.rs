@@ -370,7 +370,7 @@ impl AgentArgs {
 }
 
 /// Flag values then file values, each once.
-fn merged(flags: &[String], files: &[String]) -> Vec<String> {
+pub(super) fn merged(flags: &[String], files: &[String]) -> Vec<String> {
     let mut all: Vec<String> = flags.iter().chain(files).cloned().collect();
     let mut seen = std::collections::BTreeSet::new();
     all.retain(|addr| seen.insert(addr.clone()));

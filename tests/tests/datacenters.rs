@@ -1,0 +1,290 @@
+//! Several datacenters: servers of two datacenters joined over the WAN pool (real
+//! processes on loopback). Members are listed as `<node>.<dc>`; `?dc=` reads, writes and
+//! blocking queries are answered by the other datacenter; DNS names of the other
+//! datacenter are answered there; an unknown datacenter is `No path to datacenter`, and
+//! a stopped one `Remote DC has no server currently reachable` while the local one keeps
+//! serving.
+
+use std::time::{Duration, Instant};
+
+use proconsul_tests::cluster::TestCluster;
+use proconsul_tests::dig::dig;
+use proconsul_tests::{Answer, TempDir, TestAgent, eventually, get, put};
+use serde_json::{Value, json};
+
+/// Gossip timers shortened so that failures are noticed within seconds.
+const PROBE: &str = "-gossip-probe-interval=200ms";
+
+/// A GET that gives up after `timeout` (a stopped server holds requests).
+async fn get_within(url: &str, timeout: Duration) -> Option<Answer> {
+    let client = reqwest::Client::builder().timeout(timeout).build().ok()?;
+    let response = client.get(url).send().await.ok()?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.ok()?;
+    Some(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// The WAN members' names and statuses as `agent` lists them.
+async fn wan_members(agent: &TestAgent) -> Vec<(String, u64)> {
+    let answer = get(&agent.url("/v1/agent/members?wan=1")).await;
+    let members: Vec<Value> = serde_json::from_str(&answer.body).unwrap_or_default();
+    let mut names: Vec<(String, u64)> = members
+        .iter()
+        .map(|member| {
+            (
+                member["Name"].as_str().unwrap_or("").to_string(),
+                member["Status"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Two single-server datacenters (durable servers: a `-dev` agent has no server RPC
+/// listener for the other datacenter to call), `dc1` joined to `dc2` over the WAN.
+struct TwoDatacenters {
+    dc1: TestAgent,
+    dc2: TestAgent,
+    _data: [TempDir; 2],
+}
+
+fn two_datacenters() -> TwoDatacenters {
+    let data = [TempDir::new("dc1"), TempDir::new("dc2")];
+    let dc2 = TestAgent::start_server(data[1].path(), "server-b", &["-datacenter=dc2", PROBE]);
+    let join = format!("-retry-join-wan=127.0.0.1:{}", dc2.serf_wan_port);
+    let dc1 = TestAgent::start_server(
+        data[0].path(),
+        "server-a",
+        &["-datacenter=dc1", PROBE, "-retry-interval=200ms", &join],
+    );
+    TwoDatacenters {
+        dc1,
+        dc2,
+        _data: data,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_datacenters_answer_each_others_requests() {
+    let datacenters = two_datacenters();
+    let (dc1, dc2) = (&datacenters.dc1, &datacenters.dc2);
+    let expected = vec![
+        (format!("{}.dc1", dc1.node_name), 1),
+        (format!("{}.dc2", dc2.node_name), 1),
+    ];
+    for agent in [dc1, dc2] {
+        eventually(
+            "both servers in the WAN pool",
+            Duration::from_secs(30),
+            || async { wan_members(agent).await == expected },
+        )
+        .await;
+    }
+    // The LAN pool is still one datacenter's.
+    let lan = get(&dc1.url("/v1/agent/members")).await.json();
+    assert_eq!(lan.as_array().unwrap().len(), 1, "{lan}");
+    let cli = dc1.cli(&["members", "-wan"]);
+    let listing = String::from_utf8_lossy(&cli.stdout);
+    assert!(cli.status.success(), "{listing}");
+    for (name, _) in &expected {
+        assert!(listing.contains(name.as_str()), "{listing}");
+    }
+
+    // Datacenters: this one first.
+    eventually(
+        "both datacenters listed",
+        Duration::from_secs(30),
+        || async {
+            get(&dc1.url("/v1/catalog/datacenters")).await.json() == json!(["dc1", "dc2"])
+                && get(&dc2.url("/v1/catalog/datacenters")).await.json() == json!(["dc2", "dc1"])
+        },
+    )
+    .await;
+    let maps = get(&dc1.url("/v1/coordinate/datacenters")).await.json();
+    let names: Vec<&str> = maps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|map| map["Datacenter"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dc1", "dc2"], "{maps}");
+    assert!(
+        maps.as_array()
+            .unwrap()
+            .iter()
+            .all(|map| map["AreaID"] == "wan")
+    );
+    assert_eq!(maps[0]["Coordinates"][0]["Node"], dc1.node_name.as_str());
+
+    // KV across datacenters: written in dc2 through dc1, read back both ways.
+    let written = put(&dc1.url("/v1/kv/shared?dc=dc2"), "from-dc1").await;
+    assert_eq!((written.status, written.body.trim()), (200, "true"));
+    assert_eq!(get(&dc2.url("/v1/kv/shared?raw")).await.body, "from-dc1");
+    assert_eq!(get(&dc1.url("/v1/kv/shared?raw")).await.status, 404);
+    let remote = get(&dc1.url("/v1/kv/shared?dc=dc2&raw")).await;
+    assert_eq!((remote.status, remote.body.as_str()), (200, "from-dc1"));
+
+    // Catalog and health of dc2 from dc1.
+    let registration = json!({
+        "Node": "ext", "Address": "127.0.0.9",
+        "Service": {"Service": "web", "Port": 80},
+        "Check": {"CheckID": "web-ok", "Name": "web ok", "Status": "passing", "ServiceID": "web"}
+    });
+    let registered = put(
+        &dc1.url("/v1/catalog/register?dc=dc2"),
+        registration.to_string(),
+    )
+    .await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    let web = get(&dc1.url("/v1/catalog/service/web?dc=dc2")).await.json();
+    assert_eq!(web[0]["Node"], "ext", "{web}");
+    assert_eq!(web[0]["Datacenter"], "dc2", "{web}");
+    assert_eq!(
+        get(&dc1.url("/v1/catalog/service/web")).await.json(),
+        json!([])
+    );
+    let health = get(&dc1.url("/v1/health/service/web?dc=dc2&passing"))
+        .await
+        .json();
+    assert_eq!(health.as_array().unwrap().len(), 1, "{health}");
+
+    // A blocking query on dc2 through dc1, woken by a write in dc2.
+    let first = get(&dc1.url("/v1/kv/shared?dc=dc2")).await;
+    let index = first.index();
+    let url = dc1.url(&format!("/v1/kv/shared?dc=dc2&index={index}&wait=60s"));
+    let started = Instant::now();
+    let watcher = tokio::spawn(async move { get(&url).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!watcher.is_finished(), "the blocking query did not block");
+    put(&dc2.url("/v1/kv/shared"), "from-dc2").await;
+    let woken = watcher.await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "not woken by the write"
+    );
+    assert!(woken.index() > index);
+    assert_eq!(woken.json()[0]["Value"], "ZnJvbS1kYzI=", "{}", woken.body);
+
+    // DNS names of dc2 asked at dc1.
+    let srv = dig(dc1.dns_port, &["web.service.dc2.consul", "SRV"]);
+    assert_eq!(srv.status, "NOERROR", "{}", srv.raw);
+    assert_eq!(srv.answers("SRV").len(), 1, "{}", srv.raw);
+    let a = dig(dc1.dns_port, &["web.service.dc2.consul", "A"]);
+    assert_eq!(a.answers("A"), ["127.0.0.9"], "{}", a.raw);
+    let node = dig(dc1.dns_port, &["ext.node.dc2.consul", "A"]);
+    assert_eq!(node.answers("A"), ["127.0.0.9"], "{}", node.raw);
+    let tcp = dig(dc1.dns_port, &["+tcp", "web.service.dc2.consul", "A"]);
+    assert_eq!(tcp.answers("A"), ["127.0.0.9"], "{}", tcp.raw);
+    // The same name in dc1 has nothing; an unknown datacenter names nothing.
+    assert_eq!(
+        dig(dc1.dns_port, &["web.service.consul", "A"]).status,
+        "NXDOMAIN"
+    );
+    assert_eq!(
+        dig(dc1.dns_port, &["web.service.dc9.consul", "A"]).status,
+        "NXDOMAIN"
+    );
+
+    // Unknown datacenters, for reads and writes.
+    let unknown = get(&dc1.url("/v1/kv/shared?dc=dc9")).await;
+    assert_eq!(
+        (unknown.status, unknown.body.as_str()),
+        (500, "No path to datacenter")
+    );
+    let unknown = put(&dc1.url("/v1/kv/shared?dc=dc9"), "x").await;
+    assert_eq!(
+        (unknown.status, unknown.body.as_str()),
+        (500, "No path to datacenter")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_datacenter_is_unreachable_and_the_local_one_keeps_serving() {
+    let datacenters = two_datacenters();
+    let (dc1, dc2) = (&datacenters.dc1, &datacenters.dc2);
+    put(&dc2.url("/v1/kv/k"), "v").await;
+    eventually(
+        "dc2 answers through dc1",
+        Duration::from_secs(30),
+        || async { get(&dc1.url("/v1/kv/k?dc=dc2&raw")).await.body == "v" },
+    )
+    .await;
+    dc2.signal("STOP");
+    let url = dc1.url("/v1/kv/k?dc=dc2&raw");
+    eventually(
+        "dc2 reported unreachable",
+        Duration::from_secs(60),
+        || async {
+            get_within(&url, Duration::from_secs(3))
+                .await
+                .is_some_and(|answer| {
+                    answer.status == 500
+                        && answer.body == "Remote DC has no server currently reachable"
+                })
+        },
+    )
+    .await;
+    // dc2 is still known, and dc1 serves its own datacenter meanwhile.
+    assert_eq!(
+        get(&dc1.url("/v1/catalog/datacenters")).await.json(),
+        json!(["dc1", "dc2"])
+    );
+    assert_eq!(put(&dc1.url("/v1/kv/local"), "ok").await.status, 200);
+    assert_eq!(get(&dc1.url("/v1/kv/local?raw")).await.body, "ok");
+    assert_eq!(
+        dig(dc1.dns_port, &["web.service.dc2.consul", "A"]).status,
+        "SERVFAIL"
+    );
+    dc2.signal("CONT");
+    eventually("dc2 back", Duration::from_secs(60), || async {
+        get_within(&url, Duration::from_secs(3))
+            .await
+            .is_some_and(|answer| answer.status == 200 && answer.body == "v")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_per_datacenter_flood_into_the_wan_pool() {
+    let dc2 = TestCluster::start(3, &["-datacenter=dc2", PROBE]);
+    // dc1's servers join one dc2 server over the WAN: flooding brings in the rest.
+    let join = format!("-retry-join-wan=127.0.0.1:{}", dc2.serf_wan_port(0));
+    let dc1 = TestCluster::start(3, &["-datacenter=dc1", PROBE, &join]);
+    dc1.wait_for_leader(Duration::from_secs(30));
+    dc2.wait_for_leader(Duration::from_secs(30));
+    for (cluster, dc) in [(&dc1, "dc1"), (&dc2, "dc2")] {
+        for i in 0..cluster.size() {
+            let agent = cluster.agent(i);
+            eventually(
+                &format!("6 alive WAN members at {}.{dc}", cluster.name(i)),
+                Duration::from_secs(60),
+                || async {
+                    let members = wan_members(agent).await;
+                    members.len() == 6 && members.iter().all(|(_, status)| *status == 1)
+                },
+            )
+            .await;
+        }
+    }
+    let write = put(&dc1.agent(1).url("/v1/kv/from-dc1?dc=dc2"), "x").await;
+    assert_eq!(write.body.trim(), "true", "{}", write.body);
+    for i in 0..dc2.size() {
+        eventually(
+            "the write replicated in dc2",
+            Duration::from_secs(20),
+            || async {
+                get(&dc2.agent(i).url("/v1/kv/from-dc1?raw&stale"))
+                    .await
+                    .body
+                    == "x"
+            },
+        )
+        .await;
+    }
+}
