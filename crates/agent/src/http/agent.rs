@@ -111,7 +111,7 @@ pub async fn members(ctx: Ctx) -> Result<Response, ApiError> {
     let mut members: Vec<AgentMember> = pool
         .iter()
         .filter(|member| ctx.authz.keep(ctx.authz.node_read(&member.name)))
-        .map(|member| agent_member(member))
+        .map(agent_member)
         .collect();
     members.retain(|member| ctx.keep(member));
     Ok(json(&members, ctx.options.pretty))

@@ -199,15 +199,15 @@ mod tests {
             std::net::SocketAddr::from(([127, 0, 0, 2], 8300))
         );
         assert_eq!(dcs.route("DC2").unwrap().pool().servers().len(), 1);
-        assert_eq!(dcs.route("dc3").unwrap_err(), RouteError::Unreachable);
-        assert_eq!(dcs.route("dc4").unwrap_err(), RouteError::NoPath);
+        assert_eq!(dcs.route("dc3").err().unwrap(), RouteError::Unreachable);
+        assert_eq!(dcs.route("dc4").err().unwrap(), RouteError::NoPath);
         assert_eq!(
-            dcs.route("dc3").unwrap_err().to_string(),
+            dcs.route("dc3").err().unwrap().to_string(),
             "Remote DC has no server currently reachable"
         );
         // dc2's server comes back in dc3; dc2 is gone once its members are.
         dcs.update(&[server("d", "dc3", 4, MemberStatus::Alive)]);
         assert!(dcs.route("dc3").is_ok());
-        assert_eq!(dcs.route("dc2").unwrap_err(), RouteError::NoPath);
+        assert_eq!(dcs.route("dc2").err().unwrap(), RouteError::NoPath);
     }
 }
