@@ -36,16 +36,18 @@ server_serf=()
 server_pids=()
 for i in 1 2 3; do
     next_port; http=$port; next_port; rpc=$port; next_port; serf=$port; next_port; dns=$port
+    next_port
     server_serf+=("$serf")
 done
 port=22000
 for i in 1 2 3; do
     next_port; http=$port; next_port; rpc=$port; next_port; serf=$port; next_port; dns=$port
+    next_port; wan=$port
     joins=()
     for s in "${server_serf[@]}"; do [ "$s" = "$serf" ] || joins+=("-retry-join=127.0.0.1:$s"); done
     "$proconsul" agent -server -bootstrap-expect=3 -data-dir="$work/s$i" -node="server-$i" \
         -http-port="$http" -server-port="$rpc" -serf-lan-port="$serf" -dns-port="$dns" \
-        -retry-interval=200ms "${joins[@]}" >"$work/s$i.log" 2>&1 &
+        -serf-wan-port="$wan" -retry-interval=200ms "${joins[@]}" >"$work/s$i.log" 2>&1 &
     pids+=("$!"); server_pids+=("$!")
     [ "$i" = 1 ] && first_http=$http
 done

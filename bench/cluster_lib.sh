@@ -34,16 +34,17 @@ wait_http() { # url, expected substring
 # Starts N proconsul servers; sets urls (comma-separated) and server_pids.
 start_proconsul() {
     local n="$1" i
-    local -a http rpc serf
+    local -a http rpc serf wan
     for i in $(seq 1 "$n"); do
         next_port; http[i]=$port
         next_port; rpc[i]=$port
         next_port; serf[i]=$port
+        next_port; wan[i]=$port
     done
     urls=""; server_pids=()
     for i in $(seq 1 "$n"); do
         local args=(agent -server -data-dir="$work/pc-${http[1]}-$i" -node="pc$n-$i" -http-port="${http[i]}"
-            -server-port="${rpc[i]}" -serf-lan-port="${serf[i]}" -dns-port=-1 -log-level=warn -raft-multiplier=1)
+            -server-port="${rpc[i]}" -serf-lan-port="${serf[i]}" -serf-wan-port="${wan[i]}" -dns-port=-1 -log-level=warn -raft-multiplier=1)
         if [ "${PEER_TLS:-0}" = 1 ]; then args+=(-config-file="$(proconsul_tls_config "$i")"); fi
         if [ "$n" = 1 ]; then args+=(-bootstrap); else
             args+=(-bootstrap-expect="$n")

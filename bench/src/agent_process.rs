@@ -63,7 +63,8 @@ impl AgentProcess {
             .arg(format!("-http-port={port}"))
             .arg(format!("-server-port={}", free_port()?))
             .arg(format!("-dns-port={}", free_port()?))
-            .arg(format!("-serf-lan-port={}", free_port()?));
+            .arg(format!("-serf-lan-port={}", free_port()?))
+            .arg(format!("-serf-wan-port={}", free_port()?));
         let http = format!("http://127.0.0.1:{port}");
         let ready = format!("{http}/v1/status/leader");
         Self::spawn(command, http, scratch, &ready, |body| body.len() > 2).await

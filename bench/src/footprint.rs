@@ -95,6 +95,7 @@ async fn startup(binary: &str) -> anyhow::Result<Duration> {
         .arg(format!("-server-port={}", free_port()?))
         .arg(format!("-dns-port={}", free_port()?))
         .arg(format!("-serf-lan-port={}", free_port()?))
+        .arg(format!("-serf-wan-port={}", free_port()?))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -181,6 +181,8 @@ mod tests {
             "A matches \"(\"",
             "A is full",
             "(A == 1",
+            // go-bexpr's bare values have no `-` (Consul's api tests refuse this one).
+            "Tags[\"dc\"] == invalid-bexpr-value",
         ] {
             let error = Filter::parse(expr).unwrap_err();
             assert!(

@@ -121,6 +121,8 @@ pub fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
     Ok(tokens)
 }
 
+/// go-bexpr's identifiers: no `-` (`Tags["dc"] == a-b` is refused, as Consul refuses it;
+/// quote such values).
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '_' | '-' | '/' | ':')
+    c.is_alphanumeric() || matches!(c, '_' | '/' | ':')
 }
