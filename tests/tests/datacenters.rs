@@ -15,6 +15,11 @@ use serde_json::{Value, json};
 /// Gossip timers shortened so that failures are noticed within seconds.
 const PROBE: &str = "-gossip-probe-interval=200ms";
 
+/// `POST url` with a JSON body.
+async fn post_json(url: &str, body: Value) -> Answer {
+    proconsul_tests::call("POST", url, Some(body.to_string().into_bytes())).await
+}
+
 /// A GET that gives up after `timeout` (a stopped server holds requests).
 async fn get_within(url: &str, timeout: Duration) -> Option<Answer> {
     let client = reqwest::Client::builder().timeout(timeout).build().ok()?;
@@ -190,6 +195,38 @@ async fn two_datacenters_answer_each_others_requests() {
         dig(dc1.dns_port, &["web.service.dc9.consul", "A"]).status,
         "NXDOMAIN"
     );
+
+    // Prepared queries fail over: the nearest datacenter, or the listed ones in order
+    // (an unknown one skipped); a query with instances here does not.
+    for (name, failover, tried) in [
+        ("web-nearest", json!({"NearestN": 1}), 1),
+        ("web-listed", json!({"Datacenters": ["dc9", "dc2"]}), 1),
+    ] {
+        let created = post_json(
+            &dc1.url("/v1/query"),
+            json!({"Name": name, "Service": {"Service": "web", "Failover": failover}}),
+        )
+        .await;
+        assert_eq!(created.status, 200, "{}", created.body);
+        let executed = get(&dc1.url(&format!("/v1/query/{name}/execute")))
+            .await
+            .json();
+        assert_eq!(executed["Datacenter"], "dc2", "{executed}");
+        assert_eq!(executed["Failovers"], tried, "{executed}");
+        assert_eq!(executed["Nodes"][0]["Node"]["Node"], "ext", "{executed}");
+    }
+    let created = post_json(
+        &dc1.url("/v1/query"),
+        json!({"Name": "nowhere", "Service": {"Service": "none", "Failover": {"NearestN": 3}}}),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let executed = get(&dc1.url("/v1/query/nowhere/execute")).await.json();
+    assert_eq!(executed["Nodes"], json!([]), "{executed}");
+    assert_eq!(executed["Failovers"], 1, "{executed}");
+    // The remote endpoint serves forwarded requests only.
+    let direct = put(&dc2.url("/v1/internal/query/execute-remote"), "{}").await;
+    assert_eq!(direct.status, 404, "{}", direct.body);
 
     // Unknown datacenters, for reads and writes.
     let unknown = get(&dc1.url("/v1/kv/shared?dc=dc9")).await;

@@ -2,8 +2,9 @@
 //! datacenter joins as `<node>.<dc>` (`flood` brings this datacenter's servers in through
 //! their LAN tags), the per-datacenter server lists it feeds (`datacenters`), and what
 //! uses them: requests with `?dc=` forwarded to a server of that datacenter
-//! (`http_forward`), DNS names of other datacenters (`dns_forward`), and the
-//! datacenters ordered by estimated round trip (`distance`).
+//! (`http_forward`), DNS names of other datacenters (`dns_forward`), the datacenters
+//! ordered by estimated round trip (`distance`), and prepared queries failing over to
+//! other datacenters (`query_failover`).
 
 pub mod datacenters;
 pub mod distance;
@@ -11,6 +12,7 @@ pub mod dns_forward;
 pub mod flood;
 pub mod http_forward;
 pub mod pool;
+pub mod query_failover;
 
 use std::sync::Arc;
 

@@ -49,6 +49,10 @@ pub fn routes() -> Router<AppState> {
         .timed_route("/v1/query/{id}", get(read).put(update).delete(delete))
         .timed_route("/v1/query/{id}/execute", get(execute))
         .timed_route("/v1/query/{id}/explain", get(explain))
+        .timed_route(
+            crate::wan::query_failover::EXECUTE_REMOTE_PATH,
+            axum::routing::put(execute_remote),
+        )
 }
 
 /// `POST /v1/query`: stores a new query under a fresh ID; answers `{"ID": ...}`.
@@ -158,7 +162,9 @@ fn resolve(state: &State, id_or_name: &str) -> Result<PreparedQuery, ApiError> {
     }
 }
 
-/// `GET /v1/query/:id_or_name/execute` (`?near`, `?limit`, `?connect`).
+/// `GET /v1/query/:id_or_name/execute` (`?near`, `?limit`, `?connect`). With no healthy
+/// instance here, the query fails over to other datacenters
+/// ([`crate::wan::query_failover`]).
 async fn execute(
     ctx: Ctx,
     Path(id_or_name): Path<String>,
@@ -186,21 +192,32 @@ async fn execute(
                 connect,
                 seed,
             };
-            let mut execution = state.execute_prepared_query(&query, &request);
-            if !ctx.authz.keep(ctx.authz.service_read(&execution.service)) {
-                execution.nodes.clear();
-            }
-            execution
-                .nodes
-                .retain(|entry| ctx.authz.keep(ctx.authz.node_read(&entry.node.node)));
+            let execution = execute_filtered(&ctx, state, &query, &request);
             let index = state
                 .table_indexes()
                 .prepared_queries
                 .max(state.service_index(&execution.service));
-            (index, Ok(execution))
+            (index, Ok((query, execution)))
         })
         .await?;
-    let execution = outcome?;
+    let (query, mut execution) = outcome?;
+    let mut datacenter = datacenter;
+    if execution.nodes.is_empty()
+        && let Some(wan) = &ctx.agent.wan
+        && let Some(found) = crate::wan::query_failover::fail_over(
+            wan,
+            &agent_node,
+            &query,
+            usize::try_from(limit).unwrap_or(usize::MAX),
+            connect,
+            &headers,
+        )
+        .await
+    {
+        execution.failovers = found.failovers;
+        execution.nodes = found.nodes;
+        datacenter = found.datacenter.unwrap_or(datacenter);
+    }
     let response = PreparedQueryExecuteResponse {
         service: execution.service,
         nodes: execution.nodes,
@@ -211,6 +228,51 @@ async fn execute(
         meta: body_meta(&meta),
     };
     Ok(query_json(&meta, &response, ctx.options.pretty))
+}
+
+/// `query` run against `state`, without what the request's token may not read.
+fn execute_filtered(
+    ctx: &Ctx,
+    state: &State,
+    query: &PreparedQuery,
+    request: &ExecuteRequest<'_>,
+) -> proconsul_state::Execution {
+    let mut execution = state.execute_prepared_query(query, request);
+    if !ctx.authz.keep(ctx.authz.service_read(&execution.service)) {
+        execution.nodes.clear();
+    }
+    execution
+        .nodes
+        .retain(|entry| ctx.authz.keep(ctx.authz.node_read(&entry.node.node)));
+    execution
+}
+
+/// `PUT /v1/internal/query/execute-remote`: another datacenter's server failing over to
+/// this one runs the query it sends (as rendered there) against this datacenter's
+/// catalog; the instances come back as JSON. Only requests forwarded over server RPC are
+/// served (404 otherwise).
+async fn execute_remote(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
+    if ctx.origin.is_none() {
+        return Err(ApiError::not_found("404 page not found"));
+    }
+    let remote: crate::wan::query_failover::RemoteExecute = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::bad_request(format!("Request decode failed: {error}")))?;
+    let state = ctx.agent.consensus()?.reader().current();
+    let request = ExecuteRequest {
+        agent_node: ctx.agent_node(),
+        limit: remote.limit,
+        connect: remote.connect,
+        seed: rand::random(),
+        ..ExecuteRequest::default()
+    };
+    let execution = execute_filtered(&ctx, &state, &remote.query, &request);
+    let body = serde_json::to_vec(&execution.nodes)
+        .map_err(|error| ApiError::internal(error.to_string()))?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /v1/query/:id_or_name/explain`: the query as it would run for that name.
