@@ -510,29 +510,14 @@ impl Agent {
             address: config.bind_addr.to_string(),
         };
         let shutdown = CancellationToken::new();
-        let gossip = membership::start::start(
-            &config,
-            &membership::start::LocalMember {
-                name: &node.name,
-                id: &node.id,
-                server: config.dev || config.server,
-                version: CONSUL_COMPAT_VERSION,
-            },
-            shutdown.child_token(),
-        )
-        .await?;
-        let wan = crate::wan::pool::start(
-            &config,
-            &membership::start::LocalMember {
-                name: &node.name,
-                id: &node.id,
-                server: config.dev || config.server,
-                version: CONSUL_COMPAT_VERSION,
-            },
-            &rpc_tls,
-            shutdown.child_token(),
-        )
-        .await?;
+        let me = membership::start::LocalMember {
+            name: &node.name,
+            id: &node.id,
+            server: config.dev || config.server,
+            version: CONSUL_COMPAT_VERSION,
+        };
+        let gossip = membership::start::start(&config, &me, shutdown.child_token()).await?;
+        let wan = crate::wan::pool::start(&config, &me, &rpc_tls, shutdown.child_token()).await?;
         tracing::info!(
             node = %node.name,
             node_id = %node.id,

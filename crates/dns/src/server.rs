@@ -353,14 +353,14 @@ impl DnsHandler {
     }
 
     /// Sends another datacenter's encoded answer through hickory's listener (SERVFAIL
-    /// when it does not decode).
+    /// when there is none or it does not decode).
     async fn relay<R: ResponseHandler>(
         &self,
         request: &Request,
         response_handle: R,
-        answer: &[u8],
+        answer: Option<&[u8]>,
     ) -> ResponseInfo {
-        let Ok(message) = Message::from_vec(answer) else {
+        let Some(Ok(message)) = answer.map(Message::from_vec) else {
             return self
                 .send(
                     request,
@@ -562,23 +562,13 @@ impl RequestHandler for DnsHandler {
         request: &Request,
         response_handle: R,
     ) -> ResponseInfo {
-        match self
+        if let Some(answer) = self
             .ask_remote(request, request.protocol() == Protocol::Tcp)
             .await
         {
-            Some(Some(answer)) => return self.relay(request, response_handle, &answer).await,
-            Some(None) => {
-                return self
-                    .send(
-                        request,
-                        response_handle,
-                        ResponseCode::ServFail,
-                        false,
-                        Fitted::default(),
-                    )
-                    .await;
-            }
-            None => {}
+            return self
+                .relay(request, response_handle, answer.as_deref())
+                .await;
         }
         match self.decide(request, None) {
             Decision::Reply(reply) => self.respond(request, response_handle, reply).await,

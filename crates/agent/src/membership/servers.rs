@@ -80,10 +80,25 @@ pub fn on_membership(
     shutdown: CancellationToken,
     mut changed: impl FnMut(&Gossip) + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
+    on_membership_async(gossip, shutdown, move |gossip| {
+        changed(gossip);
+        std::future::ready(())
+    })
+}
+
+/// [`on_membership`] with work that awaits (each run finishes before the next wait).
+pub fn on_membership_async<F>(
+    gossip: Gossip,
+    shutdown: CancellationToken,
+    mut changed: impl FnMut(&Gossip) -> F + Send + 'static,
+) -> tokio::task::JoinHandle<()>
+where
+    F: std::future::Future<Output = ()> + Send,
+{
     tokio::spawn(async move {
         let mut events = gossip.subscribe();
         loop {
-            changed(&gossip);
+            changed(&gossip).await;
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 event = events.recv() => {

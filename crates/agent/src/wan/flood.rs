@@ -6,16 +6,11 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use proconsul_gossip::{Gossip, MemberStatus};
-use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use crate::membership::tags;
-
-/// A full look even when no LAN event arrives.
-const RESCAN_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The WAN addresses of this datacenter's alive LAN servers, but this one's own.
 fn lan_servers_wan_addrs(lan: &Gossip, datacenter: &str) -> Vec<SocketAddr> {
@@ -53,26 +48,15 @@ async fn flood_once(lan: &Gossip, wan: &Gossip, datacenter: &str) {
     }
 }
 
-/// Floods on every LAN membership event and every [`RESCAN_INTERVAL`] until `shutdown`.
+/// Floods on every LAN membership event and every few seconds until `shutdown`.
 pub fn spawn(
     lan: Gossip,
     wan: Gossip,
     datacenter: String,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut events = lan.subscribe();
-        loop {
-            flood_once(&lan, &wan, &datacenter).await;
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                event = events.recv() => {
-                    if matches!(event, Err(RecvError::Closed)) {
-                        return;
-                    }
-                }
-                _ = tokio::time::sleep(RESCAN_INTERVAL) => {}
-            }
-        }
+    crate::membership::servers::on_membership_async(lan, shutdown, move |lan| {
+        let (lan, wan, datacenter) = (lan.clone(), wan.clone(), datacenter.clone());
+        async move { flood_once(&lan, &wan, &datacenter).await }
     })
 }
