@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use proconsul_tests::cluster::TestCluster;
 use proconsul_tests::dig::dig;
-use proconsul_tests::{Answer, TempDir, TestAgent, eventually, get, put};
+use proconsul_tests::{AgentPorts, Answer, TempDir, TestAgent, eventually, get, put};
 use serde_json::{Value, json};
 
 /// Gossip timers shortened so that failures are noticed within seconds.
@@ -324,4 +324,20 @@ async fn three_servers_per_datacenter_flood_into_the_wan_pool() {
         )
         .await;
     }
+    // A client agent of dc1 reaches dc2 through its servers, over HTTP and DNS.
+    let data = TempDir::new("dc1-client");
+    let client = dc1.start_client("client-1", &[0], data.path(), AgentPorts::free(), &[PROBE]);
+    let read = get(&client.url("/v1/kv/from-dc1?dc=dc2&raw")).await;
+    assert_eq!((read.status, read.body.as_str()), (200, "x"));
+    assert_eq!(
+        get(&client.url("/v1/catalog/datacenters")).await.json(),
+        json!(["dc1", "dc2"])
+    );
+    let consul = dig(client.dns_port, &["consul.service.dc2.consul", "SRV"]);
+    assert_eq!(consul.answers("SRV").len(), 3, "{}", consul.raw);
+    // A client agent has no WAN pool.
+    assert_eq!(
+        get(&client.url("/v1/agent/members?wan=1")).await.json(),
+        json!([])
+    );
 }
