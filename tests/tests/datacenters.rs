@@ -59,15 +59,21 @@ struct TwoDatacenters {
     _data: [TempDir; 2],
 }
 
-fn two_datacenters() -> TwoDatacenters {
+fn two_datacenters(extra: &[&str]) -> TwoDatacenters {
     let data = [TempDir::new("dc1"), TempDir::new("dc2")];
-    let dc2 = TestAgent::start_server(data[1].path(), "server-b", &["-datacenter=dc2", PROBE]);
+    let dc2_args: Vec<&str> = ["-datacenter=dc2", PROBE]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+    let dc2 = TestAgent::start_server(data[1].path(), "server-b", &dc2_args);
     let join = format!("-retry-join-wan=127.0.0.1:{}", dc2.serf_wan_port);
-    let dc1 = TestAgent::start_server(
-        data[0].path(),
-        "server-a",
-        &["-datacenter=dc1", PROBE, "-retry-interval=200ms", &join],
-    );
+    let dc1_args: Vec<&str> = ["-datacenter=dc1", PROBE, "-retry-interval=200ms", &join]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+    let dc1 = TestAgent::start_server(data[0].path(), "server-a", &dc1_args);
     TwoDatacenters {
         dc1,
         dc2,
@@ -77,7 +83,7 @@ fn two_datacenters() -> TwoDatacenters {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_datacenters_answer_each_others_requests() {
-    let datacenters = two_datacenters();
+    let datacenters = two_datacenters(&[]);
     let (dc1, dc2) = (&datacenters.dc1, &datacenters.dc2);
     let expected = vec![
         (format!("{}.dc1", dc1.node_name), 1),
@@ -243,7 +249,7 @@ async fn two_datacenters_answer_each_others_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_datacenter_is_unreachable_and_the_local_one_keeps_serving() {
-    let datacenters = two_datacenters();
+    let datacenters = two_datacenters(&[]);
     let (dc1, dc2) = (&datacenters.dc1, &datacenters.dc2);
     put(&dc2.url("/v1/kv/k"), "v").await;
     eventually(
@@ -340,4 +346,68 @@ async fn three_servers_per_datacenter_flood_into_the_wan_pool() {
         get(&client.url("/v1/agent/members?wan=1")).await.json(),
         json!([])
     );
+}
+
+/// The keyring entry of one pool (`WAN` true or false) in a keyring listing.
+fn pool_entry(listing: &Value, wan: bool) -> Value {
+    listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["WAN"] == wan)
+        .cloned()
+        .unwrap_or_else(|| panic!("no entry with WAN={wan} in {listing}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wan_pool_is_encrypted_with_the_keyring_and_a_leaving_datacenter_is_gone() {
+    const KEY: &str = "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=";
+    const NEW_KEY: &str = "HS0lz8Hl6eMGTWQRPKnT0T7hhXTpvkCnBFV/4QG5Pr8=";
+    let encrypt = format!("-encrypt={KEY}");
+    let datacenters = two_datacenters(&[&encrypt]);
+    let (dc1, dc2) = (&datacenters.dc1, &datacenters.dc2);
+    eventually(
+        "both servers in the WAN pool",
+        Duration::from_secs(30),
+        || async { wan_members(dc1).await.len() == 2 && wan_members(dc2).await.len() == 2 },
+    )
+    .await;
+    // The WAN entry counts both datacenters' servers, the LAN one this datacenter's.
+    let listing = get(&dc1.url("/v1/operator/keyring")).await.json();
+    let wan = pool_entry(&listing, true);
+    assert_eq!(wan["NumNodes"], 2, "{listing}");
+    assert_eq!(wan["Keys"][KEY], 2, "{listing}");
+    assert_eq!(pool_entry(&listing, false)["NumNodes"], 1, "{listing}");
+    // A key installed through dc1 reaches dc2's server over the WAN.
+    let installed = proconsul_tests::call(
+        "POST",
+        &dc1.url("/v1/operator/keyring"),
+        Some(json!({"Key": NEW_KEY}).to_string().into_bytes()),
+    )
+    .await;
+    assert_eq!(installed.status, 200, "{}", installed.body);
+    let listing = get(&dc2.url("/v1/operator/keyring")).await.json();
+    assert_eq!(pool_entry(&listing, true)["Keys"][NEW_KEY], 2, "{listing}");
+
+    // dc2's server leaves: dc1 sees it left, and dc2 is no longer a datacenter.
+    assert_eq!(put(&dc2.url("/v1/agent/leave"), "").await.status, 200);
+    eventually("dc2's server left", Duration::from_secs(30), || async {
+        wan_members(dc1)
+            .await
+            .contains(&("server-b.dc2".to_string(), 3))
+    })
+    .await;
+    assert_eq!(
+        get(&dc1.url("/v1/catalog/datacenters")).await.json(),
+        json!(["dc1"])
+    );
+    eventually(
+        "dc2 unknown to dc1's router",
+        Duration::from_secs(30),
+        || async {
+            let gone = get(&dc1.url("/v1/kv/k?dc=dc2")).await;
+            (gone.status, gone.body.as_str()) == (500, "No path to datacenter")
+        },
+    )
+    .await;
 }

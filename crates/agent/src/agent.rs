@@ -121,15 +121,23 @@ impl AgentInner {
     }
 
     /// Leaves the cluster: a server first takes itself out of the Raft configuration,
-    /// then the leave is gossiped and given time to spread.
+    /// then the leave is gossiped (in the LAN pool, and a server's WAN pool) and given
+    /// time to spread.
     pub async fn leave(&self) -> Result<(), AgentError> {
         if let Some(consensus) = self.catalog.server().filter(|_| !self.config.dev) {
             consensus.leave().await?;
         }
-        self.gossip
-            .leave()
-            .await
-            .map_err(|error| AgentError::Config(format!("serf: leave: {error}")))
+        // A server leaves the WAN pool too (at the same time: each leave lets the news
+        // spread for a while), so other datacenters see it left rather than failed.
+        let wan_leave = async {
+            if let Some(wan) = &self.wan
+                && let Err(error) = wan.gossip.leave().await
+            {
+                tracing::warn!(%error, "serf: leaving the WAN pool failed");
+            }
+        };
+        let (lan, ()) = tokio::join!(self.gossip.leave(), wan_leave);
+        lan.map_err(|error| AgentError::Config(format!("serf: leave: {error}")))
     }
 
     /// Commits a command made with the agent token (`acl.tokens.agent`, else
