@@ -609,6 +609,9 @@ async fn client_agents_fail_recover_leave_and_return_with_a_new_address() {
             .then_some(())
     })
     .await;
+    // The leader writes each client's serfHealth from gossip, apart from the client's
+    // own registrations: wait for client-1's before binding a session to it.
+    until_serf_health(server, names[0], "passing", Duration::from_secs(30)).await;
     // A session of client-1's node (through client-1, bound to its serfHealth) holds a lock.
     let created = put(&clients[0].url("/v1/session/create"), r#"{"Name": "c1"}"#).await;
     assert_eq!(created.status, 200, "{}", created.body);
