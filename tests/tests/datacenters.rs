@@ -165,6 +165,29 @@ async fn two_datacenters_answer_each_others_requests() {
         .json();
     assert_eq!(health.as_array().unwrap().len(), 1, "{health}");
 
+    // A registration naming dc2 in its body goes there too; an unknown one nowhere.
+    let by_body = put(
+        &dc1.url("/v1/catalog/register"),
+        json!({"Datacenter": "dc2", "Node": "ext2", "Address": "127.0.0.10"}).to_string(),
+    )
+    .await;
+    assert_eq!(by_body.status, 200, "{}", by_body.body);
+    let there = get(&dc2.url("/v1/catalog/node/ext2")).await.json();
+    assert_eq!(there["Node"]["Address"], "127.0.0.10", "{there}");
+    assert_eq!(
+        get(&dc1.url("/v1/catalog/node/ext2")).await.json(),
+        Value::Null
+    );
+    let nowhere = put(
+        &dc1.url("/v1/catalog/deregister"),
+        json!({"Datacenter": "dc9", "Node": "ext2"}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (nowhere.status, nowhere.body.as_str()),
+        (500, "No path to datacenter")
+    );
+
     // A blocking query on dc2 through dc1, woken by a write in dc2.
     let first = get(&dc1.url("/v1/kv/shared?dc=dc2")).await;
     let index = first.index();

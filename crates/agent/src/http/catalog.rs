@@ -33,7 +33,16 @@ pub async fn register(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     {
         return Err(ApiError::bad_request("Must provide service name"));
     }
-    check_datacenter(&ctx, &registration.datacenter)?;
+    if let Some(forwarded) = other_datacenter(
+        &ctx,
+        "/v1/catalog/register",
+        &registration.datacenter,
+        &body,
+    )
+    .await?
+    {
+        return Ok(forwarded);
+    }
     if registration.datacenter.is_empty() {
         registration.datacenter = ctx.agent.config.datacenter.clone();
     }
@@ -67,7 +76,16 @@ pub async fn deregister(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     if deregistration.node.is_empty() {
         return Err(ApiError::bad_request("Must provide node"));
     }
-    check_datacenter(&ctx, &deregistration.datacenter)?;
+    if let Some(forwarded) = other_datacenter(
+        &ctx,
+        "/v1/catalog/deregister",
+        &deregistration.datacenter,
+        &body,
+    )
+    .await?
+    {
+        return Ok(forwarded);
+    }
     ctx.authz
         .require(Permission::node(Access::Write, &deregistration.node))?;
     let _timer = crate::telemetry::Timer::start(&ctx.agent.metrics.catalog_deregister);
@@ -84,11 +102,20 @@ async fn commit(ctx: &Ctx, command: Command) -> Result<Response, ApiError> {
     }
 }
 
-fn check_datacenter(ctx: &Ctx, datacenter: &str) -> Result<(), ApiError> {
+/// A write whose body names another datacenter: that datacenter's answer (`None`: it
+/// names this one).
+async fn other_datacenter(
+    ctx: &Ctx,
+    path: &str,
+    datacenter: &str,
+    body: &[u8],
+) -> Result<Option<Response>, ApiError> {
     if datacenter.is_empty() || datacenter == ctx.agent.config.datacenter {
-        Ok(())
-    } else {
-        Err(ApiError::internal("No path to datacenter"))
+        return Ok(None);
+    }
+    match crate::wan::http_forward::forward_by_body(ctx, path, datacenter, body).await {
+        Some(answer) => Ok(Some(answer)),
+        None => Err(ApiError::internal("No path to datacenter")),
     }
 }
 

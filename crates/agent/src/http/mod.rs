@@ -25,7 +25,7 @@ mod blocking;
 mod catalog;
 mod connect_ca;
 mod connect_intentions;
-mod context;
+pub(crate) mod context;
 mod coordinate;
 pub mod decode;
 pub mod error;

@@ -20,7 +20,7 @@ use crate::http::error::ApiError;
 use crate::http::forward::{call_timeout, end_to_end, into_response};
 use crate::http::origin::Origin;
 use crate::http::query::QueryParams;
-use crate::server_link::LinkError;
+use crate::server_link::{LinkError, ServerLink};
 use crate::wan::datacenters::RouteError;
 
 /// Paths answered by this agent whatever `?dc` says.
@@ -104,7 +104,57 @@ pub async fn forward_to_datacenter(
     };
     let repeatable = parts.method == Method::GET || parts.method == Method::HEAD;
     let timeout = call_timeout(&params, &agent.config);
-    match link.http(&forwarded, timeout, repeatable).await {
+    send(&link, &datacenter, &forwarded, timeout, repeatable).await
+}
+
+/// A catalog write whose body names another datacenter (Consul routes by the body's
+/// `Datacenter` when there is no `?dc`): sent to `path?dc=<datacenter>` there with the
+/// request's token. `None` without a WAN pool.
+pub async fn forward_by_body(
+    ctx: &crate::http::context::Ctx,
+    path: &str,
+    datacenter: &str,
+    body: &[u8],
+) -> Option<Response> {
+    let wan = ctx.agent.wan.as_ref()?;
+    let link = match wan.datacenters.route(datacenter) {
+        Ok(link) => link,
+        Err(error) => return Some(ApiError::internal(error.to_string()).into_response()),
+    };
+    let forwarded = ForwardedHttpRequest {
+        method: "PUT".to_string(),
+        uri: format!("{path}?dc={datacenter}"),
+        headers: ctx
+            .options
+            .token
+            .0
+            .iter()
+            .map(|token| ("x-consul-token".to_string(), token.as_bytes().to_vec()))
+            .collect(),
+        body: body.to_vec(),
+        peer: None,
+        origin: ctx
+            .origin
+            .clone()
+            .unwrap_or_else(|| Origin {
+                node: ctx.agent.node.name.clone(),
+                services: Vec::new(),
+            })
+            .encode(),
+    };
+    let timeout = call_timeout(&QueryParams::default(), &ctx.agent.config);
+    Some(send(&link, datacenter, &forwarded, timeout, false).await)
+}
+
+/// One forwarded call and its answer, or Consul's error text.
+async fn send(
+    link: &ServerLink,
+    datacenter: &str,
+    forwarded: &ForwardedHttpRequest,
+    timeout: std::time::Duration,
+    repeatable: bool,
+) -> Response {
+    match link.http(forwarded, timeout, repeatable).await {
         Ok(answer) => into_response(answer),
         Err(error) => {
             tracing::warn!(%datacenter, %error, "wan: forwarding to another datacenter failed");
