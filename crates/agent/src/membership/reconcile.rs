@@ -264,7 +264,7 @@ mod tests {
                 bootstrap_expect: 0,
                 bootstrap: false,
                 acls_enabled: false,
-                wan_join_port: 8302,
+                wan_join_port: Some(8302),
             })
         } else {
             tags::client_tags("dc1", "00000000-0000-4000-8000-000000000003", "1.22.0")

@@ -74,10 +74,7 @@ pub fn server_tags(config: &AgentConfig, me: &LocalMember<'_>) -> BTreeMap<Strin
         bootstrap_expect: config.bootstrap_expect,
         bootstrap: config.bootstrap,
         acls_enabled: config.acl.enabled,
-        wan_join_port: config
-            .gossip
-            .serf_wan_port
-            .unwrap_or(crate::gossip_settings::DEFAULT_SERF_WAN_PORT),
+        wan_join_port: config.gossip.serf_wan_port,
     })
 }
 

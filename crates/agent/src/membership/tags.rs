@@ -26,8 +26,9 @@ pub struct ServerFacts<'a> {
     /// `-bootstrap`: the `bootstrap=1` tag.
     pub bootstrap: bool,
     pub acls_enabled: bool,
-    /// The WAN gossip port, advertised so that servers can flood-join the WAN pool.
-    pub wan_join_port: u16,
+    /// The WAN gossip port, advertised so that servers can flood-join the WAN pool
+    /// (`None`: no WAN pool, no tag, as in Consul).
+    pub wan_join_port: Option<u16>,
 }
 
 /// A server's tags (`role=consul`).
@@ -42,7 +43,9 @@ pub fn server_tags(facts: &ServerFacts<'_>) -> BTreeMap<String, String> {
         "acls",
         if facts.acls_enabled { "1" } else { "0" }.to_string(),
     );
-    put("wan_join_port", facts.wan_join_port.to_string());
+    if let Some(port) = facts.wan_join_port {
+        put("wan_join_port", port.to_string());
+    }
     if facts.bootstrap_expect > 0 {
         put("expect", facts.bootstrap_expect.to_string());
     }
@@ -149,7 +152,7 @@ mod tests {
             bootstrap_expect: 3,
             bootstrap: false,
             acls_enabled: false,
-            wan_join_port: 8302,
+            wan_join_port: Some(8302),
         }
     }
 

@@ -168,7 +168,7 @@ mod tests {
             bootstrap_expect: 0,
             bootstrap: true,
             acls_enabled: false,
-            wan_join_port: 8302,
+            wan_join_port: Some(8302),
         });
         Member {
             name: format!("{name}.{dc}"),
