@@ -38,7 +38,9 @@ async fn info_prints_the_stats_sections() {
     }
     assert_eq!(
         order,
-        ["agent", "build", "consul", "raft", "runtime", "serf_lan"],
+        [
+            "agent", "build", "consul", "raft", "runtime", "serf_lan", "serf_wan"
+        ],
         "{text}"
     );
     for (name, entries) in &sections {

@@ -97,6 +97,16 @@ async fn two_datacenters_answer_each_others_requests() {
         )
         .await;
     }
+    // agent/self shows the WAN pool beside the LAN one.
+    let me = get(&dc1.url("/v1/agent/self")).await.json();
+    assert_eq!(me["Stats"]["serf_wan"]["members"], "2", "{}", me["Stats"]);
+    assert_eq!(me["Stats"]["serf_lan"]["members"], "1", "{}", me["Stats"]);
+    assert_eq!(
+        me["Stats"]["consul"]["known_datacenters"], "2",
+        "{}",
+        me["Stats"]
+    );
+    assert_eq!(me["DebugConfig"]["SerfPortWAN"], dc1.serf_wan_port);
     // The LAN pool is still one datacenter's.
     let lan = get(&dc1.url("/v1/agent/members")).await.json();
     assert_eq!(lan.as_array().unwrap().len(), 1, "{lan}");

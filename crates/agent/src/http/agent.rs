@@ -65,6 +65,9 @@ pub async fn self_info(ctx: Ctx) -> Result<Response, ApiError> {
             // Consul's DebugConfig shows addresses as `tcp://ip:port`.
             "SerfBindAddrLAN": format!("tcp://{}", std::net::SocketAddr::new(config.bind_addr, config.gossip.serf_lan_port)),
             "SerfAdvertiseAddrLAN": format!("tcp://{}", crate::membership::start::advertised_addr(config)),
+            "SerfPortWAN": agent.wan.as_ref().and(config.gossip.serf_wan_port).map_or(-1, i32::from),
+            "SerfBindAddrWAN": agent.wan.as_ref().and(config.gossip.serf_wan_port).map(|port| format!("tcp://{}", std::net::SocketAddr::new(config.bind_addr, port))),
+            "SerfAdvertiseAddrWAN": agent.wan.as_ref().and(config.gossip.serf_wan_port).map(|port| format!("tcp://{}", std::net::SocketAddr::new(config.gossip.advertise_ip(config.bind_addr), port))),
         },
         "Coord": agent.coordinate.current(),
         "Member": member(agent),

@@ -1,7 +1,7 @@
 //! `agent/self`'s `Stats`: the sections `consul info` prints, with Consul's keys and
-//! string values (Consul's `Agent.Stats`). `serf_lan` comes from the gossip pool;
-//! `serf_wan` is left out (one datacenter, no WAN pool). Serf's query and event queues
-//! and coordinate resets are 0: the pool sends no user events or queries.
+//! string values (Consul's `Agent.Stats`). `serf_lan` comes from the LAN gossip pool,
+//! `serf_wan` from a server's WAN pool (client agents have none). Serf's query and event
+//! queues and coordinate resets are 0: the pools send no user events or queries.
 //!
 //! Rust equivalents where Consul reports Go's runtime: `runtime.version` says Rust and
 //! Proconsul's version (Go's names its release), `goroutines` the tokio tasks alive now, `max_procs` the runtime's worker threads,
@@ -26,22 +26,8 @@ pub fn stats(agent: &AgentInner) -> Value {
     };
     let runtime = tokio::runtime::Handle::current().metrics();
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    let serf = agent.gossip.stats();
     let mut stats = json!({
-        "serf_lan": {
-            "coordinate_resets": "0",
-            "encrypted": serf.encrypted.to_string(),
-            "event_queue": "0",
-            "event_time": serf.event_time.to_string(),
-            "failed": serf.failed.to_string(),
-            "health_score": serf.health_score.to_string(),
-            "intent_queue": serf.intent_queue.to_string(),
-            "left": serf.left.to_string(),
-            "member_time": serf.member_time.to_string(),
-            "members": serf.members.to_string(),
-            "query_queue": "0",
-            "query_time": "0",
-        },
+        "serf_lan": serf_section(&agent.gossip.stats()),
         "agent": {
             "check_monitors": of_type("script"),
             "check_ttls": of_type("ttl"),
@@ -64,11 +50,32 @@ pub fn stats(agent: &AgentInner) -> Value {
             "version": format!("rust (proconsul {})", build_info::PROCONSUL_VERSION),
         },
     });
+    if let (Some(wan), Some(sections)) = (&agent.wan, stats.as_object_mut()) {
+        sections.insert("serf_wan".to_string(), serf_section(&wan.gossip.stats()));
+    }
     // Only servers run Raft (Consul's clients have no `raft` section).
     if let (Some(consensus), Some(sections)) = (agent.catalog.server(), stats.as_object_mut()) {
         sections.insert("raft".to_string(), raft_section(consensus));
     }
     stats
+}
+
+/// A gossip pool's section (`serf_lan`, `serf_wan`).
+fn serf_section(serf: &proconsul_gossip::GossipStats) -> Value {
+    json!({
+        "coordinate_resets": "0",
+        "encrypted": serf.encrypted.to_string(),
+        "event_queue": "0",
+        "event_time": serf.event_time.to_string(),
+        "failed": serf.failed.to_string(),
+        "health_score": serf.health_score.to_string(),
+        "intent_queue": serf.intent_queue.to_string(),
+        "left": serf.left.to_string(),
+        "member_time": serf.member_time.to_string(),
+        "members": serf.members.to_string(),
+        "query_queue": "0",
+        "query_time": "0",
+    })
 }
 
 /// The `consul` section: a server's leadership, or a client's known servers.
@@ -82,7 +89,11 @@ fn consul_section(agent: &AgentInner) -> Value {
         (Some(consensus), _) => json!({
             "acl": acl,
             "bootstrap": (agent.config.dev || agent.config.bootstrap).to_string(),
-            "known_datacenters": "1",
+            "known_datacenters": agent
+                .wan
+                .as_ref()
+                .map_or(1, |wan| wan.datacenters.names().len())
+                .to_string(),
             "leader": consensus.is_leader().to_string(),
             "leader_addr": consensus.leader().map(|leader| leader.rpc_addr).unwrap_or_default(),
             "server": "true",
