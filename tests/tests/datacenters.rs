@@ -101,11 +101,11 @@ async fn two_datacenters_answer_each_others_requests() {
     let me = get(&dc1.url("/v1/agent/self")).await.json();
     assert_eq!(me["Stats"]["serf_wan"]["members"], "2", "{}", me["Stats"]);
     assert_eq!(me["Stats"]["serf_lan"]["members"], "1", "{}", me["Stats"]);
-    assert_eq!(
-        me["Stats"]["consul"]["known_datacenters"], "2",
-        "{}",
-        me["Stats"]
-    );
+    eventually("two known datacenters", Duration::from_secs(30), || async {
+        let me = get(&dc1.url("/v1/agent/self")).await.json();
+        me["Stats"]["consul"]["known_datacenters"] == "2"
+    })
+    .await;
     assert_eq!(me["DebugConfig"]["SerfPortWAN"], dc1.serf_wan_port);
     // The LAN pool is still one datacenter's.
     let lan = get(&dc1.url("/v1/agent/members")).await.json();
