@@ -33,6 +33,9 @@ pub struct Datacenters {
     /// Other datacenters by name (lowercase keys; Consul's names are matched as given,
     /// DNS lowercases them).
     remote: RwLock<BTreeMap<String, Arc<ServerLink>>>,
+    /// The WAN pool, looked at again when a route is missing (the membership task may
+    /// not have seen the latest event yet).
+    pool: Option<Gossip>,
 }
 
 /// A server of some datacenter, as a WAN member's tags describe it.
@@ -56,7 +59,15 @@ impl Datacenters {
             local: local.to_string(),
             tls: RwLock::new(tls.clone()),
             remote: RwLock::new(BTreeMap::new()),
+            pool: None,
         }
+    }
+
+    /// Datacenters that look at `pool` again when a route is missing.
+    pub fn with_pool(mut self, pool: Gossip) -> Datacenters {
+        self.update(&pool.members());
+        self.pool = Some(pool);
+        self
     }
 
     /// This server's datacenter.
@@ -101,8 +112,19 @@ impl Datacenters {
         }
     }
 
-    /// Where a request for `datacenter` (not this one) goes.
+    /// Where a request for `datacenter` (not this one) goes: from the lists as the
+    /// membership task left them, else from the WAN pool's members now.
     pub fn route(&self, datacenter: &str) -> Result<Arc<ServerLink>, RouteError> {
+        match (self.known_route(datacenter), &self.pool) {
+            (Err(_), Some(pool)) => {
+                self.update(&pool.members());
+                self.known_route(datacenter)
+            }
+            (found, _) => found,
+        }
+    }
+
+    fn known_route(&self, datacenter: &str) -> Result<Arc<ServerLink>, RouteError> {
         let remote = read(&self.remote);
         let link = remote
             .get(datacenter)

@@ -52,9 +52,10 @@ pub async fn start(
         encrypted = gossip.encryption_enabled(),
         "serf: WAN gossip listening (UDP and TCP)"
     );
+    let datacenters = Datacenters::new(&config.datacenter, rpc_tls).with_pool(gossip.clone());
     Ok(Some(Wan {
         gossip,
         coordinate: AgentCoordinate::new(&format!("{}-wan", me.id)),
-        datacenters: Arc::new(Datacenters::new(&config.datacenter, rpc_tls)),
+        datacenters: Arc::new(datacenters),
     }))
 }
