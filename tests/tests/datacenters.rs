@@ -107,6 +107,17 @@ async fn two_datacenters_answer_each_others_requests() {
     })
     .await;
     assert_eq!(me["DebugConfig"]["SerfPortWAN"], dc1.serf_wan_port);
+    // The WAN pool's gossip metrics carry Consul's `network` label.
+    eventually("WAN gossip metrics", Duration::from_secs(40), || async {
+        let metrics = get(&dc1.url("/v1/agent/metrics")).await.json();
+        metrics["Counters"].as_array().is_some_and(|counters| {
+            counters.iter().any(|counter| {
+                counter["Name"] == "consul.memberlist.udp.sent"
+                    && counter["Labels"]["network"] == "wan"
+            })
+        })
+    })
+    .await;
     // The LAN pool is still one datacenter's.
     let lan = get(&dc1.url("/v1/agent/members")).await.json();
     assert_eq!(lan.as_array().unwrap().len(), 1, "{lan}");

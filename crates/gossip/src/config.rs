@@ -102,6 +102,8 @@ pub struct GossipConfig {
     /// exists it is used and `keyring` is ignored; otherwise `keyring`, if set, is written to
     /// it. Every keyring change rewrites it.
     pub keyring_file: Option<PathBuf>,
+    /// The `network` label of this pool's metrics, as Consul's: `lan` or `wan`.
+    pub network: &'static str,
 }
 
 impl GossipConfig {
@@ -124,6 +126,7 @@ impl GossipConfig {
             verify_incoming: true,
             verify_outgoing: true,
             keyring_file: None,
+            network: "lan",
         }
     }
 }

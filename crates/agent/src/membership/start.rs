@@ -54,6 +54,7 @@ pub async fn start(
         tags,
         timing: GossipTiming::lan(),
         keyring_file: "local.keyring",
+        network: "lan",
     };
     let (gossip, bind) = start_pool(config, pool, shutdown).await?;
     tracing::info!(
@@ -88,6 +89,8 @@ pub struct PoolSpec {
     pub timing: GossipTiming,
     /// The keyring file's name under `data_dir/serf`.
     pub keyring_file: &'static str,
+    /// The `network` label of its metrics (`lan`, `wan`).
+    pub network: &'static str,
 }
 
 /// Binds one pool with the agent's key, addresses and timeouts; returns it and its bind
@@ -103,6 +106,7 @@ pub async fn start_pool(
     let mut gossip_config = GossipConfig::lan(pool.name, bind, advertise);
     gossip_config.tags = pool.tags;
     gossip_config.timing = pool.timing;
+    gossip_config.network = pool.network;
     if let Some(probe) = settings.probe_interval {
         // Tests shorten every timer in proportion to the probe interval.
         let timing = &mut gossip_config.timing;

@@ -38,6 +38,7 @@ pub async fn start(
         tags: server_tags(config, me),
         timing: GossipTiming::wan(),
         keyring_file: "remote.keyring",
+        network: "wan",
     };
     let (gossip, bind) = match start_pool(config, spec, shutdown).await {
         Ok(started) => started,

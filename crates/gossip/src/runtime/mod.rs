@@ -159,8 +159,8 @@ impl Gossip {
                 wake: Notify::new(),
                 token: shutdown.child_token(),
                 tasks: TaskTracker::new(),
+                metrics: GossipMetrics::new(config.network),
                 config,
-                metrics: GossipMetrics::new(),
             }),
         };
         let run = gossip.clone();

@@ -1,6 +1,6 @@
 //! memberlist's and serf's metrics, recorded by the tokio driver (the pure core only
 //! reports what happened, in its outputs), with Consul's names and its `network` label
-//! (`lan`: this runtime is the LAN pool; there is no WAN pool). Handles are made once per
+//! (`lan` or `wan`, the pool's `GossipConfig::network`). Handles are made once per
 //! member; with no recorder installed they are the `metrics` facade's no-ops.
 //!
 //! - `memberlist.udp.sent` / `udp.received` (bytes), `memberlist.tcp.accept`,
@@ -24,9 +24,6 @@ use crate::member::MemberEvent;
 /// serf's `FlapTimeout`.
 const FLAP_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The label Consul puts on its LAN pool's metrics.
-const NETWORK: (&str, &str) = ("network", "lan");
-
 /// One member's handles.
 pub(crate) struct GossipMetrics {
     pub udp_sent: Counter,
@@ -48,8 +45,9 @@ pub(crate) struct GossipMetrics {
 }
 
 impl GossipMetrics {
-    pub fn new() -> GossipMetrics {
-        let (key, value) = NETWORK;
+    /// Handles labelled `network=<network>`.
+    pub fn new(network: &'static str) -> GossipMetrics {
+        let (key, value) = ("network", network);
         GossipMetrics {
             udp_sent: counter!("memberlist.udp.sent", key => value),
             udp_received: counter!("memberlist.udp.received", key => value),
