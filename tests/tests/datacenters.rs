@@ -278,6 +278,17 @@ async fn two_datacenters_answer_each_others_requests() {
     let direct = put(&dc2.url("/v1/internal/query/execute-remote"), "{}").await;
     assert_eq!(direct.status, 404, "{}", direct.body);
 
+    // Each request sent to dc2 counted as Consul counts them.
+    eventually("rpc.cross-dc counted", Duration::from_secs(40), || async {
+        let metrics = get(&dc1.url("/v1/agent/metrics")).await.json();
+        metrics["Counters"].as_array().is_some_and(|counters| {
+            counters.iter().any(|counter| {
+                counter["Name"] == "consul.rpc.cross-dc" && counter["Labels"]["datacenter"] == "dc2"
+            })
+        })
+    })
+    .await;
+
     // Unknown datacenters, for reads and writes.
     let unknown = get(&dc1.url("/v1/kv/shared?dc=dc9")).await;
     assert_eq!(

@@ -114,14 +114,19 @@ impl Datacenters {
 
     /// Where a request for `datacenter` (not this one) goes: from the lists as the
     /// membership task left them, else from the WAN pool's members now.
+    /// Each route given counts as Consul's `rpc.cross-dc` (`datacenter` label).
     pub fn route(&self, datacenter: &str) -> Result<Arc<ServerLink>, RouteError> {
-        match (self.known_route(datacenter), &self.pool) {
+        let route = match (self.known_route(datacenter), &self.pool) {
             (Err(_), Some(pool)) => {
                 self.update(&pool.members());
                 self.known_route(datacenter)
             }
             (found, _) => found,
+        };
+        if route.is_ok() {
+            metrics::counter!("rpc.cross-dc", "datacenter" => datacenter.to_string()).increment(1);
         }
+        route
     }
 
     fn known_route(&self, datacenter: &str) -> Result<Arc<ServerLink>, RouteError> {
