@@ -23,9 +23,10 @@ use crate::http::query::QueryParams;
 use crate::server_link::{LinkError, ServerLink};
 use crate::wan::datacenters::RouteError;
 
-/// Paths answered by this agent whatever `?dc` says.
+/// Paths answered by this agent whatever `?dc` says (the web UI's included).
 fn answered_here(path: &str) -> bool {
-    path.starts_with("/v1/agent/")
+    !path.starts_with("/v1/")
+        || path.starts_with("/v1/agent/")
         || path == "/v1/catalog/datacenters"
         || path == "/v1/coordinate/datacenters"
 }
@@ -179,6 +180,7 @@ mod tests {
         assert!(answered_here("/v1/agent/members"));
         assert!(answered_here("/v1/catalog/datacenters"));
         assert!(answered_here("/v1/coordinate/datacenters"));
+        assert!(answered_here("/ui/dc2/services"));
         assert!(!answered_here("/v1/kv/a"));
         assert!(!answered_here("/v1/catalog/nodes"));
     }
