@@ -92,7 +92,7 @@ pub struct AgentInner {
     /// The LAN gossip pool: members, failure detection, the keyring.
     pub gossip: proconsul_gossip::Gossip,
     /// A server's WAN pool and the datacenters it reaches (`None` on client agents).
-    pub wan: Option<crate::wan::Wan>,
+    pub wan: Option<crate::membership::wan::Wan>,
     /// This agent's own network coordinate.
     pub coordinate: crate::agent_coordinate::AgentCoordinate,
     /// Coordinates waiting to be written to the catalog in the next batch.
@@ -525,7 +525,9 @@ impl Agent {
             version: CONSUL_COMPAT_VERSION,
         };
         let gossip = membership::start::start(&config, &me, shutdown.child_token()).await?;
-        let wan = crate::wan::pool::start(&config, &me, &rpc_tls, shutdown.child_token()).await?;
+        let wan =
+            crate::membership::wan::pool::start(&config, &me, &rpc_tls, shutdown.child_token())
+                .await?;
         tracing::info!(
             node = %node.name,
             node_id = %node.id,
@@ -606,12 +608,13 @@ impl Agent {
                 consensus,
                 &node.name,
                 acl_resolver.as_ref(),
-                wan.as_ref().map(|wan| &wan.datacenters),
+                wan.as_ref()
+                    .map(|wan| membership::wan::dns_forward::remote_query(wan.datacenters.clone())),
             )?),
             None => None,
         };
         let dns_server = DnsListener::bind(&config, &catalog, dns_handler.as_ref()).await?;
-        let coordinate = crate::agent_coordinate::AgentCoordinate::new(&node.id);
+        let coordinate = crate::agent_coordinate::AgentCoordinate::new(&node.id, "lan");
         let inner = Arc::new(AgentInner {
             config,
             node,
@@ -1058,7 +1061,7 @@ fn spawn_membership(inner: &AgentInner) -> Vec<JoinHandle<()>> {
             config.retry_interval,
             inner.shutdown.clone(),
         ));
-        tasks.push(crate::wan::flood::spawn(
+        tasks.push(crate::membership::wan::flood::spawn(
             inner.gossip.clone(),
             wan.gossip.clone(),
             config.datacenter.clone(),

@@ -5,13 +5,9 @@
 //! more (stretched so a whole cluster stays near the rate target), staggered at random,
 //! and only when the catalog does not already hold it.
 
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use metrics::{Histogram, histogram};
-use proconsul_api::coordinate::Coordinate;
-use proconsul_coordinate::{Config, CoordinateError, VivaldiClient};
 use proconsul_gossip::{Gossip, MemberEvent, RttSample};
 use proconsul_state::CoordinateUpdate;
 use rand::Rng;
@@ -19,70 +15,8 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use crate::agent::AgentInner;
-
-/// The agent's Vivaldi client. The lock is held only for an update or a copy.
-#[derive(Debug)]
-pub struct AgentCoordinate {
-    client: Mutex<VivaldiClient>,
-    /// `serf.coordinate.adjustment-ms`: how far each sample moved the coordinate, as
-    /// serf samples it (label `network` = `lan`).
-    adjustment: Histogram,
-}
-
-impl AgentCoordinate {
-    /// A client at the origin with Consul's defaults, seeded from the node ID so that
-    /// nodes that start together do not move together.
-    pub fn new(node_id: &str) -> AgentCoordinate {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        node_id.hash(&mut hasher);
-        let config = Config {
-            seed: hasher.finish(),
-            ..Config::default()
-        };
-        AgentCoordinate {
-            client: Mutex::new(VivaldiClient::new(config)),
-            adjustment: histogram!("serf.coordinate.adjustment-ms", "network" => "lan"),
-        }
-    }
-
-    fn client(&self) -> std::sync::MutexGuard<'_, VivaldiClient> {
-        self.client
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-
-    /// The coordinate now.
-    pub fn current(&self) -> Coordinate {
-        self.client().coordinate()
-    }
-
-    /// One RTT sample to `node`, whose coordinate is `other`.
-    pub fn observe(
-        &self,
-        node: &str,
-        other: &Coordinate,
-        rtt: Duration,
-    ) -> Result<Coordinate, CoordinateError> {
-        let mut client = self.client();
-        let before = client.coordinate();
-        let after = client.update(node, other, rtt)?;
-        drop(client);
-        let moved = before.distance_to(&after).as_secs_f64() * 1000.0;
-        self.adjustment.record(moved);
-        Ok(after)
-    }
-
-    /// Forgets the samples of a node that left.
-    pub fn forget(&self, node: &str) {
-        self.client().forget_node(node);
-    }
-}
-
-/// A coordinate as gossip carries it: postcard (89 bytes for 8 dimensions, under
-/// gossip's 128).
-fn encode(coord: &Coordinate) -> Vec<u8> {
-    postcard::to_stdvec(coord).unwrap_or_default()
-}
+pub use crate::coordinate_client::AgentCoordinate;
+use crate::coordinate_client::{decode, encode};
 
 /// Feeds gossip's round trips into the Vivaldi client and gives gossip each new
 /// coordinate; forgets the samples of members that left or were reaped. Samples from
@@ -138,11 +72,6 @@ fn observe(gossip: &Gossip, coordinate: &AgentCoordinate, sample: RttSample) {
             tracing::debug!(node = %sample.node, %error, "coordinate: sample skipped");
         }
     }
-}
-
-/// A coordinate gossip carried (postcard), if it decodes.
-pub fn decode(blob: &[u8]) -> Option<Coordinate> {
-    postcard::from_bytes(blob).ok()
 }
 
 /// Reports this agent's coordinate to the catalog until the agent stops: a server
@@ -220,18 +149,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_coordinate_fits_what_gossip_carries_and_decodes_back() {
-        let coord = AgentCoordinate::new("n").current();
-        let blob = encode(&coord);
-        assert!(
-            blob.len() <= proconsul_gossip::MAX_COORDINATE,
-            "{}",
-            blob.len()
-        );
-        assert_eq!(postcard::from_bytes::<Coordinate>(&blob).unwrap(), coord);
-    }
-
-    #[test]
     fn reports_are_spaced_by_cluster_size_and_staggered() {
         let min = Duration::from_secs(15);
         assert_eq!(report_wait(min, 64.0, 3, 0.0), min);
@@ -242,19 +159,5 @@ mod tests {
         // 6400 nodes at 64 per second: every 100 s at least.
         assert_eq!(report_wait(min, 64.0, 6400, 0.0), Duration::from_secs(100));
         assert_eq!(report_wait(min, 0.0, 6400, 0.0), min);
-    }
-
-    #[test]
-    fn different_nodes_get_different_seeds_and_the_same_node_the_same() {
-        let a = AgentCoordinate::new("node-a");
-        let b = AgentCoordinate::new("node-b");
-        let again = AgentCoordinate::new("node-a");
-        let peer = Coordinate::new(&Config::default());
-        let rtt = Duration::from_millis(2);
-        let moved_a = a.observe("p", &peer, rtt).unwrap();
-        assert_ne!(moved_a, b.observe("p", &peer, rtt).unwrap());
-        assert_eq!(moved_a, again.observe("p", &peer, rtt).unwrap());
-        assert_eq!(a.current(), moved_a);
-        a.forget("p");
     }
 }

@@ -83,7 +83,7 @@ pub fn server_handler(
     consensus: &Consensus,
     node_name: &str,
     acl_resolver: Option<&Arc<TokenResolver>>,
-    datacenters: Option<&Arc<crate::wan::datacenters::Datacenters>>,
+    remote: Option<proconsul_dns::RemoteQuery>,
 ) -> Result<Arc<DnsHandler>, AgentError> {
     let reader = consensus.reader().clone();
     let dns_config = DnsConfig {
@@ -99,8 +99,8 @@ pub fn server_handler(
     if let Some(resolver) = acl_resolver {
         handler = handler.with_acl(dns_acl(resolver.clone()));
     }
-    if let Some(datacenters) = datacenters {
-        handler = handler.with_remote(crate::wan::dns_forward::remote_query(datacenters.clone()));
+    if let Some(remote) = remote {
+        handler = handler.with_remote(remote);
     }
     Ok(Arc::new(handler))
 }

@@ -22,6 +22,7 @@ pub mod config;
 mod config_registrations;
 pub mod connect_ca;
 pub mod coordinate_batch;
+pub mod coordinate_client;
 mod deadlines;
 mod dns_listener;
 mod error;
@@ -48,7 +49,6 @@ mod sync_acl;
 pub mod telemetry;
 pub mod token_resolver;
 mod ttl;
-pub mod wan;
 
 pub use acl_config::{AclConfig, AclTokensConfig, DownPolicy};
 pub use agent::{Agent, CONSUL_COMPAT_VERSION, StopSignal, run};

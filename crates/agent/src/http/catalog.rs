@@ -113,7 +113,7 @@ async fn other_datacenter(
     if datacenter.is_empty() || datacenter == ctx.agent.config.datacenter {
         return Ok(None);
     }
-    match crate::wan::http_forward::forward_by_body(ctx, path, datacenter, body).await {
+    match crate::http::datacenter_forward::forward_by_body(ctx, path, datacenter, body).await {
         Some(answer) => Ok(Some(answer)),
         None => Err(ApiError::internal("No path to datacenter")),
     }

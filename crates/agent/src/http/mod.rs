@@ -27,6 +27,7 @@ mod connect_ca;
 mod connect_intentions;
 pub(crate) mod context;
 mod coordinate;
+mod datacenter_forward;
 pub mod decode;
 pub mod error;
 mod event;
@@ -44,6 +45,7 @@ mod operator_usage;
 pub mod origin;
 mod prepared_query;
 pub mod query;
+pub(crate) mod query_failover;
 mod reload;
 mod respond;
 mod session;
@@ -108,7 +110,7 @@ pub fn router(agent: AppState) -> Router {
     let routes = match &agent.wan {
         Some(_) => routes.layer(axum::middleware::from_fn_with_state(
             agent.clone(),
-            crate::wan::http_forward::forward_to_datacenter,
+            crate::http::datacenter_forward::forward_to_datacenter,
         )),
         None => routes,
     };

@@ -50,7 +50,7 @@ pub fn routes() -> Router<AppState> {
         .timed_route("/v1/query/{id}/execute", get(execute))
         .timed_route("/v1/query/{id}/explain", get(explain))
         .timed_route(
-            crate::wan::query_failover::EXECUTE_REMOTE_PATH,
+            crate::http::query_failover::EXECUTE_REMOTE_PATH,
             axum::routing::put(execute_remote),
         )
 }
@@ -164,7 +164,7 @@ fn resolve(state: &State, id_or_name: &str) -> Result<PreparedQuery, ApiError> {
 
 /// `GET /v1/query/:id_or_name/execute` (`?near`, `?limit`, `?connect`). With no healthy
 /// instance here, the query fails over to other datacenters
-/// ([`crate::wan::query_failover`]).
+/// ([`crate::http::query_failover`]).
 async fn execute(
     ctx: Ctx,
     Path(id_or_name): Path<String>,
@@ -204,7 +204,7 @@ async fn execute(
     let mut datacenter = datacenter;
     if execution.nodes.is_empty()
         && let Some(wan) = &ctx.agent.wan
-        && let Some(found) = crate::wan::query_failover::fail_over(
+        && let Some(found) = crate::http::query_failover::fail_over(
             wan,
             &agent_node,
             &query,
@@ -255,7 +255,7 @@ async fn execute_remote(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
     if ctx.origin.is_none() {
         return Err(ApiError::not_found("404 page not found"));
     }
-    let remote: crate::wan::query_failover::RemoteExecute = serde_json::from_slice(&body)
+    let remote: crate::http::query_failover::RemoteExecute = serde_json::from_slice(&body)
         .map_err(|error| ApiError::bad_request(format!("Request decode failed: {error}")))?;
     let state = ctx.agent.consensus()?.reader().current();
     let request = ExecuteRequest {

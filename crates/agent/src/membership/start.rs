@@ -1,6 +1,6 @@
 //! Starting this agent's gossip pools from its configuration: where each listens, the
 //! tags it gossips, its key and keyring file. The LAN pool starts here; a server's WAN
-//! pool (`crate::wan::pool`) through [`start_pool`] too.
+//! pool (`crate::membership::wan::pool`) through [`start_pool`] too.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -20,8 +20,8 @@ use crate::http::error::ApiError;
 use crate::http::forward::{call_timeout, end_to_end, into_response};
 use crate::http::origin::Origin;
 use crate::http::query::QueryParams;
+use crate::membership::wan::datacenters::RouteError;
 use crate::server_link::{LinkError, ServerLink};
-use crate::wan::datacenters::RouteError;
 
 /// Paths answered by this agent whatever `?dc` says (the web UI's included).
 fn answered_here(path: &str) -> bool {

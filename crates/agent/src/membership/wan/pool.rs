@@ -8,12 +8,12 @@ use proconsul_consensus::RpcTls;
 use proconsul_gossip::GossipTiming;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent_coordinate::AgentCoordinate;
 use crate::config::AgentConfig;
+use crate::coordinate_client::AgentCoordinate;
 use crate::error::AgentError;
 use crate::membership::start::{LocalMember, PoolSpec, server_tags, start_pool};
-use crate::wan::Wan;
-use crate::wan::datacenters::Datacenters;
+use crate::membership::wan::Wan;
+use crate::membership::wan::datacenters::Datacenters;
 
 /// This server's name in the WAN pool.
 pub fn wan_name(node: &str, datacenter: &str) -> String {
@@ -56,7 +56,7 @@ pub async fn start(
     let datacenters = Datacenters::new(&config.datacenter, rpc_tls).with_pool(gossip.clone());
     Ok(Some(Wan {
         gossip,
-        coordinate: AgentCoordinate::new(&format!("{}-wan", me.id)),
+        coordinate: AgentCoordinate::new(&format!("{}-wan", me.id), "wan"),
         datacenters: Arc::new(datacenters),
     }))
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use proconsul_consensus::agent_rpc::ForwardedDnsQuery;
 use proconsul_dns::{RemoteAnswer, RemoteQuery};
 
-use crate::wan::datacenters::{Datacenters, RouteError};
+use crate::membership::wan::datacenters::{Datacenters, RouteError};
 
 /// The closure [`proconsul_dns::DnsHandler::with_remote`] takes.
 pub fn remote_query(datacenters: Arc<Datacenters>) -> RemoteQuery {

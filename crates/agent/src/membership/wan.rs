@@ -1,24 +1,21 @@
 //! Several datacenters: a server's WAN gossip pool (`pool`), which every server of every
 //! datacenter joins as `<node>.<dc>` (`flood` brings this datacenter's servers in through
-//! their LAN tags), the per-datacenter server lists it feeds (`datacenters`), and what
-//! uses them: requests with `?dc=` forwarded to a server of that datacenter
-//! (`http_forward`), DNS names of other datacenters (`dns_forward`), the datacenters
-//! ordered by estimated round trip (`distance`), and prepared queries failing over to
-//! other datacenters (`query_failover`).
+//! their LAN tags), the per-datacenter server lists it feeds (`datacenters`), DNS names
+//! of other datacenters (`dns_forward`) and the datacenters ordered by estimated round
+//! trip (`distance`). The HTTP side lives in `http`: `datacenter_forward` (requests with
+//! `?dc=`) and `query_failover` (prepared queries failing over).
 
 pub mod datacenters;
 pub mod distance;
 pub mod dns_forward;
 pub mod flood;
-pub mod http_forward;
 pub mod pool;
-pub mod query_failover;
 
 use std::sync::Arc;
 
 use proconsul_gossip::Gossip;
 
-use crate::agent_coordinate::AgentCoordinate;
+use crate::coordinate_client::AgentCoordinate;
 use datacenters::Datacenters;
 
 /// A server's part in the WAN: its pool, its WAN coordinate and the datacenters it routes
@@ -57,7 +54,7 @@ impl Wan {
             } else {
                 self.gossip
                     .coordinate_of(name)
-                    .and_then(|blob| crate::agent_coordinate::decode(&blob))
+                    .and_then(|blob| crate::coordinate_client::decode(&blob))
             };
             let node = name
                 .strip_suffix(&format!(".{}", server.datacenter))

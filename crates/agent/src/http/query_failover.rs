@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::forward::end_to_end;
 use crate::http::origin::Origin;
-use crate::wan::Wan;
+use crate::membership::wan::Wan;
 
 /// The remote endpoint's path.
 pub const EXECUTE_REMOTE_PATH: &str = "/v1/internal/query/execute-remote";
