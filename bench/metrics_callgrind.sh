@@ -54,7 +54,7 @@ for mode in off on; do
     if [ "$mode" = on ]; then flags=(-config-file "$work/on.json"); else flags=(-no-metrics); fi
     valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out.%p" \
         "$bin" agent -dev -http-port "$port" -dns-port -1 -server-port 18722 \
-        -serf-lan-port 18721 "${flags[@]}" >"$work/agent-$mode.log" 2>&1 &
+        -serf-lan-port 18721 -serf-wan-port 18723 "${flags[@]}" >"$work/agent-$mode.log" 2>&1 &
     pid=$!
     for _ in $(seq 600); do
         curl -sf "http://127.0.0.1:$port/v1/status/leader" | grep -q ':' && break
@@ -67,9 +67,9 @@ for mode in off on; do
         python3 "$work/load.py" "$port" "$kind" "$warmup" warm
     done
     for kind in health catalog register; do
-        callgrind_control -z "$pid" >/dev/null
+        callgrind_control -z "$pid" >/dev/null 2>&1
         python3 "$work/load.py" "$port" "$kind" "$requests" "$mode"
-        callgrind_control -d "$pid" >/dev/null
+        callgrind_control -d "$pid" >/dev/null 2>&1
         sleep 1
         total=$(dumped_instructions)
         printf '%s\t%s\t%s\n' "$kind" "$mode" "$((total / requests))" | tee -a "$work/results.tsv"
