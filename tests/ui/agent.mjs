@@ -21,11 +21,18 @@ function freePort() {
   });
 }
 
-/** A running dev agent: `url`, `api()`, `stop()`. `config` is written as a JSON config file. */
-export async function startAgent({ config, token } = {}) {
+/**
+ * A running agent: `url`, `serfWanPort`, `api()`, `stop()`. By default `proconsul agent
+ * -dev`; with `server` a durable single-voter server (`-server -bootstrap`, UI on), which
+ * other datacenters can forward to. `config` is written as a JSON config file; `args` are
+ * added to the command line.
+ */
+export async function startAgent({ config, token, server: durable = false, node = 'ui-node', args: extra = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'proconsul-ui-'));
-  const [http, server, serf] = [await freePort(), await freePort(), await freePort()];
-  const args = ['agent', '-dev', `-http-port=${http}`, `-server-port=${server}`, `-serf-lan-port=${serf}`, '-dns-port=-1', '-node=ui-node'];
+  const [http, server, serf, serfWan] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const mode = durable ? ['-server', '-bootstrap', `-data-dir=${join(dir, 'data')}`, '-ui'] : ['-dev'];
+  const args = ['agent', ...mode, `-http-port=${http}`, `-server-port=${server}`, `-serf-lan-port=${serf}`,
+    `-serf-wan-port=${serfWan}`, '-dns-port=-1', `-node=${node}`, ...extra];
   if (config) {
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     args.push(`-config-file=${join(dir, 'config.json')}`);
@@ -37,6 +44,7 @@ export async function startAgent({ config, token } = {}) {
   const url = `http://127.0.0.1:${http}`;
   const agent = {
     url,
+    serfWanPort: serfWan,
     pid: child.pid,
     log: () => readFileSync(logPath, 'utf8'),
     async api(method, path, body, asToken = token) {

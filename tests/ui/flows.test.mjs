@@ -283,6 +283,38 @@ test('datacenter switcher lists the datacenters and switches', async () => {
   await seen('[data-test=service-row]', 'web');
 });
 
+test('datacenter switcher with two federated datacenters: the other datacenter\'s services and nodes', async () => {
+  const dc2 = await startAgent({ server: true, node: 'server-b', args: ['-datacenter=dc2', '-gossip-probe-interval=200ms'] });
+  let dc1;
+  try {
+    dc1 = await startAgent({ server: true, node: 'server-a',
+      args: ['-datacenter=dc1', '-gossip-probe-interval=200ms', '-retry-interval=200ms', `-retry-join-wan=127.0.0.1:${dc2.serfWanPort}`] });
+    await dc2.api('PUT', '/v1/agent/service/register', { Name: 'billing', ID: 'billing1', Port: 9090, Tags: ['eu'] });
+    // The WAN pool joined: dc1 lists both datacenters.
+    const deadline = Date.now() + 60000;
+    while ((await dc1.api('GET', '/v1/catalog/datacenters')).length < 2) {
+      assert.ok(Date.now() < deadline, 'dc1 never saw dc2');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const federated = await newPage();
+    await federated.goto(`${dc1.url}/ui/dc1/services`);
+    await federated.locator('[data-test=service-row]').filter({ hasText: 'consul' }).first().waitFor();
+    const options = await federated.locator('[data-test=dc-switcher] option').allTextContents();
+    assert.deepEqual([...options].sort(), ['dc1', 'dc2']);
+    // Switching reads dc2's catalog through dc1 (?dc=dc2, forwarded over the WAN).
+    await federated.locator('[data-test=dc-switcher]').selectOption('dc2');
+    await federated.waitForURL(/\/ui\/dc2\/services$/);
+    await federated.locator('[data-test=service-row]').filter({ hasText: 'billing' }).first().waitFor();
+    await federated.goto(`${dc1.url}/ui/dc2/nodes`);
+    await federated.locator('[data-test=node-row]').filter({ hasText: 'server-b' }).first().waitFor();
+    assert.equal(await federated.locator('[data-test=node-row]').filter({ hasText: 'server-a' }).count(), 0);
+    await federated.context().close();
+  } finally {
+    if (dc1) dc1.stop();
+    dc2.stop();
+  }
+});
+
 test('keyboard navigation through a list, and phone width', async () => {
   await page.goto(`${agent.url}/ui/dc1/services`);
   await seen('[data-test=service-row]', 'web');
