@@ -381,3 +381,67 @@ async fn a_client_agent_with_acls_resolves_tokens_through_the_servers() {
     assert_eq!(services.status, 200, "{}", services.body);
     assert!(services.json().get("web-1").is_some(), "{}", services.body);
 }
+
+/// The names `dig` answers for `name` (A records) on `port`.
+fn dns_addresses(port: u16, name: &str) -> Vec<String> {
+    proconsul_tests::dig::dig(port, &[name, "A"]).answers("A")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_agent_answers_dns_as_its_own_dns_token_may_read() {
+    let files = TempDir::new("client-acl-dns-files");
+    let acl = json!({"enabled": true, "default_policy": "deny"});
+    let config = write_file(
+        files.path(),
+        "acl.json",
+        &json!({"primary_datacenter": "dc1", "acl": acl}).to_string(),
+    );
+    let cluster = TestCluster::start(1, &["-config-file", &config]);
+    cluster.wait_for_leader(WITHIN);
+    let data = TempDir::new("client-acl-dns");
+    let client = cluster.start_client(
+        "client-1",
+        &[0],
+        data.path(),
+        AgentPorts::free(),
+        &["-config-file", &config],
+    );
+    let server = cluster.agent(0);
+    let bootstrap = call(server, "PUT", "/v1/acl/bootstrap", "", None).await;
+    assert_eq!(bootstrap.status, 200, "{}", bootstrap.body);
+    let root = bootstrap.json()["SecretID"].as_str().unwrap().to_string();
+    for (service, address) in [("web", "10.0.0.5"), ("db", "10.0.0.6")] {
+        let register = json!({"Node": format!("{service}-node"), "Address": address,
+            "Service": {"Service": service, "Port": 80}});
+        let answer = call(server, "PUT", "/v1/catalog/register", &root, Some(register)).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    // Anonymous (no DNS token anywhere, default deny): nothing is answered.
+    assert!(dns_addresses(client.dns_port, "web.service.consul").is_empty());
+
+    // The client's DNS token reads `web` and every node: the client's answers follow it.
+    let dns_token = token_with(
+        server,
+        &root,
+        "dns-web",
+        r#"service "web" { policy = "read" } node_prefix "" { policy = "read" }"#,
+    )
+    .await;
+    let set = call(
+        &client,
+        "PUT",
+        "/v1/agent/token/dns",
+        &root,
+        Some(json!({"Token": dns_token})),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    eventually("the client answers web", WITHIN, || async {
+        dns_addresses(client.dns_port, "web.service.consul") == ["10.0.0.5"]
+    })
+    .await;
+    assert!(dns_addresses(client.dns_port, "db.service.consul").is_empty());
+    // The server answers with its own (anonymous) DNS token: the client's was the one
+    // used for the client's answers.
+    assert!(dns_addresses(server.dns_port, "web.service.consul").is_empty());
+}

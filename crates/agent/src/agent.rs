@@ -613,7 +613,8 @@ impl Agent {
             )?),
             None => None,
         };
-        let dns_server = DnsListener::bind(&config, &catalog, dns_handler.as_ref()).await?;
+        let dns_server =
+            DnsListener::bind(&config, &catalog, dns_handler.as_ref(), &acl_tokens).await?;
         let coordinate = crate::agent_coordinate::AgentCoordinate::new(&node.id, "lan");
         let inner = Arc::new(AgentInner {
             config,

@@ -10,6 +10,7 @@ use proconsul_consensus::Consensus;
 use proconsul_consensus::agent_rpc::ForwardedDnsQuery;
 use proconsul_dns::{DnsConfig, DnsHandler, DnsServer, ForwardQuery, ForwardingDnsServer};
 
+use crate::agent_tokens::AgentTokens;
 use crate::catalog_backend::CatalogBackend;
 use crate::config::AgentConfig;
 use crate::error::AgentError;
@@ -29,6 +30,7 @@ impl DnsListener {
         config: &AgentConfig,
         catalog: &CatalogBackend,
         handler: Option<&Arc<DnsHandler>>,
+        tokens: &Arc<AgentTokens>,
     ) -> Result<Option<DnsListener>, AgentError> {
         let Some(port) = config.dns_port else {
             return Ok(None);
@@ -40,10 +42,21 @@ impl DnsListener {
             }
             (None, Some(link)) => {
                 let link = link.clone();
+                // With ACLs the server answers as this agent's DNS token may read (an
+                // anonymous lookup without one); without, as the server's DNS token.
+                let acl = config.acl.enabled.then(|| tokens.clone());
                 let forward: ForwardQuery = Arc::new(move |packet, peer, tcp| {
                     let link = link.clone();
+                    let token = acl
+                        .as_ref()
+                        .map(|tokens| tokens.dns_token().unwrap_or_default());
                     Box::pin(async move {
-                        let query = ForwardedDnsQuery { packet, tcp, peer };
+                        let query = ForwardedDnsQuery {
+                            packet,
+                            tcp,
+                            peer,
+                            token,
+                        };
                         match link.dns(&query).await {
                             Ok(answer) => answer,
                             Err(error) => {

@@ -74,12 +74,35 @@ impl ForwardedRequests for ServerForwarding {
 
     fn dns(&self, query: ForwardedDnsQuery) -> BoxFuture<'static, Option<Vec<u8>>> {
         let handler = self.dns.clone();
+        // A client agent's token, with ACLs on here: answer what it may read. A token
+        // that does not resolve reads as anonymous (Consul's clients then get the
+        // anonymous token's view too, after the server refuses theirs).
+        let authorizer = match (&self.acl, &query.token) {
+            (Some(resolver), Some(token)) => {
+                let state = self.reader.current();
+                let secret = (!token.is_empty()).then_some(token.as_str());
+                let resolved = resolver
+                    .resolve(&state, secret, now())
+                    .or_else(|_| resolver.resolve(&state, None, now()));
+                match resolved {
+                    Ok((_, authorizer)) => Some(authorizer),
+                    Err(error) => {
+                        tracing::warn!(%error, "dns: a client agent's DNS token did not resolve");
+                        return Box::pin(async move {
+                            proconsul_dns::in_process::server_failure(&query.packet)
+                        });
+                    }
+                }
+            }
+            _ => None,
+        };
         Box::pin(async move {
             proconsul_dns::in_process::answer_forwarded(
                 &handler,
                 &query.packet,
                 query.peer,
                 query.tcp,
+                authorizer,
             )
             .await
         })

@@ -61,6 +61,12 @@ pub struct ForwardedDnsQuery {
     pub tcp: bool,
     /// The address of the agent's own client.
     pub peer: SocketAddr,
+    /// A client agent with ACLs: its DNS token (`acl.tokens.dns`, else `default`, else
+    /// none: anonymous), so that the server answers only what that token may read, as
+    /// Consul's client agents send their DNS token with each lookup. `None` (no ACLs on
+    /// the client, or another datacenter's server): the server's own DNS token.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 /// The catalog's view of one node: whether it is registered, its services and checks

@@ -15,7 +15,9 @@ use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponse;
 
-use crate::response_cache::Cached;
+use proconsul_acl::Authorizer;
+
+use crate::response_cache::{Cached, Rotation};
 use crate::server::{Decision, DnsHandler};
 
 /// Answers `query` as if it came from `client` over `protocol`: from the response
@@ -28,7 +30,27 @@ pub async fn answer_raw(
     client: SocketAddr,
     protocol: Protocol,
 ) -> Option<Vec<u8>> {
-    let rotation = match handler.cached(query, protocol) {
+    answer_raw_as(handler, query, client, protocol, None).await
+}
+
+/// [`answer_raw`] as `acl` may read when given (a client agent's DNS token), instead of
+/// the handler's own DNS token. Such answers are neither taken from nor kept in the
+/// response cache.
+async fn answer_raw_as(
+    handler: &DnsHandler,
+    query: &[u8],
+    client: SocketAddr,
+    protocol: Protocol,
+    acl: Option<Arc<Authorizer>>,
+) -> Option<Vec<u8>> {
+    let cached = match &acl {
+        Some(_) => Cached::Compute(Rotation {
+            seed: rand::random(),
+            variant: 0,
+        }),
+        None => handler.cached(query, protocol),
+    };
+    let rotation = match cached {
         Cached::Hit(answer) => return Some(answer),
         Cached::Compute(rotation) => rotation,
     };
@@ -47,9 +69,9 @@ pub async fn answer_raw(
         protocol,
         bytes: Arc::default(),
     };
-    match handler.decide(&request, Some(rotation)) {
+    match handler.decide_as(&request, Some(rotation), acl.as_deref()) {
         Decision::Reply(reply) => {
-            let keepable = reply.keepable.clone();
+            let keepable = reply.keepable.clone().filter(|_| acl.is_none());
             handler.respond(&request, capture.clone(), reply).await;
             let response = capture.bytes.lock().ok()?.take()?;
             if let Some(keepable) = keepable {
@@ -74,9 +96,10 @@ pub async fn answer_forwarded(
     query: &[u8],
     client: SocketAddr,
     tcp: bool,
+    acl: Option<Arc<Authorizer>>,
 ) -> Option<Vec<u8>> {
     let protocol = if tcp { Protocol::Tcp } else { Protocol::Udp };
-    answer_raw(handler, query, client, protocol).await
+    answer_raw_as(handler, query, client, protocol, acl).await
 }
 
 /// FORMERR with the query's ID, for a query whose header reads but whose body does not

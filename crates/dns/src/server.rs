@@ -46,6 +46,14 @@ const MAX_UDP_PAYLOAD: u16 = 65535 - 68;
 /// An idle TCP connection is closed after this long.
 const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Who asks a question: the client's address (for answers that depend on it) and, for
+/// a query a client agent forwarded with its DNS token, that token's authorizer.
+#[derive(Clone, Copy)]
+struct Asker<'a> {
+    source: Option<IpAddr>,
+    acl: Option<&'a Authorizer>,
+}
+
 /// Answers DNS requests for the agent.
 pub struct DnsHandler {
     config: DnsConfig,
@@ -181,11 +189,11 @@ impl DnsHandler {
         max_answers: usize,
         max_bytes: usize,
         rotation: Option<Rotation>,
-        source: Option<IpAddr>,
+        asker: Asker<'_>,
     ) -> Option<Response> {
         let started = std::time::Instant::now();
         let response =
-            self.zone_answer(name, query_type, max_answers, max_bytes, rotation, source)?;
+            self.zone_answer(name, query_type, max_answers, max_bytes, rotation, asker)?;
         let reverse = query_type == RecordType::PTR && name.to_ascii().ends_with(".arpa.");
         let timer = if reverse {
             &self.ptr_query
@@ -196,6 +204,14 @@ impl DnsHandler {
         Some(response)
     }
 
+    /// The authorizer of this handler's DNS token, unless the asker brought its own.
+    fn own_authorizer(&self, state: &State, asker: Asker<'_>) -> Option<Arc<Authorizer>> {
+        match asker.acl {
+            Some(_) => None,
+            None => self.acl.as_ref().map(|acl| acl(state)),
+        }
+    }
+
     /// [`DnsHandler::local_answer`] without the timing.
     fn zone_answer(
         &self,
@@ -204,7 +220,7 @@ impl DnsHandler {
         max_answers: usize,
         max_bytes: usize,
         rotation: Option<Rotation>,
-        source: Option<IpAddr>,
+        asker: Asker<'_>,
     ) -> Option<Response> {
         let lower = name.to_lowercase();
         if query_type == RecordType::PTR
@@ -212,12 +228,12 @@ impl DnsHandler {
             && network.prefix_len() == network.max_prefix_len()
         {
             let state = (self.state)();
-            let authorizer = self.acl.as_ref().map(|acl| acl(&state));
+            let own = self.own_authorizer(&state, asker);
             return Some(
                 answer::reverse(
                     &state,
                     &self.config,
-                    authorizer.as_deref(),
+                    asker.acl.or(own.as_deref()),
                     name,
                     network.addr(),
                 )
@@ -233,12 +249,12 @@ impl DnsHandler {
             max_answers,
             max_bytes,
             rotation,
-            source,
+            source: asker.source,
         };
         let state = (self.state)();
-        let authorizer = self.acl.as_ref().map(|acl| acl(&state));
+        let own = self.own_authorizer(&state, asker);
         Some(answer::answer(
-            &self.sources(&state, authorizer.as_deref()),
+            &self.sources(&state, asker.acl.or(own.as_deref())),
             &question,
             &mut rand::rng(),
         ))
@@ -480,6 +496,17 @@ impl DnsHandler {
     /// Decides the reply to `request` from the latest state, without I/O. A service
     /// lookup is built in `rotation` when one is given (so that it can be kept).
     pub fn decide(&self, request: &Request, rotation: Option<Rotation>) -> Decision {
+        self.decide_as(request, rotation, None)
+    }
+
+    /// [`DnsHandler::decide`] answering what `acl` may read when given (a client
+    /// agent's DNS token, forwarded with its query) instead of this handler's DNS token.
+    pub fn decide_as(
+        &self,
+        request: &Request,
+        rotation: Option<Rotation>,
+        acl: Option<&Authorizer>,
+    ) -> Decision {
         if request.metadata.message_type != MessageType::Query {
             return Decision::Ignore;
         }
@@ -509,7 +536,10 @@ impl DnsHandler {
             max_answers,
             limits.max_bytes,
             rotation,
-            Some(source_address(request)),
+            Asker {
+                source: Some(source_address(request)),
+                acl,
+            },
         ) else {
             return Decision::Recurse;
         };

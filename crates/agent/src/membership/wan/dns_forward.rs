@@ -19,7 +19,14 @@ pub fn remote_query(datacenters: Arc<Datacenters>) -> RemoteQuery {
                 Err(RouteError::NoPath) => return RemoteAnswer::UnknownDatacenter,
                 Err(RouteError::Unreachable) => return RemoteAnswer::Unreachable,
             };
-            let query = ForwardedDnsQuery { packet, tcp, peer };
+            // Tokens are not replicated between datacenters yet: the remote server
+            // answers as its own DNS token may read.
+            let query = ForwardedDnsQuery {
+                packet,
+                tcp,
+                peer,
+                token: None,
+            };
             match link.dns(&query).await {
                 Ok(Some(answer)) => RemoteAnswer::Answer(answer),
                 Ok(None) => RemoteAnswer::Unreachable,
