@@ -420,7 +420,7 @@ test('10,000 services and 5,000 nodes render, scroll and stay virtualised', asyn
   await seen('[data-test=node-row]', 'scale-node-4999');
 });
 
-test('ACLs: log in with a token, pages limited by its policy, manage tokens and policies', async () => {
+test('ACLs: log in with a token, pages limited by its policy, manage tokens, policies and roles', async () => {
   const root = 'root-secret-for-ui-tests';
   const secured = await startAgent({
     config: { acl: { enabled: true, default_policy: 'deny', tokens: { initial_management: root } } },
@@ -479,6 +479,41 @@ test('ACLs: log in with a token, pages limited by its policy, manage tokens and 
     await acl.locator('.confirm button.danger').click();
     await acl.waitForURL(/\/ui\/dc1\/acls\/policies$/);
     assert.ok(!(await secured.api('GET', '/v1/acl/policies', undefined, root)).some((policy) => policy.Name === 'kv-reader'));
+
+    // Roles: one linking a policy, then edited; a token made with the role; both deleted.
+    const until = async (what, check) => {
+      const deadline = Date.now() + TIMEOUT;
+      while (!(await check())) {
+        assert.ok(Date.now() < deadline, `never: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const roleNamed = async (name) => (await secured.api('GET', '/v1/acl/roles', undefined, root)).find((role) => role.Name === name);
+    await acl.goto(`${secured.url}/ui/dc1/acls/roles/create`);
+    await (await seen('[data-test=acl-Name]')).fill('catalog-role');
+    await acl.locator('[data-test=acl-Policies]').fill('read-catalog');
+    await acl.locator('[data-test=acl-save]').click();
+    await acl.waitForURL(/\/ui\/dc1\/acls\/roles\/[0-9a-f-]{36}$/);
+    assert.deepEqual((await roleNamed('catalog-role')).Policies.map((policy) => policy.Name), ['read-catalog']);
+    await (await seen('[data-test=acl-Description]')).fill('reads the catalog');
+    await acl.locator('[data-test=acl-save]').click();
+    await until('the role edited', async () => (await roleNamed('catalog-role')).Description === 'reads the catalog');
+    await acl.goto(`${secured.url}/ui/dc1/acls/tokens/create`);
+    await (await seen('[data-test=acl-Description]')).fill('made in the UI');
+    await acl.locator('[data-test=acl-Roles]').fill('catalog-role');
+    await acl.locator('[data-test=acl-save]').click();
+    await acl.waitForURL(/\/ui\/dc1\/acls\/tokens\/[0-9a-f-]{36}$/);
+    const tokenMade = async () => (await secured.api('GET', '/v1/acl/tokens', undefined, root)).find((token) => token.Description === 'made in the UI');
+    assert.deepEqual((await tokenMade()).Roles.map((role) => role.Name), ['catalog-role']);
+    await acl.getByRole('button', { name: 'Delete' }).click();
+    await acl.locator('.confirm button.danger').click();
+    await acl.waitForURL(/\/ui\/dc1\/acls\/tokens$/);
+    assert.equal(await tokenMade(), undefined);
+    await acl.goto(`${secured.url}/ui/dc1/acls/roles/${(await roleNamed('catalog-role')).ID}`);
+    await acl.getByRole('button', { name: 'Delete' }).click();
+    await acl.locator('.confirm button.danger').click();
+    await acl.waitForURL(/\/ui\/dc1\/acls\/roles$/);
+    assert.equal(await roleNamed('catalog-role'), undefined);
 
     // "Use this token" logs the UI in as the reader.
     await acl.goto(`${secured.url}/ui/dc1/acls/tokens/${reader.AccessorID}`);
