@@ -17,7 +17,7 @@ use hickory_server::zone_handler::MessageResponse;
 
 use proconsul_acl::Authorizer;
 
-use crate::response_cache::{Cached, Rotation};
+use crate::response_cache::Cached;
 use crate::server::{Decision, DnsHandler};
 
 /// Answers `query` as if it came from `client` over `protocol`: from the response
@@ -43,14 +43,7 @@ async fn answer_raw_as(
     protocol: Protocol,
     acl: Option<Arc<Authorizer>>,
 ) -> Option<Vec<u8>> {
-    let cached = match &acl {
-        Some(_) => Cached::Compute(Rotation {
-            seed: rand::random(),
-            variant: 0,
-        }),
-        None => handler.cached(query, protocol),
-    };
-    let rotation = match cached {
+    let rotation = match handler.cached(query, protocol, acl.as_deref()) {
         Cached::Hit(answer) => return Some(answer),
         Cached::Compute(rotation) => rotation,
     };
@@ -71,11 +64,11 @@ async fn answer_raw_as(
     };
     match handler.decide_as(&request, Some(rotation), acl.as_deref()) {
         Decision::Reply(reply) => {
-            let keepable = reply.keepable.clone().filter(|_| acl.is_none());
+            let keepable = reply.keepable.clone();
             handler.respond(&request, capture.clone(), reply).await;
             let response = capture.bytes.lock().ok()?.take()?;
             if let Some(keepable) = keepable {
-                handler.remember(query, protocol, keepable, &response);
+                handler.remember(query, protocol, keepable, &response, acl.as_deref());
             }
             Some(response)
         }

@@ -156,8 +156,15 @@ impl DnsHandler {
     }
 
     /// A kept answer to this exact query, or the rotation to build it in.
-    pub fn cached(&self, query: &[u8], protocol: Protocol) -> Cached {
-        if self.acl.is_some() {
+    /// `asker_acl`: the authorizer a forwarded query brought (a client agent's DNS
+    /// token). With any ACL, this handler's or the asker's, nothing is reused.
+    pub fn cached(
+        &self,
+        query: &[u8],
+        protocol: Protocol,
+        asker_acl: Option<&Authorizer>,
+    ) -> Cached {
+        if self.acl.is_some() || asker_acl.is_some() {
             return Cached::Compute(Rotation {
                 seed: rand::random(),
                 variant: 0,
@@ -172,9 +179,17 @@ impl DnsHandler {
         cached
     }
 
-    /// Keeps an encoded answer to a service lookup for reuse (not with ACLs).
-    pub fn remember(&self, query: &[u8], protocol: Protocol, keepable: Keepable, response: &[u8]) {
-        if self.acl.is_none() {
+    /// Keeps an encoded answer to a service lookup for reuse (not with ACLs: this
+    /// handler's, or `asker_acl`, the one a forwarded query brought).
+    pub fn remember(
+        &self,
+        query: &[u8],
+        protocol: Protocol,
+        keepable: Keepable,
+        response: &[u8],
+        asker_acl: Option<&Authorizer>,
+    ) {
+        if self.acl.is_none() && asker_acl.is_none() {
             self.responses.put(query, protocol, keepable, response);
         }
     }
