@@ -29,6 +29,19 @@ async fn call(
     call_with_token(method, &agent.url(path), token, body).await
 }
 
+/// `PUT /v1/agent/token/<kind>` on `agent`, made with `token`, setting `secret`.
+async fn set_agent_token(agent: &TestAgent, kind: &str, token: &str, secret: &str) -> Answer {
+    let body = json!({"Token": secret});
+    call(
+        agent,
+        "PUT",
+        &format!("/v1/agent/token/{kind}"),
+        token,
+        Some(body),
+    )
+    .await
+}
+
 /// Creates a policy with `rules` and a token carrying it, through `agent`; the token's
 /// secret.
 async fn token_with(agent: &TestAgent, root: &str, name: &str, rules: &str) -> String {
@@ -227,28 +240,13 @@ async fn a_client_agent_with_acls_resolves_tokens_through_the_servers() {
         members.body
     );
     // Setting the client's own tokens needs agent:write on it.
-    let agent_token = |secret: &str| json!({"Token": secret});
-    let refused = call(
-        &client,
-        "PUT",
-        "/v1/agent/token/agent",
-        &web,
-        Some(agent_token(&no_node)),
-    )
-    .await;
+    let refused = set_agent_token(&client, "agent", &web, &no_node).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
 
     // Anti-entropy writes the node's own entry with the agent token: without
     // node:write the servers refuse it (logged, retried), so the catalog lacks the
     // client's node_meta; with node:write it syncs.
-    let set = call(
-        &client,
-        "PUT",
-        "/v1/agent/token/agent",
-        &root,
-        Some(agent_token(&no_node)),
-    )
-    .await;
+    let set = set_agent_token(&client, "agent", &root, &no_node).await;
     assert_eq!(set.status, 200, "{}", set.body);
     let before = node_blocks(&client);
     // Setting the agent token starts a sync at once (the periodic one is an hour away).
@@ -261,14 +259,7 @@ async fn a_client_agent_with_acls_resolves_tokens_through_the_servers() {
     let node = catalog_node(cluster.agent(0), &root, "client-1").await;
     assert_eq!(node["Node"]["Node"], "client-1", "{node}");
     assert!(node["Node"]["Meta"].get("rack").is_none(), "{node}");
-    let set = call(
-        &client,
-        "PUT",
-        "/v1/agent/token/agent",
-        &root,
-        Some(agent_token(&node_writer)),
-    )
-    .await;
+    let set = set_agent_token(&client, "agent", &root, &node_writer).await;
     assert_eq!(set.status, 200, "{}", set.body);
     eventually("client-1's node_meta in the catalog", WITHIN, || async {
         catalog_node(cluster.agent(0), &root, "client-1").await["Node"]["Meta"]["rack"] == "r1"
@@ -322,14 +313,7 @@ async fn a_client_agent_with_acls_resolves_tokens_through_the_servers() {
 
     // A request without a token is made with the client's default token, on its own
     // endpoints and on the way to the servers (setting it also starts a sync).
-    let set = call(
-        &client,
-        "PUT",
-        "/v1/agent/token/default",
-        &root,
-        Some(agent_token(&reader)),
-    )
-    .await;
+    let set = set_agent_token(&client, "default", &root, &reader).await;
     assert_eq!(set.status, 200, "{}", set.body);
     let read = call(&client, "GET", "/v1/kv/app/config", "", None).await;
     assert_eq!(read.status, 200, "{}", read.body);
@@ -427,14 +411,7 @@ async fn a_client_agent_answers_dns_as_its_own_dns_token_may_read() {
         r#"service "web" { policy = "read" } node_prefix "" { policy = "read" }"#,
     )
     .await;
-    let set = call(
-        &client,
-        "PUT",
-        "/v1/agent/token/dns",
-        &root,
-        Some(json!({"Token": dns_token})),
-    )
-    .await;
+    let set = set_agent_token(&client, "dns", &root, &dns_token).await;
     assert_eq!(set.status, 200, "{}", set.body);
     eventually("the client answers web", WITHIN, || async {
         dns_addresses(client.dns_port, "web.service.consul") == ["10.0.0.5"]

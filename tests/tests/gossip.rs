@@ -73,6 +73,20 @@ async fn until_member(agent: &TestAgent, name: &str, status: u64, within: Durati
     .await
 }
 
+/// Waits until `agent` lists exactly `count` alive members (fails after `within`).
+async fn until_alive(agent: &TestAgent, count: usize, within: Duration) {
+    eventually(within, &format!("{count} alive members"), || async {
+        (members(agent)
+            .await
+            .iter()
+            .filter(|(_, status)| *status == ALIVE)
+            .count()
+            == count)
+            .then_some(())
+    })
+    .await
+}
+
 /// Waits until `node`'s `serfHealth` in `agent`'s catalog is `status` (fails after `within`).
 async fn until_serf_health(agent: &TestAgent, node: &str, status: &str, within: Duration) {
     eventually(within, &format!("{node}'s serfHealth {status}"), || async {
@@ -263,16 +277,7 @@ async fn a_paused_server_fails_and_resumes_alive_with_no_manual_step() {
     let paused = (leader + 1) % 3;
     let watcher = cluster.agent(leader);
     let name = cluster.name(paused).to_string();
-    eventually(Duration::from_secs(30), "all alive", || async {
-        (members(watcher)
-            .await
-            .iter()
-            .filter(|(_, s)| *s == ALIVE)
-            .count()
-            == 3)
-            .then_some(())
-    })
-    .await;
+    until_alive(watcher, 3, Duration::from_secs(30)).await;
     cluster.agent(paused).signal("STOP");
     // A loaded watcher probes more slowly (Lifeguard's awareness): a generous deadline.
     until_member(watcher, &name, FAILED, Duration::from_secs(60)).await;
@@ -382,16 +387,7 @@ async fn gossip_encryption_refuses_a_wrong_key_and_rotates_under_traffic() {
     let encrypt = format!("-encrypt={first}");
     let cluster = TestCluster::start(3, &[&encrypt]);
     let agent = cluster.agent(0);
-    eventually(Duration::from_secs(30), "three alive members", || async {
-        (members(agent)
-            .await
-            .iter()
-            .filter(|(_, s)| *s == ALIVE)
-            .count()
-            == 3)
-            .then_some(())
-    })
-    .await;
+    until_alive(agent, 3, Duration::from_secs(30)).await;
     let listed = keyring(agent).await;
     assert_eq!(listed[0]["Keys"][&first], 3, "{listed}");
     assert_eq!(listed[0]["PrimaryKeys"][&first], 3, "{listed}");
@@ -460,16 +456,7 @@ async fn gossip_encryption_refuses_a_wrong_key_and_rotates_under_traffic() {
     assert_eq!(refused.status.code(), Some(1));
     for i in 0..3 {
         let agent = cluster.agent(i);
-        eventually(Duration::from_secs(30), "no member lost", || async {
-            (members(agent)
-                .await
-                .iter()
-                .filter(|(_, s)| *s == ALIVE)
-                .count()
-                == 3)
-                .then_some(())
-        })
-        .await;
+        until_alive(agent, 3, Duration::from_secs(30)).await;
     }
 }
 
@@ -504,21 +491,9 @@ async fn a_server_stopped_by_sigint_fails_unless_told_to_leave() {
         let leader = cluster.wait_for_leader(Duration::from_secs(30));
         let stopped = (leader + 1) % 3;
         let name = cluster.name(stopped).to_string();
-        {
-            let watcher = cluster.agent(leader);
-            eventually(Duration::from_secs(30), "all alive", || async {
-                (members(watcher)
-                    .await
-                    .iter()
-                    .filter(|(_, s)| *s == ALIVE)
-                    .count()
-                    == 3)
-                    .then_some(())
-            })
-            .await;
-        }
-        cluster.agent(stopped).signal("INT");
         let watcher = cluster.agent(leader);
+        until_alive(watcher, 3, Duration::from_secs(30)).await;
+        cluster.agent(stopped).signal("INT");
         until_member(watcher, &name, expected, Duration::from_secs(30)).await;
     }
 }
@@ -578,16 +553,7 @@ async fn client_agents_fail_recover_leave_and_return_with_a_new_address() {
         assert_eq!(registered.status, 200, "{}", registered.body);
     }
     let server = cluster.agent(2);
-    eventually(Duration::from_secs(30), "six alive members", || async {
-        (members(server)
-            .await
-            .iter()
-            .filter(|(_, s)| *s == ALIVE)
-            .count()
-            == 6)
-            .then_some(())
-    })
-    .await;
+    until_alive(server, 6, Duration::from_secs(30)).await;
     eventually(
         Duration::from_secs(30),
         "three passing web instances",

@@ -43,6 +43,15 @@ fn cache_web_writer(resolver: &ClientTokenResolver, secret: &str, expires: Optio
     resolver.remember(secret, Arc::new(resolver.local.compile(&grant)), expires);
 }
 
+/// Whether `secret`, resolved by `resolver`, may write service `web`.
+async fn writes_web(resolver: &Arc<ClientTokenResolver>, secret: &str) -> bool {
+    resolver
+        .resolve(Some(secret))
+        .await
+        .unwrap()
+        .service_write("web")
+}
+
 #[tokio::test]
 async fn extend_cache_keeps_a_known_token_past_its_ttl_and_denies_strangers() {
     let resolver = unreachable(DownPolicy::ExtendCache, Duration::ZERO);
@@ -59,24 +68,12 @@ async fn extend_cache_keeps_a_known_token_past_its_ttl_and_denies_strangers() {
 async fn async_cache_answers_stale_at_once_and_allow_and_deny_ignore_the_cache() {
     let resolver = unreachable(DownPolicy::AsyncCache, Duration::ZERO);
     cache_web_writer(&resolver, "web-secret", None);
-    assert!(
-        resolver
-            .resolve(Some("web-secret"))
-            .await
-            .unwrap()
-            .service_write("web")
-    );
+    assert!(writes_web(&resolver, "web-secret").await);
     let allow = unreachable(DownPolicy::Allow, Duration::ZERO);
     assert!(allow.resolve(Some("other")).await.unwrap().key_write("k"));
     let deny = unreachable(DownPolicy::Deny, Duration::ZERO);
     cache_web_writer(&deny, "web-secret", None);
-    assert!(
-        !deny
-            .resolve(Some("web-secret"))
-            .await
-            .unwrap()
-            .service_write("web")
-    );
+    assert!(!writes_web(&deny, "web-secret").await);
 }
 
 #[tokio::test]
@@ -84,13 +81,7 @@ async fn fresh_entries_recovery_reserved_and_expired_tokens_need_no_server() {
     let resolver = unreachable(DownPolicy::Deny, Duration::from_secs(3600));
     // Within its TTL a cached token is used as it is, servers or not.
     cache_web_writer(&resolver, "web-secret", None);
-    assert!(
-        resolver
-            .resolve(Some("web-secret"))
-            .await
-            .unwrap()
-            .service_write("web")
-    );
+    assert!(writes_web(&resolver, "web-secret").await);
     let recovery = resolver.resolve(Some("recovery")).await.unwrap();
     assert!(recovery.agent_write("client-1") && !recovery.agent_write("other"));
     assert_eq!(
