@@ -3,8 +3,8 @@
 //! tokens through the servers for its own endpoints, forwards everything else with the
 //! caller's token (else its default token), writes its catalog entries with their
 //! tokens and its node info with the agent token (the servers check them; refusals are
-//! logged and retried), and keeps authorizing cached tokens when no server answers
-//! (`down_policy = "extend-cache"`).
+//! logged and retried), and follows its `down_policy` when no server answers
+//! (`extend-cache`, `async-cache`, `allow`, `deny`).
 
 use std::time::Duration;
 
@@ -364,6 +364,82 @@ async fn a_client_agent_with_acls_resolves_tokens_through_the_servers() {
     let services = call(&client, "GET", "/v1/agent/services", &web, None).await;
     assert_eq!(services.status, 200, "{}", services.body);
     assert!(services.json().get("web-1").is_some(), "{}", services.body);
+}
+
+/// `GET /v1/agent/self` on `client` with `token`: its status.
+async fn agent_self_status(client: &TestAgent, token: &str) -> u16 {
+    call(client, "GET", "/v1/agent/self", token, None)
+        .await
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_down_policy_decides_a_clients_tokens_when_no_server_answers() {
+    let files = TempDir::new("client-down-files");
+    let acl = json!({"enabled": true, "default_policy": "deny"});
+    let server_config = write_file(
+        files.path(),
+        "server.json",
+        &json!({"primary_datacenter": "dc1", "acl": acl}).to_string(),
+    );
+    let mut cluster = TestCluster::start(1, &["-config-file", &server_config]);
+    cluster.wait_for_leader(WITHIN);
+    let data = TempDir::new("client-down");
+    let clients: Vec<TestAgent> = ["allow", "deny", "async-cache"]
+        .iter()
+        .map(|policy| {
+            let config = write_file(
+                files.path(),
+                &format!("{policy}.json"),
+                &json!({"acl": {"enabled": true, "default_policy": "deny",
+                                "down_policy": policy, "token_ttl": "1s"}})
+                .to_string(),
+            );
+            cluster.start_client(
+                &format!("client-{policy}"),
+                &[0],
+                &data.path().join(policy),
+                AgentPorts::free(),
+                &["-config-file", &config, "-ae-interval=1h"],
+            )
+        })
+        .collect();
+    let bootstrap = call(cluster.agent(0), "PUT", "/v1/acl/bootstrap", "", None).await;
+    assert_eq!(bootstrap.status, 200, "{}", bootstrap.body);
+    let root = bootstrap.json()["SecretID"].as_str().unwrap().to_string();
+    let reader = token_with(
+        cluster.agent(0),
+        &root,
+        "agent-reader",
+        r#"agent_prefix "" { policy = "read" }"#,
+    )
+    .await;
+    // With the server up, every client resolves the reader through it, whatever its
+    // down policy; a secret nobody issued is refused.
+    for client in &clients {
+        eventually("the reader resolves on the client", WITHIN, || async {
+            agent_self_status(client, &reader).await == 200
+        })
+        .await;
+        assert_eq!(agent_self_status(client, "never-issued").await, 403);
+    }
+
+    cluster.terminate(0);
+    // Past token_ttl (1s): every cached entry is stale and the servers are asked.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let [allow, deny, async_cache] = &clients[..] else {
+        unreachable!()
+    };
+    // allow: everything is allowed, even a secret nobody issued.
+    assert_eq!(agent_self_status(allow, "never-issued").await, 200);
+    // deny: everything is refused, even the token resolved before.
+    assert_eq!(agent_self_status(deny, &reader).await, 403);
+    // async-cache: the stale entry answers at once (a refresh runs behind it, and
+    // fails), again and again; a token never seen is refused.
+    for _ in 0..3 {
+        assert_eq!(agent_self_status(async_cache, &reader).await, 200);
+    }
+    assert_eq!(agent_self_status(async_cache, "never-issued").await, 403);
 }
 
 /// The names `dig` answers for `name` (A records) on `port`.

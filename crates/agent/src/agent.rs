@@ -595,7 +595,11 @@ impl Agent {
             (Some(resolver), Some(link)) => Some(Arc::new(ClientTokenResolver::new(
                 resolver.clone(),
                 link.clone(),
-                config.acl.token_ttl,
+                &[
+                    config.acl.token_ttl,
+                    config.acl.policy_ttl,
+                    config.acl.role_ttl,
+                ],
                 config.acl.down_policy,
                 shutdown.clone(),
             ))),

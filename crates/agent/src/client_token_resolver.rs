@@ -1,6 +1,11 @@
 //! A client agent's token resolution. A client holds no ACL tables: it asks a server
 //! what a token grants (server RPC `/agent/acl-token`), compiles the answer with its own
-//! default policy, and keeps it for `acl.token_ttl`, as Consul's client agents do.
+//! default policy, and keeps it for the shortest of `acl.token_ttl`, `acl.policy_ttl`
+//! and `acl.role_ttl`. Consul caches a token, its policies and its roles apart, each for
+//! its own TTL; the server answers with all three resolved at once, so keeping the
+//! whole answer for the shortest TTL gives every part at least the freshness its own
+//! TTL promises. Concurrent requests with one token that is not cached (or is stale)
+//! share a single question to the servers.
 //!
 //! When no server answers, `acl.down_policy` decides: `extend-cache` (the default) keeps
 //! using a cached token past its TTL and denies tokens it never saw; `async-cache` does
@@ -8,9 +13,12 @@
 //! and `deny` allow or deny everything. A token the servers no longer know is dropped
 //! from the cache and refused.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 
 use proconsul_acl::Authorizer;
 use proconsul_api::go_time::GoTime;
@@ -38,11 +46,15 @@ struct CachedGrant {
     fetched: Instant,
 }
 
+/// One question to the servers about a secret, awaited by every request that needs its
+/// answer meanwhile.
+type Lookup = Shared<BoxFuture<'static, Result<Arc<Authorizer>, ResolveError>>>;
+
 #[derive(Default)]
 struct Cache {
     tokens: HashMap<String, CachedGrant>,
-    /// Secrets whose background refresh (`async-cache`) is under way.
-    refreshing: HashSet<String>,
+    /// Secrets being asked about now (a request's miss or `async-cache`'s refresh).
+    in_flight: HashMap<String, Lookup>,
 }
 
 /// Resolves request tokens on a client agent through the servers.
@@ -50,6 +62,7 @@ pub struct ClientTokenResolver {
     /// Settings, the agent's tokens, compilation and metrics (no ACL tables are read).
     local: Arc<TokenResolver>,
     link: Arc<ServerLink>,
+    /// How long an answer is used before it is asked for again.
     ttl: Duration,
     down_policy: DownPolicy,
     cache: Mutex<Cache>,
@@ -58,18 +71,19 @@ pub struct ClientTokenResolver {
 }
 
 impl ClientTokenResolver {
-    /// A resolver asking the servers of `link`, keeping answers for `ttl`.
+    /// A resolver asking the servers of `link`, keeping answers for the shortest of
+    /// `ttls` (the token, policy and role TTLs).
     pub fn new(
         local: Arc<TokenResolver>,
         link: Arc<ServerLink>,
-        ttl: Duration,
+        ttls: &[Duration],
         down_policy: DownPolicy,
         shutdown: CancellationToken,
     ) -> ClientTokenResolver {
         ClientTokenResolver {
             local,
             link,
-            ttl,
+            ttl: ttls.iter().copied().min().unwrap_or_default(),
             down_policy,
             cache: Mutex::new(Cache::default()),
             shutdown,
@@ -115,8 +129,28 @@ impl ClientTokenResolver {
             }
         }
         self.local.metrics().cache_miss.increment(1);
-        self.fetch(secret, cached.map(|entry| entry.authorizer))
+        self.lookup(secret, cached.map(|entry| entry.authorizer))
             .await
+    }
+
+    /// The question to the servers about `secret` under way, or a new one; `stale` is
+    /// the expired entry the down policy may fall back on.
+    fn lookup(self: &Arc<Self>, secret: &str, stale: Option<Arc<Authorizer>>) -> Lookup {
+        let mut cache = self.cache();
+        if let Some(lookup) = cache.in_flight.get(secret) {
+            return lookup.clone();
+        }
+        let resolver = self.clone();
+        let owned = secret.to_string();
+        let lookup = async move {
+            let answer = resolver.fetch(&owned, stale).await;
+            resolver.cache().in_flight.remove(&owned);
+            answer
+        }
+        .boxed()
+        .shared();
+        cache.in_flight.insert(secret.to_string(), lookup.clone());
+        lookup
     }
 
     /// Asks a server; when none answers, `stale` (the token's expired cache entry)
@@ -160,20 +194,19 @@ impl ClientTokenResolver {
     }
 
     /// `async-cache`: refreshes `secret` behind the request that used its stale entry,
-    /// one refresh per secret at a time.
+    /// one question per secret at a time.
     fn refresh_in_background(self: &Arc<Self>, secret: &str) {
-        if !self.cache().refreshing.insert(secret.to_string()) {
+        if self.cache().in_flight.contains_key(secret) {
             return;
         }
-        let resolver = self.clone();
-        let secret = secret.to_string();
+        let lookup = self.lookup(secret, None);
+        let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
             // A failure keeps the stale entry (the down policy); nothing to report.
             tokio::select! {
-                _ = resolver.fetch(&secret, None) => {}
-                () = resolver.shutdown.cancelled() => {}
+                _ = lookup => {}
+                () = shutdown.cancelled() => {}
             }
-            resolver.cache().refreshing.remove(&secret);
         });
     }
 

@@ -11,6 +11,11 @@ use crate::token_resolver::AclSettings;
 
 /// A client resolver whose servers are all gone (none known), with `ttl`.
 fn unreachable(down_policy: DownPolicy, ttl: Duration) -> Arc<ClientTokenResolver> {
+    resolver_with_ttls(down_policy, &[ttl])
+}
+
+/// A client resolver knowing no server, with the token, policy and role TTLs `ttls`.
+fn resolver_with_ttls(down_policy: DownPolicy, ttls: &[Duration]) -> Arc<ClientTokenResolver> {
     let local = Arc::new(TokenResolver::new(AclSettings {
         datacenter: "dc1".into(),
         node_name: "client-1".into(),
@@ -23,7 +28,7 @@ fn unreachable(down_policy: DownPolicy, ttl: Duration) -> Arc<ClientTokenResolve
     Arc::new(ClientTokenResolver::new(
         local,
         Arc::new(ServerLink::new(&RpcTls::default())),
-        ttl,
+        ttls,
         down_policy,
         tokio_util::sync::CancellationToken::new(),
     ))
@@ -94,4 +99,58 @@ async fn fresh_entries_recovery_reserved_and_expired_tokens_need_no_server() {
         resolver.resolve(Some("expired")).await.err(),
         Some(ResolveError::NotFound)
     );
+}
+
+#[tokio::test]
+async fn the_shortest_of_the_token_policy_and_role_ttls_decides_freshness() {
+    let hour = Duration::from_secs(3600);
+    let fresh = resolver_with_ttls(DownPolicy::Deny, &[hour, hour, hour]);
+    cache_web_writer(&fresh, "web-secret", None);
+    assert!(writes_web(&fresh, "web-secret").await);
+    // A zero policy TTL makes the same entry stale: the (unreachable) servers are asked
+    // and the down policy denies.
+    let short_policy = resolver_with_ttls(DownPolicy::Deny, &[hour, Duration::ZERO, hour]);
+    cache_web_writer(&short_policy, "web-secret", None);
+    assert!(!writes_web(&short_policy, "web-secret").await);
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_unknown_token_ask_the_servers_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // A "server" that takes each connection, holds it a moment and hangs up: every
+    // question to it costs one connection (server RPC is HTTP/1.1, one request each).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                drop(socket);
+            });
+        }
+    });
+    let resolver = unreachable(DownPolicy::Deny, Duration::from_secs(3600));
+    resolver
+        .link
+        .pool()
+        .replace(vec![crate::server_pool::ServerEndpoint {
+            name: "server-1".into(),
+            rpc_addr: addr,
+        }]);
+    let requests: Vec<_> = (0..8)
+        .map(|_| {
+            let resolver = resolver.clone();
+            tokio::spawn(async move { writes_web(&resolver, "unknown").await })
+        })
+        .collect();
+    for request in requests {
+        assert!(!request.await.unwrap(), "the down policy denies");
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    assert!(resolver.cache().in_flight.is_empty());
+    server.abort();
 }
