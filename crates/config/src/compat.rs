@@ -82,6 +82,16 @@ pub const IGNORED: &[&str] = &[
     "addresses.grpc_tls",
     "auto_encrypt",
     "auto_config",
+    // Connection, request-rate and handshake limits (`limits.kv_max_value_size` is read).
+    "limits.http_max_conns_per_client",
+    "limits.https_handshake_timeout",
+    "limits.rpc_handshake_timeout",
+    "limits.rpc_client_timeout",
+    "limits.rpc_max_burst",
+    "limits.rpc_max_conns_per_client",
+    "limits.rpc_rate",
+    "limits.txn_max_req_len",
+    "limits.request_limits",
     // Operations Proconsul has no counterpart for.
     "disable_update_check",
     "enable_debug",

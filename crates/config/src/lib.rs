@@ -18,7 +18,7 @@ mod tls;
 
 pub use acl::{AclDefaultPolicy, AclDownPolicy, AclFile, AclTokensFile};
 pub use autopilot::AutopilotFile;
-pub use load::{ConfigError, ConfigSource, load};
+pub use load::{ConfigError, ConfigSource, load, load_texts};
 pub use model::{
     Addresses, CaConfig, Connect, DnsConfigFile, FileConfig, GoDuration, HttpAddress, Limits,
     Ports, RecursorStrategyName, SoaFile, Telemetry,

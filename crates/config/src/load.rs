@@ -37,12 +37,26 @@ impl ConfigError {
 
 /// Loads, checks and merges every source, in order.
 pub fn load(sources: &[ConfigSource]) -> Result<FileConfig, ConfigError> {
+    let mut files_read = Vec::new();
+    for path in files(sources)? {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| ConfigError::in_file(&path, None, format!("cannot read: {error}")))?;
+        files_read.push((path, text));
+    }
+    load_texts(&files_read)
+}
+
+/// Checks and merges configuration already read: each file's name (its extension says
+/// HCL or JSON) and text, in order. [`load`] reads the files and calls this; it is apart
+/// so the parsing can be driven with any text (the fuzz targets and properties).
+pub fn load_texts(files: &[(PathBuf, String)]) -> Result<FileConfig, ConfigError> {
     let mut merged = Value::Object(Default::default());
     let mut ignored = std::collections::BTreeSet::new();
-    for path in files(sources)? {
-        let mut parsed = parse_file(&path)?;
+    for (path, text) in files {
+        let path = path.as_path();
+        let mut parsed = parse_text(path, text)?;
         ignored.extend(crate::compat::apply(&mut parsed).ignored);
-        check(&path, &parsed)?;
+        check(path, &parsed)?;
         merge(&mut merged, parsed);
     }
     let mut config: FileConfig = serde_json::from_value(merged).map_err(|error| ConfigError {
@@ -89,17 +103,16 @@ fn extension(path: &Path) -> Option<&str> {
     path.extension().and_then(|extension| extension.to_str())
 }
 
-/// Parses one file by its extension into a JSON value with its blocks normalized.
-fn parse_file(path: &Path) -> Result<Value, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| ConfigError::in_file(path, None, format!("cannot read: {error}")))?;
+/// Parses one file's text, by its extension, into a JSON value with its blocks
+/// normalized.
+fn parse_text(path: &Path, text: &str) -> Result<Value, ConfigError> {
     let mut value: Value = match extension(path) {
         // An empty file is an empty configuration, as Consul reads it (tools create the
         // file first and fill it before a reload).
         Some("json" | "hcl") if text.trim().is_empty() => Value::Object(Default::default()),
-        Some("json") => serde_json::from_str(&text)
+        Some("json") => serde_json::from_str(text)
             .map_err(|error| ConfigError::in_file(path, None, format!("invalid JSON: {error}")))?,
-        Some("hcl") => hcl::from_str(&text)
+        Some("hcl") => hcl::from_str(text)
             .map_err(|error| ConfigError::in_file(path, None, format!("invalid HCL: {error}")))?,
         _ => {
             return Err(ConfigError::in_file(
