@@ -19,11 +19,18 @@ pub struct TestCluster {
     members: Vec<Member>,
     agents: Vec<Option<TestAgent>>,
     extra: Vec<String>,
+    /// Environment variables each server process gets (restarts included).
+    env: Vec<(String, String)>,
 }
 
 impl TestCluster {
     /// Starts `size` servers and waits until every one knows the leader.
     pub fn start(size: usize, extra: &[&str]) -> TestCluster {
+        TestCluster::start_with_env(size, extra, &[])
+    }
+
+    /// [`TestCluster::start`] with environment variables for every server process.
+    pub fn start_with_env(size: usize, extra: &[&str], env: &[(&str, &str)]) -> TestCluster {
         let members: Vec<Member> = (0..size)
             .map(|i| Member {
                 name: format!("server-{}", i + 1),
@@ -35,6 +42,10 @@ impl TestCluster {
             agents: (0..size).map(|_| None).collect(),
             members,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .collect(),
         };
         for i in 0..size {
             cluster.launch(i);
@@ -62,11 +73,12 @@ impl TestCluster {
         }
         args.extend(self.extra.iter().cloned());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.agents[i] = Some(TestAgent::launch(
+        self.agents[i] = Some(TestAgent::launch_with_env(
             &[],
             Some(&member.name),
             &args,
             member.ports,
+            &self.env,
         ));
     }
 

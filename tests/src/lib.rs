@@ -195,6 +195,18 @@ impl TestAgent {
         extra: &[&str],
         ports: AgentPorts,
     ) -> TestAgent {
+        TestAgent::launch_with_env(mode, node, extra, ports, &[])
+    }
+
+    /// [`TestAgent::launch`] with extra environment variables for the process (e.g.
+    /// `LD_PRELOAD` of a fault-injection library).
+    pub fn launch_with_env(
+        mode: &[&str],
+        node: Option<&str>,
+        extra: &[&str],
+        ports: AgentPorts,
+        env: &[(String, String)],
+    ) -> TestAgent {
         let AgentPorts {
             http: http_port,
             server: server_port,
@@ -229,6 +241,7 @@ impl TestAgent {
                     .then(|| format!("-serf-wan-port={serf_wan_port}")),
             )
             .args(extra)
+            .envs(env.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("cannot share the log file"))
             .stderr(log);
@@ -341,6 +354,11 @@ impl TestAgent {
             .status()
             .expect("cannot run kill");
         assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// The process's ID, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Whether the process is still running.
