@@ -11,10 +11,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "system tools the end-to-end tests drive: dig (dnsutils), haproxy, Chromium for the web UI's browser tests, libfiu (fiu-utils) for disk faults"
+step "system tools the end-to-end tests drive: dig (dnsutils), haproxy, Chromium for the web UI's browser tests, libfiu (fiu-utils) and libfaketime (faketime) for disk and clock faults"
 missing=()
 command -v dig >/dev/null || missing+=(dnsutils)
 command -v fiu-ctrl >/dev/null || missing+=(fiu-utils)
+command -v faketime >/dev/null || missing+=(faketime)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then

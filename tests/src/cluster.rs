@@ -19,8 +19,8 @@ pub struct TestCluster {
     members: Vec<Member>,
     agents: Vec<Option<TestAgent>>,
     extra: Vec<String>,
-    /// Environment variables each server process gets (restarts included).
-    env: Vec<(String, String)>,
+    /// Environment variables of each server's process, by index (restarts included).
+    env: Vec<Vec<(String, String)>>,
 }
 
 impl TestCluster {
@@ -31,6 +31,20 @@ impl TestCluster {
 
     /// [`TestCluster::start`] with environment variables for every server process.
     pub fn start_with_env(size: usize, extra: &[&str], env: &[(&str, &str)]) -> TestCluster {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        TestCluster::start_with_env_of(size, extra, |_| env.clone())
+    }
+
+    /// [`TestCluster::start`] with `env_of(i)` the environment of server `i`'s process
+    /// (e.g. a clock of its own under libfaketime).
+    pub fn start_with_env_of(
+        size: usize,
+        extra: &[&str],
+        env_of: impl Fn(usize) -> Vec<(String, String)>,
+    ) -> TestCluster {
         let members: Vec<Member> = (0..size)
             .map(|i| Member {
                 name: format!("server-{}", i + 1),
@@ -42,10 +56,7 @@ impl TestCluster {
             agents: (0..size).map(|_| None).collect(),
             members,
             extra: extra.iter().map(|s| s.to_string()).collect(),
-            env: env
-                .iter()
-                .map(|(key, value)| (key.to_string(), value.to_string()))
-                .collect(),
+            env: (0..size).map(env_of).collect(),
         };
         for i in 0..size {
             cluster.launch(i);
@@ -78,7 +89,7 @@ impl TestCluster {
             Some(&member.name),
             &args,
             member.ports,
-            &self.env,
+            &self.env[i],
         ));
     }
 
