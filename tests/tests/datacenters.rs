@@ -433,7 +433,22 @@ async fn the_wan_pool_is_encrypted_with_the_keyring_and_a_leaving_datacenter_is_
     assert_eq!(wan["NumNodes"], 2, "{listing}");
     assert_eq!(wan["Keys"][KEY], 2, "{listing}");
     assert_eq!(pool_entry(&listing, false)["NumNodes"], 1, "{listing}");
-    // A key installed through dc1 reaches dc2's server over the WAN.
+    // Every datacenter's LAN pool has its entry: dc1's, then dc2's, answered by dc2.
+    let lan: Vec<&Value> = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["WAN"] == false)
+        .collect();
+    assert_eq!(lan.len(), 2, "{listing}");
+    assert_eq!(
+        (&lan[0]["Datacenter"], &lan[1]["Datacenter"]),
+        (&json!("dc1"), &json!("dc2")),
+        "{listing}"
+    );
+    assert_eq!(lan[1]["Keys"][KEY], 1, "{listing}");
+    // A key installed through dc1 reaches dc2's server over the WAN, and dc2's LAN
+    // pool (its members, here its one server).
     let installed = proconsul_tests::call(
         "POST",
         &dc1.url("/v1/operator/keyring"),
@@ -443,6 +458,14 @@ async fn the_wan_pool_is_encrypted_with_the_keyring_and_a_leaving_datacenter_is_
     assert_eq!(installed.status, 200, "{}", installed.body);
     let listing = get(&dc2.url("/v1/operator/keyring")).await.json();
     assert_eq!(pool_entry(&listing, true)["Keys"][NEW_KEY], 2, "{listing}");
+    let dc2_lan = listing
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["WAN"] == false && entry["Datacenter"] == "dc2")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(dc2_lan["Keys"][NEW_KEY], 1, "{listing}");
 
     // dc2's server leaves: dc1 sees it left, and dc2 is no longer a datacenter.
     assert_eq!(put(&dc2.url("/v1/agent/leave"), "").await.status, 200);

@@ -117,20 +117,41 @@ pub async fn forward_by_body(
     datacenter: &str,
     body: &[u8],
 ) -> Option<Response> {
+    let uri = format!("{path}?dc={datacenter}");
+    call_datacenter(ctx, datacenter, "PUT", &uri, &[], body).await
+}
+
+/// One request made on behalf of `ctx`'s caller (its token, its origin) to a server of
+/// `datacenter`: `method uri` with `headers` besides the token, and `body`; the answer
+/// as that server gave it, or Consul's error when none can be reached. `None` without a
+/// WAN pool. Only reads are retried on another server.
+pub async fn call_datacenter(
+    ctx: &crate::http::context::Ctx,
+    datacenter: &str,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<Response> {
     let wan = ctx.agent.wan.as_ref()?;
     let link = match wan.datacenters.route(datacenter) {
         Ok(link) => link,
         Err(error) => return Some(ApiError::internal(error.to_string()).into_response()),
     };
     let forwarded = ForwardedHttpRequest {
-        method: "PUT".to_string(),
-        uri: format!("{path}?dc={datacenter}"),
+        method: method.to_string(),
+        uri: uri.to_string(),
         headers: ctx
             .options
             .token
             .0
             .iter()
             .map(|token| ("x-consul-token".to_string(), token.as_bytes().to_vec()))
+            .chain(
+                headers
+                    .iter()
+                    .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec())),
+            )
             .collect(),
         body: body.to_vec(),
         peer: None,
@@ -144,7 +165,8 @@ pub async fn forward_by_body(
             .encode(),
     };
     let timeout = call_timeout(&QueryParams::default(), &ctx.agent.config);
-    Some(send(&link, datacenter, &forwarded, timeout, false).await)
+    let repeatable = method == "GET" || method == "HEAD";
+    Some(send(&link, datacenter, &forwarded, timeout, repeatable).await)
 }
 
 /// One forwarded call and its answer, or Consul's error text.

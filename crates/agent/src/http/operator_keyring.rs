@@ -1,11 +1,14 @@
 //! `/v1/operator/keyring`: the gossip encryption keys, listed, installed, made primary
 //! and removed on every member at once (`keyring:read`/`keyring:write`): in a server's
-//! WAN pool first (every datacenter's servers), then in the LAN pool. Answers are
-//! Consul's `KeyringResponse` list, one entry per pool, the WAN pool first. Without a WAN
-//! pool (a client agent, `ports.serf_wan = -1`), the WAN entry is this datacenter's
-//! servers as the LAN pool's answers count them.
+//! WAN pool first (every datacenter's servers), then in the LAN pool, then in every
+//! other datacenter's LAN pool (the same request sent to one of its servers, marked to
+//! run on its LAN pool only), as Consul does. Answers are Consul's `KeyringResponse`
+//! list, one entry per pool, the WAN pool first, then this datacenter's LAN pool, then
+//! the others'. Without a WAN pool (a client agent, `ports.serf_wan = -1`), the WAN entry
+//! is this datacenter's servers as the LAN pool's answers count them.
 
 use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use proconsul_acl::{Access, Permission};
 use proconsul_api::keyring::{KeyringRequest, KeyringResponse};
@@ -20,30 +23,57 @@ use crate::http::respond::json;
 const NOT_ENCRYPTED: &str = "Keyring is empty (encryption not enabled)";
 /// Consul's limit on `?relay-factor`.
 const MAX_RELAY_FACTOR: u8 = 5;
+/// Marks a keyring request another datacenter's server sent on: run it on this
+/// datacenter's LAN pool only (the sender did the WAN pool). A caller setting it only
+/// narrows what its own request does.
+const LAN_ONLY_HEADER: &str = "x-proconsul-keyring-lan-only";
+/// The largest answer read back from another datacenter.
+const REMOTE_ANSWER_LIMIT: usize = 4 << 20;
+
+/// One keyring request as this agent received it.
+struct KeyringCall<'a> {
+    op: KeyringOp,
+    method: &'static str,
+    body: &'a [u8],
+    lan_only: bool,
+}
 
 /// `GET /v1/operator/keyring` (`?relay-factor`, `?local-only`).
-pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn list(ctx: Ctx, headers: HeaderMap) -> Result<Response, ApiError> {
     ctx.authz.require(Permission::keyring(Access::Read))?;
     relay_factor(&ctx)?;
-    run(&ctx, KeyringOp::List).await
+    let call = KeyringCall {
+        op: KeyringOp::List,
+        method: "GET",
+        body: &[],
+        lan_only: headers.contains_key(LAN_ONLY_HEADER),
+    };
+    let answer = run(&ctx, &call).await?;
+    Ok(json(&answer, ctx.options.pretty))
 }
 
 /// `POST /v1/operator/keyring`: installs `{"Key": ...}` on every member.
-pub async fn install(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
-    change(ctx, body, KeyringOp::Install).await
+pub async fn install(ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    change(ctx, &headers, &body, KeyringOp::Install, "POST").await
 }
 
 /// `PUT /v1/operator/keyring`: makes an installed key the primary one everywhere.
-pub async fn use_key(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
-    change(ctx, body, KeyringOp::Use).await
+pub async fn use_key(ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    change(ctx, &headers, &body, KeyringOp::Use, "PUT").await
 }
 
 /// `DELETE /v1/operator/keyring`: removes a key (not the primary) everywhere.
-pub async fn remove(ctx: Ctx, body: Bytes) -> Result<Response, ApiError> {
-    change(ctx, body, KeyringOp::Remove).await
+pub async fn remove(ctx: Ctx, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    change(ctx, &headers, &body, KeyringOp::Remove, "DELETE").await
 }
 
-async fn change(ctx: Ctx, body: Bytes, op: fn(String) -> KeyringOp) -> Result<Response, ApiError> {
+async fn change(
+    ctx: Ctx,
+    headers: &HeaderMap,
+    body: &[u8],
+    op: fn(String) -> KeyringOp,
+    method: &'static str,
+) -> Result<Response, ApiError> {
     ctx.authz.require(Permission::keyring(Access::Write))?;
     relay_factor(&ctx)?;
     if ctx.params.flag("local-only") {
@@ -51,8 +81,14 @@ async fn change(ctx: Ctx, body: Bytes, op: fn(String) -> KeyringOp) -> Result<Re
             "local-only can only be set for list requests",
         ));
     }
-    let request: KeyringRequest = decode_body(&body)?;
-    run(&ctx, op(request.key)).await?;
+    let request: KeyringRequest = decode_body(body)?;
+    let call = KeyringCall {
+        op: op(request.key),
+        method,
+        body,
+        lan_only: headers.contains_key(LAN_ONLY_HEADER),
+    };
+    run(&ctx, &call).await?;
     Ok(Response::default())
 }
 
@@ -72,20 +108,25 @@ fn relay_factor(ctx: &Ctx) -> Result<u8, ApiError> {
     }
 }
 
-async fn run(ctx: &Ctx, op: KeyringOp) -> Result<Response, ApiError> {
+/// Runs `call` on every pool it reaches: one entry per pool.
+async fn run(ctx: &Ctx, call: &KeyringCall<'_>) -> Result<Vec<KeyringResponse>, ApiError> {
     let gossip = &ctx.agent.gossip;
     if !gossip.encryption_enabled() {
         return Err(ApiError::internal(NOT_ENCRYPTED));
     }
     let datacenter = &ctx.agent.config.datacenter;
+    if call.lan_only {
+        let report = pool_op(gossip, call.op.clone()).await?;
+        return Ok(vec![response(false, datacenter, report)]);
+    }
     let wan = match &ctx.agent.wan {
         Some(wan) if wan.gossip.encryption_enabled() => {
-            let report = pool_op(&wan.gossip, op.clone()).await?;
+            let report = pool_op(&wan.gossip, call.op.clone()).await?;
             Some(response(true, datacenter, report))
         }
         _ => None,
     };
-    let report = pool_op(gossip, op).await?;
+    let report = pool_op(gossip, call.op.clone()).await?;
     let wan = wan.unwrap_or_else(|| {
         let servers: Vec<String> = gossip
             .members()
@@ -98,8 +139,56 @@ async fn run(ctx: &Ctx, op: KeyringOp) -> Result<Response, ApiError> {
             .collect();
         wan_view(&report, &servers, datacenter)
     });
-    let answer = vec![wan, response(false, datacenter, report)];
-    Ok(json(&answer, ctx.options.pretty))
+    let mut answer = vec![wan, response(false, datacenter, report)];
+    answer.extend(other_datacenters(ctx, call).await?);
+    Ok(answer)
+}
+
+/// `call` on the LAN pool of every other datacenter this server knows over the WAN:
+/// their LAN entries. A datacenter that cannot be reached or refuses is an error
+/// naming it (the pools before it have been changed already, as in Consul).
+async fn other_datacenters(
+    ctx: &Ctx,
+    call: &KeyringCall<'_>,
+) -> Result<Vec<KeyringResponse>, ApiError> {
+    let Some(wan) = &ctx.agent.wan else {
+        return Ok(Vec::new());
+    };
+    let mut entries = Vec::new();
+    for datacenter in wan.datacenters.names() {
+        if wan.datacenters.is_local(&datacenter) {
+            continue;
+        }
+        let uri = format!("/v1/operator/keyring?dc={datacenter}");
+        let headers = [(LAN_ONLY_HEADER, "1")];
+        let Some(answer) = crate::http::datacenter_forward::call_datacenter(
+            ctx,
+            &datacenter,
+            call.method,
+            &uri,
+            &headers,
+            call.body,
+        )
+        .await
+        else {
+            break;
+        };
+        let status = answer.status();
+        let body = axum::body::to_bytes(answer.into_body(), REMOTE_ANSWER_LIMIT)
+            .await
+            .unwrap_or_default();
+        if status != StatusCode::OK {
+            let text = String::from_utf8_lossy(&body);
+            return Err(ApiError::internal(format!("{datacenter}: {}", text.trim())));
+        }
+        if matches!(call.op, KeyringOp::List) {
+            let remote: Vec<KeyringResponse> = serde_json::from_slice(&body).map_err(|error| {
+                ApiError::internal(format!("{datacenter}: bad keyring answer: {error}"))
+            })?;
+            entries.extend(remote.into_iter().filter(|entry| !entry.wan));
+        }
+    }
+    Ok(entries)
 }
 
 /// One pool's keyring operation; a change some member refused is an error naming them.
