@@ -289,6 +289,18 @@ async fn two_datacenters_answer_each_others_requests() {
     })
     .await;
 
+    // operator/usage: this datacenter's; with ?global, dc2's too, asked of dc2.
+    let local = get(&dc1.url("/v1/operator/usage")).await.json();
+    assert!(local["Usage"].get("dc2").is_none(), "{local}");
+    let global = get(&dc1.url("/v1/operator/usage?global")).await.json();
+    assert!(global["Usage"]["dc1"].is_object(), "{global}");
+    let dc2_own = get(&dc2.url("/v1/operator/usage")).await.json();
+    assert_eq!(global["Usage"]["dc2"], dc2_own["Usage"]["dc2"], "{global}");
+    assert!(
+        global["Usage"]["dc2"]["Nodes"].as_u64() >= Some(1),
+        "{global}"
+    );
+
     // Unknown datacenters, for reads and writes.
     let unknown = get(&dc1.url("/v1/kv/shared?dc=dc9")).await;
     assert_eq!(

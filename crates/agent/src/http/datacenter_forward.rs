@@ -169,6 +169,35 @@ pub async fn call_datacenter(
     Some(send(&link, datacenter, &forwarded, timeout, repeatable).await)
 }
 
+/// The largest answer [`answer_of_datacenter`] reads back.
+const REMOTE_ANSWER_LIMIT: usize = 16 << 20;
+
+/// [`call_datacenter`] for a handler that combines answers from several datacenters:
+/// the body of a 200 answer; any other answer is an error naming the datacenter and
+/// carrying its text. `None` without a WAN pool.
+pub async fn answer_of_datacenter(
+    ctx: &crate::http::context::Ctx,
+    datacenter: &str,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<Result<axum::body::Bytes, ApiError>> {
+    let answer = call_datacenter(ctx, datacenter, method, uri, headers, body).await?;
+    let status = answer.status();
+    let body = axum::body::to_bytes(answer.into_body(), REMOTE_ANSWER_LIMIT)
+        .await
+        .unwrap_or_default();
+    if status != StatusCode::OK {
+        let text = String::from_utf8_lossy(&body);
+        return Some(Err(ApiError::internal(format!(
+            "{datacenter}: {}",
+            text.trim()
+        ))));
+    }
+    Some(Ok(body))
+}
+
 /// One forwarded call and its answer, or Consul's error text.
 async fn send(
     link: &ServerLink,

@@ -8,7 +8,7 @@
 //! is this datacenter's servers as the LAN pool's answers count them.
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use proconsul_acl::{Access, Permission};
 use proconsul_api::keyring::{KeyringRequest, KeyringResponse};
@@ -27,8 +27,6 @@ const MAX_RELAY_FACTOR: u8 = 5;
 /// datacenter's LAN pool only (the sender did the WAN pool). A caller setting it only
 /// narrows what its own request does.
 const LAN_ONLY_HEADER: &str = "x-proconsul-keyring-lan-only";
-/// The largest answer read back from another datacenter.
-const REMOTE_ANSWER_LIMIT: usize = 4 << 20;
 
 /// One keyring request as this agent received it.
 struct KeyringCall<'a> {
@@ -161,7 +159,7 @@ async fn other_datacenters(
         }
         let uri = format!("/v1/operator/keyring?dc={datacenter}");
         let headers = [(LAN_ONLY_HEADER, "1")];
-        let Some(answer) = crate::http::datacenter_forward::call_datacenter(
+        let Some(answer) = crate::http::datacenter_forward::answer_of_datacenter(
             ctx,
             &datacenter,
             call.method,
@@ -173,14 +171,7 @@ async fn other_datacenters(
         else {
             break;
         };
-        let status = answer.status();
-        let body = axum::body::to_bytes(answer.into_body(), REMOTE_ANSWER_LIMIT)
-            .await
-            .unwrap_or_default();
-        if status != StatusCode::OK {
-            let text = String::from_utf8_lossy(&body);
-            return Err(ApiError::internal(format!("{datacenter}: {}", text.trim())));
-        }
+        let body = answer?;
         if matches!(call.op, KeyringOp::List) {
             let remote: Vec<KeyringResponse> = serde_json::from_slice(&body).map_err(|error| {
                 ApiError::internal(format!("{datacenter}: bad keyring answer: {error}"))
