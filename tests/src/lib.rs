@@ -111,6 +111,7 @@ impl AgentPorts {
     }
 }
 
+pub mod check;
 pub mod cluster;
 
 pub mod dig;
