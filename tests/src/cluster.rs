@@ -197,7 +197,9 @@ impl TestCluster {
         }
     }
 
-    fn agreed_leader(&self) -> Option<usize> {
+    /// The index of the server every running server names as leader now, if they agree
+    /// and it is running.
+    pub fn agreed_leader(&self) -> Option<usize> {
         let mut agreed = None;
         for i in self.running() {
             let body = crate::blocking_get(&self.agent(i).url("/v1/status/leader")).ok()?;

@@ -115,6 +115,7 @@ pub mod check;
 pub mod cluster;
 
 pub mod dig;
+pub mod fault;
 pub mod pki;
 
 pub mod traefik;

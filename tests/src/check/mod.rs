@@ -5,6 +5,7 @@
 //! linearizability search with a deadline. `?stale` reads are held only to per-server
 //! monotonicity.
 
+pub mod durability;
 pub mod fencing;
 pub mod history;
 pub mod lock;

@@ -1,0 +1,43 @@
+//! kill -9 and restart: a quorum-safe set of servers (a minority: one of three, two of
+//! five; the leader half of the time) killed with SIGKILL, then started again with their
+//! data dirs. What was acknowledged must survive it (fsync before acknowledging).
+
+use super::nemesis::{FaultCluster, Nemesis};
+use super::rng::SeededRng;
+
+/// Kills a minority of the servers at a time.
+#[derive(Default)]
+pub struct KillNemesis {
+    killed: Vec<usize>,
+}
+
+impl Nemesis for KillNemesis {
+    fn name(&self) -> &'static str {
+        "kill"
+    }
+
+    fn inject(&mut self, cluster: &mut FaultCluster, rng: &mut SeededRng) -> String {
+        let minority = (cluster.cluster.size() - 1) / 2;
+        let count = 1 + rng.below(minority.max(1) as u64) as usize;
+        let mut labels = Vec::new();
+        for _ in 0..count {
+            let (target, label) = cluster.pick(rng, 50);
+            labels.push(label);
+            cluster.kill(target);
+            self.killed.push(target);
+        }
+        format!("SIGKILL {}", labels.join(", "))
+    }
+
+    fn heal(&mut self, cluster: &mut FaultCluster) -> Option<String> {
+        if self.killed.is_empty() {
+            return None;
+        }
+        let mut restarted = Vec::new();
+        for target in self.killed.drain(..) {
+            cluster.restart(target);
+            restarted.push(cluster.endpoints.label(target));
+        }
+        Some(format!("restart as {}", restarted.join(", ")))
+    }
+}

@@ -1,0 +1,161 @@
+//! Faults, injected and healed on a seeded timeline. A [`Nemesis`] acts on a
+//! [`FaultCluster`] from a blocking thread (the cluster's calls block); one that needs
+//! async calls (the partition layer's `PUT /v1/internal/test/faults`) blocks on the
+//! run's runtime through [`FaultCluster::runtime`].
+
+use std::time::Duration;
+
+use super::http::Endpoints;
+use super::recorder::Clock;
+use super::rng::SeededRng;
+use crate::cluster::TestCluster;
+
+/// A kind of fault. `inject` starts one fault (choosing its target with `rng`) and says
+/// what it did; `heal` undoes every fault this nemesis still has in place. Both are
+/// called from the timeline's thread, never concurrently.
+pub trait Nemesis: Send {
+    /// A short name for the timeline (`pause`, `kill`, `partition`).
+    fn name(&self) -> &'static str;
+
+    fn inject(&mut self, cluster: &mut FaultCluster, rng: &mut SeededRng) -> String;
+
+    /// Returns what it undid, if anything.
+    fn heal(&mut self, cluster: &mut FaultCluster) -> Option<String>;
+}
+
+/// The cluster as nemeses see it: the servers, their endpoints (whose generation a
+/// restart bumps), the runtime, and the logs of processes that were killed.
+pub struct FaultCluster {
+    pub cluster: TestCluster,
+    pub endpoints: Endpoints,
+    pub runtime: tokio::runtime::Handle,
+    /// `(server label, log)` of every process that is gone.
+    pub old_logs: Vec<(String, String)>,
+}
+
+impl FaultCluster {
+    /// The server every running server agrees leads, if they agree within `within`.
+    pub fn leader(&self, within: Duration) -> Option<usize> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(leader) = self.cluster.agreed_leader() {
+                return Some(leader);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A running server: the leader with probability `leader_percent`, else any; and
+    /// how to name it in the timeline (`server-2#0 (leader)`).
+    pub fn pick(&self, rng: &mut SeededRng, leader_percent: u64) -> (usize, String) {
+        let running = self.cluster.running();
+        let wants_leader = rng.percent(leader_percent);
+        let any = running[rng.below(running.len() as u64) as usize];
+        let leader = self.leader(Duration::from_secs(2));
+        let target = match leader {
+            Some(leader) if wants_leader => leader,
+            _ => any,
+        };
+        let role = if Some(target) == leader {
+            " (leader)"
+        } else {
+            ""
+        };
+        (target, format!("{}{role}", self.endpoints.label(target)))
+    }
+
+    /// Kills server `i` with SIGKILL, keeping its log.
+    pub fn kill(&mut self, i: usize) {
+        let log = self.cluster.agent(i).log();
+        self.old_logs.push((self.endpoints.label(i), log));
+        self.cluster.kill(i);
+    }
+
+    /// Starts server `i` again (a new generation) without waiting for it.
+    pub fn restart(&mut self, i: usize) {
+        self.endpoints.restarted(i);
+        self.cluster.restart(i);
+    }
+}
+
+/// One line of the nemesis timeline.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub at_ns: u64,
+    pub what: String,
+}
+
+/// When faults happen: from `start` to `end` of the traffic (measured from its start),
+/// a fault lasting 1–5 s, then a quiet 0.5–2 s, and so on.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    pub start: Duration,
+    pub end: Duration,
+}
+
+/// Runs the timeline on the calling (blocking) thread: faults from `schedule.start` to
+/// `schedule.end` after `clock`'s `traffic_start_ns`, each nemesis chosen with `rng`,
+/// then heals them all. Returns the timeline.
+pub fn run_timeline(
+    cluster: &mut FaultCluster,
+    nemeses: &mut [Box<dyn Nemesis>],
+    schedule: Schedule,
+    rng: &mut SeededRng,
+    clock: Clock,
+    traffic_start_ns: u64,
+) -> Vec<Event> {
+    let mut timeline = Vec::new();
+    let at = |offset: Duration| traffic_start_ns + offset.as_nanos() as u64;
+    sleep_until(clock, at(schedule.start));
+    while !nemeses.is_empty() && clock.now_ns() < at(schedule.end) {
+        let which = rng.below(nemeses.len() as u64) as usize;
+        let nemesis = &mut nemeses[which];
+        let what = nemesis.inject(cluster, rng);
+        timeline.push(Event {
+            at_ns: clock.now_ns(),
+            what: format!("{}: {what}", nemesis.name()),
+        });
+        let lasts = rng.millis(1000, 5000);
+        sleep_until(
+            clock,
+            (clock.now_ns() + lasts.as_nanos() as u64).min(at(schedule.end)),
+        );
+        if let Some(what) = nemesis.heal(cluster) {
+            timeline.push(Event {
+                at_ns: clock.now_ns(),
+                what: format!("{}: {what}", nemesis.name()),
+            });
+        }
+        std::thread::sleep(rng.millis(500, 2000));
+    }
+    timeline.extend(heal_all(cluster, nemeses, clock));
+    timeline
+}
+
+/// Heals every nemesis (the run's end, or a failure).
+pub fn heal_all(
+    cluster: &mut FaultCluster,
+    nemeses: &mut [Box<dyn Nemesis>],
+    clock: Clock,
+) -> Vec<Event> {
+    nemeses
+        .iter_mut()
+        .filter_map(|nemesis| {
+            let name = nemesis.name();
+            nemesis.heal(cluster).map(|what| Event {
+                at_ns: clock.now_ns(),
+                what: format!("{name}: {what} (final heal)"),
+            })
+        })
+        .collect()
+}
+
+fn sleep_until(clock: Clock, at_ns: u64) {
+    let now = clock.now_ns();
+    if at_ns > now {
+        std::thread::sleep(Duration::from_nanos(at_ns - now));
+    }
+}
