@@ -7,11 +7,14 @@
 
 use std::time::Duration;
 
+use proconsul_tests::check::register::ReadMode;
 use proconsul_tests::fault::kill::KillNemesis;
-use proconsul_tests::fault::nemesis::Schedule;
+use proconsul_tests::fault::lock_workload::{LockConfig, LockWorkload};
+use proconsul_tests::fault::nemesis::{Nemesis, Schedule};
 use proconsul_tests::fault::pause::PauseNemesis;
 use proconsul_tests::fault::register_workload::{RegisterConfig, RegisterWorkload};
 use proconsul_tests::fault::run::FaultRun;
+use proconsul_tests::fault::watch_workload::{Watch, WatchWorkload};
 
 /// Traffic lasts this long; faults come and go in [`FAULT_WINDOW`] of it.
 const TRAFFIC: Duration = Duration::from_secs(20);
@@ -60,6 +63,92 @@ async fn w1_registers_under_kill_and_restart() {
         TRAFFIC,
     )
     .await;
+    w1.stop().await;
+    run.wait_for_leader().await;
+    let findings = w1.recover_and_check(&run).await;
+    run.finish(findings, &[&w1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w2_locks_under_pauses() {
+    let mut run = FaultRun::start("w2_locks_under_pauses", 0x5eed_0201, 3);
+    let mut w2 = LockWorkload::start(
+        &run,
+        LockConfig {
+            prefix: "w2",
+            keys: 2,
+            clients: 4,
+        },
+    );
+    run.faults(
+        vec![Box::new(PauseNemesis::default())],
+        FAULT_WINDOW,
+        TRAFFIC,
+    )
+    .await;
+    w2.stop().await;
+    run.wait_for_leader().await;
+    let findings = w2.recover_and_check().await;
+    run.finish(findings, &[&w2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w3_watches_under_kill_and_restart() {
+    let mut run = FaultRun::start("w3_watches_under_kill_and_restart", 0x5eed_0301, 3);
+    let mut w1 = RegisterWorkload::start(
+        &run,
+        RegisterConfig {
+            prefix: "w3",
+            keys: 2,
+            clients: 3,
+        },
+    );
+    let watch = |key: &str, recurse, mode| Watch {
+        key: key.to_string(),
+        recurse,
+        mode,
+    };
+    let mut w3 = WatchWorkload::start(
+        &run,
+        "w3",
+        vec![
+            watch("w3/k0", false, ReadMode::Default),
+            watch("w3/k1", false, ReadMode::Consistent),
+            watch("w3/", true, ReadMode::Default),
+        ],
+    );
+    run.faults(
+        vec![Box::new(KillNemesis::default())],
+        FAULT_WINDOW,
+        TRAFFIC,
+    )
+    .await;
+    w1.stop().await;
+    run.wait_for_leader().await;
+    let mut findings = w1.recover_and_check(&run).await;
+    w3.stop();
+    findings.merge(w3.check(&w1));
+    run.finish(findings, &[&w1, &w3]);
+}
+
+/// W4 across every fault: pauses and kills interleaved, checked for durability (every
+/// run checks it; this one mixes the faults).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w4_durability_under_pauses_and_kills() {
+    let mut run = FaultRun::start("w4_durability_under_pauses_and_kills", 0x5eed_0401, 3);
+    let mut w1 = RegisterWorkload::start(
+        &run,
+        RegisterConfig {
+            prefix: "w4",
+            keys: 4,
+            clients: 4,
+        },
+    );
+    let nemeses: Vec<Box<dyn Nemesis>> = vec![
+        Box::new(PauseNemesis::default()),
+        Box::new(KillNemesis::default()),
+    ];
+    run.faults(nemeses, FAULT_WINDOW, TRAFFIC).await;
     w1.stop().await;
     run.wait_for_leader().await;
     let findings = w1.recover_and_check(&run).await;

@@ -13,6 +13,7 @@ pub mod monotonic;
 pub mod register;
 pub mod register_order;
 pub mod spec;
+pub mod watch;
 pub mod wgl;
 
 #[cfg(test)]

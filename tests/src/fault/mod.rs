@@ -5,6 +5,8 @@
 
 pub mod http;
 pub mod kill;
+pub mod lock_client;
+pub mod lock_workload;
 pub mod nemesis;
 pub mod pause;
 pub mod recorder;
@@ -12,3 +14,4 @@ pub mod register_client;
 pub mod register_workload;
 pub mod rng;
 pub mod run;
+pub mod watch_workload;
