@@ -106,3 +106,14 @@ pub fn by_key<I: Clone, O: Clone>(
     }
     keys
 }
+
+/// `"ok N, fail N, info N"`, for reports.
+pub fn outcome_counts<I, O>(ops: &[Op<I, O>]) -> String {
+    let count = |outcome| ops.iter().filter(|op| op.outcome == outcome).count();
+    format!(
+        "ok {}, fail {}, info {}",
+        count(Outcome::Ok),
+        count(Outcome::Fail),
+        count(Outcome::Info)
+    )
+}

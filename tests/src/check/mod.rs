@@ -20,10 +20,12 @@ pub mod wgl;
 mod brute;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod watch_tests;
 
 use std::time::{Duration, Instant};
 
-use history::{Outcome, by_key};
+use history::{Outcome, by_key, outcome_counts};
 use lock::{LockOp, LockSpec};
 use register::{RegisterOp, RegisterOutput, RegisterSpec};
 use wgl::Verdict;
@@ -70,8 +72,9 @@ pub fn check_registers(ops: &[RegisterOp], budget: Duration) -> Findings {
         let verdict = wgl::check(&RegisterSpec, &history, Instant::now() + budget);
         findings.judge("register (tier 2)", &key, verdict);
         findings.checked.push(format!(
-            "register {key:?}: {} operations ({} linearizable-checked)",
+            "register {key:?}: {} operations ({}), {} judged for linearizability",
             ops.len(),
+            outcome_counts(&ops),
             history.len()
         ));
     }
@@ -116,9 +119,11 @@ pub fn check_locks(ops: &[LockOp], budget: Duration) -> Findings {
         }
         let verdict = wgl::check(&LockSpec, &history, Instant::now() + budget);
         findings.judge("lock (tier 2)", &key, verdict);
-        findings
-            .checked
-            .push(format!("lock {key:?}: {} operations", ops.len()));
+        findings.checked.push(format!(
+            "lock {key:?}: {} operations ({})",
+            ops.len(),
+            outcome_counts(&ops)
+        ));
     }
     findings
 }

@@ -165,7 +165,7 @@ pub fn check<S: Spec>(spec: &S, ops: &[Op<S::Input, S::Output>], deadline: Insta
             return Verdict::Linearizable;
         }
         steps += 1;
-        if steps % 4096 == 0 && Instant::now() > deadline {
+        if steps.is_multiple_of(4096) && Instant::now() > deadline {
             return Verdict::Unknown(format!(
                 "gave up after {steps} steps; {} of {} operations linearized at best",
                 best.depth,

@@ -115,7 +115,7 @@ impl Watcher {
     async fn run(self) {
         let mut last = 0u64;
         for n in 0u64.. {
-            let resume = last > 1 && n % 4 == 3;
+            let resume = last > 1 && n.is_multiple_of(4) && n > 0;
             let (param, wait) = if resume {
                 (last - 1, RESUME_WAIT)
             } else {
