@@ -23,50 +23,44 @@ const FAULT_WINDOW: Schedule = Schedule {
     end: Duration::from_secs(16),
 };
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn w1_registers_under_pauses() {
-    let mut run = FaultRun::start("w1_registers_under_pauses", 0x5eed_0101, 3);
-    let mut w1 = RegisterWorkload::start(
-        &run,
-        RegisterConfig {
-            prefix: "w1",
-            keys: 3,
-            clients: 4,
-        },
-    );
-    run.faults(
-        vec![Box::new(PauseNemesis::default())],
-        FAULT_WINDOW,
-        TRAFFIC,
-    )
-    .await;
+/// A register workload (W1, and W4's durability check) on `config` under `nemeses`.
+async fn register_scenario(
+    name: &str,
+    seed: u64,
+    config: RegisterConfig,
+    nemeses: Vec<Box<dyn Nemesis>>,
+) {
+    let mut run = FaultRun::start(name, seed, 3);
+    let mut w1 = RegisterWorkload::start(&run, config);
+    run.faults(nemeses, FAULT_WINDOW, TRAFFIC).await;
     w1.stop().await;
     run.wait_for_leader().await;
     let findings = w1.recover_and_check(&run).await;
     run.finish(findings, &[&w1]);
 }
 
+const W1: RegisterConfig = RegisterConfig {
+    prefix: "w1",
+    keys: 3,
+    clients: 4,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w1_registers_under_pauses() {
+    let nemeses: Vec<Box<dyn Nemesis>> = vec![Box::new(PauseNemesis::default())];
+    register_scenario("w1_registers_under_pauses", 0x5eed_0101, W1, nemeses).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn w1_registers_under_kill_and_restart() {
-    let mut run = FaultRun::start("w1_registers_under_kill_and_restart", 0x5eed_0102, 3);
-    let mut w1 = RegisterWorkload::start(
-        &run,
-        RegisterConfig {
-            prefix: "w1",
-            keys: 3,
-            clients: 4,
-        },
-    );
-    run.faults(
-        vec![Box::new(KillNemesis::default())],
-        FAULT_WINDOW,
-        TRAFFIC,
+    let nemeses: Vec<Box<dyn Nemesis>> = vec![Box::new(KillNemesis::default())];
+    register_scenario(
+        "w1_registers_under_kill_and_restart",
+        0x5eed_0102,
+        W1,
+        nemeses,
     )
     .await;
-    w1.stop().await;
-    run.wait_for_leader().await;
-    let findings = w1.recover_and_check(&run).await;
-    run.finish(findings, &[&w1]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,25 +126,23 @@ async fn w3_watches_under_kill_and_restart() {
 }
 
 /// W4 across every fault: pauses and kills interleaved, checked for durability (every
-/// run checks it; this one mixes the faults).
+/// register run checks it; this one mixes the faults, on more keys).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn w4_durability_under_pauses_and_kills() {
-    let mut run = FaultRun::start("w4_durability_under_pauses_and_kills", 0x5eed_0401, 3);
-    let mut w1 = RegisterWorkload::start(
-        &run,
-        RegisterConfig {
-            prefix: "w4",
-            keys: 4,
-            clients: 4,
-        },
-    );
+    let config = RegisterConfig {
+        prefix: "w4",
+        keys: 4,
+        clients: 4,
+    };
     let nemeses: Vec<Box<dyn Nemesis>> = vec![
         Box::new(PauseNemesis::default()),
         Box::new(KillNemesis::default()),
     ];
-    run.faults(nemeses, FAULT_WINDOW, TRAFFIC).await;
-    w1.stop().await;
-    run.wait_for_leader().await;
-    let findings = w1.recover_and_check(&run).await;
-    run.finish(findings, &[&w1]);
+    register_scenario(
+        "w4_durability_under_pauses_and_kills",
+        0x5eed_0401,
+        config,
+        nemeses,
+    )
+    .await;
 }

@@ -303,6 +303,13 @@ fn locks_pass(ops: &[LockOp]) -> bool {
     findings.violations.is_empty()
 }
 
+/// Both fencing (saying `why`) and the lock spec reject `ops`.
+fn fencing_rejects(ops: &[LockOp], why: &str) {
+    let said = fencing::check(ops).unwrap_err();
+    assert!(said.contains(why), "{said}");
+    assert!(!locks_pass(ops));
+}
+
 #[test]
 fn a_good_lock_history_is_accepted() {
     let ops = vec![
@@ -323,9 +330,7 @@ fn a_good_lock_history_is_accepted() {
 fn a_double_holder_is_rejected() {
     // The same LockIndex for two sessions.
     let ops = vec![acquire(0, "s1", 1, (0, 1)), acquire(1, "s2", 1, (2, 3))];
-    let why = fencing::check(&ops).unwrap_err();
-    assert!(why.contains("two holders"), "{why}");
-    assert!(!locks_pass(&ops));
+    fencing_rejects(&ops, "two holders");
     // Increasing indexes, but nobody released.
     let ops = vec![acquire(0, "s1", 1, (0, 1)), acquire(1, "s2", 2, (2, 3))];
     assert!(fencing::check(&ops).is_ok());
@@ -339,9 +344,7 @@ fn lock_index_going_back_is_rejected() {
         release(1, "s1", (2, 3)),
         acquire(2, "s2", 1, (4, 5)),
     ];
-    let why = fencing::check(&ops).unwrap_err();
-    assert!(why.contains("went back"), "{why}");
-    assert!(!locks_pass(&ops));
+    fencing_rejects(&ops, "went back");
 }
 
 #[test]

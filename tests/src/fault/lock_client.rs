@@ -6,12 +6,11 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::http::{self, Endpoints, Reply};
-use super::recorder::Recorder;
+use super::kv_wire;
+use super::recorder::{Invocation, Recorder};
 use crate::check::history::Outcome;
 use crate::check::lock::{LockInput, LockOutput, LockView};
 use crate::check::register::ReadMode;
@@ -40,6 +39,33 @@ impl LockClient {
         answer["ID"].as_str().map(str::to_string)
     }
 
+    /// Starts recording `input` on `key` through `server`.
+    fn begin(
+        &self,
+        process: u64,
+        server: usize,
+        key: &str,
+        input: LockInput,
+    ) -> Invocation<LockInput> {
+        let label = Some(self.endpoints.label(server));
+        self.recorder
+            .invoke(process, key, input.name(), input, label)
+    }
+
+    /// Sends a one-operation transaction: `verb` on `key` for `session`.
+    async fn txn(
+        &self,
+        server: usize,
+        verb: &str,
+        key: &str,
+        session: &str,
+        value: &str,
+    ) -> Result<Reply, Outcome> {
+        let body = kv_wire::txn_body(&[(verb, key, value, json!({ "Session": session }))]);
+        let url = format!("{}/v1/txn", self.endpoints.url(server));
+        http::send(self.http.put(url).body(body)).await
+    }
+
     /// Acquires `key` for `session` (a transaction's `lock`).
     pub async fn acquire(
         &self,
@@ -53,24 +79,22 @@ impl LockClient {
             session: session.to_string(),
             value: value.clone(),
         };
-        let call = self.recorder.invoke(
-            process,
-            key,
-            "acquire",
-            input,
-            Some(self.endpoints.label(server)),
-        );
-        let op = json!({"Verb": "lock", "Key": key, "Session": session, "Value": STANDARD.encode(&value)});
-        let url = format!("{}/v1/txn", self.endpoints.url(server));
-        let body = json!([{ "KV": op }]).to_string();
-        let (outcome, output) = match http::send(self.http.put(url).body(body)).await {
-            Ok(reply) if reply.status == 200 => match lock_index(&reply.body) {
-                Some(lock_index) => (Outcome::Ok, Some(LockOutput::Acquired { lock_index })),
+        let call = self.begin(process, server, key, input);
+        let reply = self.txn(server, "lock", key, session, &value).await;
+        let (outcome, output) = match txn_outcome(&reply) {
+            Outcome::Ok => match reply
+                .ok()
+                .and_then(|reply| kv_wire::txn_result(&reply.body))
+            {
+                Some(entry) => (
+                    Outcome::Ok,
+                    Some(LockOutput::Acquired {
+                        lock_index: entry.lock_index,
+                    }),
+                ),
                 None => (Outcome::Info, None),
             },
-            Ok(reply) if reply.status == 409 => (Outcome::Fail, None),
-            Ok(reply) => (http::write_failure(reply.status), None),
-            Err(outcome) => (outcome, None),
+            other => (other, None),
         };
         self.recorder.complete(call, outcome, output, None);
         outcome
@@ -91,24 +115,11 @@ impl LockClient {
             session: session.to_string(),
             value: value.clone(),
         };
-        let call = self.recorder.invoke(
-            process,
-            key,
-            "release",
-            input,
-            Some(self.endpoints.label(server)),
-        );
-        let base = self.endpoints.url(server);
+        let call = self.begin(process, server, key, input);
         let outcome = if through_txn {
-            let op = json!({"Verb": "unlock", "Key": key, "Session": session, "Value": STANDARD.encode(&value)});
-            let body = json!([{ "KV": op }]).to_string();
-            match http::send(self.http.put(format!("{base}/v1/txn")).body(body)).await {
-                Ok(reply) if reply.status == 200 => Outcome::Ok,
-                Ok(reply) if reply.status == 409 => Outcome::Fail,
-                Ok(reply) => http::write_failure(reply.status),
-                Err(outcome) => outcome,
-            }
+            txn_outcome(&self.txn(server, "unlock", key, session, &value).await)
         } else {
+            let base = self.endpoints.url(server);
             let url = format!("{base}/v1/kv/{key}?release={session}");
             true_or_false(http::send(self.http.put(url).body(value)).await)
         };
@@ -122,13 +133,7 @@ impl LockClient {
         let input = LockInput::Destroy {
             session: session.to_string(),
         };
-        let call = self.recorder.invoke(
-            process,
-            key,
-            "destroy",
-            input,
-            Some(self.endpoints.label(server)),
-        );
+        let call = self.begin(process, server, key, input);
         let url = format!(
             "{}/v1/session/destroy/{session}",
             self.endpoints.url(server)
@@ -141,13 +146,7 @@ impl LockClient {
 
     /// Reads `key` (default or `?consistent`); a read that failed is recorded as `fail`.
     pub async fn read(&self, process: u64, server: usize, key: &str, mode: ReadMode) -> Outcome {
-        let call = self.recorder.invoke(
-            process,
-            key,
-            "read",
-            LockInput::Read,
-            Some(self.endpoints.label(server)),
-        );
+        let call = self.begin(process, server, key, LockInput::Read);
         let url = format!(
             "{}/v1/kv/{key}?{}",
             self.endpoints.url(server),
@@ -157,7 +156,15 @@ impl LockClient {
             Ok(Reply { status: 404, .. }) => Some(None),
             Ok(Reply {
                 status: 200, body, ..
-            }) => parse_view(&body).map(Some),
+            }) => kv_wire::entries(&body)
+                .and_then(|entries| entries.into_iter().next())
+                .map(|entry| {
+                    Some(LockView {
+                        holder: entry.session,
+                        lock_index: entry.lock_index,
+                        value: entry.value,
+                    })
+                }),
             _ => None,
         };
         match view {
@@ -174,6 +181,16 @@ impl LockClient {
     }
 }
 
+/// A transaction's answer: 200 is ok, 409 (rolled back) fail.
+fn txn_outcome(reply: &Result<Reply, Outcome>) -> Outcome {
+    match reply {
+        Ok(reply) if reply.status == 200 => Outcome::Ok,
+        Ok(reply) if reply.status == 409 => Outcome::Fail,
+        Ok(reply) => http::write_failure(reply.status),
+        Err(outcome) => *outcome,
+    }
+}
+
 fn true_or_false(reply: Result<Reply, Outcome>) -> Outcome {
     match reply {
         Ok(reply) if reply.status == 200 => match reply.body.trim() {
@@ -184,26 +201,4 @@ fn true_or_false(reply: Result<Reply, Outcome>) -> Outcome {
         Ok(reply) => http::write_failure(reply.status),
         Err(outcome) => outcome,
     }
-}
-
-fn lock_index(body: &str) -> Option<u64> {
-    let answer: Value = serde_json::from_str(body).ok()?;
-    answer["Results"][0]["KV"]["LockIndex"].as_u64()
-}
-
-fn parse_view(body: &str) -> Option<LockView> {
-    let entries: Value = serde_json::from_str(body).ok()?;
-    let entry = entries.get(0)?;
-    let value = match entry["Value"].as_str() {
-        Some(encoded) => Some(String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?),
-        None => None,
-    };
-    Some(LockView {
-        holder: entry["Session"]
-            .as_str()
-            .filter(|session| !session.is_empty())
-            .map(str::to_string),
-        lock_index: entry["LockIndex"].as_u64()?,
-        value,
-    })
 }

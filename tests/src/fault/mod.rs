@@ -5,6 +5,7 @@
 
 pub mod http;
 pub mod kill;
+pub mod kv_wire;
 pub mod lock_client;
 pub mod lock_workload;
 pub mod nemesis;

@@ -4,11 +4,10 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::http::{self, Endpoints, Reply};
+use super::kv_wire;
 use super::recorder::Recorder;
 use crate::check::history::Outcome;
 use crate::check::register::{ReadMode, RegisterInput, RegisterOutput};
@@ -116,17 +115,16 @@ impl RegisterClient {
         let base = self.endpoints.url(server);
         let written = match path {
             WritePath::Txn => {
-                let mut op = json!({"Verb": "set", "Key": key, "Value": STANDARD.encode(&value)});
-                if let Some(expect) = expect {
-                    op["Verb"] = "cas".into();
-                    op["Index"] = expect.into();
-                }
-                let body = json!([{ "KV": op }]).to_string();
+                let (verb, extra) = match expect {
+                    Some(expect) => ("cas", json!({ "Index": expect })),
+                    None => ("set", json!({})),
+                };
+                let body = kv_wire::txn_body(&[(verb, key, &value, extra)]);
                 match http::send(self.http.put(format!("{base}/v1/txn")).body(body)).await {
-                    Ok(reply) if reply.status == 200 => match txn_index(&reply.body) {
-                        Some(index) => Written {
+                    Ok(reply) if reply.status == 200 => match kv_wire::txn_result(&reply.body) {
+                        Some(entry) => Written {
                             outcome: Outcome::Ok,
-                            index: Some(index),
+                            index: Some(entry.modify_index),
                         },
                         None => unknown(),
                     },
@@ -198,19 +196,8 @@ fn kv_answer(reply: Result<Reply, Outcome>) -> Written {
     }
 }
 
-/// The ModifyIndex of a one-operation transaction's KV result.
-fn txn_index(body: &str) -> Option<u64> {
-    let answer: Value = serde_json::from_str(body).ok()?;
-    answer["Results"][0]["KV"]["ModifyIndex"].as_u64()
-}
-
 /// The value and ModifyIndex of a `GET /v1/kv/k` answer.
 pub fn parse_entry(body: &str) -> Option<(String, u64)> {
-    let entries: Value = serde_json::from_str(body).ok()?;
-    let entry = entries.get(0)?;
-    let value = match entry["Value"].as_str() {
-        Some(encoded) => String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?,
-        None => String::new(),
-    };
-    Some((value, entry["ModifyIndex"].as_u64()?))
+    let entry = kv_wire::entries(body)?.into_iter().next()?;
+    Some((entry.value.unwrap_or_default(), entry.modify_index))
 }

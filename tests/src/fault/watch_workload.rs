@@ -8,11 +8,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::http::{self, Endpoints, REQUEST_TIMEOUT};
+use super::kv_wire;
 use super::recorder::Clock;
 use super::register_workload::RegisterWorkload;
 use super::run::{Artifact, FaultRun};
@@ -168,21 +167,19 @@ impl Watcher {
 
 /// `(key, value, ModifyIndex)` of each entry of a KV answer.
 fn entries(body: &str) -> Option<Vec<(String, String, u64)>> {
-    let entries: Vec<Value> = serde_json::from_str(body).ok()?;
-    entries
-        .iter()
-        .map(|entry| {
-            let value = match entry["Value"].as_str() {
-                Some(encoded) => String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?,
-                None => String::new(),
-            };
-            Some((
-                entry["Key"].as_str()?.to_string(),
-                value,
-                entry["ModifyIndex"].as_u64()?,
-            ))
-        })
-        .collect()
+    let entries = kv_wire::entries(body)?;
+    Some(
+        entries
+            .into_iter()
+            .map(|entry| {
+                (
+                    entry.key,
+                    entry.value.unwrap_or_default(),
+                    entry.modify_index,
+                )
+            })
+            .collect(),
+    )
 }
 
 /// Sets both pair keys to one new value in one transaction, every 100–300 ms, through
@@ -190,14 +187,14 @@ fn entries(body: &str) -> Option<Vec<(String, String, u64)>> {
 async fn pair_writer(endpoints: Endpoints, pair: (String, String), mut rng: super::rng::SeededRng) {
     let client = http::client(REQUEST_TIMEOUT);
     for seq in 0u64.. {
-        let value = STANDARD.encode(format!("pair-{seq}"));
-        let body = json!([
-            {"KV": {"Verb": "set", "Key": pair.0, "Value": value}},
-            {"KV": {"Verb": "set", "Key": pair.1, "Value": value}},
+        let value = format!("pair-{seq}");
+        let body = kv_wire::txn_body(&[
+            ("set", &pair.0, &value, json!({})),
+            ("set", &pair.1, &value, json!({})),
         ]);
         let server = rng.below(endpoints.len() as u64) as usize;
         let url = format!("{}/v1/txn", endpoints.url(server));
-        let _ = http::send(client.put(url).body(body.to_string())).await;
+        let _ = http::send(client.put(url).body(body)).await;
         tokio::time::sleep(rng.millis(100, 300)).await;
     }
 }
