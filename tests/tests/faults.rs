@@ -125,8 +125,9 @@ async fn w3_watches_under_kill_and_restart() {
     run.finish(findings, &[&w1, &w3]);
 }
 
-/// W4 across every fault: pauses and kills interleaved, checked for durability (every
-/// register run checks it; this one mixes the faults, on more keys).
+/// W4 across every fault: pauses, minority kills and whole-cluster kills interleaved,
+/// checked for durability (every register run checks it; this one mixes the faults, on
+/// more keys).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn w4_durability_under_pauses_and_kills() {
     let config = RegisterConfig {
@@ -137,6 +138,7 @@ async fn w4_durability_under_pauses_and_kills() {
     let nemeses: Vec<Box<dyn Nemesis>> = vec![
         Box::new(PauseNemesis::default()),
         Box::new(KillNemesis::default()),
+        Box::new(KillNemesis::whole_cluster()),
     ];
     register_scenario(
         "w4_durability_under_pauses_and_kills",
