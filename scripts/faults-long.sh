@@ -5,7 +5,8 @@
 # (default 60). Stops at the first failure and prints the seed's replay command; the
 # failing run's evidence (histories, timeline, logs) is kept where its message says.
 #
-# Not yet here: partitions, clock and disk faults, 5 servers (see docs/RELIABILITY.md).
+# Not yet here: partitions, 5 servers; clock and disk faults have tests of their own
+# (tests/tests/clock_faults.rs, disk_faults.rs). See docs/RELIABILITY.md.
 #
 #   scripts/faults-long.sh [MINUTES]
 set -euo pipefail
