@@ -63,27 +63,32 @@ async fn w1_registers_under_kill_and_restart() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn w2_locks_under_pauses() {
-    let mut run = FaultRun::start("w2_locks_under_pauses", 0x5eed_0201, 3);
-    let mut w2 = LockWorkload::start(
-        &run,
-        LockConfig {
-            prefix: "w2",
-            keys: 2,
-            clients: 4,
-        },
-    );
-    run.faults(
-        vec![Box::new(PauseNemesis::default())],
-        FAULT_WINDOW,
-        TRAFFIC,
-    )
-    .await;
+/// A lock workload (W2) under `nemeses`.
+async fn lock_scenario(name: &str, seed: u64, nemeses: Vec<Box<dyn Nemesis>>) {
+    let mut run = FaultRun::start(name, seed, 3);
+    let config = LockConfig {
+        prefix: "w2",
+        keys: 2,
+        clients: 4,
+    };
+    let mut w2 = LockWorkload::start(&run, config);
+    run.faults(nemeses, FAULT_WINDOW, TRAFFIC).await;
     w2.stop().await;
     run.wait_for_leader().await;
     let findings = w2.recover_and_check().await;
     run.finish(findings, &[&w2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w2_locks_under_pauses() {
+    let nemeses: Vec<Box<dyn Nemesis>> = vec![Box::new(PauseNemesis::default())];
+    lock_scenario("w2_locks_under_pauses", 0x5eed_0201, nemeses).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w2_locks_under_kill_and_restart() {
+    let nemeses: Vec<Box<dyn Nemesis>> = vec![Box::new(KillNemesis::default())];
+    lock_scenario("w2_locks_under_kill_and_restart", 0x5eed_0202, nemeses).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

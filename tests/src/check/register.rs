@@ -153,7 +153,9 @@ pub fn observed_indexes(ops: &[RegisterOp]) -> HashMap<String, u64> {
 /// `?stale` reads (not promised to be linearizable) left out; each write's index filled
 /// in from reads of its value; and `info` writes whose value nobody read left out (such
 /// a write can always be placed last, so leaving it out changes no verdict, and it
-/// would otherwise stay pending for the whole search).
+/// would otherwise stay pending for the whole search). That rests on what clients do: a
+/// CAS expects an index its client saw (in a read, or in a write's answer), never the
+/// index of a write nobody saw.
 pub fn linearizable_history(ops: &[RegisterOp]) -> Vec<RegisterOp> {
     let indexes = observed_indexes(ops);
     ops.iter()

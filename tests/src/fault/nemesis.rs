@@ -1,7 +1,9 @@
 //! Faults, injected and healed on a seeded timeline. A [`Nemesis`] acts on a
 //! [`FaultCluster`] from a blocking thread (the cluster's calls block); one that needs
 //! async calls (the partition layer's `PUT /v1/internal/test/faults`) blocks on the
-//! run's runtime through [`FaultCluster::runtime`].
+//! run's runtime through [`FaultCluster::runtime`], e.g.
+//! `cluster.runtime.block_on(faults_api::apply(&cluster.cluster, &rules, seed))`, in a
+//! run started with [`super::run::FaultRun::start_with_env`] and the layer's switch.
 
 use std::time::Duration;
 

@@ -42,13 +42,24 @@ impl FaultRun {
     /// Starts `servers` servers for the scenario `name`, seeded with `default_seed`
     /// unless `PROCONSUL_FAULT_SEED` says otherwise.
     pub fn start(name: &str, default_seed: u64, servers: usize) -> FaultRun {
+        FaultRun::start_with_env(name, default_seed, servers, &[])
+    }
+
+    /// [`FaultRun::start`] with environment variables for every server process (the
+    /// partition layer's `PROCONSUL_TEST_FAULTS=1`, for one).
+    pub fn start_with_env(
+        name: &str,
+        default_seed: u64,
+        servers: usize,
+        env: &[(&str, &str)],
+    ) -> FaultRun {
         let seed = match std::env::var(SEED_VARIABLE) {
             Ok(text) => parse_seed(&text)
                 .unwrap_or_else(|| panic!("{SEED_VARIABLE}={text:?} is not a number")),
             Err(_) => default_seed,
         };
         println!("fault run {name}: seed {seed:#x}, {servers} servers");
-        let cluster = TestCluster::start(servers, &[]);
+        let cluster = TestCluster::start_with_env(servers, &[], env);
         cluster.wait_for_leader(Duration::from_secs(30));
         let endpoints = Endpoints::new((0..servers).map(|i| cluster.agent(i).url("")).collect());
         let fault_cluster = FaultCluster {
