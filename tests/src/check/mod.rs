@@ -19,6 +19,10 @@ pub mod wgl;
 #[cfg(test)]
 mod brute;
 #[cfg(test)]
+mod oracle_tests;
+#[cfg(test)]
+mod test_ops;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod watch_tests;
