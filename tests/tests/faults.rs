@@ -124,8 +124,9 @@ async fn w3_watches_under_kill_and_restart() {
     .await;
     w1.stop().await;
     run.wait_for_leader().await;
-    let mut findings = w1.recover_and_check(&run).await;
     w3.stop();
+    w3.add_reads_to(&w1);
+    let mut findings = w1.recover_and_check(&run).await;
     findings.merge(w3.check(&w1));
     run.finish(findings, &[&w1, &w3]);
 }

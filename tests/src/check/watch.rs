@@ -13,8 +13,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::history::Outcome;
-use super::register::{RegisterOp, observed_indexes};
+use super::history::{Op, Outcome};
+use super::register::{ReadMode, RegisterInput, RegisterOp, RegisterOutput, observed_indexes};
 
 /// How long after a write is acknowledged every watcher's answers must reflect it. A
 /// watcher's server may be paused (at most 5 s in these runs) or restarting, and the
@@ -30,6 +30,7 @@ pub struct WatchCall {
     /// The key, or the prefix of a recurse watch.
     pub key: String,
     pub recurse: bool,
+    pub mode: ReadMode,
     /// The `?index` sent.
     pub param: u64,
     pub wait_ns: u64,
@@ -65,6 +66,46 @@ pub fn known_writes(ops: &[RegisterOp]) -> Vec<KnownWrite> {
                 index,
                 acked_ns: (op.outcome == Outcome::Ok).then_some(op.complete()),
             })
+        })
+        .collect()
+}
+
+/// The answers of single-key watchers as register reads, so that the linearizability
+/// checkers judge them too (each in its mode; an answer is a read at some point between
+/// the call and the answer). Each watcher is a process of its own, numbered from
+/// `first_process`.
+pub fn as_register_reads(calls: &[WatchCall], first_process: u64) -> Vec<RegisterOp> {
+    let mut watchers: Vec<&str> = calls.iter().map(|call| call.watcher.as_str()).collect();
+    watchers.sort();
+    watchers.dedup();
+    calls
+        .iter()
+        .filter(|call| !call.recurse)
+        .map(|call| {
+            let process = watchers
+                .iter()
+                .position(|watcher| *watcher == call.watcher)
+                .unwrap_or(0) as u64;
+            let found = call
+                .entries
+                .first()
+                .map(|(_, value, modify)| (value.clone(), *modify));
+            Op {
+                id: 0,
+                process: first_process + process,
+                key: call.key.clone(),
+                f: "get",
+                input: RegisterInput::Get { mode: call.mode },
+                output: Some(RegisterOutput::Read {
+                    found,
+                    x_consul_index: call.index,
+                }),
+                invoke_ns: call.invoke_ns,
+                complete_ns: Some(call.complete_ns),
+                outcome: Outcome::Ok,
+                index: None,
+                server: Some(call.server.clone()),
+            }
         })
         .collect()
 }

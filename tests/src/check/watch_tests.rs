@@ -23,6 +23,7 @@ fn call(
         server: "server-1#0".to_string(),
         key: "p/k0".to_string(),
         recurse: false,
+        mode: super::register::ReadMode::Default,
         param,
         wait_ns: 5 * SECOND,
         invoke_ns: at.0,

@@ -95,6 +95,13 @@ impl<I: Clone, O: Clone> Recorder<I, O> {
         self.ops.lock().expect("history").push(op);
     }
 
+    /// Adds an operation recorded elsewhere (a watcher's answer, as a read), giving it
+    /// an id of this history.
+    pub fn add(&self, mut op: Op<I, O>) {
+        op.id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.ops.lock().expect("history").push(op);
+    }
+
     /// The history so far, in completion order.
     pub fn history(&self) -> Vec<Op<I, O>> {
         self.ops.lock().expect("history").clone()

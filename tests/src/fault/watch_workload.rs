@@ -76,6 +76,16 @@ impl WatchWorkload {
         }
     }
 
+    /// Adds the single-key watchers' answers to the register workload's history as
+    /// reads, for its linearizability check (call after [`WatchWorkload::stop`] and
+    /// before the register workload's check).
+    pub fn add_reads_to(&self, registers: &RegisterWorkload) {
+        let calls = self.calls.lock().expect("watch calls").clone();
+        for read in watch::as_register_reads(&calls, 2_000_000) {
+            registers.client.recorder.add(read);
+        }
+    }
+
     /// Checks the answers against the register workload's known writes.
     pub fn check(&self, registers: &RegisterWorkload) -> Findings {
         let calls = self.calls.lock().expect("watch calls").clone();
@@ -153,6 +163,7 @@ impl Watcher {
                 server: label,
                 key: self.watch.key.clone(),
                 recurse: self.watch.recurse,
+                mode: self.watch.mode,
                 param,
                 wait_ns: wait.as_nanos() as u64,
                 invoke_ns,
