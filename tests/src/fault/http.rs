@@ -11,6 +11,10 @@ use crate::check::history::Outcome;
 /// The per-request timeout of workload clients; a request that takes longer is `info`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long any workload task lives at most, should nobody stop it (a scenario's
+/// traffic lasts about 20 s, recovery at most a minute more).
+pub const CLIENT_LIFETIME: Duration = Duration::from_secs(180);
+
 /// The servers' HTTP addresses (fixed for the whole run) and generations.
 #[derive(Clone)]
 pub struct Endpoints {

@@ -204,7 +204,8 @@ async fn client_loop(
     let servers = client.endpoints.len() as u64;
     let mut live: Vec<String> = Vec::new();
     let mut seq = 0;
-    while !stop.load(Ordering::SeqCst) {
+    let started = std::time::Instant::now();
+    while !stop.load(Ordering::SeqCst) && started.elapsed() < http::CLIENT_LIFETIME {
         let server = rng.below(servers) as usize;
         let choice = rng.weighted(&[35, 25, 30, 10]);
         let Some(session) = live.last().cloned() else {

@@ -212,7 +212,8 @@ async fn client_loop(
     let mut last_seen: HashMap<usize, u64> = HashMap::new();
     let servers = client.endpoints.len() as u64;
     let mut seq = 0u64;
-    while !stop.load(Ordering::SeqCst) {
+    let started = Instant::now();
+    while !stop.load(Ordering::SeqCst) && started.elapsed() < http::CLIENT_LIFETIME {
         let k = rng.below(keys.len() as u64) as usize;
         let key = &keys[k];
         let server = rng.below(servers) as usize;

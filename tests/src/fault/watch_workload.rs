@@ -123,7 +123,11 @@ struct Watcher {
 impl Watcher {
     async fn run(self) {
         let mut last = 0u64;
+        let started = std::time::Instant::now();
         for n in 0u64.. {
+            if started.elapsed() > http::CLIENT_LIFETIME {
+                return;
+            }
             let resume = last > 1 && n.is_multiple_of(4) && n > 0;
             let (param, wait) = if resume {
                 (last - 1, RESUME_WAIT)
@@ -197,7 +201,11 @@ fn entries(body: &str) -> Option<Vec<(String, String, u64)>> {
 /// random servers.
 async fn pair_writer(endpoints: Endpoints, pair: (String, String), mut rng: super::rng::SeededRng) {
     let client = http::client(REQUEST_TIMEOUT);
+    let started = std::time::Instant::now();
     for seq in 0u64.. {
+        if started.elapsed() > http::CLIENT_LIFETIME {
+            return;
+        }
         let value = format!("pair-{seq}");
         let body = kv_wire::txn_body(&[
             ("set", &pair.0, &value, json!({})),
