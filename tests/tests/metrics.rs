@@ -57,6 +57,13 @@ async fn exercise(agent: &TestAgent) {
             .status,
         200
     );
+    // A method the route does not serve: 405, and timed as Consul times it.
+    assert_eq!(
+        call("POST", &agent.url("/v1/health/service/web"), None)
+            .await
+            .status,
+        405
+    );
     let txn = json!([{"KV": {"Verb": "set", "Key": "app/t", "Value": "dg=="}}]);
     assert_eq!(
         put(&agent.url("/v1/txn"), txn.to_string()).await.status,
@@ -286,6 +293,7 @@ async fn json_summary_and_prometheus_text_carry_consul_s_metrics() {
         ("PUT", "v1_kv_"),
         ("PUT", "v1_catalog_register"),
         ("GET", "v1_health_service_"),
+        ("POST", "v1_health_service_"),
         ("PUT", "v1_session_renew_"),
     ] {
         assert!(

@@ -1,7 +1,7 @@
 //! The agent's metrics, with Consul's names (see docs/COMPATIBILITY.md, "Metrics"):
 //! the recorder is installed first thing at start-up ([`start`]), so every handle made
 //! afterwards reaches it; [`AgentMetrics`] holds the handles of the HTTP handlers, made
-//! once (the ACL ones in [`acl`]); [`http_layer`] times every request by route;
+//! once (the ACL ones in [`acl`]); [`timed_routes`] times every request by route;
 //! `metrics_sampler.rs` (a task of the agent's, outside this module because it reads the
 //! whole agent) sets the gauges and collects every second, then hands finished intervals
 //! to [`stream`];
@@ -10,10 +10,10 @@
 //! Consensus records its Raft metrics itself, and DNS its queries.
 
 pub mod acl;
-pub mod http_layer;
 mod labelled;
 pub mod process;
 pub mod stream;
+pub mod timed_routes;
 
 use std::time::{Duration, Instant};
 

@@ -8,10 +8,10 @@
 //! themselves. Every permission check goes through [`require_read`] and
 //! [`require_write`], the one place the ACL endpoints ask for `acl:read`/`acl:write`.
 
-use crate::telemetry::http_layer::TimedRoutes;
+use crate::telemetry::timed_routes::TimedRoutes;
+use crate::telemetry::timed_routes::{any, get, post, put};
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{any, get, post, put};
 use proconsul_acl::{Access, Permission};
 use proconsul_api::go_time::GoTime;
 use proconsul_state::{Command, CommandOutcome, looks_like_uuid};

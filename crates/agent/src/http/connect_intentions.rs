@@ -8,12 +8,12 @@
 //! on the destination. Without a matching intention, `check` answers the agent's
 //! default: allow without ACLs, else what `acl.default_policy` says.
 
-use crate::telemetry::http_layer::TimedRoutes;
+use crate::telemetry::timed_routes::TimedRoutes;
+use crate::telemetry::timed_routes::get;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use proconsul_acl::{Access, Authorize, Permission};
 use proconsul_api::connect::{Intention, IntentionAnswer, IntentionRequest, WILDCARD};
 use proconsul_state::{Command, CommandOutcome, MatchBy, Table};

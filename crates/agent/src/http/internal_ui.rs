@@ -12,13 +12,13 @@
 
 mod summary;
 
-use crate::telemetry::http_layer::TimedRoutes;
+use crate::telemetry::timed_routes::TimedRoutes;
 use std::sync::Arc;
 
+use crate::telemetry::timed_routes::get;
 use axum::Router;
 use axum::extract::Path;
 use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use proconsul_acl::{Access, Authorize, Permission};
 use proconsul_api::{AgentService, HealthCheck, Node, ServiceEntry};

@@ -54,13 +54,13 @@ mod status;
 mod txn;
 mod txn_acl;
 
-use crate::telemetry::http_layer::TimedRoutes;
+use crate::telemetry::timed_routes::TimedRoutes;
 use std::sync::Arc;
 
+use crate::telemetry::timed_routes::{any, delete, get, post, put};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{any, delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::agent::AgentInner;

@@ -7,16 +7,16 @@
 //! server refuses (no service name, a bad template, a name taken) is a 500 with its text;
 //! a body that does not decode is a 400.
 
-use crate::telemetry::http_layer::TimedRoutes;
+use crate::telemetry::timed_routes::TimedRoutes;
 use proconsul_acl::{Access, Authorize, Permission};
 use std::net::SocketAddr;
 
+use crate::telemetry::timed_routes::get;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path};
 use axum::http::{Extensions, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use proconsul_api::query::{
     BodyQueryMeta, PreparedQuery, PreparedQueryExecuteResponse, PreparedQueryExplainResponse,
 };
@@ -51,7 +51,7 @@ pub fn routes() -> Router<AppState> {
         .timed_route("/v1/query/{id}/explain", get(explain))
         .timed_route(
             crate::http::query_failover::EXECUTE_REMOTE_PATH,
-            axum::routing::put(execute_remote),
+            crate::telemetry::timed_routes::put(execute_remote),
         )
 }
 
