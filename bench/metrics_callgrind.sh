@@ -12,7 +12,18 @@
 # thread, background tasks included) executed per request. Prints one line per kind and
 # mode, and the on/off ratio.
 #
+# The whole agent's count includes work done per second rather than per request (Raft
+# heartbeats, timers, the metrics sampler), which callgrind's slowdown stretches over
+# fewer requests and the machine's load makes vary between runs by a few hundred
+# instructions a request. So each count is also split (callgrind_annotate, inclusive):
+# `request`, the connection task that serves the requests (axum's handle_connection:
+# parsing, routing, the handler, the api.http timer, encoding); `sampler`, the metrics
+# sampler's task (the collection of every recorded sample, which grows with requests,
+# and its fixed per-second work); `rest`, everything else.
+#
 #   bench/metrics_callgrind.sh BIN [N] [WARMUP]      e.g. bench/metrics_callgrind.sh target/release/proconsul 2000 200
+#
+# With CALLGRIND_KEEP=DIR each dump is kept as DIR/KIND-MODE.out, for callgrind_annotate.
 set -euo pipefail
 bin="$1"; requests="${2:-2000}"; warmup="${3:-200}"
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
@@ -43,11 +54,17 @@ for i in range(count):
 PY
 
 api() { curl -sf -X "$1" "http://127.0.0.1:$port$2" ${3:+-d "$3"}; }
-# The `totals:` line of the newest dump: instructions executed since the last zeroing.
+# The newest dump: instructions executed since the last zeroing, in all, in the
+# connection task and in the metrics sampler (tab-separated).
 dumped_instructions() {
     local file
     file=$(ls -t "$work"/callgrind.out.* | head -1)
-    awk '/^totals:/ {print $2}' "$file"
+    callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$file" | awk '
+        function count(text) { gsub(/,/, "", text); return text + 0 }
+        /PROGRAM TOTALS/ { total = count($1) }
+        /axum::serve::handle_connection::\{\{closure\}\}::\{\{closure\}\} / { if (count($1) > request) request = count($1) }
+        /proconsul_agent::metrics_sampler::run::\{\{closure\}\} / { if (count($1) > sampler) sampler = count($1) }
+        END { printf "%d\t%d\t%d\n", total, request, sampler }'
 }
 for mode in off on; do
     rm -f "$work"/callgrind.out.*
@@ -71,14 +88,26 @@ for mode in off on; do
         python3 "$work/load.py" "$port" "$kind" "$requests" "$mode"
         callgrind_control -d "$pid" >/dev/null 2>&1
         sleep 1
-        total=$(dumped_instructions)
-        printf '%s\t%s\t%s\n' "$kind" "$mode" "$((total / requests))" | tee -a "$work/results.tsv"
+        IFS=$'\t' read -r total request sampler < <(dumped_instructions)
+        if [ -n "${CALLGRIND_KEEP:-}" ]; then
+            mkdir -p "$CALLGRIND_KEEP"
+            cp "$(ls -t "$work"/callgrind.out.* | head -1)" "$CALLGRIND_KEEP/$kind-$mode.out"
+        fi
+        printf '%s\t%s\t%s\t%s\t%s\n' "$kind" "$mode" "$((total / requests))" \
+            "$((request / requests))" "$((sampler / requests))" | tee -a "$work/results.tsv"
     done
     kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 done
-echo "instructions per request, metrics on / off:"
-awk -F'\t' '{v[$1 "," $2] = $3} END {
+echo "instructions per request, metrics off -> on (all: the whole agent; request: the connection task; sampler: the metrics sampler; rest: the others):"
+awk -F'\t' '{for (c = 3; c <= 5; c++) v[$1 "," $2 "," c] = $c} END {
     n = split("health catalog register", kinds, " ")
     for (i = 1; i <= n; i++) { k = kinds[i]
-        printf "  %-9s off %9d  on %9d  %+.2f%%\n", k, v[k ",off"], v[k ",on"], 100 * (v[k ",on"] / v[k ",off"] - 1) }
+        for (m = 1; m <= 2; m++) { mode = m == 1 ? "off" : "on"
+            all[mode] = v[k "," mode ",3"]; req[mode] = v[k "," mode ",4"]; smp[mode] = v[k "," mode ",5"]
+            rest[mode] = all[mode] - req[mode] - smp[mode] }
+        printf "  %-9s all %7d -> %7d %+6.2f%% | request %7d -> %7d %+6.2f%% | sampler %5d -> %5d | rest %6d -> %6d | request+sampler %+6.2f%%\n",
+            k, all["off"], all["on"], 100 * (all["on"] / all["off"] - 1),
+            req["off"], req["on"], 100 * (req["on"] / req["off"] - 1),
+            smp["off"], smp["on"], rest["off"], rest["on"],
+            100 * ((req["on"] + smp["on"]) / (req["off"] + smp["off"]) - 1) }
 }' "$work/results.tsv"

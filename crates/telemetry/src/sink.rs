@@ -157,15 +157,15 @@ impl Sink {
                 .or_insert_with(|| Series::new(Sink::names(settings, key, Kind::Timer)));
             let mut aggregate = Aggregate::default();
             cell.0.clear_with(|values| {
-                for value in values {
-                    // go-metrics hands its sinks float32 samples.
-                    let value = f64::from(*value as f32);
+                // go-metrics hands its sinks float32 samples.
+                let values = values.iter().map(|value| f64::from(*value as f32));
+                for value in values.clone() {
                     aggregate.ingest(value);
                     series.sum += value;
                     series.count += 1;
-                    if windows {
-                        series.window.add(now_seconds, value);
-                    }
+                }
+                if windows {
+                    series.window.add_all(now_seconds, values);
                 }
             });
             if aggregate.count == 0 {

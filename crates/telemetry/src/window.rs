@@ -55,6 +55,16 @@ pub struct Window {
 impl Window {
     /// Records `value` at `now_seconds`.
     pub fn add(&mut self, now_seconds: u64, value: f64) {
+        self.add_all(now_seconds, [value]);
+    }
+
+    /// Records `values`, all at `now_seconds`: a collection's samples of one series
+    /// find their slice once, not once each.
+    pub fn add_all(&mut self, now_seconds: u64, values: impl IntoIterator<Item = f64>) {
+        let mut values = values.into_iter().peekable();
+        if values.peek().is_none() {
+            return;
+        }
         let number = now_seconds / SLICE_SECONDS;
         let oldest = number.saturating_sub(SLICES - 1);
         while self
@@ -64,13 +74,19 @@ impl Window {
         {
             self.slices.pop_front();
         }
-        match self.slices.back_mut() {
-            Some(slice) if slice.number == number => slice.offer(value),
-            _ => self.slices.push_back(Slice {
+        if self
+            .slices
+            .back()
+            .is_none_or(|slice| slice.number != number)
+        {
+            self.slices.push_back(Slice {
                 number,
-                kept: vec![value],
-                offered: 1,
-            }),
+                kept: Vec::new(),
+                offered: 0,
+            });
+        }
+        if let Some(slice) = self.slices.back_mut() {
+            values.for_each(|value| slice.offer(value));
         }
     }
 
@@ -115,6 +131,36 @@ mod tests {
         // Ten seconds later the samples are gone.
         assert_eq!(window.quantiles(112, &[0.5]), vec![None]);
         assert_eq!(Window::default().quantiles(0, &[0.5]), vec![None]);
+    }
+
+    #[test]
+    fn samples_added_together_land_as_if_added_one_by_one() {
+        let mut together = Window::default();
+        let mut one_by_one = Window::default();
+        for (now, values) in [
+            (100, 0..700),
+            (101, 700..900),
+            (104, 900..950),
+            (111, 950..960),
+        ] {
+            together.add_all(now, values.clone().map(f64::from));
+            values.for_each(|value| one_by_one.add(now, f64::from(value)));
+        }
+        together.add_all(112, std::iter::empty());
+        assert_eq!(together.slices.len(), one_by_one.slices.len());
+        for (a, b) in together.slices.iter().zip(&one_by_one.slices) {
+            assert_eq!(
+                (a.number, a.offered, &a.kept),
+                (b.number, b.offered, &b.kept)
+            );
+        }
+        let quantiles = [0.5, 0.9, 0.99];
+        for now in [100, 104, 111, 113] {
+            assert_eq!(
+                together.quantiles(now, &quantiles),
+                one_by_one.quantiles(now, &quantiles)
+            );
+        }
     }
 
     #[test]
