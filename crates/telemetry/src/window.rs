@@ -54,6 +54,7 @@ pub struct Window {
 
 impl Window {
     /// Records `value` at `now_seconds`.
+    #[cfg(test)]
     pub fn add(&mut self, now_seconds: u64, value: f64) {
         self.add_all(now_seconds, [value]);
     }
