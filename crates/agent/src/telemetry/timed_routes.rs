@@ -123,26 +123,6 @@ impl<S: Clone + Send + Sync + 'static> TimedMethods<S> {
         self
     }
 
-    /// Also serves GET (and HEAD) with `handler`.
-    pub fn get<H: Handler<T, S>, T: 'static>(self, handler: H) -> TimedMethods<S> {
-        self.on(MethodFilter::GET, handler)
-    }
-
-    /// Also serves PUT with `handler`.
-    pub fn put<H: Handler<T, S>, T: 'static>(self, handler: H) -> TimedMethods<S> {
-        self.on(MethodFilter::PUT, handler)
-    }
-
-    /// Also serves POST with `handler`.
-    pub fn post<H: Handler<T, S>, T: 'static>(self, handler: H) -> TimedMethods<S> {
-        self.on(MethodFilter::POST, handler)
-    }
-
-    /// Also serves DELETE with `handler`.
-    pub fn delete<H: Handler<T, S>, T: 'static>(self, handler: H) -> TimedMethods<S> {
-        self.on(MethodFilter::DELETE, handler)
-    }
-
     /// `MethodRouter::layer` around the route's handlers (and outside their timing):
     /// for what only some routes need, such as a larger body limit.
     pub fn layer<L>(mut self, layer: L) -> TimedMethods<S>
@@ -178,45 +158,34 @@ async fn method_not_allowed() -> StatusCode {
     StatusCode::METHOD_NOT_ALLOWED
 }
 
-/// `axum::routing::get`, timed by [`TimedRoutes::timed_route`].
-pub fn get<H, T, S>(handler: H) -> TimedMethods<S>
-where
-    H: Handler<T, S>,
-    T: 'static,
-    S: Clone + Send + Sync + 'static,
-{
-    TimedMethods::empty().get(handler)
+/// axum's method functions and methods, timed by [`TimedRoutes::timed_route`]:
+/// `get(handler)` starts a route's methods, `.put(handler)` adds to them (`get` serves
+/// HEAD too, as axum's does).
+macro_rules! timed_methods {
+    ($($method:ident => $filter:ident),*) => {
+        impl<S: Clone + Send + Sync + 'static> TimedMethods<S> {
+            $(
+                #[doc = concat!("Also serves ", stringify!($filter), " with `handler`.")]
+                pub fn $method<H: Handler<T, S>, T: 'static>(self, handler: H) -> TimedMethods<S> {
+                    self.on(MethodFilter::$filter, handler)
+                }
+            )*
+        }
+        $(
+            #[doc = concat!("`axum::routing::", stringify!($method), "`, timed by [`TimedRoutes::timed_route`].")]
+            pub fn $method<H, T, S>(handler: H) -> TimedMethods<S>
+            where
+                H: Handler<T, S>,
+                T: 'static,
+                S: Clone + Send + Sync + 'static,
+            {
+                TimedMethods::empty().$method(handler)
+            }
+        )*
+    };
 }
 
-/// `axum::routing::put`, timed by [`TimedRoutes::timed_route`].
-pub fn put<H, T, S>(handler: H) -> TimedMethods<S>
-where
-    H: Handler<T, S>,
-    T: 'static,
-    S: Clone + Send + Sync + 'static,
-{
-    TimedMethods::empty().put(handler)
-}
-
-/// `axum::routing::post`, timed by [`TimedRoutes::timed_route`].
-pub fn post<H, T, S>(handler: H) -> TimedMethods<S>
-where
-    H: Handler<T, S>,
-    T: 'static,
-    S: Clone + Send + Sync + 'static,
-{
-    TimedMethods::empty().post(handler)
-}
-
-/// `axum::routing::delete`, timed by [`TimedRoutes::timed_route`].
-pub fn delete<H, T, S>(handler: H) -> TimedMethods<S>
-where
-    H: Handler<T, S>,
-    T: 'static,
-    S: Clone + Send + Sync + 'static,
-{
-    TimedMethods::empty().delete(handler)
-}
+timed_methods!(get => GET, put => PUT, post => POST, delete => DELETE);
 
 /// `axum::routing::any`, timed by [`TimedRoutes::timed_route`].
 pub fn any<H, T, S>(handler: H) -> TimedMethods<S>
