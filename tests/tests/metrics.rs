@@ -197,13 +197,16 @@ async fn json_summary_and_prometheus_text_carry_consul_s_metrics() {
     }));
     let (summary, raw, rounds) = exercised_summary(&agent, |summary| {
         let nodes = named(summary, "Gauges", "consul.state.nodes");
+        let kv_entries = named(summary, "Gauges", "consul.state.kv_entries");
         // All of one exercise's work in this interval: its three KV writes and, last,
-        // its reverse lookup.
+        // its reverse lookup; and gauges sampled after its writes (the interval can
+        // end within a second of the transaction's write, before the next sample).
         named(summary, "Samples", "consul.kvs.apply")
             .first()
             .is_some_and(|kvs| kvs["Count"] == 3)
             && !named(summary, "Samples", "consul.dns.ptr_query").is_empty()
             && nodes.first().and_then(|gauge| gauge["Value"].as_f64()) >= Some(3.0)
+            && kv_entries.first().is_some_and(|gauge| gauge["Value"] == 4)
     })
     .await;
     assert_fields_in_go_order(&raw);
