@@ -8,8 +8,7 @@
 //! themselves. Every permission check goes through [`require_read`] and
 //! [`require_write`], the one place the ACL endpoints ask for `acl:read`/`acl:write`.
 
-use crate::telemetry::timed_routes::TimedRoutes;
-use crate::telemetry::timed_routes::{any, get, post, put};
+use crate::telemetry::timed_routes::{TimedRoutes, any, get, post, put};
 use axum::Router;
 use axum::http::StatusCode;
 use proconsul_acl::{Access, Permission};

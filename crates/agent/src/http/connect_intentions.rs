@@ -8,8 +8,7 @@
 //! on the destination. Without a matching intention, `check` answers the agent's
 //! default: allow without ACLs, else what `acl.default_policy` says.
 
-use crate::telemetry::timed_routes::TimedRoutes;
-use crate::telemetry::timed_routes::get;
+use crate::telemetry::timed_routes::{TimedRoutes, get};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Path;

@@ -12,10 +12,9 @@
 
 mod summary;
 
-use crate::telemetry::timed_routes::TimedRoutes;
 use std::sync::Arc;
 
-use crate::telemetry::timed_routes::get;
+use crate::telemetry::timed_routes::{TimedRoutes, get};
 use axum::Router;
 use axum::extract::Path;
 use axum::response::Response;

@@ -54,10 +54,9 @@ mod status;
 mod txn;
 mod txn_acl;
 
-use crate::telemetry::timed_routes::TimedRoutes;
 use std::sync::Arc;
 
-use crate::telemetry::timed_routes::{any, delete, get, post, put};
+use crate::telemetry::timed_routes::{TimedRoutes, any, delete, get, post, put};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;

@@ -7,11 +7,10 @@
 //! server refuses (no service name, a bad template, a name taken) is a 500 with its text;
 //! a body that does not decode is a 400.
 
-use crate::telemetry::timed_routes::TimedRoutes;
 use proconsul_acl::{Access, Authorize, Permission};
 use std::net::SocketAddr;
 
-use crate::telemetry::timed_routes::get;
+use crate::telemetry::timed_routes::{TimedRoutes, get, put};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path};
@@ -51,7 +50,7 @@ pub fn routes() -> Router<AppState> {
         .timed_route("/v1/query/{id}/explain", get(explain))
         .timed_route(
             crate::http::query_failover::EXECUTE_REMOTE_PATH,
-            crate::telemetry::timed_routes::put(execute_remote),
+            put(execute_remote),
         )
 }
 
