@@ -98,6 +98,11 @@ impl TestCluster {
         self.members[i].ports.serf_lan
     }
 
+    /// Server `i`'s server RPC address, as peers (and fault rules) know it.
+    pub fn rpc_addr(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.members[i].ports.server)
+    }
+
     /// Server `i`'s WAN gossip port.
     pub fn serf_wan_port(&self, i: usize) -> u16 {
         self.members[i].ports.serf_wan

@@ -116,6 +116,7 @@ pub mod cluster;
 
 pub mod dig;
 pub mod fault;
+pub mod faults_api;
 pub mod pki;
 
 pub mod traefik;

@@ -940,6 +940,7 @@ async fn start_consensus(
                     trailing_logs: config.raft_trailing_logs,
                     cluster,
                     tls: rpc_tls.clone(),
+                    test_faults: proconsul_consensus::fault::FaultLayer::requested_by_env(),
                 },
             )
             .await?;

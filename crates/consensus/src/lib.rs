@@ -13,6 +13,7 @@ pub mod agent_rpc;
 mod autopilot;
 mod discovery;
 mod error;
+pub mod fault;
 mod forward;
 mod forward_queue;
 mod log_store;

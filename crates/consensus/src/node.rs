@@ -15,6 +15,7 @@ use proconsul_state::CommandOutcome;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ConsensusError;
+use crate::fault::FaultLayer;
 use crate::forward_queue::ForwardQueue;
 use crate::log_store::memory::MemoryLogStore;
 use crate::log_store::redb::RedbLogStore;
@@ -52,6 +53,9 @@ pub struct ServerOptions {
     pub cluster: ClusterOptions,
     /// Server RPC's TLS (`tls.internal_rpc`); plaintext by default.
     pub tls: RpcTls,
+    /// Tests only (`PROCONSUL_TEST_FAULTS=1`): run server RPC through a fault layer
+    /// ([`crate::fault`]) that `/v1/internal/test/faults` controls.
+    pub test_faults: bool,
 }
 
 /// How a server finds the others and forms or joins a cluster.
@@ -168,6 +172,8 @@ pub(crate) struct Inner {
     /// What answers client agents' HTTP requests and DNS queries, once the agent
     /// installed it.
     pub(crate) forwarded: crate::agent_rpc::InstalledHandler,
+    /// The test fault layer, only when asked for.
+    pub(crate) faults: Option<Arc<FaultLayer>>,
 }
 
 /// The parts of a server's description that do not change while it runs.
@@ -244,7 +250,7 @@ impl Consensus {
             &config,
             timing,
             None,
-            (RpcClient::default(), &RpcTls::default()),
+            (RpcClient::default(), &RpcTls::default(), None),
         ))
     }
 
@@ -254,7 +260,7 @@ impl Consensus {
         config: &ConsensusConfig,
         timing: RaftTiming,
         cluster: Option<&ClusterOptions>,
-        (rpc, tls): (RpcClient, &RpcTls),
+        (rpc, tls, faults): (RpcClient, &RpcTls, Option<Arc<FaultLayer>>),
     ) -> Consensus {
         let shutdown = CancellationToken::new();
         crate::metrics::spawn_watch(
@@ -283,6 +289,7 @@ impl Consensus {
                 autopilot_defaults: config.autopilot.clone(),
                 autopilot_stability: Mutex::new(BTreeMap::new()),
                 forwarded: Default::default(),
+                faults,
                 discovered: Mutex::new(BTreeMap::new()),
                 last_contact: Mutex::new(None),
                 started: Instant::now(),
@@ -334,7 +341,17 @@ impl Consensus {
         let log = RedbLogStore::open(&raft_dir.join("raft.db"), config.node_id).map_err(storage)?;
         let reader = StateReader::default();
         let machine = StateMachine::durable(reader.clone(), &raft_dir).map_err(storage)?;
-        let rpc = RpcClient::new(options.tls.connector.as_ref());
+        let faults = options.test_faults.then(|| {
+            tracing::warn!(
+                "test faults: server RPC runs through the fault layer (PROCONSUL_TEST_FAULTS)"
+            );
+            FaultLayer::new(config.rpc_addr.to_string())
+        });
+        let rpc = RpcClient::for_server(
+            options.tls.connector.as_ref(),
+            config.rpc_addr.ip(),
+            faults.clone(),
+        );
         let raft = Raft::new(
             config.node_id,
             raft_config,
@@ -350,7 +367,7 @@ impl Consensus {
             &config,
             timing,
             Some(&options.cluster),
-            (rpc, &options.tls),
+            (rpc, &options.tls, faults),
         );
         crate::rpc::server::spawn(consensus.clone(), listener);
 
@@ -381,6 +398,11 @@ impl Consensus {
         }
         crate::discovery::spawn(consensus.clone(), cluster.clone());
         Ok(consensus)
+    }
+
+    /// The test fault layer, when `PROCONSUL_TEST_FAULTS=1` asked for one.
+    pub fn faults(&self) -> Option<&Arc<FaultLayer>> {
+        self.inner.faults.as_ref()
     }
 
     /// Whether the configuration has exactly one voter and it is this server.

@@ -40,6 +40,7 @@ async fn server(dir: &Path, id: u64, join: &[&str], bootstrap: bool, threshold: 
                 gossip_addr: String::new(),
             },
             tls: Default::default(),
+            test_faults: false,
         },
     )
     .await

@@ -25,6 +25,7 @@ async fn server(dir: &Path, snapshot_threshold: u64) -> Consensus {
             trailing_logs: 5,
             cluster: ClusterOptions::default(),
             tls: Default::default(),
+            test_faults: false,
         },
     )
     .await

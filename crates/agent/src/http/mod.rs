@@ -51,6 +51,7 @@ mod respond;
 mod session;
 mod snapshot;
 mod status;
+mod test_faults;
 mod txn;
 mod txn_acl;
 
@@ -79,6 +80,7 @@ pub fn router(agent: AppState) -> Router {
         None => agent_routes()
             .merge(ui)
             .merge(server_routes(&agent))
+            .merge(test_faults::routes(&agent).unwrap_or_default())
             .fallback(not_found),
         // A client with ACLs sets its own tokens; its ACL objects live on the servers.
         Some(_) => agent_routes()

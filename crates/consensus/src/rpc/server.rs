@@ -57,8 +57,16 @@ pub(crate) fn spawn(consensus: Consensus, listener: TcpListener) {
             messages::AGENT_ACL_TOKEN,
             post(crate::rpc::agent_routes::token_grant),
         )
-        .layer(DefaultBodyLimit::max(MAX_REQUEST))
-        .with_state(consensus);
+        .layer(DefaultBodyLimit::max(MAX_REQUEST));
+    // Only under test faults: answers pass the fault layer on their way out.
+    let router = match consensus.inner.faults.clone() {
+        Some(faults) => router.layer(axum::middleware::from_fn_with_state(
+            faults,
+            crate::fault::layer::answer_faults,
+        )),
+        None => router,
+    };
+    let router = router.with_state(consensus);
     tokio::spawn(crate::rpc::listener::serve(listener, router, tls, shutdown));
 }
 
