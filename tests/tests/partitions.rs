@@ -2,8 +2,9 @@
 //! layer (`PROCONSUL_TEST_FAULTS=1`, `proconsul_tests::faults_api`): a leader cut off in
 //! the minority serves no stale read once its lease is over, and the majority goes on;
 //! a bridge node and a one-way link leave one leader that commits and lose no
-//! acknowledged write; a forwarded write whose answer is lost is applied once; after
-//! healing every server serves the latest value.
+//! acknowledged write; a forwarded write whose answer is lost is applied once, and one
+//! whose connection broke after the leader applied it is sent again and acknowledged,
+//! still applied once; after healing every server serves the latest value.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -230,7 +231,7 @@ async fn fire(cluster: &TestCluster, i: usize, name: &str) -> u16 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forwarded_write_whose_answer_is_lost_or_held_is_applied_once() {
+async fn a_forwarded_write_whose_answer_is_lost_reset_or_held_is_applied_once() {
     let (cluster, leader) = start();
     let follower = (0..3).find(|i| *i != leader).expect("a follower");
     let answers_to_follower = |action| {
@@ -255,6 +256,42 @@ async fn a_forwarded_write_whose_answer_is_lost_or_held_is_applied_once() {
             || async { events_named(&cluster, i, "lost-answer").await == 1 },
         )
         .await;
+    }
+
+    // The answer is refused after the leader applied the write (a connection reset):
+    // the follower sends the write again under its request ID until an answer comes
+    // back, and the leader's state applies it once and answers the first outcome.
+    faults_api::apply(&cluster, &[answers_to_follower(Action::Refuse)], 0).await;
+    let fired = tokio::spawn({
+        let url = cluster
+            .agent(follower)
+            .url("/v1/event/fire/reset-answer")
+            .to_string();
+        async move { client().put(url).send().await.map(|r| r.status().as_u16()) }
+    });
+    eventually(
+        "the reset write committed on the leader",
+        Duration::from_secs(10),
+        || async { events_named(&cluster, leader, "reset-answer").await >= 1 },
+    )
+    .await;
+    // Let a few attempts fail before the link heals.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!fired.is_finished(), "the write was not sent again");
+    faults_api::heal_all(&cluster).await;
+    assert_eq!(fired.await.expect("joins").expect("answered"), 200);
+    for i in 0..3 {
+        eventually(
+            "the reset event on every server",
+            Duration::from_secs(30),
+            || async { events_named(&cluster, i, "reset-answer").await >= 1 },
+        )
+        .await;
+        let applied = events_named(&cluster, i, "reset-answer").await;
+        assert_eq!(
+            applied, 1,
+            "server {i}: the write was applied {applied} times"
+        );
     }
 
     // An answer held for a while, then released, acknowledges the one write.

@@ -1,19 +1,26 @@
 //! Any server serves any request: writes go to the leader, and reads that must see the
 //! leader's latest state first learn from it how far to apply.
 //!
-//! A write is retried only while it cannot have been done: no leader known, the leader
+//! A write is retried while it cannot have been done: no leader known, the leader
 //! unreachable before the request reached it, or the leader's own refusal to propose
-//! it. Once a proposal may have reached Raft, its failure is reported, never repeated,
-//! so a write is never applied twice by us. Every write gives up after
-//! [`WRITE_TIMEOUT`] (Consul's `rpc_hold_timeout`), so nothing hangs without a quorum.
+//! it. A forwarded write travels under a request ID ([`Command::Identified`]), which the
+//! state machine applies at its first arrival only, so when the leader's answer is lost
+//! (the connection broke after the request was sent) the write is sent again, to
+//! whichever server leads by then, and is still applied at most once; its answer is the
+//! first application's outcome. A write proposed on this server itself carries no ID
+//! (and costs no bookkeeping): a failure after proposing is reported, never repeated.
+//! Every write gives up after [`WRITE_TIMEOUT`] (Consul's `rpc_hold_timeout`), so
+//! nothing hangs without a quorum.
 
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
 use openraft::ReadPolicy;
 use openraft::errors::{ClientWriteError, LinearizableReadError, RaftError};
-use proconsul_state::Command;
+use proconsul_state::{Command, RequestId};
 use tokio::time::Instant;
 
 use crate::error::ConsensusError;
@@ -26,6 +33,40 @@ use crate::types::Proposal;
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(7);
 /// The pause between looks for a leader.
 const LEADER_POLL: Duration = Duration::from_millis(25);
+
+/// Names the writes this server forwards: a number drawn at start-up (so a restarted
+/// server never reuses an ID) and a count.
+pub(crate) struct RequestIds {
+    origin: u64,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    pub(crate) fn new() -> RequestIds {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        hasher.write_u128(now.as_nanos());
+        hasher.write_u32(std::process::id());
+        RequestIds {
+            origin: hasher.finish(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// `command` under a new request ID.
+    fn identify(&self, command: &Arc<Command>) -> Arc<Command> {
+        let id = RequestId {
+            origin: self.origin,
+            seq: self.next.fetch_add(1, Ordering::Relaxed),
+        };
+        Arc::new(Command::Identified {
+            id,
+            command: command.clone(),
+        })
+    }
+}
 
 /// What proposing on this server came to.
 enum Proposed {
@@ -52,12 +93,17 @@ impl Consensus {
 
     async fn write_through_leader(&self, command: Command) -> Result<Applied, ConsensusError> {
         let command = Arc::new(command);
+        // The form the write travels in once forwarded; kept for every later attempt.
+        let mut identified: Option<Arc<Command>> = None;
+        // Why the last attempt's outcome is unknown, if it is.
+        let mut unknown: Option<CallError> = None;
         let deadline = Instant::now() + WRITE_TIMEOUT;
         loop {
             let leader = self.leader();
             match leader {
                 Some(leader) if leader.node_id == self.inner.node_id => {
-                    match tokio::time::timeout_at(deadline, self.propose(command.clone())).await {
+                    let proposal = identified.clone().unwrap_or_else(|| command.clone());
+                    match tokio::time::timeout_at(deadline, self.propose(proposal)).await {
                         Err(_) => return Err(ConsensusError::Timeout),
                         Ok(Ok(Proposed::Done(applied))) => return Ok(applied),
                         Ok(Ok(Proposed::NotLeader)) => {}
@@ -65,10 +111,10 @@ impl Consensus {
                     }
                 }
                 Some(leader) => {
-                    let forwarded = self
-                        .inner
-                        .forward_queue
-                        .forward(&leader.rpc_addr, command.clone());
+                    let sent = identified
+                        .get_or_insert_with(|| self.inner.request_ids.identify(&command))
+                        .clone();
+                    let forwarded = self.inner.forward_queue.forward(&leader.rpc_addr, sent);
                     let answer = match tokio::time::timeout_at(deadline, forwarded).await {
                         Ok(answer) => answer,
                         Err(_) => return Err(ConsensusError::Timeout),
@@ -83,15 +129,21 @@ impl Consensus {
                         Ok(Err(RemoteError::NotLeader | RemoteError::NoLeader))
                         | Err(CallError::Unreachable { .. }) => {}
                         Ok(Err(refused)) => return Err(refused.into()),
+                        // The answer was lost: the write may have been applied, and its
+                        // request ID makes sending it again safe.
                         Err(failed @ CallError::Failed { .. }) => {
-                            return Err(ConsensusError::Raft(failed.to_string()));
+                            tracing::debug!(error = %failed, "forwarded write: answer lost; sending it again");
+                            unknown = Some(failed);
                         }
                     }
                 }
                 None => {}
             }
             if Instant::now() + LEADER_POLL >= deadline {
-                return Err(ConsensusError::NoLeader);
+                return Err(match unknown {
+                    Some(failed) => ConsensusError::Raft(failed.to_string()),
+                    None => ConsensusError::NoLeader,
+                });
             }
             tokio::select! {
                 _ = tokio::time::sleep(LEADER_POLL) => {}

@@ -108,7 +108,14 @@ impl FsmMetrics {
     /// Records that applying `command` took `millis`.
     pub fn applied(&self, command: &Command, millis: f64) {
         self.apply.record(millis);
-        let specific = match command {
+        if let Some(specific) = self.specific(command) {
+            specific.record(millis);
+        }
+    }
+
+    /// The histogram of `command`'s kind, if it has one (a forwarded write's own kind).
+    fn specific(&self, command: &Command) -> Option<&Histogram> {
+        Some(match command {
             Command::Register(_) => &self.register,
             Command::Deregister(_) => &self.deregister,
             Command::Txn(_) => &self.txn,
@@ -128,9 +135,9 @@ impl FsmMetrics {
             Command::SessionDestroy { .. } => &self.session[1],
             Command::CoordinateBatchUpdate(_) => &self.coordinate_batch_update,
             Command::Restore(_) => &self.restore,
-            _ => return,
-        };
-        specific.record(millis);
+            Command::Identified { command, .. } => return self.specific(command),
+            _ => return None,
+        })
     }
 }
 

@@ -174,6 +174,8 @@ pub(crate) struct Inner {
     pub(crate) forwarded: crate::agent_rpc::InstalledHandler,
     /// The test fault layer, only when asked for.
     pub(crate) faults: Option<Arc<FaultLayer>>,
+    /// The IDs of the writes this server forwards.
+    pub(crate) request_ids: crate::forward::RequestIds,
 }
 
 /// The parts of a server's description that do not change while it runs.
@@ -290,6 +292,7 @@ impl Consensus {
                 autopilot_stability: Mutex::new(BTreeMap::new()),
                 forwarded: Default::default(),
                 faults,
+                request_ids: crate::forward::RequestIds::new(),
                 discovered: Mutex::new(BTreeMap::new()),
                 last_contact: Mutex::new(None),
                 started: Instant::now(),

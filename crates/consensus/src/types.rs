@@ -64,6 +64,13 @@ impl fmt::Display for Proposal {
             Command::CoordinateBatchUpdate(updates) => {
                 write!(f, "coordinate batch update entries={}", updates.len())
             }
+            Command::Identified { id, command } => write!(
+                f,
+                "{} (request {:x}-{})",
+                Proposal(command.clone()),
+                id.origin,
+                id.seq
+            ),
         }
     }
 }

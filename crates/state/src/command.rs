@@ -6,11 +6,14 @@ use proconsul_api::go_time::GoTime;
 use proconsul_api::operator::AutopilotConfiguration;
 use proconsul_api::query::PreparedQuery;
 use proconsul_api::{CatalogDeregistration, CatalogRegistration, Session, UserEvent};
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::acl::{AclBootstrap, AclInit, AclOutcome, AclTokenWrite, AclWriteOp};
 use crate::coordinate::CoordinateUpdate;
 use crate::prepared_query::PreparedQueryOp;
+use crate::recent_requests::RequestId;
 use crate::txn::{TxnError, TxnOp, TxnResult};
 
 /// One replicated write. Validation that needs no state happens before a command is
@@ -96,6 +99,13 @@ pub enum Command {
     /// Network coordinates collected by a server (`PUT /v1/coordinate/update`, the
     /// agents' own): stored for the nodes the catalog knows, skipped for the others.
     CoordinateBatchUpdate(Vec<CoordinateUpdate>),
+    /// A write a follower forwarded under a request ID: applied at its first arrival
+    /// only, so sending it again after a lost answer cannot apply it twice
+    /// ([`crate::recent_requests`]). Last, so earlier variants keep their tags in logs.
+    Identified {
+        id: RequestId,
+        command: Arc<Command>,
+    },
 }
 
 /// A KV write, with the check-and-set index when the client asked for one.

@@ -22,6 +22,7 @@ mod health;
 mod kv;
 mod operator;
 mod prepared_query;
+mod recent_requests;
 mod session;
 mod snapshot;
 mod state;
@@ -47,6 +48,7 @@ pub use prepared_query::{
     CompiledTemplate, ExecuteRequest, Execution, PreparedQueryOp, QUERY_NOT_FOUND, looks_like_uuid,
     validate_query,
 };
+pub use recent_requests::{RECENT_REQUESTS, RequestId};
 pub use snapshot::SnapshotError;
 pub use state::{State, Table, TableIndexes};
 pub use txn::{CatalogVerb, KvVerb, TxnError, TxnOp, TxnResult};

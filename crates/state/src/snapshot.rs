@@ -12,17 +12,19 @@ use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent}
 use serde::{Deserialize, Serialize};
 
 use crate::acl::{AclSnapshot, AclTables};
+use crate::command::CommandOutcome;
 use crate::connect::{ConnectSnapshot, ConnectTables};
 use crate::operator::OperatorTables;
+use crate::recent_requests::{RecentRequests, RequestId};
 use crate::state::{Key, NodeScopedKey, State, TableIndexes};
 
 mod legacy;
 
 /// The first bytes of every snapshot, followed by one byte: the format version.
 const MAGIC_PREFIX: &[u8; 7] = b"PCSNAP\0";
-/// The version written: 7 added network coordinates. Versions 2 to 6 still restore
-/// (`legacy.rs`).
-const VERSION: u8 = 7;
+/// The version written: 8 added the outcomes of recent identified writes, 7 network
+/// coordinates. Versions 2 to 7 still restore (`legacy.rs`).
+const VERSION: u8 = 8;
 
 /// Why a snapshot could not be restored.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,7 @@ pub(crate) struct SnapshotBody {
     connect: ConnectSnapshot,
     operator: OperatorTables,
     coordinates: Vec<(Key, Key, Arc<Coordinate>)>,
+    recent_requests: Vec<(RequestId, CommandOutcome)>,
 }
 
 impl State {
@@ -87,6 +90,7 @@ impl State {
                 .iter()
                 .map(|((node, segment), coord)| (node.clone(), segment.clone(), coord.clone()))
                 .collect(),
+            recent_requests: self.recent_requests.to_snapshot(),
         };
         let mut bytes = MAGIC_PREFIX.to_vec();
         bytes.push(VERSION);
@@ -138,6 +142,7 @@ impl State {
                 .into_iter()
                 .map(|(node, segment, coord)| ((node, segment), coord))
                 .collect(),
+            recent_requests: RecentRequests::from_snapshot(body.recent_requests),
             ..State::default()
         };
         let mut instances_by_name: OrdMap<Key, imbl::OrdSet<NodeScopedKey>> = OrdMap::new();

@@ -163,6 +163,8 @@ pub struct State {
     pub(crate) service_indexes: OrdMap<Key, u64>,
     pub(crate) table_indexes: TableIndexes,
     pub(crate) last_applied: u64,
+    /// The outcomes of the latest writes proposed under a request ID.
+    pub(crate) recent_requests: crate::recent_requests::RecentRequests,
 }
 
 impl State {
@@ -176,6 +178,11 @@ impl State {
             ));
         }
         self.last_applied = index;
+        self.apply_command(index, command)
+    }
+
+    /// What `command` does at `index` (already recorded as applied).
+    pub(crate) fn apply_command(&mut self, index: u64, command: &Command) -> CommandOutcome {
         match command {
             Command::Register(registration) => self.apply_register(index, registration),
             Command::Deregister(deregistration) => self.apply_deregister(index, deregistration),
@@ -220,6 +227,7 @@ impl State {
             Command::CoordinateBatchUpdate(updates) => {
                 self.apply_coordinate_batch_update(index, updates)
             }
+            Command::Identified { id, command } => self.apply_identified(index, *id, command),
         }
     }
 

@@ -1,10 +1,12 @@
-//! Earlier snapshot formats, still restored: version 6 (no network coordinates),
+//! Earlier snapshot formats, still restored: version 7 (no recent identified writes),
+//! version 6 (no network coordinates either),
 //! version 5 (no operator settings either), version 4 (no Connect tables either),
 //! version 3 (no ACL tables either) and version 2 (no prepared queries either). Each
 //! converts into the next, filling what it lacks with empty tables and zero indexes.
 
 use std::sync::Arc;
 
+use proconsul_api::coordinate::Coordinate;
 use proconsul_api::query::PreparedQuery;
 use proconsul_api::{AgentService, HealthCheck, KvPair, Node, Session, UserEvent};
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,9 @@ use crate::state::{Key, TableIndexes};
 /// format; `None` for a version that never existed.
 pub(super) fn upgrade(version: u8, body: &[u8]) -> Option<Result<SnapshotBody, postcard::Error>> {
     use postcard::from_bytes;
+    if version == 7 {
+        return Some(from_bytes::<SnapshotBodyV7>(body).map(SnapshotBody::from));
+    }
     let v6 = match version {
         6 => from_bytes::<SnapshotBodyV6>(body),
         5 => from_bytes::<SnapshotBodyV5>(body).map(SnapshotBodyV6::from),
@@ -104,6 +109,50 @@ impl From<SnapshotBodyV6> for SnapshotBody {
             connect: v6.connect,
             operator: v6.operator,
             coordinates: Vec::new(),
+            recent_requests: Vec::new(),
+        }
+    }
+}
+
+/// Version 7's body: the current one without the recent identified writes.
+#[derive(Serialize, Deserialize)]
+pub(super) struct SnapshotBodyV7 {
+    last_applied: u64,
+    table_indexes: TableIndexes,
+    service_indexes: Vec<(Key, u64)>,
+    nodes: Vec<Arc<Node>>,
+    services: Vec<(Key, Arc<AgentService>)>,
+    checks: Vec<Arc<HealthCheck>>,
+    kvs: Vec<Arc<KvPair>>,
+    sessions: Vec<Arc<Session>>,
+    lock_delays: Vec<(Key, u64)>,
+    events: Vec<Arc<UserEvent>>,
+    prepared_queries: Vec<Arc<PreparedQuery>>,
+    acl: AclSnapshot,
+    connect: ConnectSnapshot,
+    operator: OperatorTables,
+    coordinates: Vec<(Key, Key, Arc<Coordinate>)>,
+}
+
+impl From<SnapshotBodyV7> for SnapshotBody {
+    fn from(v7: SnapshotBodyV7) -> SnapshotBody {
+        SnapshotBody {
+            last_applied: v7.last_applied,
+            table_indexes: v7.table_indexes,
+            service_indexes: v7.service_indexes,
+            nodes: v7.nodes,
+            services: v7.services,
+            checks: v7.checks,
+            kvs: v7.kvs,
+            sessions: v7.sessions,
+            lock_delays: v7.lock_delays,
+            events: v7.events,
+            prepared_queries: v7.prepared_queries,
+            acl: v7.acl,
+            connect: v7.connect,
+            operator: v7.operator,
+            coordinates: v7.coordinates,
+            recent_requests: Vec::new(),
         }
     }
 }
@@ -536,8 +585,42 @@ mod tests {
     }
 
     #[test]
+    fn version_7_snapshots_still_restore_without_recent_requests() {
+        let mut state = State::default();
+        state.apply(
+            1,
+            &crate::Command::Kv(crate::KvCommand {
+                op: crate::KvOp::Set,
+                key: "k".to_string(),
+                value: b"v".to_vec(),
+                flags: 0,
+                cas: None,
+            }),
+        );
+        let v7 = SnapshotBodyV7 {
+            last_applied: 1,
+            table_indexes: state.table_indexes(),
+            service_indexes: Vec::new(),
+            nodes: Vec::new(),
+            services: Vec::new(),
+            checks: Vec::new(),
+            kvs: vec![state.kv_get("k").unwrap().clone()],
+            sessions: Vec::new(),
+            lock_delays: Vec::new(),
+            events: Vec::new(),
+            prepared_queries: Vec::new(),
+            acl: AclSnapshot::default(),
+            connect: ConnectSnapshot::default(),
+            operator: OperatorTables::default(),
+            coordinates: Vec::new(),
+        };
+        let restored = State::from_snapshot(&snapshot(7, &v7)).unwrap();
+        assert_eq!(restored, state);
+    }
+
+    #[test]
     fn unknown_versions_are_refused() {
-        for version in [0, 1, 8, 255] {
+        for version in [0, 1, 9, 255] {
             assert!(matches!(
                 State::from_snapshot(&snapshot(version, &0u8)),
                 Err(crate::SnapshotError::BadHeader)
