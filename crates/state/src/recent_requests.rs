@@ -5,7 +5,7 @@
 //! the same way; it keeps the latest [`RECENT_REQUESTS`] identified writes, far more
 //! than a follower forwards while it may still retry one (its write timeout, 7 s).
 
-use imbl::{OrdMap, Vector};
+use imbl::{HashMap, Vector};
 use serde::{Deserialize, Serialize};
 
 use crate::command::{Command, CommandOutcome};
@@ -25,7 +25,7 @@ pub struct RequestId {
 /// The outcomes of the latest identified writes, and their order of arrival.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct RecentRequests {
-    outcomes: OrdMap<RequestId, CommandOutcome>,
+    outcomes: HashMap<RequestId, CommandOutcome>,
     order: Vector<RequestId>,
 }
 
