@@ -221,12 +221,39 @@ async fn events_named(cluster: &TestCluster, i: usize, name: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Fires event `name` through server `i`: the status (0 without an answer).
-async fn fire(cluster: &TestCluster, i: usize, name: &str) -> u16 {
+/// Fires event `name` through server `i` in the background: its status (0 without an
+/// answer).
+fn fire(cluster: &TestCluster, i: usize, name: &str) -> tokio::task::JoinHandle<u16> {
     let url = cluster.agent(i).url(&format!("/v1/event/fire/{name}"));
-    match client().put(url).send().await {
-        Ok(response) => response.status().as_u16(),
-        Err(_) => 0,
+    tokio::spawn(async move {
+        match client().put(url).send().await {
+            Ok(response) => response.status().as_u16(),
+            Err(_) => 0,
+        }
+    })
+}
+
+/// Waits until the leader `leader` has applied the event `name`.
+async fn applied_on_leader(cluster: &TestCluster, leader: usize, name: &str) {
+    eventually(
+        &format!("{name} applied on the leader"),
+        Duration::from_secs(10),
+        || async { events_named(cluster, leader, name).await >= 1 },
+    )
+    .await;
+}
+
+/// Waits until every server has the event `name`, and checks it has it once.
+async fn applied_once_everywhere(cluster: &TestCluster, name: &str) {
+    for i in 0..cluster.size() {
+        eventually(
+            &format!("{name} on server {i}"),
+            Duration::from_secs(30),
+            || async { events_named(cluster, i, name).await >= 1 },
+        )
+        .await;
+        let applied = events_named(cluster, i, name).await;
+        assert_eq!(applied, 1, "server {i}: {name} was applied {applied} times");
     }
 }
 
@@ -243,83 +270,37 @@ async fn a_forwarded_write_whose_answer_is_lost_reset_or_held_is_applied_once() 
     // The leader commits the forwarded write, and its answer is lost: the follower
     // cannot tell whether it was done, and says so; it must not have been done twice.
     faults_api::apply(&cluster, &[answers_to_follower(Action::Drop)], 0).await;
-    let status = fire(&cluster, follower, "lost-answer").await;
+    let status = fire(&cluster, follower, "lost-answer")
+        .await
+        .expect("joins");
     assert_ne!(
         status, 200,
         "a write whose answer was lost was acknowledged"
     );
     faults_api::heal_all(&cluster).await;
-    for i in 0..3 {
-        eventually(
-            "the committed event on every server",
-            Duration::from_secs(30),
-            || async { events_named(&cluster, i, "lost-answer").await == 1 },
-        )
-        .await;
-    }
+    applied_once_everywhere(&cluster, "lost-answer").await;
 
     // The answer is refused after the leader applied the write (a connection reset):
     // the follower sends the write again under its request ID until an answer comes
     // back, and the leader's state applies it once and answers the first outcome.
     faults_api::apply(&cluster, &[answers_to_follower(Action::Refuse)], 0).await;
-    let fired = tokio::spawn({
-        let url = cluster
-            .agent(follower)
-            .url("/v1/event/fire/reset-answer")
-            .to_string();
-        async move { client().put(url).send().await.map(|r| r.status().as_u16()) }
-    });
-    eventually(
-        "the reset write committed on the leader",
-        Duration::from_secs(10),
-        || async { events_named(&cluster, leader, "reset-answer").await >= 1 },
-    )
-    .await;
+    let fired = fire(&cluster, follower, "reset-answer");
+    applied_on_leader(&cluster, leader, "reset-answer").await;
     // Let a few attempts fail before the link heals.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!fired.is_finished(), "the write was not sent again");
     faults_api::heal_all(&cluster).await;
-    assert_eq!(fired.await.expect("joins").expect("answered"), 200);
-    for i in 0..3 {
-        eventually(
-            "the reset event on every server",
-            Duration::from_secs(30),
-            || async { events_named(&cluster, i, "reset-answer").await >= 1 },
-        )
-        .await;
-        let applied = events_named(&cluster, i, "reset-answer").await;
-        assert_eq!(
-            applied, 1,
-            "server {i}: the write was applied {applied} times"
-        );
-    }
+    assert_eq!(fired.await.expect("joins"), 200);
+    applied_once_everywhere(&cluster, "reset-answer").await;
 
     // An answer held for a while, then released, acknowledges the one write.
     faults_api::apply(&cluster, &[answers_to_follower(Action::Hold)], 0).await;
-    let fired = tokio::spawn({
-        let url = cluster
-            .agent(follower)
-            .url("/v1/event/fire/held-answer")
-            .to_string();
-        async move { client().put(url).send().await.map(|r| r.status().as_u16()) }
-    });
-    eventually(
-        "the held write committed on the leader",
-        Duration::from_secs(10),
-        || async { events_named(&cluster, leader, "held-answer").await == 1 },
-    )
-    .await;
+    let fired = fire(&cluster, follower, "held-answer");
+    applied_on_leader(&cluster, leader, "held-answer").await;
     assert!(!fired.is_finished(), "the answer was not held");
     faults_api::heal_all(&cluster).await;
-    assert_eq!(fired.await.expect("joins").expect("answered"), 200);
-    for i in 0..3 {
-        eventually(
-            "the held event on every server",
-            Duration::from_secs(30),
-            || async { events_named(&cluster, i, "held-answer").await == 1 },
-        )
-        .await;
-    }
+    assert_eq!(fired.await.expect("joins"), 200);
+    applied_once_everywhere(&cluster, "held-answer").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
