@@ -7,7 +7,9 @@ use proconsul_api::{
     AgentService, CatalogDeregistration, CatalogRegistration, HealthCheck, HealthStatus, Session,
     SessionBehavior, UserEvent,
 };
-use proconsul_state::{Command, CoordinateUpdate, KvCommand, KvOp, PreparedQueryOp, State, Table};
+use proconsul_state::{
+    Command, CoordinateUpdate, KvCommand, KvOp, PreparedQueryOp, RequestId, State, Table,
+};
 use proptest::prelude::*;
 
 const NODES: &[&str] = &["n1", "n2", "n3"];
@@ -24,7 +26,7 @@ fn status() -> impl Strategy<Value = HealthStatus> {
     ]
 }
 
-fn command() -> impl Strategy<Value = Command> {
+fn plain_command() -> impl Strategy<Value = Command> {
     let register = (
         0..NODES.len(),
         proptest::option::of((0..SERVICES.len(), 0..3usize, 0u16..3)),
@@ -185,6 +187,18 @@ fn command() -> impl Strategy<Value = Command> {
         event,
         query_set,
         query_delete
+    ]
+}
+
+/// A plain command, or one forwarded under a request ID from a small set, so that IDs
+/// repeat (a write sent again applies once, before and after a snapshot alike).
+fn command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        3 => plain_command(),
+        1 => (plain_command(), 0u64..4).prop_map(|(command, seq)| Command::Identified {
+            id: RequestId { origin: 1, seq },
+            command: std::sync::Arc::new(command),
+        }),
     ]
 }
 
