@@ -235,3 +235,41 @@ impl PartitionNemesis {
         self.current = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links(rules: &[Rule]) -> Vec<(usize, usize)> {
+        let mut links: Vec<(usize, usize)> = rules
+            .iter()
+            .map(|rule| (rule.from.expect("a sender"), rule.to.expect("a receiver")))
+            .collect();
+        links.sort();
+        links
+    }
+
+    #[test]
+    fn each_shape_cuts_the_links_it_names() {
+        // Leader 1 of servers 0, 1, 2.
+        assert_eq!(
+            links(&PartitionShape::LeaderInMinority.rules(3, 1)),
+            [(0, 1), (1, 0), (1, 2), (2, 1)]
+        );
+        assert_eq!(
+            links(&PartitionShape::LeaderInMajority.rules(3, 1)),
+            [(0, 1), (0, 2), (1, 0), (2, 0)]
+        );
+        assert_eq!(links(&PartitionShape::Bridge.rules(3, 1)), [(0, 2), (2, 0)]);
+        assert_eq!(
+            links(&PartitionShape::OneWayFromLeader.rules(3, 1)),
+            [(1, 0)]
+        );
+        assert!(
+            PartitionShape::ALL
+                .iter()
+                .flat_map(|shape| shape.rules(3, 1))
+                .all(|rule| rule.action == Action::Drop && rule.kinds.is_empty())
+        );
+    }
+}
