@@ -14,14 +14,14 @@ use proconsul_consensus::fault::{FaultLayer, FaultSet};
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
 use crate::http::respond::json;
-use crate::telemetry::http_layer::TimedRoutes;
+use crate::telemetry::timed_routes::{TimedRoutes, get};
 
 /// The routes, when this server has a fault layer.
 pub(crate) fn routes(agent: &super::AppState) -> Option<axum::Router<super::AppState>> {
     agent.consensus().ok().and_then(|c| c.faults()).map(|_| {
         axum::Router::new().timed_route(
             "/v1/internal/test/faults",
-            axum::routing::get(show).put(replace).delete(heal),
+            get(show).put(replace).delete(heal),
         )
     })
 }
