@@ -161,7 +161,7 @@ pub async fn heal_all(cluster: &TestCluster) {
     }
 }
 
-/// The shapes of partition a nemesis chooses from.
+/// The shapes of partition [`crate::fault::partition::PartitionNemesis`] chooses from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PartitionShape {
     /// The leader alone on one side.
@@ -175,12 +175,23 @@ pub enum PartitionShape {
 }
 
 impl PartitionShape {
+    /// Every shape, for a seeded choice among them.
     pub const ALL: [PartitionShape; 4] = [
         PartitionShape::LeaderInMinority,
         PartitionShape::LeaderInMajority,
         PartitionShape::Bridge,
         PartitionShape::OneWayFromLeader,
     ];
+
+    /// The shape's name in a nemesis timeline.
+    pub fn name(self) -> &'static str {
+        match self {
+            PartitionShape::LeaderInMinority => "leader-in-minority",
+            PartitionShape::LeaderInMajority => "leader-in-majority",
+            PartitionShape::Bridge => "bridge",
+            PartitionShape::OneWayFromLeader => "one-way-from-leader",
+        }
+    }
 
     /// The rules for this shape in a cluster of `size` whose leader is `leader`.
     pub fn rules(self, size: usize, leader: usize) -> Vec<Rule> {
@@ -197,42 +208,6 @@ impl PartitionShape {
                 one_way_rules(&[leader], &others[..1], Action::Drop)
             }
         }
-    }
-}
-
-/// A partition nemesis for long runs: each `inject` picks a shape from its seed and
-/// applies it around the current leader; `heal` removes it.
-#[derive(Debug, Clone)]
-pub struct PartitionNemesis {
-    state: u64,
-    /// What is in force, if anything.
-    pub current: Option<PartitionShape>,
-}
-
-impl PartitionNemesis {
-    pub fn new(seed: u64) -> PartitionNemesis {
-        PartitionNemesis {
-            state: seed,
-            current: None,
-        }
-    }
-
-    /// Applies the next shape around `leader` and returns it.
-    pub async fn inject(&mut self, cluster: &TestCluster, leader: usize) -> PartitionShape {
-        self.state = self
-            .state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let shape = PartitionShape::ALL[(self.state >> 33) as usize % PartitionShape::ALL.len()];
-        apply(cluster, &shape.rules(cluster.size(), leader), self.state).await;
-        self.current = Some(shape);
-        shape
-    }
-
-    /// Removes the partition.
-    pub async fn heal(&mut self, cluster: &TestCluster) {
-        heal_all(cluster).await;
-        self.current = None;
     }
 }
 

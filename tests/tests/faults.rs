@@ -11,10 +11,12 @@ use proconsul_tests::check::register::ReadMode;
 use proconsul_tests::fault::kill::KillNemesis;
 use proconsul_tests::fault::lock_workload::{LockConfig, LockWorkload};
 use proconsul_tests::fault::nemesis::{Nemesis, Schedule};
+use proconsul_tests::fault::partition::PartitionNemesis;
 use proconsul_tests::fault::pause::PauseNemesis;
 use proconsul_tests::fault::register_workload::{RegisterConfig, RegisterWorkload};
 use proconsul_tests::fault::run::FaultRun;
 use proconsul_tests::fault::watch_workload::{Watch, WatchWorkload};
+use proconsul_tests::faults_api::FAULTS_ENV;
 
 /// Traffic lasts this long; faults come and go in [`FAULT_WINDOW`] of it.
 const TRAFFIC: Duration = Duration::from_secs(20);
@@ -23,14 +25,16 @@ const FAULT_WINDOW: Schedule = Schedule {
     end: Duration::from_secs(16),
 };
 
-/// A register workload (W1, and W4's durability check) on `config` under `nemeses`.
+/// A register workload (W1, and W4's durability check) on `config` under `nemeses`, on
+/// servers started with `env` (the fault layer's switch, for partitions).
 async fn register_scenario(
     name: &str,
     seed: u64,
     config: RegisterConfig,
     nemeses: Vec<Box<dyn Nemesis>>,
+    env: &[(&str, &str)],
 ) {
-    let mut run = FaultRun::start(name, seed, 3);
+    let mut run = FaultRun::start_with_env(name, seed, 3, env);
     let mut w1 = RegisterWorkload::start(&run, config);
     run.faults(nemeses, FAULT_WINDOW, TRAFFIC).await;
     w1.stop().await;
@@ -48,7 +52,7 @@ const W1: RegisterConfig = RegisterConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn w1_registers_under_pauses() {
     let nemeses: Vec<Box<dyn Nemesis>> = vec![Box::new(PauseNemesis::default())];
-    register_scenario("w1_registers_under_pauses", 0x5eed_0101, W1, nemeses).await;
+    register_scenario("w1_registers_under_pauses", 0x5eed_0101, W1, nemeses, &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,13 +63,35 @@ async fn w1_registers_under_kill_and_restart() {
         0x5eed_0102,
         W1,
         nemeses,
+        &[],
     )
     .await;
 }
 
-/// A lock workload (W2) under `nemeses`.
-async fn lock_scenario(name: &str, seed: u64, nemeses: Vec<Box<dyn Nemesis>>) {
-    let mut run = FaultRun::start(name, seed, 3);
+/// W1 while the servers are partitioned: the leader cut off alone, a follower cut off,
+/// two followers unable to reach each other, or the leader's messages to one follower
+/// lost (`PartitionNemesis`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w1_registers_under_partitions() {
+    let nemeses: Vec<Box<dyn Nemesis>> = vec![Box::new(PartitionNemesis::default())];
+    register_scenario(
+        "w1_registers_under_partitions",
+        0x5eed_0103,
+        W1,
+        nemeses,
+        FAULTS_ENV,
+    )
+    .await;
+}
+
+/// A lock workload (W2) under `nemeses`, on servers started with `env`.
+async fn lock_scenario(
+    name: &str,
+    seed: u64,
+    nemeses: Vec<Box<dyn Nemesis>>,
+    env: &[(&str, &str)],
+) {
+    let mut run = FaultRun::start_with_env(name, seed, 3, env);
     let config = LockConfig {
         prefix: "w2",
         keys: 2,
@@ -82,13 +108,27 @@ async fn lock_scenario(name: &str, seed: u64, nemeses: Vec<Box<dyn Nemesis>>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn w2_locks_under_pauses() {
     let nemeses: Vec<Box<dyn Nemesis>> = vec![Box::new(PauseNemesis::default())];
-    lock_scenario("w2_locks_under_pauses", 0x5eed_0201, nemeses).await;
+    lock_scenario("w2_locks_under_pauses", 0x5eed_0201, nemeses, &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn w2_locks_under_kill_and_restart() {
     let nemeses: Vec<Box<dyn Nemesis>> = vec![Box::new(KillNemesis::default())];
-    lock_scenario("w2_locks_under_kill_and_restart", 0x5eed_0202, nemeses).await;
+    lock_scenario("w2_locks_under_kill_and_restart", 0x5eed_0202, nemeses, &[]).await;
+}
+
+/// W2 under the same partitions as W1: a lock holder's session must not be shared, nor
+/// its `LockIndex` go back, when the leader it acquired through is cut off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w2_locks_under_partitions() {
+    let nemeses: Vec<Box<dyn Nemesis>> = vec![Box::new(PartitionNemesis::default())];
+    lock_scenario(
+        "w2_locks_under_partitions",
+        0x5eed_0203,
+        nemeses,
+        FAULTS_ENV,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,6 +191,7 @@ async fn w4_durability_under_pauses_and_kills() {
         0x5eed_0401,
         config,
         nemeses,
+        &[],
     )
     .await;
 }

@@ -9,6 +9,7 @@ pub mod kv_wire;
 pub mod lock_client;
 pub mod lock_workload;
 pub mod nemesis;
+pub mod partition;
 pub mod pause;
 pub mod recorder;
 pub mod register_client;
