@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The long randomized fault run (issue 21), as far as it exists: the scenarios of
-# tests/tests/faults.rs (pauses, kill -9 of a minority, whole-cluster kills; registers,
-# locks, watches, durability) again and again with random seeds, for MINUTES minutes
-# (default 60). Stops at the first failure and prints the seed's replay command; the
-# failing run's evidence (histories, timeline, logs) is kept where its message says.
+# tests/tests/faults.rs (pauses, kill -9 of a minority, whole-cluster kills, network
+# partitions; registers, locks, watches, durability) again and again with random seeds,
+# for MINUTES minutes (default 60). Stops at the first failure and prints the seed's
+# replay command; the failing run's evidence (histories, timeline, logs) is kept where
+# its message says.
 #
-# Not yet here: partitions, 5 servers; clock and disk faults have tests of their own
-# (tests/tests/clock_faults.rs, disk_faults.rs). See docs/RELIABILITY.md.
+# Not yet here: partitions mixed with other faults, 5 servers; clock and disk faults
+# have tests of their own (tests/tests/clock_faults.rs, disk_faults.rs). See
+# docs/RELIABILITY.md.
 #
 #   scripts/faults-long.sh [MINUTES]
 set -euo pipefail
