@@ -1,7 +1,8 @@
 //! Several datacenters: servers of two datacenters joined over the WAN pool (real
 //! processes on loopback). Members are listed as `<node>.<dc>`; `?dc=` reads, writes and
 //! blocking queries are answered by the other datacenter; DNS names of the other
-//! datacenter are answered there; an unknown datacenter is `No path to datacenter`, and
+//! datacenter are answered there; prepared queries with no instance here fail over to
+//! the other datacenter (HTTP and DNS); an unknown datacenter is `No path to datacenter`, and
 //! a stopped one `Remote DC has no server currently reachable` while the local one keeps
 //! serving.
 
@@ -247,14 +248,26 @@ async fn two_datacenters_answer_each_others_requests() {
     );
 
     // Prepared queries fail over: the nearest datacenter, or the listed ones in order
-    // (an unknown one skipped); a query with instances here does not.
+    // (an unknown one skipped); a query with instances here does not. dc1's own `web`
+    // instance is failing, so none qualifies here.
+    let failing = json!({
+        "Node": "local-web", "Address": "127.0.0.5",
+        "Service": {"Service": "web", "Port": 80},
+        "Check": {"CheckID": "web-bad", "Name": "web bad", "Status": "critical", "ServiceID": "web"}
+    });
+    let registered = put(&dc1.url("/v1/catalog/register"), failing.to_string()).await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
     for (name, failover, tried) in [
         ("web-nearest", json!({"NearestN": 1}), 1),
         ("web-listed", json!({"Datacenters": ["dc9", "dc2"]}), 1),
     ] {
         let created = post_json(
             &dc1.url("/v1/query"),
-            json!({"Name": name, "Service": {"Service": "web", "Failover": failover}}),
+            json!({
+                "Name": name,
+                "Service": {"Service": "web", "Failover": failover},
+                "DNS": {"TTL": "9s"}
+            }),
         )
         .await;
         assert_eq!(created.status, 200, "{}", created.body);
@@ -274,6 +287,36 @@ async fn two_datacenters_answer_each_others_requests() {
     let executed = get(&dc1.url("/v1/query/nowhere/execute")).await.json();
     assert_eq!(executed["Nodes"], json!([]), "{executed}");
     assert_eq!(executed["Failovers"], 1, "{executed}");
+    // DNS lookups of the queries at dc1 fail over alike (UDP and TCP): dc2's instance,
+    // with the query's TTL, its SRV target named in dc2; NXDOMAIN when no datacenter
+    // has one.
+    for name in ["web-nearest", "web-listed"] {
+        let query = format!("{name}.query.consul");
+        let a = dig(dc1.dns_port, &[&query, "A"]);
+        assert_eq!(a.status, "NOERROR", "{}", a.raw);
+        assert_eq!(a.answers("A"), ["127.0.0.9"], "{}", a.raw);
+        assert!(a.answer.iter().all(|rr| rr.ttl == 9), "{}", a.raw);
+        let srv = dig(dc1.dns_port, &[&query, "SRV"]);
+        assert_eq!(
+            srv.answers("SRV"),
+            ["1 1 80 ext.node.dc2.consul."],
+            "{}",
+            srv.raw
+        );
+        assert!(
+            srv.additional
+                .iter()
+                .any(|rr| rr.name == "ext.node.dc2.consul." && rr.data == "127.0.0.9"),
+            "{}",
+            srv.raw
+        );
+        let tcp = dig(dc1.dns_port, &["+tcp", &query, "A"]);
+        assert_eq!(tcp.answers("A"), ["127.0.0.9"], "{}", tcp.raw);
+    }
+    let nowhere = dig(dc1.dns_port, &["nowhere.query.consul", "A"]);
+    assert_eq!(nowhere.status, "NXDOMAIN", "{}", nowhere.raw);
+    let nowhere = dig(dc1.dns_port, &["+tcp", "nowhere.query.consul", "SRV"]);
+    assert_eq!(nowhere.status, "NXDOMAIN", "{}", nowhere.raw);
     // The remote endpoint serves forwarded requests only.
     let direct = put(&dc2.url("/v1/internal/query/execute-remote"), "{}").await;
     assert_eq!(direct.status, 404, "{}", direct.body);
@@ -408,6 +451,25 @@ async fn three_servers_per_datacenter_flood_into_the_wan_pool() {
     );
     let consul = dig(client.dns_port, &["consul.service.dc2.consul", "SRV"]);
     assert_eq!(consul.answers("SRV").len(), 3, "{}", consul.raw);
+    // A prepared query asked at the client agent runs on its server, which fails it
+    // over to dc2.
+    let registration = json!({
+        "Node": "ext", "Address": "127.0.0.9", "Service": {"Service": "api", "Port": 81}
+    });
+    let registered = put(
+        &client.url("/v1/catalog/register?dc=dc2"),
+        registration.to_string(),
+    )
+    .await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    let created = post_json(
+        &client.url("/v1/query"),
+        json!({"Name": "api", "Service": {"Service": "api", "Failover": {"Datacenters": ["dc2"]}}}),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let api = dig(client.dns_port, &["api.query.consul", "A"]);
+    assert_eq!(api.answers("A"), ["127.0.0.9"], "{}", api.raw);
     // A client agent has no WAN pool.
     assert_eq!(
         get(&client.url("/v1/agent/members?wan=1")).await.json(),

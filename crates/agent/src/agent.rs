@@ -92,7 +92,7 @@ pub struct AgentInner {
     /// The LAN gossip pool: members, failure detection, the keyring.
     pub gossip: proconsul_gossip::Gossip,
     /// A server's WAN pool and the datacenters it reaches (`None` on client agents).
-    pub wan: Option<crate::membership::wan::Wan>,
+    pub wan: Option<Arc<crate::membership::wan::Wan>>,
     /// This agent's own network coordinate.
     pub coordinate: crate::agent_coordinate::AgentCoordinate,
     /// Coordinates waiting to be written to the catalog in the next batch.
@@ -525,9 +525,11 @@ impl Agent {
             version: CONSUL_COMPAT_VERSION,
         };
         let gossip = membership::start::start(&config, &me, shutdown.child_token()).await?;
+        // Shared: the DNS handler's prepared-query failover reaches the WAN too.
         let wan =
             crate::membership::wan::pool::start(&config, &me, &rpc_tls, shutdown.child_token())
-                .await?;
+                .await?
+                .map(Arc::new);
         tracing::info!(
             node = %node.name,
             node_id = %node.id,
@@ -614,6 +616,13 @@ impl Agent {
                 acl_resolver.as_ref(),
                 wan.as_ref()
                     .map(|wan| membership::wan::dns_forward::remote_query(wan.datacenters.clone())),
+                wan.as_ref().map(|wan| {
+                    http::query_failover::dns_failover(
+                        wan.clone(),
+                        node.name.clone(),
+                        acl_resolver.clone(),
+                    )
+                }),
             )?),
             None => None,
         };

@@ -90,13 +90,15 @@ impl DnsListener {
     }
 }
 
-/// A server's DNS handler, reading the replica this agent reads.
+/// A server's DNS handler, reading the replica this agent reads; `remote` answers other
+/// datacenters' names and `failover` runs prepared queries there (with a WAN pool).
 pub fn server_handler(
     config: &AgentConfig,
     consensus: &Consensus,
     node_name: &str,
     acl_resolver: Option<&Arc<TokenResolver>>,
     remote: Option<proconsul_dns::RemoteQuery>,
+    failover: Option<proconsul_dns::QueryFailover>,
 ) -> Result<Arc<DnsHandler>, AgentError> {
     let reader = consensus.reader().clone();
     let dns_config = DnsConfig {
@@ -114,6 +116,9 @@ pub fn server_handler(
     }
     if let Some(remote) = remote {
         handler = handler.with_remote(remote);
+    }
+    if let Some(failover) = failover {
+        handler = handler.with_query_failover(failover);
     }
     Ok(Arc::new(handler))
 }

@@ -103,6 +103,7 @@ impl ForwardedRequests for ServerForwarding {
                 query.peer,
                 query.tcp,
                 authorizer,
+                query.token,
             )
             .await
         })

@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use proconsul_acl::{Authorize, Authorizer};
 use proconsul_api::duration::parse_duration;
-use proconsul_api::{HealthStatus, Node};
+use proconsul_api::query::PreparedQuery;
+use proconsul_api::{HealthStatus, Node, ServiceEntry};
 use proconsul_state::{ExecuteRequest, State};
 use rand::Rng;
 
@@ -23,6 +24,7 @@ use crate::fit::record_bounds;
 use crate::healthy::{Healthy, HealthyCache};
 use crate::name::{Lookup, encode_hex_ip};
 use crate::order::{rotated, weighted_order};
+use crate::query_failover::{FailoverFound, has_failover};
 use crate::response_cache::{Keepable, MAX_VARIANTS, Rotation};
 
 /// What a question gets, before the packet limits are applied. Additional records are
@@ -40,6 +42,11 @@ pub struct Response {
     pub least_bytes: usize,
     /// For a service lookup built in a rotation: what it can be kept under.
     pub keepable: Option<Keepable>,
+    /// For a prepared query whose local execution left no instance and whose
+    /// `Failover` names datacenters: the query as rendered here, to run there
+    /// ([`crate::query_failover`]). The response itself is the answer when that finds
+    /// nothing (NXDOMAIN).
+    pub failover: Option<Box<PreparedQuery>>,
 }
 
 impl Response {
@@ -53,6 +60,7 @@ impl Response {
             authority: Vec::new(),
             least_bytes: 0,
             keepable: None,
+            failover: None,
         }
     }
 
@@ -104,13 +112,7 @@ pub struct Sources<'a> {
 /// Answers a question about the zone.
 pub fn answer(sources: &Sources<'_>, question: &Question<'_>, rng: &mut impl Rng) -> Response {
     let self_address = sources.self_address;
-    let builder = Builder {
-        state: sources.state,
-        config: sources.config,
-        healthy: sources.healthy,
-        question,
-        acl: sources.acl,
-    };
+    let builder = Builder::new(sources, question);
     let mut response = match &question.lookup {
         Lookup::Apex => builder.apex(self_address),
         Lookup::NameServer => builder.address_answer(self_address, 0),
@@ -126,14 +128,33 @@ pub fn answer(sources: &Sources<'_>, question: &Question<'_>, rng: &mut impl Rng
         Lookup::Addr { ip, datacenter } if builder.is_local(datacenter) => {
             builder.address_answer(*ip, seconds(sources.config.node_ttl))
         }
-        // Other datacenters are not reachable (no WAN federation yet), and the
-        // unsupported and invalid forms name nothing.
+        // Other datacenters' names are the server's to send there ([`crate::remote`]);
+        // the unsupported and invalid forms name nothing.
         _ => Response::empty(ResponseCode::NXDomain),
     };
-    // Negative answers carry the SOA, so resolvers can cache them.
-    if response.answers.is_empty() && response.authority.is_empty() {
-        response.authority.push(builder.soa());
-    }
+    builder.soa_when_negative(&mut response);
+    response
+}
+
+/// Answers a `<query>.query` question with the instances another datacenter gave for
+/// `query` (its local execution found none): the records a local answer would have,
+/// with the query's `DNS.TTL` (else `service_ttl`), SRV targets named in the datacenter
+/// that answered, and only what the DNS token may read, as locally. NXDOMAIN when
+/// nothing is left.
+pub fn failed_over(
+    sources: &Sources<'_>,
+    question: &Question<'_>,
+    query: &PreparedQuery,
+    found: FailoverFound,
+) -> Response {
+    let builder = Builder::new(sources, question);
+    let service = &query.service.service;
+    let mut response = if builder.may_read_service(service) {
+        builder.query_instances(service, &query.dns.ttl, found.nodes, &found.datacenter)
+    } else {
+        Response::empty(ResponseCode::NXDomain)
+    };
+    builder.soa_when_negative(&mut response);
     response
 }
 
@@ -191,7 +212,24 @@ struct Builder<'a> {
     acl: Option<&'a Authorizer>,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    fn new(sources: &Sources<'a>, question: &'a Question<'a>) -> Self {
+        Builder {
+            state: sources.state,
+            config: sources.config,
+            healthy: sources.healthy,
+            question,
+            acl: sources.acl,
+        }
+    }
+
+    /// Negative answers carry the SOA, so resolvers can cache them.
+    fn soa_when_negative(&self, response: &mut Response) {
+        if response.answers.is_empty() && response.authority.is_empty() {
+            response.authority.push(self.soa());
+        }
+    }
+
     fn may_read_node(&self, node: &str) -> bool {
         self.acl.is_none_or(|acl| acl.node_read(node))
     }
@@ -341,7 +379,7 @@ impl Builder<'_> {
         }
         // Addresses are given once; duplicates are drawn but not answered, so an
         // address answer draws all of them when any address repeats.
-        self.push_instances(&mut response, ttl, |limit| {
+        self.push_instances(&mut response, ttl, &self.config.datacenter, |limit| {
             ordered(limit, rng)
                 .into_iter()
                 .map(|(instance, _)| instance)
@@ -351,6 +389,8 @@ impl Builder<'_> {
 
     /// `<query>.query`: the prepared query's results, in the order execution gives
     /// (shuffled, its `Near` node first), with the query's `DNS.TTL` when it has one.
+    /// None here and a `Failover` policy: NXDOMAIN marked to fail over
+    /// ([`Response::failover`]).
     fn prepared_query(&self, name: &str, rng: &mut impl Rng) -> Response {
         let query = match self.state.resolve_prepared_query(name) {
             Ok(Some(query)) => query,
@@ -371,15 +411,40 @@ impl Builder<'_> {
         execution
             .nodes
             .retain(|entry| self.may_read_node(&entry.node.node));
-        if execution.nodes.is_empty() {
+        if execution.nodes.is_empty() && has_failover(&query) {
+            // Consul fails over once the ACL filter has left nothing, too.
+            let mut response = Response::empty(ResponseCode::NXDomain);
+            response.failover = Some(Box::new(query));
+            return response;
+        }
+        self.query_instances(
+            &execution.service,
+            &execution.dns.ttl,
+            execution.nodes,
+            &self.config.datacenter,
+        )
+    }
+
+    /// A prepared query's answer from its instances in `datacenter` (this one's, or
+    /// the one it failed over to), in the order given, without the nodes the DNS token
+    /// may not read; TTL `dns_ttl` (the query's `DNS.TTL`) when set, else the
+    /// service's. NXDOMAIN when none is left.
+    fn query_instances(
+        &self,
+        service: &str,
+        dns_ttl: &str,
+        mut nodes: Vec<ServiceEntry>,
+        datacenter: &str,
+    ) -> Response {
+        nodes.retain(|entry| self.may_read_node(&entry.node.node));
+        if nodes.is_empty() {
             return Response::empty(ResponseCode::NXDomain);
         }
-        let ttl = match parse_duration(&execution.dns.ttl) {
-            Ok(ttl) if !execution.dns.ttl.is_empty() => seconds(ttl),
-            _ => seconds(self.config.service_ttl(&execution.service)),
+        let ttl = match parse_duration(dns_ttl) {
+            Ok(ttl) if !dns_ttl.is_empty() => seconds(ttl),
+            _ => seconds(self.config.service_ttl(service)),
         };
-        let instances: Vec<Healthy> = execution
-            .nodes
+        let instances: Vec<Healthy> = nodes
             .into_iter()
             .map(|entry| {
                 let warning = entry
@@ -399,17 +464,21 @@ impl Builder<'_> {
             })
             .collect();
         let mut response = Response::empty(ResponseCode::NoError);
-        self.push_instances(&mut response, ttl, |limit| instances.iter().take(limit));
+        self.push_instances(&mut response, ttl, datacenter, |limit| {
+            instances.iter().take(limit)
+        });
         response
     }
 
-    /// The answer records for instances, in the order `order(limit)` gives at most
-    /// `limit` of: SRV records (with their targets' addresses in Additional), or each
-    /// distinct address once, within the question's answer and size limits.
+    /// The answer records for instances of `datacenter`, in the order `order(limit)`
+    /// gives at most `limit` of: SRV records (with their targets' addresses in
+    /// Additional), or each distinct address once, within the question's answer and
+    /// size limits.
     fn push_instances<'h, I>(
         &self,
         response: &mut Response,
         ttl: u32,
+        datacenter: &str,
         order: impl FnOnce(usize) -> I,
     ) where
         I: IntoIterator<Item = &'h Healthy>,
@@ -422,7 +491,7 @@ impl Builder<'_> {
                 if response.least_bytes > self.question.max_bytes {
                     break;
                 }
-                self.srv(response, instance, ttl, &mut targets_seen);
+                self.srv(response, instance, ttl, datacenter, &mut targets_seen);
             }
         } else {
             let mut seen = HashSet::new();
@@ -445,12 +514,14 @@ impl Builder<'_> {
         }
     }
 
-    /// An SRV answer for one instance; its target's addresses go to Additional.
+    /// An SRV answer for one instance of `datacenter` (its target is named there); the
+    /// target's addresses go to Additional.
     fn srv<'h>(
         &self,
         response: &mut Response,
         instance: &'h Healthy,
         ttl: u32,
+        datacenter: &str,
         targets_seen: &mut HashSet<(&'h str, &'h str)>,
     ) {
         let zone = self.question.zone;
@@ -461,10 +532,9 @@ impl Builder<'_> {
         let (target, extras) = if !service.address.is_empty() {
             match service.address.parse::<IpAddr>() {
                 Ok(ip) => {
-                    let Some(target) = relative(
-                        &[encode_hex_ip(ip).as_str(), "addr", &self.config.datacenter],
-                        zone,
-                    ) else {
+                    let Some(target) =
+                        relative(&[encode_hex_ip(ip).as_str(), "addr", datacenter], zone)
+                    else {
                         return;
                     };
                     let extras = if first_use {
@@ -482,8 +552,7 @@ impl Builder<'_> {
         } else {
             match node.address.parse::<IpAddr>() {
                 Ok(_) => {
-                    let Some(target) =
-                        relative(&[node.node.as_str(), "node", &self.config.datacenter], zone)
+                    let Some(target) = relative(&[node.node.as_str(), "node", datacenter], zone)
                     else {
                         return;
                     };

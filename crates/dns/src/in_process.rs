@@ -30,18 +30,20 @@ pub async fn answer_raw(
     client: SocketAddr,
     protocol: Protocol,
 ) -> Option<Vec<u8>> {
-    answer_raw_as(handler, query, client, protocol, None).await
+    answer_raw_as(handler, query, client, protocol, None, None).await
 }
 
 /// [`answer_raw`] as `acl` may read when given (a client agent's DNS token), instead of
 /// the handler's own DNS token. Such answers are neither taken from nor kept in the
-/// response cache.
+/// response cache. `token`: that DNS token's secret, for a prepared query failing over
+/// to other datacenters.
 async fn answer_raw_as(
     handler: &DnsHandler,
     query: &[u8],
     client: SocketAddr,
     protocol: Protocol,
     acl: Option<Arc<Authorizer>>,
+    token: Option<String>,
 ) -> Option<Vec<u8>> {
     let rotation = match handler.cached(query, protocol, acl.as_deref()) {
         Cached::Hit(answer) => return Some(answer),
@@ -62,7 +64,10 @@ async fn answer_raw_as(
         protocol,
         bytes: Arc::default(),
     };
-    match handler.decide_as(&request, Some(rotation), acl.as_deref()) {
+    match handler
+        .decide_failing_over(&request, Some(rotation), acl.as_deref(), token)
+        .await
+    {
         Decision::Reply(reply) => {
             let keepable = reply.keepable.clone();
             handler.respond(&request, capture.clone(), reply).await;
@@ -78,21 +83,24 @@ async fn answer_raw_as(
                 .await;
             capture.bytes.lock().ok()?.take()
         }
-        Decision::Ignore => None,
+        // `decide_failing_over` has run it.
+        Decision::Ignore | Decision::FailOver(_) => None,
     }
 }
 
 /// [`answer_raw`] for a query another agent received over TCP (`tcp`) or UDP and
-/// forwarded here (client agents' DNS answers through a server).
+/// forwarded here (client agents' DNS answers through a server), as `acl` (the
+/// authorizer of its DNS token `token`) may read when given.
 pub async fn answer_forwarded(
     handler: &DnsHandler,
     query: &[u8],
     client: SocketAddr,
     tcp: bool,
     acl: Option<Arc<Authorizer>>,
+    token: Option<String>,
 ) -> Option<Vec<u8>> {
     let protocol = if tcp { Protocol::Tcp } else { Protocol::Udp };
-    answer_raw_as(handler, query, client, protocol, acl).await
+    answer_raw_as(handler, query, client, protocol, acl, token).await
 }
 
 /// FORMERR with the query's ID, for a query whose header reads but whose body does not

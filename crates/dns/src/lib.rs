@@ -4,7 +4,10 @@
 //!
 //! Layers, each ignorant of the one above: [`name`] turns labels into a lookup,
 //! [`answer`] turns a lookup and a state into records, [`fit`] cuts them to the packet,
-//! [`server`] speaks DNS through hickory and forwards other names to recursors.
+//! [`server`] speaks DNS through hickory and forwards other names to recursors. What
+//! the agent reaches for this crate is given as closures: other datacenters' names
+//! ([`remote`]), prepared queries failing over ([`query_failover`]), client agents'
+//! queries sent to a server ([`forwarding`]).
 
 pub mod answer;
 pub mod config;
@@ -14,6 +17,7 @@ pub mod healthy;
 pub mod in_process;
 pub mod name;
 pub mod order;
+pub mod query_failover;
 pub mod recursor;
 pub mod remote;
 pub mod response_cache;
@@ -22,5 +26,6 @@ pub mod udp;
 
 pub use config::{DnsConfig, RecursorStrategy, SoaConfig};
 pub use forwarding::{ForwardQuery, ForwardingDnsServer};
+pub use query_failover::{FailoverFound, FailoverRequest, QueryFailover};
 pub use remote::{RemoteAnswer, RemoteQuery};
 pub use server::{AclSource, DnsError, DnsHandler, DnsServer, StateSource};

@@ -18,6 +18,7 @@ use hickory_server::net::runtime::Time;
 use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo, Server};
 use hickory_server::zone_handler::MessageResponseBuilder;
+use proconsul_api::query::PreparedQuery;
 use proconsul_state::State;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::sync::CancellationToken;
@@ -27,6 +28,7 @@ use crate::config::DnsConfig;
 use crate::fit::{self, Fitted, Limits};
 use crate::healthy::HealthyCache;
 use crate::name;
+use crate::query_failover::{FailoverFound, FailoverRequest, QueryFailover};
 use crate::recursor::Recursor;
 use crate::remote::{RemoteAnswer, RemoteQuery};
 use crate::response_cache::{Cached, Keepable, ResponseCache, Rotation};
@@ -67,6 +69,8 @@ pub struct DnsHandler {
     acl: Option<AclSource>,
     /// Other datacenters' names go there (`None`: they name nothing).
     remote: Option<RemoteQuery>,
+    /// Prepared queries with no instance here run there (`None`: NXDOMAIN).
+    failover: Option<QueryFailover>,
     /// Consul's `dns.domain_query` and `dns.ptr_query` timers, labelled with the node.
     domain_query: metrics::Histogram,
     ptr_query: metrics::Histogram,
@@ -117,6 +121,7 @@ impl DnsHandler {
             responses: ResponseCache::default(),
             acl: None,
             remote: None,
+            failover: None,
         })
     }
 
@@ -130,6 +135,13 @@ impl DnsHandler {
     /// Answers names of other datacenters through `remote`.
     pub fn with_remote(mut self, remote: RemoteQuery) -> Self {
         self.remote = Some(remote);
+        self
+    }
+
+    /// Fails `<query>.query` lookups over through `failover` when the query's local
+    /// execution leaves no instance and its `Failover` names datacenters.
+    pub fn with_query_failover(mut self, failover: QueryFailover) -> Self {
+        self.failover = Some(failover);
         self
     }
 
@@ -197,6 +209,9 @@ impl DnsHandler {
     /// The answer to a name in one of the zones, or to a reverse lookup, timed as
     /// Consul times them (`dns.ptr_query` for reverse lookups, `dns.domain_query` for
     /// the rest); `None` for other names (recursed, not timed).
+    /// `failed_over`: what failing over brought, to answer from (timed from when the
+    /// request came); an answer still to fail over is not timed yet.
+    #[allow(clippy::too_many_arguments)]
     fn local_answer(
         &self,
         name: &Name,
@@ -205,10 +220,21 @@ impl DnsHandler {
         max_bytes: usize,
         rotation: Option<Rotation>,
         asker: Asker<'_>,
+        failed_over: Option<&FailedOver>,
     ) -> Option<Response> {
-        let started = std::time::Instant::now();
-        let response =
-            self.zone_answer(name, query_type, max_answers, max_bytes, rotation, asker)?;
+        let started = failed_over.map_or_else(std::time::Instant::now, |done| done.started);
+        let response = self.zone_answer(
+            name,
+            query_type,
+            max_answers,
+            max_bytes,
+            rotation,
+            asker,
+            failed_over,
+        )?;
+        if response.failover.is_some() && self.failover.is_some() {
+            return Some(response);
+        }
         let reverse = query_type == RecordType::PTR && name.to_ascii().ends_with(".arpa.");
         let timer = if reverse {
             &self.ptr_query
@@ -228,6 +254,7 @@ impl DnsHandler {
     }
 
     /// [`DnsHandler::local_answer`] without the timing.
+    #[allow(clippy::too_many_arguments)]
     fn zone_answer(
         &self,
         name: &Name,
@@ -236,6 +263,7 @@ impl DnsHandler {
         max_bytes: usize,
         rotation: Option<Rotation>,
         asker: Asker<'_>,
+        failed_over: Option<&FailedOver>,
     ) -> Option<Response> {
         let lower = name.to_lowercase();
         if query_type == RecordType::PTR
@@ -268,11 +296,11 @@ impl DnsHandler {
         };
         let state = (self.state)();
         let own = self.own_authorizer(&state, asker);
-        Some(answer::answer(
-            &self.sources(&state, asker.acl.or(own.as_deref())),
-            &question,
-            &mut rand::rng(),
-        ))
+        let sources = self.sources(&state, asker.acl.or(own.as_deref()));
+        Some(match failed_over {
+            Some(done) => answer::failed_over(&sources, &question, &done.query, done.found.clone()),
+            None => answer::answer(&sources, &question, &mut rand::rng()),
+        })
     }
 
     /// The zone `name` is in and what it looks up; `None` outside the zones.
@@ -473,6 +501,24 @@ pub enum Decision {
     Recurse,
     /// A response sent to the server: never answered (no reflection loops).
     Ignore,
+    /// A prepared query with no instance here and a `Failover` policy: to run in other
+    /// datacenters ([`DnsHandler::fail_over`]) before it is answered. Only given by a
+    /// handler with a [`QueryFailover`].
+    FailOver(PendingFailover),
+}
+
+/// A `<query>.query` lookup waiting for its failover: the query as rendered here and
+/// when the request came.
+pub struct PendingFailover {
+    query: Box<PreparedQuery>,
+    started: std::time::Instant,
+}
+
+/// What failing over brought, for the answer to be built from.
+struct FailedOver {
+    query: Box<PreparedQuery>,
+    found: FailoverFound,
+    started: std::time::Instant,
 }
 
 /// A reply to one request.
@@ -509,7 +555,9 @@ fn source_address(request: &Request) -> IpAddr {
 
 impl DnsHandler {
     /// Decides the reply to `request` from the latest state, without I/O. A service
-    /// lookup is built in `rotation` when one is given (so that it can be kept).
+    /// lookup is built in `rotation` when one is given (so that it can be kept). A
+    /// prepared query to fail over is [`Decision::FailOver`]
+    /// ([`DnsHandler::decide_failing_over`] runs it).
     pub fn decide(&self, request: &Request, rotation: Option<Rotation>) -> Decision {
         self.decide_as(request, rotation, None)
     }
@@ -522,6 +570,64 @@ impl DnsHandler {
         rotation: Option<Rotation>,
         acl: Option<&Authorizer>,
     ) -> Decision {
+        self.decide_with(request, rotation, acl, None)
+    }
+
+    /// [`DnsHandler::decide_as`], then the failover it may call for: the reply, never
+    /// [`Decision::FailOver`]. `token`: the DNS token a client agent forwarded the query
+    /// with, for the other datacenters to filter with.
+    pub async fn decide_failing_over(
+        &self,
+        request: &Request,
+        rotation: Option<Rotation>,
+        acl: Option<&Authorizer>,
+        token: Option<String>,
+    ) -> Decision {
+        match self.decide_as(request, rotation, acl) {
+            Decision::FailOver(pending) => {
+                self.fail_over(request, rotation, acl, token, pending).await
+            }
+            decision => decision,
+        }
+    }
+
+    /// Runs a pending query in the failover datacenters through the handler's
+    /// [`QueryFailover`] and decides the reply from what it found (NXDOMAIN when
+    /// nothing).
+    pub async fn fail_over(
+        &self,
+        request: &Request,
+        rotation: Option<Rotation>,
+        acl: Option<&Authorizer>,
+        token: Option<String>,
+        pending: PendingFailover,
+    ) -> Decision {
+        let found = match &self.failover {
+            Some(failover) => failover(FailoverRequest {
+                query: (*pending.query).clone(),
+                token,
+            })
+            .await
+            .unwrap_or_default(),
+            None => FailoverFound::default(),
+        };
+        let done = FailedOver {
+            query: pending.query,
+            found,
+            started: pending.started,
+        };
+        self.decide_with(request, rotation, acl, Some(&done))
+    }
+
+    /// [`DnsHandler::decide_as`], answering a query that failed over from `failed_over`.
+    fn decide_with(
+        &self,
+        request: &Request,
+        rotation: Option<Rotation>,
+        acl: Option<&Authorizer>,
+        failed_over: Option<&FailedOver>,
+    ) -> Decision {
+        let started = std::time::Instant::now();
         if request.metadata.message_type != MessageType::Query {
             return Decision::Ignore;
         }
@@ -555,9 +661,15 @@ impl DnsHandler {
                 source: Some(source_address(request)),
                 acl,
             },
+            failed_over,
         ) else {
             return Decision::Recurse;
         };
+        if self.failover.is_some()
+            && let Some(query) = response.failover.take()
+        {
+            return Decision::FailOver(PendingFailover { query, started });
+        }
         let code = response.code;
         let keepable = response.keepable.take();
         let edns = response_edns(request);
@@ -615,10 +727,13 @@ impl RequestHandler for DnsHandler {
                 .relay(request, response_handle, answer.as_deref())
                 .await;
         }
-        match self.decide(request, None) {
+        match self.decide_failing_over(request, None, None, None).await {
             Decision::Reply(reply) => self.respond(request, response_handle, reply).await,
             Decision::Recurse => self.recurse(request, response_handle).await,
-            Decision::Ignore => failed(Metadata::response_from_request(&request.metadata)),
+            // `decide_failing_over` has run it.
+            Decision::Ignore | Decision::FailOver(_) => {
+                failed(Metadata::response_from_request(&request.metadata))
+            }
         }
     }
 }

@@ -209,7 +209,7 @@ async fn execute(
             &query,
             usize::try_from(limit).unwrap_or(usize::MAX),
             connect,
-            &headers,
+            crate::http::forward::end_to_end(&headers).collect(),
         )
         .await
     {

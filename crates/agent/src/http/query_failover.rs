@@ -7,18 +7,23 @@
 //! The remote datacenter runs the query definition it is sent through a Proconsul
 //! endpoint of its own (`PUT /v1/internal/query/execute-remote`, served to forwarded
 //! requests only), reached like any `?dc=` request.
+//!
+//! Both executions use [`fail_over`]: HTTP's (`/v1/query/:id/execute`, forwarding the
+//! caller's headers) and DNS's (`<query>.query` lookups, through the closure
+//! [`dns_failover`] gives the DNS handler, with the DNS token).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::HeaderMap;
 use proconsul_api::ServiceEntry;
 use proconsul_api::query::PreparedQuery;
 use proconsul_consensus::agent_rpc::ForwardedHttpRequest;
+use proconsul_dns::{FailoverFound, FailoverRequest, QueryFailover};
 use serde::{Deserialize, Serialize};
 
-use crate::http::forward::end_to_end;
 use crate::http::origin::Origin;
 use crate::membership::wan::Wan;
+use crate::token_resolver::TokenResolver;
 
 /// The remote endpoint's path.
 pub const EXECUTE_REMOTE_PATH: &str = "/v1/internal/query/execute-remote";
@@ -69,14 +74,14 @@ pub fn failover_order(
 }
 
 /// Runs `query` in the failover datacenters until one has instances; `None` when the
-/// query has no failover.
+/// query has no failover. `headers` go with each request (the caller's token).
 pub async fn fail_over(
     wan: &Wan,
     agent_node: &str,
     query: &PreparedQuery,
     limit: usize,
     connect: bool,
-    headers: &HeaderMap,
+    headers: Vec<(String, Vec<u8>)>,
 ) -> Option<FailoverAnswer> {
     let failover = &query.service.failover;
     let listed = failover.datacenters.as_deref().unwrap_or_default();
@@ -108,7 +113,7 @@ pub async fn fail_over(
         let request = ForwardedHttpRequest {
             method: "PUT".to_string(),
             uri: format!("{EXECUTE_REMOTE_PATH}?dc={datacenter}"),
-            headers: end_to_end(headers).collect(),
+            headers: headers.clone(),
             body: body.clone(),
             peer: None,
             origin: Origin {
@@ -151,6 +156,36 @@ pub async fn fail_over(
         }
     }
     Some(answer)
+}
+
+/// The closure the DNS handler fails `<query>.query` lookups over with
+/// ([`proconsul_dns::DnsHandler::with_query_failover`]): [`fail_over`] with the token the
+/// lookup came with (a client agent's DNS token), else this agent's DNS token (with
+/// ACLs, `acl`), so the other datacenters filter as an HTTP execution with that token.
+pub fn dns_failover(
+    wan: Arc<Wan>,
+    agent_node: String,
+    acl: Option<Arc<TokenResolver>>,
+) -> QueryFailover {
+    Arc::new(move |request: FailoverRequest| {
+        let wan = wan.clone();
+        let agent_node = agent_node.clone();
+        let token = request
+            .token
+            .or_else(|| acl.as_ref().and_then(|resolver| resolver.dns_token()))
+            .filter(|token| !token.is_empty());
+        Box::pin(async move {
+            let headers = token
+                .map(|token| ("x-consul-token".to_string(), token.into_bytes()))
+                .into_iter()
+                .collect();
+            let found = fail_over(&wan, &agent_node, &request.query, 0, false, headers).await?;
+            Some(FailoverFound {
+                datacenter: found.datacenter?,
+                nodes: found.nodes,
+            })
+        })
+    })
 }
 
 #[cfg(test)]
