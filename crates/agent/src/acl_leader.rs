@@ -28,13 +28,17 @@ fn now() -> GoTime {
 }
 
 /// Proposes `AclInit`; applying it again changes nothing, so every new leader does.
+/// A secondary datacenter creates no `initial_management` token (as in Consul): its
+/// tokens come from the primary.
 pub async fn initialize(agent: &AgentInner) -> Result<(), WriteError> {
+    let secondary = crate::acl_replication::is_secondary(&agent.config);
     let initial_management = agent
         .config
         .acl
         .tokens
         .initial_management
         .clone()
+        .filter(|_| !secondary)
         .map(|secret_id| AclInitialManagement {
             accessor_id: uuid::Uuid::new_v4().to_string(),
             secret_id,

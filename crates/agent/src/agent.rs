@@ -83,6 +83,8 @@ pub struct AgentInner {
     pub sync_now: tokio::sync::Notify,
     /// The agent's own ACL tokens (`acl.tokens.*`, changed by `PUT /v1/agent/token`).
     pub acl_tokens: Arc<AgentTokens>,
+    /// ACL replication from the primary datacenter, as `GET /v1/acl/replication` reports it.
+    pub acl_replication: crate::acl_replication::ReplicationStatus,
     /// The HTTPS API's TLS configuration, reloaded by `reload`.
     pub https_tls: Option<Arc<HttpsTls>>,
     /// The process's metrics, shown by `/v1/agent/metrics`.
@@ -644,6 +646,7 @@ impl Agent {
             client_acl,
             sync_now: tokio::sync::Notify::new(),
             acl_tokens,
+            acl_replication: crate::acl_replication::ReplicationStatus::default(),
             connect_ca,
             https_tls: https_tls.clone(),
             telemetry,
@@ -1007,6 +1010,12 @@ fn server_tasks(
         tasks.push((
             "ACL leader",
             tokio::spawn(acl_leader::run(inner.clone(), acl_initialized)),
+        ));
+    }
+    if crate::acl_replication::is_secondary(&inner.config) {
+        tasks.push((
+            "ACL replication",
+            tokio::spawn(crate::acl_replication::run(inner.clone())),
         ));
     }
     tasks

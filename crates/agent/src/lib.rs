@@ -7,6 +7,7 @@
 pub mod acl;
 pub mod acl_config;
 mod acl_leader;
+pub mod acl_replication;
 mod agent;
 pub mod agent_coordinate;
 pub mod agent_tokens;

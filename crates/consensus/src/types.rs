@@ -61,6 +61,13 @@ impl fmt::Display for Proposal {
                 write!(f, "acl binding rule {op:?} id={}", rule.id)
             }
             Command::AclBindingRuleDelete { id } => write!(f, "acl binding rule delete id={id}"),
+            Command::AclReplicate(r) => write!(
+                f,
+                "acl replicate {} set={} delete={}",
+                r.set.kind().as_str(),
+                r.set.len(),
+                r.delete.len()
+            ),
             Command::CoordinateBatchUpdate(updates) => {
                 write!(f, "coordinate batch update entries={}", updates.len())
             }

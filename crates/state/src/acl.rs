@@ -16,6 +16,7 @@ mod hash;
 mod identity;
 mod policy;
 mod query;
+mod replication;
 mod role;
 mod tables;
 mod texts;
@@ -25,6 +26,7 @@ pub use command::{
     AclBootstrap, AclInit, AclInitialManagement, AclOutcome, AclTokenOp, AclTokenWrite, AclWriteOp,
 };
 pub use query::{AclPrivileges, AclTokenFilter};
+pub use replication::{AclReplicaSet, AclReplicate, AclReplicatedKind};
 pub(crate) use tables::{AclSnapshot, AclTables};
 pub use texts::*;
 pub use token::{ACL_TOKEN_MAX_EXPIRATION_TTL, ACL_TOKEN_MIN_EXPIRATION_TTL};

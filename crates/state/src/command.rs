@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::acl::{AclBootstrap, AclInit, AclOutcome, AclTokenWrite, AclWriteOp};
+use crate::acl::{AclBootstrap, AclInit, AclOutcome, AclReplicate, AclTokenWrite, AclWriteOp};
 use crate::coordinate::CoordinateUpdate;
 use crate::prepared_query::PreparedQueryOp;
 use crate::recent_requests::RequestId;
@@ -101,11 +101,16 @@ pub enum Command {
     CoordinateBatchUpdate(Vec<CoordinateUpdate>),
     /// A write a follower forwarded under a request ID: applied at its first arrival
     /// only, so sending it again after a lost answer cannot apply it twice
-    /// ([`crate::recent_requests`]). Last, so earlier variants keep their tags in logs.
+    /// ([`crate::recent_requests`]). New variants go after the others, so earlier ones
+    /// keep their tags in logs.
     Identified {
         id: RequestId,
         command: Arc<Command>,
     },
+    /// A secondary datacenter's leader brings its policies, roles or global tokens in
+    /// line with the primary datacenter's (added after the others: the log
+    /// encodes variants by position).
+    AclReplicate(Box<AclReplicate>),
 }
 
 /// A KV write, with the check-and-set index when the client asked for one.

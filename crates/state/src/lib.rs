@@ -33,8 +33,8 @@ pub use acl::{
     ACL_ANONYMOUS_DELETE, ACL_AUTH_METHOD_DELETE_NOT_FOUND, ACL_BINDING_RULE_DELETE_NOT_FOUND,
     ACL_BOOTSTRAP_NOT_ALLOWED, ACL_NOT_FOUND, ACL_POLICY_DELETE_NOT_FOUND,
     ACL_ROLE_DELETE_NOT_FOUND, ACL_TOKEN_MAX_EXPIRATION_TTL, ACL_TOKEN_MIN_EXPIRATION_TTL,
-    AclBootstrap, AclInit, AclInitialManagement, AclOutcome, AclPrivileges, AclTokenFilter,
-    AclTokenOp, AclTokenWrite, AclWriteOp,
+    AclBootstrap, AclInit, AclInitialManagement, AclOutcome, AclPrivileges, AclReplicaSet,
+    AclReplicate, AclReplicatedKind, AclTokenFilter, AclTokenOp, AclTokenWrite, AclWriteOp,
 };
 pub use archive::MAX_BACKUP_SIZE;
 pub use backup::{BackupError, BackupMeta};

@@ -215,6 +215,7 @@ impl State {
                 self.apply_acl_binding_rule_set(index, *op, rule)
             }
             Command::AclBindingRuleDelete { id } => self.apply_acl_binding_rule_delete(index, id),
+            Command::AclReplicate(replicate) => self.apply_acl_replicate(index, replicate),
             Command::IntentionSet(intention) => self.apply_intention_set(index, intention),
             Command::IntentionDelete {
                 source,

@@ -19,8 +19,8 @@ use crate::acl::AclRefusal;
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
 use crate::http::{
-    AppState, acl_auth, acl_binding_rule, acl_bootstrap, acl_policy, acl_role, acl_templated,
-    acl_token, agent_token,
+    AppState, acl_auth, acl_binding_rule, acl_bootstrap, acl_policy, acl_replica_source, acl_role,
+    acl_templated, acl_token, agent_token,
 };
 
 /// The ACL routes: the real endpoints with ACLs enabled, else 401 on every one of them.
@@ -33,6 +33,10 @@ pub fn routes(enabled: bool) -> Router<AppState> {
     Router::new()
         .timed_route("/v1/acl/bootstrap", put(acl_bootstrap::bootstrap))
         .timed_route("/v1/acl/replication", get(acl_bootstrap::replication))
+        .timed_route(
+            "/v1/internal/acl/replicate/{kind}",
+            get(acl_replica_source::replica_set),
+        )
         .timed_route("/v1/acl/tokens", get(acl_token::list))
         .timed_route("/v1/acl/token", put(acl_token::create))
         .timed_route("/v1/acl/token/self", get(acl_token::read_self))

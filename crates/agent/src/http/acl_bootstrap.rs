@@ -1,5 +1,5 @@
 //! `PUT /v1/acl/bootstrap` (the first management token, once) and
-//! `GET /v1/acl/replication` (a primary datacenter does not replicate).
+//! `GET /v1/acl/replication` (the status of `acl_replication.rs`).
 //!
 //! Bootstrap answers the token with a leading `"ID"` (the secret), as Consul's
 //! `aclBootstrapResponse` does. Once done (by this endpoint or by the leader creating
@@ -12,7 +12,6 @@ use std::path::PathBuf;
 
 use axum::body::Bytes;
 use axum::response::Response;
-use proconsul_api::acl::AclReplicationStatus;
 use proconsul_state::{AclBootstrap, AclOutcome, Command, CommandOutcome, looks_like_uuid};
 use serde::{Deserialize, Serialize};
 
@@ -111,10 +110,10 @@ fn read_reset_index(path: &std::path::Path) -> u64 {
     })
 }
 
-/// `GET /v1/acl/replication`: this datacenter is the primary, so replication is off
-/// (Consul's zero status: not enabled, not running, no source).
+/// `GET /v1/acl/replication`: this server's replication status (`acl_replication.rs`);
+/// in the primary datacenter Consul's zero status (not enabled, not running, no source).
 pub async fn replication(ctx: Ctx) -> Response {
-    json(&AclReplicationStatus::default(), ctx.options.pretty)
+    json(&ctx.agent.acl_replication.current(), ctx.options.pretty)
 }
 
 #[cfg(test)]

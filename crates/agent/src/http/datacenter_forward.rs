@@ -54,7 +54,18 @@ pub async fn forward_to_datacenter(
     let Some(datacenter) = remote_datacenter(&agent, &request) else {
         return next.run(request).await;
     };
-    let link = match wan.datacenters.route(&datacenter) {
+    forward_whole(&agent, wan, &datacenter, request).await
+}
+
+/// Sends `request` whole to a server of `datacenter` and answers what it answered (or
+/// Consul's error when none can be reached).
+pub async fn forward_whole(
+    agent: &AppState,
+    wan: &crate::membership::wan::Wan,
+    datacenter: &str,
+    request: Request,
+) -> Response {
+    let link = match wan.datacenters.route(datacenter) {
         Ok(link) => link,
         Err(error) => {
             tracing::debug!(%datacenter, %error, "wan: request not forwarded");
@@ -105,7 +116,7 @@ pub async fn forward_to_datacenter(
     };
     let repeatable = parts.method == Method::GET || parts.method == Method::HEAD;
     let timeout = call_timeout(&params, &agent.config);
-    send(&link, &datacenter, &forwarded, timeout, repeatable).await
+    send(&link, datacenter, &forwarded, timeout, repeatable).await
 }
 
 /// A catalog write whose body names another datacenter (Consul routes by the body's

@@ -8,6 +8,8 @@ mod acl_bootstrap;
 mod acl_decode;
 pub mod acl_headers;
 mod acl_policy;
+pub(crate) mod acl_primary_forward;
+mod acl_replica_source;
 mod acl_role;
 mod acl_templated;
 mod acl_token;
@@ -106,6 +108,15 @@ pub fn router(agent: AppState) -> Router {
             default_policy: resolver.default_policy_name(),
         }),
         None => routes,
+    };
+    // A secondary datacenter's server sends ACL writes of the primary's objects there.
+    let routes = if agent.wan.is_some() && crate::acl_replication::is_secondary(&agent.config) {
+        routes.layer(axum::middleware::from_fn_with_state(
+            agent.clone(),
+            crate::http::acl_primary_forward::forward_acl_writes,
+        ))
+    } else {
+        routes
     };
     // A server sends requests for other datacenters there, answers and headers untouched.
     let routes = match &agent.wan {
