@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use proconsul_tests::cluster::TestCluster;
 use proconsul_tests::{Answer, TempDir, TestAgent, call_with_token, eventually, write_file};
 use serde_json::{Value, json};
 
@@ -62,6 +63,28 @@ async fn replication(agent: &TestAgent) -> Value {
         .json()
 }
 
+/// The two configuration files: dc1's (primary) and dc2's (secondary, replicating tokens).
+fn acl_configs(dir: &TempDir) -> (String, String) {
+    let primary = write_file(
+        dir.path(),
+        "dc1.hcl",
+        &format!(
+            "primary_datacenter = \"dc1\"\nacl {{\n  enabled = true\n  default_policy = \"deny\"\n  \
+             tokens {{\n    initial_management = \"{ROOT}\"\n    agent = \"{ROOT}\"\n  }}\n}}\n"
+        ),
+    );
+    let secondary = write_file(
+        dir.path(),
+        "dc2.hcl",
+        &format!(
+            "primary_datacenter = \"dc1\"\nacl {{\n  enabled = true\n  default_policy = \"deny\"\n  \
+             enable_token_replication = true\n  tokens {{\n    replication = \"{ROOT}\"\n    \
+             agent = \"{ROOT}\"\n  }}\n}}\n"
+        ),
+    );
+    (primary, secondary)
+}
+
 struct Federation {
     dc1: TestAgent,
     dc2: TestAgent,
@@ -76,23 +99,7 @@ fn federation() -> Federation {
         TempDir::new("acl-dc2"),
         TempDir::new("acl-conf"),
     ];
-    let primary = write_file(
-        dirs[2].path(),
-        "dc1.hcl",
-        &format!(
-            "primary_datacenter = \"dc1\"\nacl {{\n  enabled = true\n  default_policy = \"deny\"\n  \
-             tokens {{\n    initial_management = \"{ROOT}\"\n    agent = \"{ROOT}\"\n  }}\n}}\n"
-        ),
-    );
-    let secondary = write_file(
-        dirs[2].path(),
-        "dc2.hcl",
-        &format!(
-            "primary_datacenter = \"dc1\"\nacl {{\n  enabled = true\n  default_policy = \"deny\"\n  \
-             enable_token_replication = true\n  tokens {{\n    replication = \"{ROOT}\"\n    \
-             agent = \"{ROOT}\"\n  }}\n}}\n"
-        ),
-    );
+    let (primary, secondary) = acl_configs(&dirs[2]);
     let dc1_config = format!("-config-file={primary}");
     let dc1 = TestAgent::start_server(
         dirs[0].path(),
@@ -270,6 +277,78 @@ async fn the_primarys_acls_are_enforced_in_the_secondary_and_survive_its_absence
     assert_eq!(made.status, 200, "{}", made.body);
     eventually("a new policy in dc2 after the pause", WITHIN, || async {
         has_policy(&dc2, "after-pause").await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_per_datacenter_replicate_through_the_secondarys_leader() {
+    let conf = TempDir::new("acl-conf3");
+    let (primary, secondary) = acl_configs(&conf);
+    let dc1_config = format!("-config-file={primary}");
+    let dc1 = TestCluster::start(3, &["-datacenter=dc1", PROBE, &dc1_config]);
+    let join = format!("-retry-join-wan=127.0.0.1:{}", dc1.serf_wan_port(0));
+    let dc2_config = format!("-config-file={secondary}");
+    let mut dc2 = TestCluster::start(3, &["-datacenter=dc2", PROBE, &join, &dc2_config]);
+    let leader = dc2.wait_for_leader(WITHIN);
+    let follower = (leader + 1) % 3;
+
+    // Written through dc1 and dc2 followers alike; enforced by every dc2 server.
+    let made = create_policy(
+        dc2.agent(follower),
+        "app-read",
+        r#"key_prefix "app/" { policy = "read" }"#,
+    )
+    .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let token = call(
+        dc1.agent(1),
+        "PUT",
+        "/v1/acl/token",
+        ROOT,
+        Some(json!({"Policies": [{"Name": "app-read"}]})),
+    )
+    .await;
+    assert_eq!(token.status, 200, "{}", token.body);
+    let reader = token.json()["SecretID"].as_str().unwrap().to_string();
+    eventually("the root token in dc2", WITHIN, || async {
+        call(dc2.agent(follower), "PUT", "/v1/kv/app/k", ROOT, None)
+            .await
+            .status
+            == 200
+    })
+    .await;
+    for i in 0..3 {
+        eventually("the reader token on every dc2 server", WITHIN, || async {
+            call(dc2.agent(i), "GET", "/v1/kv/app/k", &reader, None)
+                .await
+                .status
+                == 200
+        })
+        .await;
+        let denied = call(dc2.agent(i), "GET", "/v1/kv/other", &reader, None).await;
+        assert_eq!(denied.status, 403, "{}", denied.body);
+    }
+    // A follower reports the leader's status.
+    let status = replication(dc2.agent(follower)).await;
+    assert_eq!(status["Running"], true, "{status}");
+    assert_eq!(status["SourceDatacenter"], "dc1", "{status}");
+
+    // The leader gone, the next one replicates.
+    dc2.kill(leader);
+    let made = create_policy(
+        dc1.agent(0),
+        "after-failover",
+        r#"node_prefix "" { policy = "read" }"#,
+    )
+    .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    eventually("the policy in dc2 after a new leader", WITHIN, || async {
+        has_policy(dc2.agent(follower), "after-failover").await
+    })
+    .await;
+    eventually("a new leader's status", WITHIN, || async {
+        replication(dc2.agent(follower)).await["Running"] == true
     })
     .await;
 }

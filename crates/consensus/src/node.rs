@@ -514,6 +514,35 @@ impl Consensus {
         &self.inner.me.rpc_addr
     }
 
+    /// Has the leader answer `request` through its own HTTP router (state kept on the
+    /// leader alone, such as ACL replication's status); `None` without a known leader.
+    pub async fn http_on_leader(
+        &self,
+        request: &crate::agent_rpc::ForwardedHttpRequest,
+        timeout: Duration,
+    ) -> Option<Result<crate::agent_rpc::ForwardedHttpResponse, crate::agent_rpc::AgentCallError>>
+    {
+        let leader = self.leader()?;
+        let answer: Result<
+            crate::rpc::messages::Answer<crate::agent_rpc::ForwardedHttpResponse>,
+            _,
+        > = self
+            .inner
+            .rpc
+            .call(
+                &leader.rpc_addr,
+                crate::rpc::messages::AGENT_HTTP,
+                request,
+                timeout,
+            )
+            .await;
+        Some(
+            answer
+                .map_err(Into::into)
+                .and_then(|answer| answer.map_err(Into::into)),
+        )
+    }
+
     /// Whether this server leads.
     pub fn is_leader(&self) -> bool {
         self.inner.raft.metrics().borrow_watched().current_leader == Some(self.inner.node_id)

@@ -11,7 +11,9 @@
 use std::path::PathBuf;
 
 use axum::body::Bytes;
+use axum::http::HeaderMap;
 use axum::response::Response;
+use proconsul_consensus::agent_rpc::ForwardedHttpRequest;
 use proconsul_state::{AclBootstrap, AclOutcome, Command, CommandOutcome, looks_like_uuid};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +22,7 @@ use crate::http::acl_decode::decode_strict;
 use crate::http::acl_token_answer::TokenAnswer;
 use crate::http::context::Ctx;
 use crate::http::error::ApiError;
+use crate::http::forward::into_response;
 use crate::http::respond::json;
 
 /// The file an operator writes the reset index into.
@@ -110,9 +113,42 @@ fn read_reset_index(path: &std::path::Path) -> u64 {
     })
 }
 
-/// `GET /v1/acl/replication`: this server's replication status (`acl_replication.rs`);
-/// in the primary datacenter Consul's zero status (not enabled, not running, no source).
-pub async fn replication(ctx: Ctx) -> Response {
+/// Marks a status request a follower passed to its leader, which answers it itself.
+const LEADER_HOP: &str = "x-proconsul-leader-hop";
+
+/// `GET /v1/acl/replication`: the replication status of this datacenter's leader, which
+/// alone replicates (`acl_replication.rs`; a follower asks it, as Consul forwards the
+/// call); in the primary datacenter Consul's zero status (not enabled, not running, no
+/// source).
+pub async fn replication(ctx: Ctx, headers: HeaderMap) -> Response {
+    if let Ok(consensus) = ctx.agent.consensus()
+        && crate::acl_replication::is_secondary(&ctx.agent.config)
+        && !consensus.is_leader()
+        && !headers.contains_key(LEADER_HOP)
+    {
+        let request = ForwardedHttpRequest {
+            method: "GET".to_string(),
+            uri: if ctx.options.pretty {
+                "/v1/acl/replication?pretty".to_string()
+            } else {
+                "/v1/acl/replication".to_string()
+            },
+            headers: vec![(LEADER_HOP.to_string(), b"1".to_vec())],
+            body: Vec::new(),
+            peer: None,
+            origin: Vec::new(),
+        };
+        match consensus
+            .http_on_leader(&request, std::time::Duration::from_secs(10))
+            .await
+        {
+            Some(Ok(answer)) => return into_response(answer),
+            Some(Err(error)) => {
+                tracing::debug!(%error, "acl: the leader's replication status is out of reach");
+            }
+            None => {}
+        }
+    }
     json(&ctx.agent.acl_replication.current(), ctx.options.pretty)
 }
 
