@@ -63,8 +63,9 @@ async fn replication(agent: &TestAgent) -> Value {
         .json()
 }
 
-/// The two configuration files: dc1's (primary) and dc2's (secondary, replicating tokens).
-fn acl_configs(dir: &TempDir) -> (String, String) {
+/// The two configuration files: dc1's (primary) and dc2's (secondary, replicating tokens
+/// or not).
+fn acl_configs(dir: &TempDir, token_replication: bool) -> (String, String) {
     let primary = write_file(
         dir.path(),
         "dc1.hcl",
@@ -78,7 +79,7 @@ fn acl_configs(dir: &TempDir) -> (String, String) {
         "dc2.hcl",
         &format!(
             "primary_datacenter = \"dc1\"\nacl {{\n  enabled = true\n  default_policy = \"deny\"\n  \
-             enable_token_replication = true\n  tokens {{\n    replication = \"{ROOT}\"\n    \
+             enable_token_replication = {token_replication}\n  tokens {{\n    replication = \"{ROOT}\"\n    \
              agent = \"{ROOT}\"\n  }}\n}}\n"
         ),
     );
@@ -91,15 +92,15 @@ struct Federation {
     _dirs: [TempDir; 3],
 }
 
-/// dc1 (primary) and dc2 (secondary, replicating tokens), one server each, joined over
-/// the WAN pool.
-fn federation() -> Federation {
+/// dc1 (primary) and dc2 (secondary, replicating tokens or not), one server each, joined
+/// over the WAN pool.
+fn federation(token_replication: bool) -> Federation {
     let dirs = [
         TempDir::new("acl-dc1"),
         TempDir::new("acl-dc2"),
         TempDir::new("acl-conf"),
     ];
-    let (primary, secondary) = acl_configs(&dirs[2]);
+    let (primary, secondary) = acl_configs(&dirs[2], token_replication);
     let dc1_config = format!("-config-file={primary}");
     let dc1 = TestAgent::start_server(
         dirs[0].path(),
@@ -128,7 +129,7 @@ fn federation() -> Federation {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_primarys_acls_are_enforced_in_the_secondary_and_survive_its_absence() {
-    let Federation { dc1, dc2, _dirs } = federation();
+    let Federation { dc1, dc2, _dirs } = federation(true);
 
     // Replication brings dc1's management token to dc2.
     eventually("the management token in dc2", WITHIN, || async {
@@ -284,7 +285,7 @@ async fn the_primarys_acls_are_enforced_in_the_secondary_and_survive_its_absence
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_servers_per_datacenter_replicate_through_the_secondarys_leader() {
     let conf = TempDir::new("acl-conf3");
-    let (primary, secondary) = acl_configs(&conf);
+    let (primary, secondary) = acl_configs(&conf, true);
     let dc1_config = format!("-config-file={primary}");
     let dc1 = TestCluster::start(3, &["-datacenter=dc1", PROBE, &dc1_config]);
     let join = format!("-retry-join-wan=127.0.0.1:{}", dc1.serf_wan_port(0));
@@ -351,4 +352,47 @@ async fn three_servers_per_datacenter_replicate_through_the_secondarys_leader() 
         replication(dc2.agent(follower)).await["Running"] == true
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_token_replication_the_secondary_asks_the_primary_for_tokens() {
+    let Federation { dc1, dc2, _dirs } = federation(false);
+    let made = create_policy(&dc1, "app-read", r#"key_prefix "app/" { policy = "read" }"#).await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let token = call(
+        &dc1,
+        "PUT",
+        "/v1/acl/token",
+        ROOT,
+        Some(json!({"Policies": [{"Name": "app-read"}]})),
+    )
+    .await;
+    assert_eq!(token.status, 200, "{}", token.body);
+    let reader = token.json()["SecretID"].as_str().unwrap().to_string();
+    // The management token resolves through the primary as soon as dc2 routes there.
+    eventually(
+        "a write in dc2 with the primary's token",
+        WITHIN,
+        || async {
+            call(&dc2, "PUT", "/v1/kv/app/greeting", ROOT, None)
+                .await
+                .status
+                == 200
+        },
+    )
+    .await;
+    let allowed = call(&dc2, "GET", "/v1/kv/app/greeting", &reader, None).await;
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    let denied = call(&dc2, "GET", "/v1/kv/other", &reader, None).await;
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    let unknown = call(&dc2, "GET", "/v1/kv/app/greeting", "no-such-token", None).await;
+    assert_eq!(unknown.status, 403, "{}", unknown.body);
+    // Policies are replicated, tokens are not.
+    eventually("the policy in dc2", WITHIN, || async {
+        has_policy(&dc2, "app-read").await
+    })
+    .await;
+    let status = replication(&dc2).await;
+    assert_eq!(status["ReplicationType"], "policies", "{status}");
+    assert_eq!(status["ReplicatedTokenIndex"], 0, "{status}");
 }

@@ -79,6 +79,9 @@ pub struct AgentInner {
     pub acl_resolver: Option<Arc<crate::token_resolver::TokenResolver>>,
     /// A client agent with ACLs: its tokens resolved through the servers.
     pub client_acl: Option<Arc<ClientTokenResolver>>,
+    /// On a secondary datacenter's server without token replication: tokens it does
+    /// not hold, resolved by the primary's servers.
+    pub primary_acl: Option<Arc<ClientTokenResolver>>,
     /// Wakes anti-entropy for a full sync now (the `agent` or `default` token changed).
     pub sync_now: tokio::sync::Notify,
     /// The agent's own ACL tokens (`acl.tokens.*`, changed by `PUT /v1/agent/token`).
@@ -598,7 +601,7 @@ impl Agent {
         let client_acl = match (&acl_resolver, catalog.client()) {
             (Some(resolver), Some(link)) => Some(Arc::new(ClientTokenResolver::new(
                 resolver.clone(),
-                link.clone(),
+                crate::client_token_resolver::TokenSource::Servers(link.clone()),
                 &[
                     config.acl.token_ttl,
                     config.acl.policy_ttl,
@@ -607,6 +610,31 @@ impl Agent {
                 config.acl.down_policy,
                 shutdown.clone(),
             ))),
+            _ => None,
+        };
+
+        // A secondary datacenter's server that does not replicate tokens asks the
+        // primary's servers for those it does not hold, as Consul does.
+        let primary_acl = match (&acl_resolver, &wan) {
+            (Some(resolver), Some(wan))
+                if crate::acl_replication::is_secondary(&config)
+                    && !config.acl.enable_token_replication =>
+            {
+                Some(Arc::new(ClientTokenResolver::new(
+                    resolver.clone(),
+                    crate::client_token_resolver::TokenSource::Datacenter {
+                        datacenters: wan.datacenters.clone(),
+                        name: config.primary_datacenter().to_string(),
+                    },
+                    &[
+                        config.acl.token_ttl,
+                        config.acl.policy_ttl,
+                        config.acl.role_ttl,
+                    ],
+                    config.acl.down_policy,
+                    shutdown.clone(),
+                )))
+            }
             _ => None,
         };
 
@@ -644,6 +672,7 @@ impl Agent {
             answers: AnswerCache::default(),
             acl_resolver,
             client_acl,
+            primary_acl,
             sync_now: tokio::sync::Notify::new(),
             acl_tokens,
             acl_replication: crate::acl_replication::ReplicationStatus::default(),

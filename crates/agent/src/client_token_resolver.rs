@@ -57,11 +57,36 @@ struct Cache {
     in_flight: HashMap<String, Lookup>,
 }
 
-/// Resolves request tokens on a client agent through the servers.
+/// Whose servers resolve tokens.
+pub enum TokenSource {
+    /// A client agent's: its datacenter's servers.
+    Servers(Arc<ServerLink>),
+    /// A secondary datacenter's server without token replication: the primary
+    /// datacenter's servers (the global tokens are there), as the WAN pool knows them.
+    Datacenter {
+        datacenters: Arc<crate::membership::wan::datacenters::Datacenters>,
+        name: String,
+    },
+}
+
+impl TokenSource {
+    /// The link to ask now; a datacenter without a route counts as no server.
+    fn link(&self) -> Result<Arc<ServerLink>, LinkError> {
+        match self {
+            TokenSource::Servers(link) => Ok(link.clone()),
+            TokenSource::Datacenter { datacenters, name } => {
+                datacenters.route(name).map_err(|_| LinkError::NoServers)
+            }
+        }
+    }
+}
+
+/// Resolves request tokens on a client agent through the servers (and on a secondary
+/// datacenter's server, tokens it does not hold, through the primary's).
 pub struct ClientTokenResolver {
     /// Settings, the agent's tokens, compilation and metrics (no ACL tables are read).
     local: Arc<TokenResolver>,
-    link: Arc<ServerLink>,
+    source: TokenSource,
     /// How long an answer is used before it is asked for again.
     ttl: Duration,
     down_policy: DownPolicy,
@@ -71,18 +96,18 @@ pub struct ClientTokenResolver {
 }
 
 impl ClientTokenResolver {
-    /// A resolver asking the servers of `link`, keeping answers for the shortest of
+    /// A resolver asking the servers of `source`, keeping answers for the shortest of
     /// `ttls` (the token, policy and role TTLs).
     pub fn new(
         local: Arc<TokenResolver>,
-        link: Arc<ServerLink>,
+        source: TokenSource,
         ttls: &[Duration],
         down_policy: DownPolicy,
         shutdown: CancellationToken,
     ) -> ClientTokenResolver {
         ClientTokenResolver {
             local,
-            link,
+            source,
             ttl: ttls.iter().copied().min().unwrap_or_default(),
             down_policy,
             cache: Mutex::new(Cache::default()),
@@ -160,7 +185,11 @@ impl ClientTokenResolver {
         secret: &str,
         stale: Option<Arc<Authorizer>>,
     ) -> Result<Arc<Authorizer>, ResolveError> {
-        match self.link.token_grant(secret).await {
+        let link = match self.source.link() {
+            Ok(link) => link,
+            Err(error) => return Ok(self.when_down(&error, stale)),
+        };
+        match link.token_grant(secret).await {
             Ok(TokenLookup::Found(grant)) => {
                 let authorizer = Arc::new(self.local.compile(&grant));
                 self.remember(secret, authorizer.clone(), grant.expiration_time);

@@ -27,7 +27,7 @@ fn resolver_with_ttls(down_policy: DownPolicy, ttls: &[Duration]) -> Arc<ClientT
     }));
     Arc::new(ClientTokenResolver::new(
         local,
-        Arc::new(ServerLink::new(&RpcTls::default())),
+        TokenSource::Servers(Arc::new(ServerLink::new(&RpcTls::default()))),
         ttls,
         down_policy,
         tokio_util::sync::CancellationToken::new(),
@@ -134,9 +134,10 @@ async fn concurrent_requests_with_one_unknown_token_ask_the_servers_once() {
         }
     });
     let resolver = unreachable(DownPolicy::Deny, Duration::from_secs(3600));
-    resolver
-        .link
-        .pool()
+    let TokenSource::Servers(link) = &resolver.source else {
+        unreachable!("a client's resolver asks its servers");
+    };
+    link.pool()
         .replace(vec![crate::server_pool::ServerEndpoint {
             name: "server-1".into(),
             rpc_addr: addr,

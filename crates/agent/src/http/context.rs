@@ -110,10 +110,16 @@ impl FromRequestParts<AppState> for Ctx {
             (Some(resolver), None) => {
                 let token = request_token(parts, &options);
                 let filtered = filtered();
-                agent
-                    .consensus()?
-                    .reader()
-                    .with_current(|state| Authorizer::resolve(resolver, state, &token, filtered))?
+                let here = agent.consensus()?.reader().with_current(|state| {
+                    Authorizer::resolve(resolver, state, &token, filtered.clone())
+                });
+                match (here, &agent.primary_acl) {
+                    // A secondary without token replication: the primary may hold it.
+                    (Err(_), Some(primary)) => {
+                        Authorizer::resolve_through_servers(primary, &token, filtered).await?
+                    }
+                    (here, _) => here?,
+                }
             }
         };
         Ok(Ctx {
