@@ -30,16 +30,24 @@ async fn call(
     call_with_token(method, &agent.url(path), Some(token), body).await
 }
 
-/// A policy named `name` with `rules`, created through `agent`.
-async fn create_policy(agent: &TestAgent, name: &str, rules: &str) -> Answer {
-    call(
+/// A policy named `name` with `rules`, created through `agent` with the management token.
+async fn create_policy(agent: &TestAgent, name: &str, rules: &str) {
+    let made = call(
         agent,
         "PUT",
         "/v1/acl/policy",
         ROOT,
         Some(json!({"Name": name, "Rules": rules})),
     )
-    .await
+    .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+}
+
+/// A token (`body`) created through `agent` with the management token; the token.
+async fn create_token(agent: &TestAgent, body: Value) -> Value {
+    let made = call(agent, "PUT", "/v1/acl/token", ROOT, Some(body)).await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    made.json()
 }
 
 /// Whether `agent` knows the policy called `name`.
@@ -146,18 +154,12 @@ async fn the_primarys_acls_are_enforced_in_the_secondary_and_survive_its_absence
     );
 
     // A policy and a token made in dc1 ...
-    let made = create_policy(&dc1, "app-read", r#"key_prefix "app/" { policy = "read" }"#).await;
-    assert_eq!(made.status, 200, "{}", made.body);
-    let token = call(
+    create_policy(&dc1, "app-read", r#"key_prefix "app/" { policy = "read" }"#).await;
+    let token = create_token(
         &dc1,
-        "PUT",
-        "/v1/acl/token",
-        ROOT,
-        Some(json!({"Description": "reader", "Policies": [{"Name": "app-read"}]})),
+        json!({"Description": "reader", "Policies": [{"Name": "app-read"}]}),
     )
     .await;
-    assert_eq!(token.status, 200, "{}", token.body);
-    let token = token.json();
     let reader = token["SecretID"].as_str().unwrap().to_string();
     assert_eq!(token["Local"], false);
     // ... are enforced in dc2, on dc2's own KV.
@@ -179,24 +181,15 @@ async fn the_primarys_acls_are_enforced_in_the_secondary_and_survive_its_absence
     assert!(unknown.body.contains("ACL not found"), "{}", unknown.body);
 
     // A policy written in dc2 is written in dc1 (then replicated back).
-    let made = create_policy(&dc2, "from-dc2", r#"node_prefix "" { policy = "read" }"#).await;
-    assert_eq!(made.status, 200, "{}", made.body);
+    create_policy(&dc2, "from-dc2", r#"node_prefix "" { policy = "read" }"#).await;
     assert!(has_policy(&dc1, "from-dc2").await, "written in the primary");
     eventually("the policy back in dc2", WITHIN, || async {
         has_policy(&dc2, "from-dc2").await
     })
     .await;
     // So is a global token; a local token stays in dc2.
-    let global = call(
-        &dc2,
-        "PUT",
-        "/v1/acl/token",
-        ROOT,
-        Some(json!({"Policies": [{"Name": "app-read"}]})),
-    )
-    .await;
-    assert_eq!(global.status, 200, "{}", global.body);
-    let global_id = global.json()["AccessorID"].as_str().unwrap().to_string();
+    let global = create_token(&dc2, json!({"Policies": [{"Name": "app-read"}]})).await;
+    let global_id = global["AccessorID"].as_str().unwrap().to_string();
     let found = call(
         &dc1,
         "GET",
@@ -206,16 +199,11 @@ async fn the_primarys_acls_are_enforced_in_the_secondary_and_survive_its_absence
     )
     .await;
     assert_eq!(found.status, 200, "{}", found.body);
-    let local = call(
+    let local = create_token(
         &dc2,
-        "PUT",
-        "/v1/acl/token",
-        ROOT,
-        Some(json!({"Local": true, "Policies": [{"Name": "app-read"}]})),
+        json!({"Local": true, "Policies": [{"Name": "app-read"}]}),
     )
     .await;
-    assert_eq!(local.status, 200, "{}", local.body);
-    let local = local.json();
     let (local_id, local_secret) = (
         local["AccessorID"].as_str().unwrap().to_string(),
         local["SecretID"].as_str().unwrap().to_string(),
@@ -249,8 +237,7 @@ async fn the_primarys_acls_are_enforced_in_the_secondary_and_survive_its_absence
     assert_ne!(status["LastSuccess"], "0001-01-01T00:00:00Z", "{status}");
     let before = status["ReplicatedIndex"].as_u64().unwrap();
     assert!(before > 0, "{status}");
-    let made = create_policy(&dc1, "later", r#"node_prefix "" { policy = "read" }"#).await;
-    assert_eq!(made.status, 200, "{}", made.body);
+    create_policy(&dc1, "later", r#"node_prefix "" { policy = "read" }"#).await;
     eventually("the policy index to advance", WITHIN, || async {
         replication(&dc2).await["ReplicatedIndex"]
             .as_u64()
@@ -274,8 +261,7 @@ async fn the_primarys_acls_are_enforced_in_the_secondary_and_survive_its_absence
     }
     // dc1 running again: replication resumes.
     dc1.signal("CONT");
-    let made = create_policy(&dc1, "after-pause", r#"node_prefix "" { policy = "read" }"#).await;
-    assert_eq!(made.status, 200, "{}", made.body);
+    create_policy(&dc1, "after-pause", r#"node_prefix "" { policy = "read" }"#).await;
     eventually("a new policy in dc2 after the pause", WITHIN, || async {
         has_policy(&dc2, "after-pause").await
     })
@@ -295,23 +281,14 @@ async fn three_servers_per_datacenter_replicate_through_the_secondarys_leader() 
     let follower = (leader + 1) % 3;
 
     // Written through dc1 and dc2 followers alike; enforced by every dc2 server.
-    let made = create_policy(
+    create_policy(
         dc2.agent(follower),
         "app-read",
         r#"key_prefix "app/" { policy = "read" }"#,
     )
     .await;
-    assert_eq!(made.status, 200, "{}", made.body);
-    let token = call(
-        dc1.agent(1),
-        "PUT",
-        "/v1/acl/token",
-        ROOT,
-        Some(json!({"Policies": [{"Name": "app-read"}]})),
-    )
-    .await;
-    assert_eq!(token.status, 200, "{}", token.body);
-    let reader = token.json()["SecretID"].as_str().unwrap().to_string();
+    let token = create_token(dc1.agent(1), json!({"Policies": [{"Name": "app-read"}]})).await;
+    let reader = token["SecretID"].as_str().unwrap().to_string();
     eventually("the root token in dc2", WITHIN, || async {
         call(dc2.agent(follower), "PUT", "/v1/kv/app/k", ROOT, None)
             .await
@@ -337,13 +314,12 @@ async fn three_servers_per_datacenter_replicate_through_the_secondarys_leader() 
 
     // The leader gone, the next one replicates.
     dc2.kill(leader);
-    let made = create_policy(
+    create_policy(
         dc1.agent(0),
         "after-failover",
         r#"node_prefix "" { policy = "read" }"#,
     )
     .await;
-    assert_eq!(made.status, 200, "{}", made.body);
     eventually("the policy in dc2 after a new leader", WITHIN, || async {
         has_policy(dc2.agent(follower), "after-failover").await
     })
@@ -357,18 +333,9 @@ async fn three_servers_per_datacenter_replicate_through_the_secondarys_leader() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_token_replication_the_secondary_asks_the_primary_for_tokens() {
     let Federation { dc1, dc2, _dirs } = federation(false);
-    let made = create_policy(&dc1, "app-read", r#"key_prefix "app/" { policy = "read" }"#).await;
-    assert_eq!(made.status, 200, "{}", made.body);
-    let token = call(
-        &dc1,
-        "PUT",
-        "/v1/acl/token",
-        ROOT,
-        Some(json!({"Policies": [{"Name": "app-read"}]})),
-    )
-    .await;
-    assert_eq!(token.status, 200, "{}", token.body);
-    let reader = token.json()["SecretID"].as_str().unwrap().to_string();
+    create_policy(&dc1, "app-read", r#"key_prefix "app/" { policy = "read" }"#).await;
+    let token = create_token(&dc1, json!({"Policies": [{"Name": "app-read"}]})).await;
+    let reader = token["SecretID"].as_str().unwrap().to_string();
     // The management token resolves through the primary as soon as dc2 routes there.
     eventually(
         "a write in dc2 with the primary's token",
