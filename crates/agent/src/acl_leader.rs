@@ -31,7 +31,7 @@ fn now() -> GoTime {
 /// A secondary datacenter creates no `initial_management` token (as in Consul): its
 /// tokens come from the primary.
 pub async fn initialize(agent: &AgentInner) -> Result<(), WriteError> {
-    let secondary = crate::acl_replication::is_secondary(&agent.config);
+    let secondary = agent.config.is_acl_secondary();
     let initial_management = agent
         .config
         .acl

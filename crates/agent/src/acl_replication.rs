@@ -24,7 +24,6 @@ use proconsul_state::{AclReplicaSet, AclReplicate, AclReplicatedKind, Command};
 
 use crate::agent::AgentInner;
 use crate::agent_tokens::AgentTokenKind;
-use crate::config::AgentConfig;
 use crate::http::origin::Origin;
 
 /// How long one blocking fetch waits at the primary for a change.
@@ -38,12 +37,6 @@ const RETRY_MIN: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(10);
 /// Objects per Raft entry.
 const CHUNK: usize = 256;
-
-/// Whether this agent replicates ACLs: a server with ACLs whose `primary_datacenter` is
-/// another datacenter.
-pub fn is_secondary(config: &AgentConfig) -> bool {
-    config.acl.enabled && config.primary_datacenter() != config.datacenter
-}
 
 /// What `GET /v1/acl/replication` reports: this server's replication, as Consul's
 /// `structs.ACLReplicationStatus`. A primary's stays the zero status.
@@ -101,7 +94,7 @@ fn now_seconds() -> GoTime {
 }
 
 /// Runs replication until shutdown (on a secondary's servers; the caller checks
-/// [`is_secondary`]).
+/// [`crate::config::AgentConfig::is_acl_secondary`]).
 pub async fn run(agent: Arc<AgentInner>) {
     let tokens = agent.config.acl.enable_token_replication;
     agent

@@ -617,8 +617,7 @@ impl Agent {
         // primary's servers for those it does not hold, as Consul does.
         let primary_acl = match (&acl_resolver, &wan) {
             (Some(resolver), Some(wan))
-                if crate::acl_replication::is_secondary(&config)
-                    && !config.acl.enable_token_replication =>
+                if config.is_acl_secondary() && !config.acl.enable_token_replication =>
             {
                 Some(Arc::new(ClientTokenResolver::new(
                     resolver.clone(),
@@ -1041,7 +1040,7 @@ fn server_tasks(
             tokio::spawn(acl_leader::run(inner.clone(), acl_initialized)),
         ));
     }
-    if crate::acl_replication::is_secondary(&inner.config) {
+    if inner.config.is_acl_secondary() {
         tasks.push((
             "ACL replication",
             tokio::spawn(crate::acl_replication::run(inner.clone())),

@@ -55,7 +55,7 @@ pub struct AgentConfig {
     /// instead of TCP (a stale socket file there is replaced).
     pub http_unix_socket: Option<std::path::PathBuf>,
     /// The agent's CA and (with `verify_outgoing`) certificate, which HTTP checks use.
-    pub checks_tls: crate::checks::ChecksTls,
+    pub checks_tls: crate::checks_tls::ChecksTls,
     /// `ports.https` with a certificate: the HTTPS API (off when `None`).
     pub https: Option<crate::https::HttpsSettings>,
     /// `tls.internal_rpc`: server RPC's TLS (plaintext when `None`).
@@ -124,7 +124,7 @@ pub struct AgentConfig {
     /// The LAN gossip pool: port, encryption key, failure handling.
     pub gossip: crate::gossip_settings::GossipSettings,
     /// How network coordinates are batched into Raft and this agent's own reported.
-    pub coordinates: crate::coordinate_batch::CoordinateSettings,
+    pub coordinates: crate::coordinate_settings::CoordinateSettings,
 }
 
 impl AgentConfig {
@@ -133,6 +133,13 @@ impl AgentConfig {
         self.primary_datacenter
             .as_deref()
             .unwrap_or(&self.datacenter)
+    }
+
+    /// Whether this agent's datacenter is an ACL secondary: ACLs on and
+    /// `primary_datacenter` naming another datacenter, whose ACL objects it replicates
+    /// ([`crate::acl_replication`]).
+    pub fn is_acl_secondary(&self) -> bool {
+        self.acl.enabled && self.primary_datacenter() != self.datacenter
     }
 }
 
@@ -159,7 +166,7 @@ impl Default for AgentConfig {
             http_unix_socket: None,
             https: None,
             rpc_tls: None,
-            checks_tls: crate::checks::ChecksTls::default(),
+            checks_tls: crate::checks_tls::ChecksTls::default(),
             http_port: 8500,
             http_disabled: false,
             bind_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -189,7 +196,7 @@ impl Default for AgentConfig {
             telemetry: crate::telemetry::TelemetryConfig::default(),
             log_level: crate::logging::LogLevelControl::default(),
             gossip: crate::gossip_settings::GossipSettings::default(),
-            coordinates: crate::coordinate_batch::CoordinateSettings::default(),
+            coordinates: crate::coordinate_settings::CoordinateSettings::default(),
         }
     }
 }

@@ -9,7 +9,6 @@
 //! run is spread at random over its interval, so thousands registered together do not
 //! fire together.
 
-mod agent_tls;
 mod http2;
 mod probe;
 mod thresholds;
@@ -27,7 +26,7 @@ use crate::agent::AgentInner;
 use crate::deadlines::DeadlineQueue;
 use crate::local::LocalCheck;
 
-pub use agent_tls::ChecksTls;
+pub use crate::checks_tls::ChecksTls;
 use probe::{HttpClients, ProbeContext, ProbeResult, ProbeSpec};
 pub use probe::{OUTPUT_MAX_SIZE, truncate_output};
 use thresholds::Streak;

@@ -8,8 +8,8 @@ use proconsul_api::duration::parse_duration;
 use reqwest::Method;
 use tokio::net::TcpStream;
 
-use super::agent_tls::ChecksTls;
 use super::tls::{AgentConfigs, TlsOptions};
+use crate::checks_tls::ChecksTls;
 
 use crate::local::LocalCheck;
 

@@ -9,7 +9,7 @@ use proconsul_tls::verify::Unverified;
 use rustls::ClientConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
-use super::agent_tls::ChecksTls;
+use crate::checks_tls::ChecksTls;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;

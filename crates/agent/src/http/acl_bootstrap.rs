@@ -122,7 +122,7 @@ const LEADER_HOP: &str = "x-proconsul-leader-hop";
 /// source).
 pub async fn replication(ctx: Ctx, headers: HeaderMap) -> Response {
     if let Ok(consensus) = ctx.agent.consensus()
-        && crate::acl_replication::is_secondary(&ctx.agent.config)
+        && ctx.agent.config.is_acl_secondary()
         && !consensus.is_leader()
         && !headers.contains_key(LEADER_HOP)
     {

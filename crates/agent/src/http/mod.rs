@@ -110,7 +110,7 @@ pub fn router(agent: AppState) -> Router {
         None => routes,
     };
     // A secondary datacenter's server sends ACL writes of the primary's objects there.
-    let routes = if agent.wan.is_some() && crate::acl_replication::is_secondary(&agent.config) {
+    let routes = if agent.wan.is_some() && agent.config.is_acl_secondary() {
         routes.layer(axum::middleware::from_fn_with_state(
             agent.clone(),
             crate::http::acl_primary_forward::forward_acl_writes,
