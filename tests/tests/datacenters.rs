@@ -4,7 +4,8 @@
 //! datacenter are answered there; prepared queries with no instance here fail over to
 //! the other datacenter (HTTP and DNS); an unknown datacenter is `No path to datacenter`, and
 //! a stopped one `Remote DC has no server currently reachable` while the local one keeps
-//! serving.
+//! serving. With three servers and a client agent in each datacenter, the client agents
+//! read, write and block across datacenters, and see the other one paused and back.
 
 use std::time::{Duration, Instant};
 
@@ -404,7 +405,7 @@ async fn a_stopped_datacenter_is_unreachable_and_the_local_one_keeps_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_servers_per_datacenter_flood_into_the_wan_pool() {
+async fn three_servers_and_a_client_agent_per_datacenter() {
     let dc2 = TestCluster::start(3, &["-datacenter=dc2", PROBE]);
     // dc1's servers join one dc2 server over the WAN: flooding brings in the rest.
     let join = format!("-retry-join-wan=127.0.0.1:{}", dc2.serf_wan_port(0));
@@ -475,6 +476,67 @@ async fn three_servers_per_datacenter_flood_into_the_wan_pool() {
         get(&client.url("/v1/agent/members?wan=1")).await.json(),
         json!([])
     );
+
+    // A client agent in dc2 too. A blocking read of a dc2 key asked at dc1's client
+    // blocks in dc2 and is woken by a write through dc2's client; dc2's client writes
+    // into dc1.
+    let data = TempDir::new("dc2-client");
+    let client2 = dc2.start_client(
+        "client-2",
+        &[0],
+        data.path(),
+        AgentPorts::free(),
+        &[PROBE, "-datacenter=dc2"],
+    );
+    let first = get(&client.url("/v1/kv/watched?dc=dc2")).await;
+    assert_eq!(first.status, 404, "{}", first.body);
+    let index = first.index();
+    let url = client.url(&format!("/v1/kv/watched?dc=dc2&index={index}&wait=60s"));
+    let watcher = tokio::spawn(async move { get(&url).await });
+    let written = put(&client2.url("/v1/kv/watched"), "w").await;
+    assert_eq!(written.body.trim(), "true", "{}", written.body);
+    let woken = watcher.await.expect("the watcher joins");
+    assert_eq!(woken.status, 200, "{}", woken.body);
+    assert!(woken.index() > index, "{} after {index}", woken.index());
+    assert_eq!(woken.json()[0]["Value"], "dw==", "{}", woken.body);
+    let written = put(&client2.url("/v1/kv/from-dc2?dc=dc1"), "y").await;
+    assert_eq!(written.body.trim(), "true", "{}", written.body);
+    assert_eq!(get(&client.url("/v1/kv/from-dc2?raw")).await.body, "y");
+
+    // Every dc2 server paused: dc1's client is told dc2 is unreachable, dc1 keeps
+    // serving, and dc2 answers again once its servers resume.
+    for i in 0..dc2.size() {
+        dc2.agent(i).signal("STOP");
+    }
+    let remote = client.url("/v1/kv/from-dc1?dc=dc2&raw");
+    eventually(
+        "dc2 reported unreachable at dc1's client",
+        Duration::from_secs(60),
+        || async {
+            get_within(&remote, Duration::from_secs(5))
+                .await
+                .is_some_and(|answer| {
+                    answer.status == 500
+                        && answer.body == "Remote DC has no server currently reachable"
+                })
+        },
+    )
+    .await;
+    assert_eq!(put(&client.url("/v1/kv/local"), "ok").await.status, 200);
+    assert_eq!(get(&client.url("/v1/kv/local?raw")).await.body, "ok");
+    for i in 0..dc2.size() {
+        dc2.agent(i).signal("CONT");
+    }
+    eventually(
+        "dc2 back at dc1's client",
+        Duration::from_secs(60),
+        || async {
+            get_within(&remote, Duration::from_secs(5))
+                .await
+                .is_some_and(|answer| answer.status == 200 && answer.body == "x")
+        },
+    )
+    .await;
 }
 
 /// The keyring entry of one pool (`WAN` true or false) in a keyring listing.
