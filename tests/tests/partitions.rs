@@ -4,7 +4,8 @@
 //! a bridge node and a one-way link leave one leader that commits and lose no
 //! acknowledged write; a forwarded write whose answer is lost is applied once, and one
 //! whose connection broke after the leader applied it is sent again and acknowledged,
-//! still applied once; after healing every server serves the latest value.
+//! still applied once; after healing every server serves the latest value; a follower
+//! cut off while the others compact their logs catches up from the leader's snapshot.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -301,6 +302,115 @@ async fn a_forwarded_write_whose_answer_is_lost_reset_or_held_is_applied_once() 
     faults_api::heal_all(&cluster).await;
     assert_eq!(fired.await.expect("joins"), 200);
     applied_once_everywhere(&cluster, "held-answer").await;
+}
+
+/// The JSON server `i` answers at `path` (null without an answer in 15 s).
+async fn json_of(cluster: &TestCluster, i: usize, path: &str) -> serde_json::Value {
+    match client().get(cluster.agent(i).url(path)).send().await {
+        Ok(response) => response.json().await.unwrap_or_default(),
+        Err(_) => serde_json::Value::Null,
+    }
+}
+
+/// A number from `/v1/agent/self`'s `Stats.raft` of server `i`.
+async fn raft_stat(cluster: &TestCluster, i: usize, name: &str) -> u64 {
+    let me = json_of(cluster, i, "/v1/agent/self").await;
+    me["Stats"]["raft"][name]
+        .as_str()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
+/// How many InstallSnapshot requests server `i` answered in its last finished metrics
+/// interval.
+async fn installed_snapshots(cluster: &TestCluster, i: usize) -> u64 {
+    let metrics = json_of(cluster, i, "/v1/agent/metrics").await;
+    metrics["Samples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|sample| {
+            sample["Name"]
+                .as_str()
+                .is_some_and(|name| name.ends_with("raft.rpc.installSnapshot"))
+        })
+        .filter_map(|sample| sample["Count"].as_u64())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_cut_off_while_the_log_is_compacted_catches_up_from_a_snapshot() {
+    // Snapshots every 32 entries, 8 kept behind each: a follower that misses a few
+    // dozen writes can only catch up from the leader's snapshot.
+    let dir = proconsul_tests::TempDir::new("snapshot-partition");
+    let config = dir.path().join("raft.hcl");
+    std::fs::write(
+        &config,
+        "raft_snapshot_threshold = 32\nraft_trailing_logs = 8\n",
+    )
+    .expect("writes the config");
+    let config = config.display().to_string();
+    let cluster = TestCluster::start_with_env(3, &["-config-file", &config], FAULTS_ENV);
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let cut = (0..3).find(|i| *i != leader).expect("a follower");
+    let others: Vec<usize> = (0..3).filter(|i| *i != cut).collect();
+    write_until_acknowledged(&cluster, leader, "before", "v0").await;
+    converged(&cluster, "before", "v0").await;
+
+    faults_api::partition(&cluster, &[cut], &others).await;
+    let behind = raft_stat(&cluster, cut, "last_log_index").await;
+    // Writes until the majority's log no longer holds what the cut-off follower lacks
+    // (its compaction keeps the 8 entries before a snapshot).
+    let mut acknowledged = Vec::new();
+    let mut n = 0;
+    loop {
+        let key = format!("during/{n}");
+        write_until_acknowledged(&cluster, others[n % 2], &key, &format!("v{n}")).await;
+        acknowledged.push((key, format!("v{n}")));
+        n += 1;
+        let mut compacted_past_it = true;
+        for i in &others {
+            compacted_past_it &= raft_stat(&cluster, *i, "last_snapshot_index").await > behind + 8;
+        }
+        if compacted_past_it && n >= 64 {
+            break;
+        }
+        assert!(
+            n < 2000,
+            "the majority never took a snapshot past index {behind}"
+        );
+    }
+    let cut_snapshot_before = raft_stat(&cluster, cut, "last_snapshot_index").await;
+    assert!(
+        cut_snapshot_before <= behind,
+        "the cut-off follower moved on while partitioned"
+    );
+
+    faults_api::heal_all(&cluster).await;
+    // The follower answers the leader's InstallSnapshot (timed as
+    // `raft.rpc.installSnapshot`, seen in the metrics of the 10 s interval it fell in).
+    eventually(
+        "the cut-off follower installing a snapshot",
+        Duration::from_secs(40),
+        || async { installed_snapshots(&cluster, cut).await > 0 },
+    )
+    .await;
+    for (key, value) in &acknowledged {
+        converged(&cluster, key, value).await;
+    }
+    // It caught up by installing the leader's snapshot, not by replaying entries the
+    // leader no longer has.
+    let leaders_snapshot = raft_stat(&cluster, others[0], "last_snapshot_index")
+        .await
+        .min(raft_stat(&cluster, others[1], "last_snapshot_index").await);
+    let cut_snapshot = raft_stat(&cluster, cut, "last_snapshot_index").await;
+    assert!(
+        cut_snapshot > behind + 8,
+        "the follower's snapshot index is {cut_snapshot}; the others' {leaders_snapshot}, it was at {behind}"
+    );
+    // And it is a working member again.
+    write_until_acknowledged(&cluster, cut, "after-heal", "v").await;
+    converged(&cluster, "after-heal", "v").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

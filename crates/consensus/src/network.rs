@@ -2,7 +2,7 @@
 //! sends a Raft RPC ([`NoNetwork`]); servers send theirs over server RPC ([`RpcNetwork`]).
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use openraft::AnyError;
 use openraft::alias::{SnapshotOf, VoteOf};
@@ -31,6 +31,21 @@ pub struct UnreachablePeer;
 
 fn unreachable(reason: impl std::fmt::Display) -> Unreachable<TypeConfig> {
     Unreachable::new(&AnyError::error(reason))
+}
+
+/// The least time a whole-snapshot transfer is given, and how much more each
+/// [`SNAPSHOT_TIMEOUT_SCALE`] bytes of it get (hashicorp/raft's transport scales its
+/// InstallSnapshot deadline the same way: 10 s per 256 KiB, at least 10 s).
+const SNAPSHOT_TIMEOUT_UNIT: Duration = Duration::from_secs(10);
+const SNAPSHOT_TIMEOUT_SCALE: usize = 256 * 1024;
+
+/// How long sending a snapshot of `bytes` may take before it counts as lost. Scaled by
+/// size rather than openraft's one `install_snapshot_timeout`, so that a small snapshot
+/// sent into a partition is given up, and sent again, within seconds of the partition
+/// healing, while a large one still has time to cross.
+fn snapshot_timeout(bytes: usize) -> Duration {
+    let units = u32::try_from(bytes / SNAPSHOT_TIMEOUT_SCALE).unwrap_or(u32::MAX);
+    SNAPSHOT_TIMEOUT_UNIT.saturating_mul(units.max(1))
 }
 
 const NO_PEERS: &str = "this server has no peers: server RPC is not available in -dev mode";
@@ -120,9 +135,19 @@ impl RpcPeer {
         request: &Req,
         option: &RPCOption,
     ) -> Result<Resp, Unreachable<TypeConfig>> {
+        self.send_within(path, request, option.hard_ttl()).await
+    }
+
+    /// [`RpcPeer::send`] given `ttl` to answer.
+    async fn send_within<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: &Req,
+        ttl: Duration,
+    ) -> Result<Resp, Unreachable<TypeConfig>> {
         let answer: Answer<Resp> = self
             .client
-            .call(&self.addr, path, request, option.hard_ttl())
+            .call(&self.addr, path, request, ttl)
             .await
             .map_err(|error: CallError| unreachable(error))?;
         answer.map_err(|refused| unreachable(format!("{} refused: {refused:?}", self.addr)))
@@ -164,16 +189,17 @@ impl RaftNetworkV2<TypeConfig> for RpcPeer {
         vote: VoteOf<TypeConfig>,
         snapshot: SnapshotOf<TypeConfig, Self::SnapshotData>,
         cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
-        option: RPCOption,
+        _option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
         let transfer = SnapshotTransfer {
             vote,
             meta: snapshot.meta,
             data: snapshot.snapshot.into_inner(),
         };
+        let ttl = snapshot_timeout(transfer.data.len());
         tokio::select! {
             closed = cancel => Err(StreamingError::Closed(closed)),
-            answer = self.send(messages::SNAPSHOT, &transfer, &option) => Ok(answer?),
+            answer = self.send_within(messages::SNAPSHOT, &transfer, ttl) => Ok(answer?),
         }
     }
 
@@ -185,5 +211,22 @@ impl RaftNetworkV2<TypeConfig> for RpcPeer {
         Ok(self
             .send(messages::TRANSFER_LEADER, &request, &option)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_gets_ten_seconds_per_quarter_mebibyte_and_at_least_ten() {
+        assert_eq!(snapshot_timeout(0), Duration::from_secs(10));
+        assert_eq!(snapshot_timeout(300 * 1024), Duration::from_secs(10));
+        assert_eq!(snapshot_timeout(1024 * 1024), Duration::from_secs(40));
+        assert_eq!(
+            snapshot_timeout(100 * 1024 * 1024),
+            Duration::from_secs(4000)
+        );
+        assert!(snapshot_timeout(usize::MAX) > Duration::from_secs(4000));
     }
 }
