@@ -246,10 +246,11 @@ async fn a_client_agent_with_acls_resolves_tokens_through_the_servers() {
     // Anti-entropy writes the node's own entry with the agent token: without
     // node:write the servers refuse it (logged, retried), so the catalog lacks the
     // client's node_meta; with node:write it syncs.
+    // Counted before the token is set: setting it starts a sync at once (the periodic
+    // one is an hour away), whose refusal may be logged before the PUT's answer arrives.
+    let before = node_blocks(&client);
     let set = set_agent_token(&client, "agent", &root, &no_node).await;
     assert_eq!(set.status, 200, "{}", set.body);
-    let before = node_blocks(&client);
-    // Setting the agent token starts a sync at once (the periodic one is an hour away).
     eventually(
         "a refused node update after the new agent token",
         WITHIN,
