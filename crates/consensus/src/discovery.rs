@@ -56,7 +56,8 @@ pub fn with_port_unless_given(addr: &str, port: u16) -> String {
 /// Looks for servers whenever this one is not a settled voter (a voter that knows its
 /// leader), until the server stops. A new server looks until it is added; one that was
 /// removed and restarted, or left a learner by an interrupted join, asks its cluster to
-/// make it a voter again. A settled server only checks every `retry_interval`.
+/// make it a voter again. A settled server only checks every `retry_interval`; one that
+/// left ([`Consensus::leave`]) does not look at all.
 pub(crate) fn spawn(consensus: Consensus, options: ClusterOptions) {
     let shutdown = consensus.inner.shutdown.clone();
     tokio::spawn(async move {
@@ -68,7 +69,9 @@ pub(crate) fn spawn(consensus: Consensus, options: ClusterOptions) {
                 tracing::info!("raft: this server is a voter of its cluster");
             }
             was_settled = settled;
-            if !settled && let Err(error) = round(&consensus, &options).await {
+            // A server that left stays out until it exits.
+            let looking = !settled && !consensus.is_leaving();
+            if looking && let Err(error) = round(&consensus, &options).await {
                 tracing::warn!(%error, "raft: joining the cluster failed; will retry");
             }
             let pause = if settled {

@@ -3,6 +3,7 @@
 //! leader; any server accepts the request and takes it there.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use openraft::ChangeMembers;
@@ -114,13 +115,25 @@ impl Consensus {
     }
 
     /// A server leaving for good: it takes itself out of the configuration, so the
-    /// others' quorum no longer counts it. A lone or unconfigured server has nothing to do.
+    /// others' quorum no longer counts it, and from then on does not ask to be added
+    /// back (a restarted process does, as a returning server). A lone or unconfigured
+    /// server has nothing to do. If the removal fails, the server stays as it was.
     pub async fn leave(&self) -> Result<(), ConsensusError> {
         let voters = self.voter_ids();
         if !voters.contains(&self.inner.node_id) || voters.len() < 2 {
             return Ok(());
         }
-        self.remove_server(self.inner.node_id).await
+        self.inner.leaving.store(true, Ordering::SeqCst);
+        let removed = self.remove_server(self.inner.node_id).await;
+        if removed.is_err() {
+            self.inner.leaving.store(false, Ordering::SeqCst);
+        }
+        removed
+    }
+
+    /// Whether [`Consensus::leave`] took this server out (or is taking it out).
+    pub(crate) fn is_leaving(&self) -> bool {
+        self.inner.leaving.load(Ordering::SeqCst)
     }
 
     /// The voters of the configuration this server knows.

@@ -176,6 +176,11 @@ pub(crate) struct Inner {
     pub(crate) faults: Option<Arc<FaultLayer>>,
     /// The IDs of the writes this server forwards.
     pub(crate) request_ids: crate::forward::RequestIds,
+    /// Set by [`Consensus::leave`]: a server leaving for good must not ask its cluster to
+    /// add it back once it is out of the configuration (discovery would otherwise, in the
+    /// seconds the agent spends gossiping its leave, and the cluster would count a voter
+    /// that is about to exit).
+    pub(crate) leaving: std::sync::atomic::AtomicBool,
 }
 
 /// The parts of a server's description that do not change while it runs.
@@ -293,6 +298,7 @@ impl Consensus {
                 forwarded: Default::default(),
                 faults,
                 request_ids: crate::forward::RequestIds::new(),
+                leaving: std::sync::atomic::AtomicBool::new(false),
                 discovered: Mutex::new(BTreeMap::new()),
                 last_contact: Mutex::new(None),
                 started: Instant::now(),
