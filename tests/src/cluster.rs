@@ -171,6 +171,14 @@ impl TestCluster {
         self.agents[i] = None;
     }
 
+    /// Whether server `i`'s process has ended on its own (after `leave`, say); a server
+    /// already stopped through this cluster counts as ended.
+    pub fn has_exited(&mut self, i: usize) -> bool {
+        self.agents[i]
+            .as_mut()
+            .is_none_or(|agent| !agent.is_running())
+    }
+
     /// Kills server `i` with SIGKILL.
     pub fn kill(&mut self, i: usize) {
         if let Some(mut agent) = self.agents[i].take() {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use proconsul_tests::check::register::ReadMode;
 use proconsul_tests::fault::kill::KillNemesis;
 use proconsul_tests::fault::lock_workload::{LockConfig, LockWorkload};
+use proconsul_tests::fault::membership::MembershipNemesis;
 use proconsul_tests::fault::nemesis::{Nemesis, Schedule};
 use proconsul_tests::fault::partition::PartitionNemesis;
 use proconsul_tests::fault::pause::PauseNemesis;
@@ -17,6 +18,7 @@ use proconsul_tests::fault::register_workload::{RegisterConfig, RegisterWorkload
 use proconsul_tests::fault::run::FaultRun;
 use proconsul_tests::fault::watch_workload::{Watch, WatchWorkload};
 use proconsul_tests::faults_api::FAULTS_ENV;
+use proconsul_tests::{get, put};
 
 /// Traffic lasts this long; faults come and go in [`FAULT_WINDOW`] of it.
 const TRAFFIC: Duration = Duration::from_secs(20);
@@ -38,7 +40,7 @@ async fn register_scenario(
     let mut w1 = RegisterWorkload::start(&run, config);
     run.faults(nemeses, FAULT_WINDOW, TRAFFIC).await;
     w1.stop().await;
-    run.wait_for_leader().await;
+    run.wait_for_leader_and_voters().await;
     let findings = w1.recover_and_check(&run).await;
     run.finish(findings, &[&w1]);
 }
@@ -84,6 +86,41 @@ async fn w1_registers_under_partitions() {
     .await;
 }
 
+/// W1 while servers leave the Raft configuration and come back (`MembershipNemesis`:
+/// `PUT /v1/agent/leave`, or `DELETE /v1/operator/raft/peer` and SIGTERM; the leader
+/// half of the time), mixed with kill -9 and restart. Autopilot's stabilization time is
+/// 1 s instead of Consul's 10 s, so that a returning server is a voter again within a
+/// few seconds and several changes fit in the fault window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w1_registers_under_membership_changes() {
+    let name = "w1_registers_under_membership_changes";
+    let mut run = FaultRun::start(name, 0x5eed_0104, 3);
+    set_stabilization_time(&run, "1s").await;
+    let mut w1 = RegisterWorkload::start(&run, W1);
+    let nemeses: Vec<Box<dyn Nemesis>> = vec![
+        Box::new(MembershipNemesis::default()),
+        Box::new(KillNemesis::default()),
+    ];
+    run.faults(nemeses, FAULT_WINDOW, TRAFFIC).await;
+    w1.stop().await;
+    run.wait_for_leader_and_voters().await;
+    let findings = w1.recover_and_check(&run).await;
+    run.finish(findings, &[&w1]);
+}
+
+/// Sets autopilot's `ServerStabilizationTime` (the rest of its configuration kept: a PUT
+/// takes what is missing as Go's zero value).
+async fn set_stabilization_time(run: &FaultRun, time: &str) {
+    let url = format!(
+        "{}/v1/operator/autopilot/configuration",
+        run.endpoints.url(0)
+    );
+    let mut configuration = get(&url).await.json();
+    configuration["ServerStabilizationTime"] = time.into();
+    let written = put(&url, configuration.to_string()).await;
+    assert_eq!(written.status, 200, "{}", written.body);
+}
+
 /// A lock workload (W2) under `nemeses`, on servers started with `env`.
 async fn lock_scenario(
     name: &str,
@@ -100,7 +137,7 @@ async fn lock_scenario(
     let mut w2 = LockWorkload::start(&run, config);
     run.faults(nemeses, FAULT_WINDOW, TRAFFIC).await;
     w2.stop().await;
-    run.wait_for_leader().await;
+    run.wait_for_leader_and_voters().await;
     let findings = w2.recover_and_check().await;
     run.finish(findings, &[&w2]);
 }
@@ -163,7 +200,7 @@ async fn w3_watches_under_kill_and_restart() {
     )
     .await;
     w1.stop().await;
-    run.wait_for_leader().await;
+    run.wait_for_leader_and_voters().await;
     w3.stop();
     w3.add_reads_to(&w1);
     let mut findings = w1.recover_and_check(&run).await;

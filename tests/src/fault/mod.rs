@@ -8,6 +8,7 @@ pub mod kill;
 pub mod kv_wire;
 pub mod lock_client;
 pub mod lock_workload;
+pub mod membership;
 pub mod nemesis;
 pub mod partition;
 pub mod pause;

@@ -71,9 +71,70 @@ impl FaultCluster {
 
     /// Kills server `i` with SIGKILL, keeping its log.
     pub fn kill(&mut self, i: usize) {
+        self.keep_log(i);
+        self.cluster.kill(i);
+    }
+
+    /// Stops server `i` with SIGTERM (it does not leave the cluster), keeping its log.
+    pub fn terminate(&mut self, i: usize) {
+        self.keep_log(i);
+        self.cluster.terminate(i);
+    }
+
+    /// Lets go of server `i`, whose process ended on its own (after a leave), keeping
+    /// its log.
+    pub fn forget_exited(&mut self, i: usize) {
+        self.keep_log(i);
+        self.cluster.forget(i);
+    }
+
+    fn keep_log(&mut self, i: usize) {
         let log = self.cluster.agent(i).log();
         self.old_logs.push((self.endpoints.label(i), log));
-        self.cluster.kill(i);
+    }
+
+    /// The Raft configuration as the agreed leader (found within `within`) answers it:
+    /// each server of this cluster it lists, by index, and whether it is a voter. `None`
+    /// without an agreed leader or an answer from it.
+    pub fn raft_configuration(&self, within: Duration) -> Option<Vec<(usize, bool)>> {
+        let leader = self.leader(within)?;
+        let url = self
+            .cluster
+            .agent(leader)
+            .url("/v1/operator/raft/configuration");
+        let body = crate::blocking_get(&url).ok()?;
+        let configuration: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let servers = configuration["Servers"].as_array()?;
+        Some(
+            servers
+                .iter()
+                .filter_map(|server| {
+                    let address = server["Address"].as_str()?;
+                    let i =
+                        (0..self.cluster.size()).find(|i| self.cluster.rpc_addr(*i) == address)?;
+                    Some((i, server["Voter"].as_bool() == Some(true)))
+                })
+                .collect(),
+        )
+    }
+
+    /// Waits up to `within` until every server of the cluster is a voter of the
+    /// configuration; returns those that are not (empty once all are). Unknown (no
+    /// agreed leader) counts every server as missing.
+    pub fn wait_for_all_voters(&self, within: Duration) -> Vec<usize> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let missing: Vec<usize> = match self.raft_configuration(Duration::from_secs(2)) {
+                Some(configuration) => (0..self.cluster.size())
+                    .filter(|i| !configuration.contains(&(*i, true)))
+                    .collect(),
+                None => (0..self.cluster.size()).collect(),
+            };
+            if missing.is_empty() || std::time::Instant::now() > deadline {
+                return missing;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Starts server `i` again (a new generation) without waiting for it.

@@ -110,11 +110,13 @@ impl FaultRun {
         self.timeline.extend(timeline);
     }
 
-    /// Waits until every server runs and all agree on a leader; a failure is recorded as
-    /// a problem of the run.
-    pub async fn wait_for_leader(&mut self) {
+    /// Waits until every server runs, all agree on a leader, and every server is a voter
+    /// of the Raft configuration again (a server taken out by the membership nemesis, or
+    /// removed by autopilot while it was killed, must have been added back); a failure
+    /// is recorded as a problem of the run.
+    pub async fn wait_for_leader_and_voters(&mut self) {
         let cluster = self.cluster.clone();
-        let leader = tokio::task::spawn_blocking(move || {
+        let (leader, not_voters) = tokio::task::spawn_blocking(move || {
             let cluster = cluster.lock().expect("cluster");
             for i in 0..cluster.cluster.size() {
                 assert!(
@@ -122,7 +124,16 @@ impl FaultRun {
                     "server {i} is not running after the heal"
                 );
             }
-            cluster.leader(RECOVERY)
+            let leader = cluster.leader(RECOVERY);
+            let not_voters = match leader {
+                Some(_) => cluster.wait_for_all_voters(RECOVERY),
+                None => Vec::new(),
+            };
+            let labels: Vec<String> = not_voters
+                .iter()
+                .map(|i| cluster.endpoints.label(*i))
+                .collect();
+            (leader, labels)
         })
         .await
         .expect("the leader check panicked");
@@ -135,6 +146,12 @@ impl FaultRun {
             None => self.problems.push(format!(
                 "no agreed leader within {RECOVERY:?} after the heal"
             )),
+        }
+        if !not_voters.is_empty() {
+            self.problems.push(format!(
+                "not voters of the Raft configuration within {RECOVERY:?} after the heal: {}",
+                not_voters.join(", ")
+            ));
         }
     }
 
