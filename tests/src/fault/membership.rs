@@ -13,7 +13,9 @@
 //! removed finds through `-retry-join` a cluster that does not count it and asks to be
 //! added; autopilot makes it a voter once it has stayed healthy for
 //! `ServerStabilizationTime`), and waits until the leader's configuration counts it as
-//! a voter. Only one server is out at a time, and only when every server is a voter, so
+//! a voter. A leave or removal answered 200 after which the leader's configuration still
+//! counts the server as a voter is a violation of the run (the others' quorum would
+//! count a server that is gone). Only one server is out at a time, and only when every server is a voter, so
 //! the configuration keeps a majority of the original voters. While a server is out,
 //! the workloads' requests to it fail to connect (or are unanswered while it leaves),
 //! as with a killed server; the restarted process is a new one for per-server checks.
@@ -87,7 +89,7 @@ impl Nemesis for MembershipNemesis {
             );
         }
         self.out = Some(target);
-        let done = match departure {
+        let (accepted, done) = match departure {
             Departure::Leave => leave(cluster, target, &label),
             Departure::RemovePeer => {
                 let others: Vec<usize> = cluster
@@ -100,7 +102,15 @@ impl Nemesis for MembershipNemesis {
                 remove_peer(cluster, target, &label, via, by_id)
             }
         };
-        format!("{done}; {}", configuration_of(cluster, target))
+        let (listed, configuration) = configuration_of(cluster, target);
+        // A leave or a removal that was answered 200 must have taken the server's vote
+        // away: the others' quorum must not count a server that is gone.
+        if accepted && listed == Some(true) {
+            cluster.problems.push(format!(
+                "{done}, yet the leader's Raft configuration still counts it as a voter"
+            ));
+        }
+        format!("{done}; {configuration}")
     }
 
     fn heal(&mut self, cluster: &mut FaultCluster) -> Option<String> {
@@ -129,45 +139,54 @@ impl Nemesis for MembershipNemesis {
     }
 }
 
-/// Whether the leader's configuration still lists `target`, for the timeline.
-fn configuration_of(cluster: &FaultCluster, target: usize) -> String {
+/// Whether the leader's configuration still lists `target` (`Some(voter)`), and that
+/// in words for the timeline.
+fn configuration_of(cluster: &FaultCluster, target: usize) -> (Option<bool>, String) {
     match cluster.raft_configuration(Duration::from_secs(5)) {
-        None => "configuration unknown (no agreed leader within 5s)".to_string(),
+        None => (
+            None,
+            "configuration unknown (no agreed leader within 5s)".to_string(),
+        ),
         Some(configuration) => match configuration.iter().find(|(i, _)| *i == target) {
-            None => "out of the configuration".to_string(),
-            Some((_, true)) => "still a voter of the configuration".to_string(),
-            Some((_, false)) => "still a non-voter of the configuration".to_string(),
+            None => (None, "out of the configuration".to_string()),
+            Some((_, true)) => (Some(true), "still a voter of the configuration".to_string()),
+            Some((_, false)) => (
+                Some(false),
+                "still a non-voter of the configuration".to_string(),
+            ),
         },
     }
 }
 
 /// `PUT /v1/agent/leave` on `target`, then waits for its process to exit (killing it if
-/// it does not).
-fn leave(cluster: &mut FaultCluster, target: usize, label: &str) -> String {
+/// it does not). Returns whether the leave was answered 200, and what happened.
+fn leave(cluster: &mut FaultCluster, target: usize, label: &str) -> (bool, String) {
     let url = cluster.cluster.agent(target).url("/v1/agent/leave");
-    let answer = request(cluster, reqwest::Method::PUT, &url);
+    let (accepted, answer) = request(cluster, reqwest::Method::PUT, &url);
     let deadline = Instant::now() + EXIT_WAIT;
     while !cluster.cluster.has_exited(target) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
     if cluster.cluster.has_exited(target) {
         cluster.forget_exited(target);
-        format!("leave {label}: {answer}; exited")
+        (accepted, format!("leave {label}: {answer}; exited"))
     } else {
         cluster.kill(target);
-        format!("leave {label}: {answer}; did not exit within {EXIT_WAIT:?}, SIGKILL")
+        let what = format!("leave {label}: {answer}; did not exit within {EXIT_WAIT:?}, SIGKILL");
+        (accepted, what)
     }
 }
 
 /// `DELETE /v1/operator/raft/peer` for `target` through `via` (by its ID or its
-/// address), then SIGTERM to `target`.
+/// address), then SIGTERM to `target`. Returns whether the removal was answered 200, and
+/// what happened.
 fn remove_peer(
     cluster: &mut FaultCluster,
     target: usize,
     label: &str,
     via: usize,
     by_id: bool,
-) -> String {
+) -> (bool, String) {
     let address = cluster.cluster.rpc_addr(target);
     let query = if by_id {
         match node_id(cluster, target) {
@@ -181,12 +200,13 @@ fn remove_peer(
         .cluster
         .agent(via)
         .url(&format!("/v1/operator/raft/peer?{query}"));
-    let answer = request(cluster, reqwest::Method::DELETE, &url);
+    let (accepted, answer) = request(cluster, reqwest::Method::DELETE, &url);
     cluster.terminate(target);
-    format!(
+    let what = format!(
         "remove {label} ({query}) through {}: {answer}; SIGTERM",
         cluster.endpoints.label(via)
-    )
+    );
+    (accepted, what)
 }
 
 /// `target`'s node ID (`/v1/agent/self`'s `Config.NodeID`), as `?id=` takes it.
@@ -197,8 +217,9 @@ fn node_id(cluster: &FaultCluster, target: usize) -> Option<String> {
     Some(agent["Config"]["NodeID"].as_str()?.to_string())
 }
 
-/// Sends a bodiless request and says how it went (`200`, `500 <body>`, or the error).
-fn request(cluster: &FaultCluster, method: reqwest::Method, url: &str) -> String {
+/// Sends a bodiless request: whether it was answered 200, and how it went (`200`,
+/// `500 <body>`, or the error).
+fn request(cluster: &FaultCluster, method: reqwest::Method, url: &str) -> (bool, String) {
     let client = super::http::client(CHANGE_TIMEOUT);
     cluster.runtime.block_on(async {
         match client.request(method, url).send().await {
@@ -206,12 +227,12 @@ fn request(cluster: &FaultCluster, method: reqwest::Method, url: &str) -> String
                 let status = response.status().as_u16();
                 let body = response.text().await.unwrap_or_default();
                 if status == 200 {
-                    "200".to_string()
+                    (true, "200".to_string())
                 } else {
-                    format!("{status} {}", body.trim())
+                    (false, format!("{status} {}", body.trim()))
                 }
             }
-            Err(error) => format!("no answer ({error})"),
+            Err(error) => (false, format!("no answer ({error})")),
         }
     })
 }

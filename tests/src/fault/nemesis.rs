@@ -33,6 +33,9 @@ pub struct FaultCluster {
     pub runtime: tokio::runtime::Handle,
     /// `(server label, log)` of every process that is gone.
     pub old_logs: Vec<(String, String)>,
+    /// What a nemesis saw go wrong while injecting or healing (a server that left yet
+    /// is still counted as a voter); the run's end reports them as violations.
+    pub problems: Vec<String>,
 }
 
 impl FaultCluster {

@@ -67,6 +67,7 @@ impl FaultRun {
             endpoints: endpoints.clone(),
             runtime: tokio::runtime::Handle::current(),
             old_logs: Vec::new(),
+            problems: Vec::new(),
         };
         FaultRun {
             name: name.to_string(),
@@ -158,9 +159,10 @@ impl FaultRun {
     /// Ends the run: prints what was checked; on any violation saves the evidence and
     /// panics with the command that replays the run.
     pub fn finish(self, mut findings: Findings, artifacts: &[&dyn Artifact]) {
+        let nemesis_problems = self.cluster.lock().expect("cluster").problems.clone();
         findings
             .violations
-            .splice(0..0, self.problems.iter().cloned());
+            .splice(0..0, self.problems.iter().chain(&nemesis_problems).cloned());
         for line in &findings.checked {
             println!("  checked {line}");
         }
