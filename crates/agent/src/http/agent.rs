@@ -346,7 +346,6 @@ fn authorize_check_write(ctx: &Ctx, local: &LocalCheck) -> Result<(), AclRefusal
     }
 }
 
-/// `PUT /v1/agent/leave`: a server first takes itself out of the Raft configuration, so
 /// `PUT /v1/agent/leave`: a server leaves the Raft configuration, the agent gossips its
 /// leave and waits for it to spread, then shuts down.
 pub async fn leave(ctx: Ctx) -> Result<Response, ApiError> {
