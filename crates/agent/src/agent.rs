@@ -598,10 +598,12 @@ impl Agent {
             }))
         });
 
-        let client_acl = match (&acl_resolver, catalog.client()) {
-            (Some(resolver), Some(link)) => Some(Arc::new(ClientTokenResolver::new(
+        // Resolves through servers elsewhere the tokens this agent does not hold, with
+        // the agent's ACL cache settings.
+        let remote_resolver = |resolver: &Arc<TokenResolver>, source| {
+            Arc::new(ClientTokenResolver::new(
                 resolver.clone(),
-                crate::client_token_resolver::TokenSource::Servers(link.clone()),
+                source,
                 &[
                     config.acl.token_ttl,
                     config.acl.policy_ttl,
@@ -609,7 +611,13 @@ impl Agent {
                 ],
                 config.acl.down_policy,
                 shutdown.clone(),
-            ))),
+            ))
+        };
+        let client_acl = match (&acl_resolver, catalog.client()) {
+            (Some(resolver), Some(link)) => Some(remote_resolver(
+                resolver,
+                crate::client_token_resolver::TokenSource::Servers(link.clone()),
+            )),
             _ => None,
         };
 
@@ -619,20 +627,13 @@ impl Agent {
             (Some(resolver), Some(wan))
                 if config.is_acl_secondary() && !config.acl.enable_token_replication =>
             {
-                Some(Arc::new(ClientTokenResolver::new(
-                    resolver.clone(),
+                Some(remote_resolver(
+                    resolver,
                     crate::client_token_resolver::TokenSource::Datacenter {
                         datacenters: wan.datacenters.clone(),
                         name: config.primary_datacenter().to_string(),
                     },
-                    &[
-                        config.acl.token_ttl,
-                        config.acl.policy_ttl,
-                        config.acl.role_ttl,
-                    ],
-                    config.acl.down_policy,
-                    shutdown.clone(),
-                )))
+                ))
             }
             _ => None,
         };
