@@ -1,8 +1,6 @@
 //! Policy writes: unique valid names, the built-ins' rules and datacenters fixed, rules
 //! kept verbatim (checking them is the ACL engine's, before proposing).
 
-use std::sync::Arc;
-
 use proconsul_api::acl::{
     AclPolicy, GLOBAL_MANAGEMENT_POLICY_ID, GLOBAL_MANAGEMENT_POLICY_RULES,
     GLOBAL_READ_ONLY_POLICY_ID, GLOBAL_READ_ONLY_POLICY_RULES,
@@ -43,16 +41,8 @@ impl State {
         policy: &AclPolicy,
     ) -> CommandOutcome {
         match self.prepare_policy(op, policy) {
-            Ok(mut stored) => {
-                let key = fold(&stored.id);
-                stored.create_index = self
-                    .acl
-                    .policies
-                    .get(key.as_str())
-                    .map_or(index, |p| p.create_index);
-                stored.modify_index = index;
-                let stored = Arc::new(stored);
-                self.acl.put_policy(stored.clone());
+            Ok(stored) => {
+                let stored = self.acl.store_policy(stored, index);
                 self.table_indexes.bump(Table::AclPolicies, index);
                 CommandOutcome::Acl(AclOutcome::Policy(stored))
             }

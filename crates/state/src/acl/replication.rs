@@ -264,14 +264,7 @@ impl State {
                         let other = other.clone();
                         self.acl.remove_policy(&other);
                     }
-                    let mut stored = policy.as_ref().clone();
-                    stored.create_index = self
-                        .acl
-                        .policies
-                        .get(key.as_str())
-                        .map_or(index, |p| p.create_index);
-                    stored.modify_index = index;
-                    self.acl.put_policy(Arc::new(stored));
+                    self.acl.store_policy(policy.as_ref().clone(), index);
                 }
             }
             AclReplicaSet::Roles(set) => {
@@ -286,14 +279,7 @@ impl State {
                         let other = other.clone();
                         self.acl.remove_role(&other);
                     }
-                    let mut stored = role.as_ref().clone();
-                    stored.create_index = self
-                        .acl
-                        .roles
-                        .get(key.as_str())
-                        .map_or(index, |r| r.create_index);
-                    stored.modify_index = index;
-                    self.acl.put_role(Arc::new(stored));
+                    self.acl.store_role(role.as_ref().clone(), index);
                 }
             }
             AclReplicaSet::Tokens(set) => {

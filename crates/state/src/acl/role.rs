@@ -26,16 +26,8 @@ impl State {
         role: &AclRole,
     ) -> CommandOutcome {
         match self.prepare_role(op, role) {
-            Ok(mut stored) => {
-                let key = fold(&stored.id);
-                stored.create_index = self
-                    .acl
-                    .roles
-                    .get(key.as_str())
-                    .map_or(index, |r| r.create_index);
-                stored.modify_index = index;
-                let stored = Arc::new(stored);
-                self.acl.put_role(stored.clone());
+            Ok(stored) => {
+                let stored = self.acl.store_role(stored, index);
                 self.table_indexes.bump(Table::AclRoles, index);
                 CommandOutcome::Acl(AclOutcome::Role(Arc::new(self.resolve_role(&stored))))
             }

@@ -93,6 +93,19 @@ impl AclTables {
     }
 
     /// Inserts or replaces a policy, keeping the name index in step.
+    /// Stores `policy` as written at `index`: its `CreateIndex` is the stored one's
+    /// when it replaces a policy with its ID, else `index`; its `ModifyIndex` is `index`.
+    pub(crate) fn store_policy(&mut self, mut policy: AclPolicy, index: u64) -> Arc<AclPolicy> {
+        policy.create_index = self
+            .policies
+            .get(fold(&policy.id).as_str())
+            .map_or(index, |stored| stored.create_index);
+        policy.modify_index = index;
+        let policy = Arc::new(policy);
+        self.put_policy(policy.clone());
+        policy
+    }
+
     pub(crate) fn put_policy(&mut self, policy: Arc<AclPolicy>) {
         let key = fold(&policy.id);
         self.remove_policy(&key);
@@ -114,6 +127,19 @@ impl AclTables {
     }
 
     /// Inserts or replaces a role, keeping the name index in step.
+    /// Stores `role` as written at `index`, its indexes set as [`Self::store_policy`]
+    /// sets a policy's.
+    pub(crate) fn store_role(&mut self, mut role: AclRole, index: u64) -> Arc<AclRole> {
+        role.create_index = self
+            .roles
+            .get(fold(&role.id).as_str())
+            .map_or(index, |stored| stored.create_index);
+        role.modify_index = index;
+        let role = Arc::new(role);
+        self.put_role(role.clone());
+        role
+    }
+
     pub(crate) fn put_role(&mut self, role: Arc<AclRole>) {
         let key = fold(&role.id);
         self.remove_role(&key);
